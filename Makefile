@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+CONFIG ?= connector.yaml
+
+.PHONY: run test lint typecheck pytest bench clean venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TSTAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/connector --config $(CONFIG) run
+
+lint: $(TSTAMP)
+	$(BIN)/ruff check connector adapters formats service tests bench
+
+typecheck: $(TSTAMP)
+	$(BIN)/mypy connector adapters formats service
+
+pytest: $(TSTAMP)
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.formats
+	$(BIN)/python -m bench.export
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,125 @@
+"""The composition root: build the loops from the configuration, run each in a
+supervised thread, stop them all with the one stop event.
+
+A loop is anything with a `name` and `run(stop, beat)`: it calls `beat()` at least
+once per iteration (the service layer turns stale heartbeats into a failing
+/healthz and missing systemd watchdog pings) and returns soon after `stop` is set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+
+from connector.config import Config
+from connector.errors import AuthError, ConfigError, ConnectorError
+from connector.ports import Heartbeat
+from connector.state import StateStore
+
+log = structlog.get_logger("connector.app")
+
+
+class Loop(Protocol):
+    name: str
+
+    def run(self, stop: threading.Event, beat: Callable[[], None]) -> None: ...
+
+
+# Each factory module has build_loops(cfg, store) -> list[Loop]; a module that is not
+# there yet (or is switched off by its config) contributes nothing.
+LOOP_FACTORIES = (
+    "adapters.appmanager.sandbox_loop",
+    "connector.export.loop",
+    "connector.importing.loop",
+    "connector.legacy.loop",
+    "connector.extract.loop",
+)
+
+
+def build_loops(cfg: Config, store: StateStore) -> list[Loop]:
+    loops: list[Loop] = []
+    for name in LOOP_FACTORIES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        loops.extend(module.build_loops(cfg, store))
+    return loops
+
+
+class Daemon:
+    """Runs every loop in its own thread; a loop that crashes is restarted with backoff."""
+
+    def __init__(self, cfg: Config, store: StateStore | None = None,
+                 loops: list[Loop] | None = None) -> None:
+        self.cfg = cfg
+        self.store = store or StateStore(cfg.state_dir)
+        self.loops = loops if loops is not None else build_loops(cfg, self.store)
+        self.heartbeats: dict[str, Heartbeat] = {lp.name: Heartbeat(lp.name) for lp in self.loops}
+        self._threads: list[threading.Thread] = []
+        self.fatal: ConnectorError | None = None
+
+    def start(self, stop: threading.Event) -> None:
+        for lp in self.loops:
+            t = threading.Thread(target=self._supervise, args=(lp, stop), name=f"loop-{lp.name}",
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _supervise(self, lp: Loop, stop: threading.Event) -> None:
+        hb = self.heartbeats[lp.name]
+        failures = 0
+
+        def beat() -> None:
+            hb.last = time.monotonic()
+
+        while not stop.is_set():
+            beat()
+            hb.alive = True
+            try:
+                lp.run(stop, beat)
+                return
+            except (ConfigError, AuthError) as exc:
+                hb.alive = False
+                hb.last_error = str(exc)
+                log.error("loop stopped", loop=lp.name, error=str(exc))
+                self.store.record_event("error", lp.name, str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - a loop must never take the daemon down
+                failures += 1
+                hb.last_error = str(exc)
+                log.exception("loop crashed, restarting", loop=lp.name, failures=failures)
+                self.store.record_event("error", lp.name, f"crashed: {exc}")
+                if stop.wait(min(60.0, 2.0 ** min(failures, 6))):
+                    return
+        hb.alive = False
+
+    def join(self, timeout: float) -> bool:
+        """Wait for every loop thread; True when all ended within the timeout."""
+        end = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    def alive(self) -> dict[str, bool]:
+        return {t.name.removeprefix("loop-"): t.is_alive() for t in self._threads}
+
+    def summary(self) -> str:
+        parts = [f"{n}:{'ok' if hb.alive else 'down'}" for n, hb in self.heartbeats.items()]
+        return "running " + ", ".join(parts) if parts else "running (no loops enabled)"
+
+
+def import_optional(name: str) -> object | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None
+        raise

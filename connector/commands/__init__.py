@@ -1,0 +1,11 @@
+"""CLI commands, one module per group; see connector.cli.COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import argparse
+
+from connector.config import Config, load_config
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return load_config(args.config)

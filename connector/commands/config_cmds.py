@@ -1,0 +1,31 @@
+"""connector check-config."""
+
+from __future__ import annotations
+
+import argparse
+
+from connector.commands import config_from
+from connector.config import secret
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("check-config", help="validate the configuration, list every problem")
+    p.set_defaults(func=check_config)
+
+
+def check_config(args: argparse.Namespace) -> int:
+    cfg = config_from(args)
+    print(f"configuration OK: {cfg.source_path}")
+    warnings = []
+    im = cfg.import_
+    if im.enabled and im.source in ("api", "both") and not cfg.sandbox.enabled \
+            and not secret(im.appmanager.auth_key_env):
+        warnings.append(f"import.appmanager.auth_key_env: environment variable "
+                        f"{im.appmanager.auth_key_env} is not set")
+    if cfg.dropbox.mode == "api" and not secret(cfg.dropbox.refresh_token_env) \
+            and not (cfg.dropbox.token_file and cfg.dropbox.token_file.exists()):
+        warnings.append(f"dropbox.refresh_token_env: {cfg.dropbox.refresh_token_env} is not set "
+                        "and no token file exists (run `connector dropbox login`)")
+    for w in warnings:
+        print(f"  warning: {w}")
+    return 0

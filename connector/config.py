@@ -1,0 +1,423 @@
+"""connector.yaml: a frozen, typed model and a loader that lists every problem with its key path.
+
+The shape is the interface of ../shared/design/CONFIG.md. Each section is a frozen
+dataclass; the loader walks the dataclass fields, so a key's type, default and
+validation live together. Relative paths are resolved against the folder that holds
+the configuration file. Secrets are never values here: only the names of the
+environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from connector.errors import ConfigError
+
+STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    dir: Path = Path("var/log")
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json", "logfmt"] = "text"
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 10
+
+
+@dataclass(frozen=True)
+class DropboxConfig:
+    mode: Literal["folder", "api"] = "folder"
+    # folder mode: the locally synced folder; api mode: the remote root, e.g. /ACME's parent ("" = account root)
+    root: str = "var/Dropbox"
+    # folder mode: where files are written before os.replace; same volume, outside the synced folder
+    staging: Path | None = None
+    app_key_env: str = "DROPBOX_APP_KEY"
+    app_secret_env: str = "DROPBOX_APP_SECRET"
+    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"
+    token_file: Path | None = None
+    chunk_mib: int = 8
+    single_upload_limit_mib: int = 150
+    concurrency: int = 4
+    ca_bundle: Path | None = None
+    timeout_seconds: float = 100.0
+
+
+@dataclass(frozen=True)
+class DialectConfig:
+    """How one ERP's CSV export maps onto a tracciato."""
+
+    match: str  # glob on the dropped file name, e.g. "clienti*.csv"
+    layout: str  # target tracciato, e.g. io_clifor_gen
+    delimiter: str = ";"
+    quotechar: str = '"'
+    encoding: str = "utf-8"
+    header: bool = True
+    columns: dict[str, str] = field(default_factory=dict)  # source column -> tracciato field
+    date_format: str = "%d/%m/%Y"
+    datetime_format: str = "%d/%m/%Y %H:%M:%S"
+    decimal: str = ","
+    thousands: str = ""
+    defaults: dict[str, str] = field(default_factory=dict)  # tracciato field -> constant or {template}
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    enabled: bool = True
+    watch: Path = Path("var/erp/export")
+    settle_seconds: float = 1.0
+    done_marker: str | None = None
+    rescan_seconds: float = 60.0
+    polling: bool = False  # PollingObserver, for network shares
+    poll_interval_seconds: float = 2.0
+    archive: Path = Path("var/erp/archive")
+    quarantine: Path = Path("var/erp/quarantine")
+    archive_days: int = 30
+    quarantine_days: int = 90
+    min_free_mb: int = 100
+    length_policy: Literal["error", "truncate"] = "error"
+    max_errors: int = 1000
+    batch_seconds: float = 0.3
+    info_file: bool = True
+    dialects: list[DialectConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LicenseManagerConfig:
+    url: str
+    key_env: str = "LICENSE_MANAGER_KEY"
+
+
+@dataclass(frozen=True)
+class AppManagerConfig:
+    url: str | None = "http://127.0.0.1:8765/api/v1/progetti/ic.acme"
+    license_manager: LicenseManagerConfig | None = None
+    auth_key_env: str = "APPMANAGER_AUTH_KEY"
+    poll_seconds: float = 60.0
+    streams: list[str] = field(default_factory=lambda: list(STREAMS))
+    page_size: int = 50
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    attempts: int = 5
+    ca_bundle: Path | None = None
+    status_export: int | None = None
+
+
+@dataclass(frozen=True)
+class LegacyConfig:
+    enabled: bool = False
+    folder: Path | None = None  # default <dropbox root>/<company>/appmanager
+    archive: Path | None = None  # None: delete imported files, as AppManager expects
+    scan_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class SqlSinkConfig:
+    url: str = "sqlite:///var/erp/staging.sqlite"
+    url_env: str | None = None  # takes precedence when set, so passwords stay out of the file
+    table_prefix: str = "ic_"
+    tables: dict[str, str] = field(default_factory=dict)  # logical name -> table name
+    columns: dict[str, str] = field(default_factory=dict)  # "table.column" -> column name
+
+
+@dataclass(frozen=True)
+class CommandSinkConfig:
+    argv: list[str] = field(default_factory=list)  # e.g. ["erp-import", "{file}", "--stream", "{stream}"]
+    timeout_seconds: float = 120.0
+    workdir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ErpConfig:
+    sink: Literal["files", "sql", "command"] = "files"
+    path: Path = Path("var/erp/import")
+    format: Literal["json", "tracciato"] = "json"
+    sql: SqlSinkConfig = field(default_factory=SqlSinkConfig)
+    command: CommandSinkConfig = field(default_factory=CommandSinkConfig)
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    enabled: bool = True
+    source: Literal["api", "legacy", "both"] = "api"
+    appmanager: AppManagerConfig = field(default_factory=AppManagerConfig)
+    legacy: LegacyConfig = field(default_factory=LegacyConfig)
+    erp: ErpConfig = field(default_factory=ErpConfig)
+    retry_seconds: float = 300.0  # dead letters are retried this often (with backoff per record)
+    max_retry_seconds: float = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: Path = Path("var/sandbox/appmanager.sqlite")
+    auth_key: str = "sandbox-key"
+    project: str = "ic.acme"
+    seed: bool = True
+    enqueue_every_seconds: float = 0.0  # >0: iPads keep sending demo orders
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    http: str | None = None  # host:port for /healthz, /status, /metrics
+    heartbeat_timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 25
+    starttls: bool = False
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "connector@localhost"
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    smtp: SmtpConfig | None = None
+    webhook: str | None = None
+    info_to: list[str] = field(default_factory=list)
+    error_to: list[str] = field(default_factory=list)
+    min_interval_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str = "icommerce-connector"
+    user: str = "connector"
+    watchdog_seconds: int = 60
+    stop_deadline_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class Config:
+    company: str
+    version: int = 1
+    state_dir: Path = Path("var/state")
+    log: LogConfig = field(default_factory=LogConfig)
+    dropbox: DropboxConfig = field(default_factory=DropboxConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    import_: ImportConfig = field(default_factory=ImportConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    source_path: Path | None = None
+
+    # Derived places --------------------------------------------------------------
+    @property
+    def company_folder(self) -> Path:
+        return Path(self.dropbox.root) / self.company
+
+    def dropbox_folder(self, kind: str) -> Path:
+        """Folder mode: <root>/<company>/<kind> (gestionale, multimedia, reports, appmanager)."""
+        return self.company_folder / kind
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.dropbox.staging or (self.state_dir.parent / "staging")
+
+    @property
+    def legacy_folder(self) -> Path:
+        return self.import_.legacy.folder or self.dropbox_folder("appmanager")
+
+
+# The YAML key for a field whose Python name would clash with a keyword.
+_YAML_NAMES = {"import_": "import"}
+_NOT_FROM_YAML = {"source_path"}
+
+
+class _Loader:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.errors: list[str] = []
+
+    def err(self, path: str, message: str) -> None:
+        self.errors.append(f"{path or '<top>'}: {message}")
+
+    def build(self, cls: type, data: Any, path: str) -> Any:
+        if not isinstance(data, dict):
+            self.err(path, f"expected a mapping, got {type(data).__name__}")
+            return None
+        hints = typing.get_type_hints(cls)
+        fields = {(_YAML_NAMES.get(f.name, f.name)): f for f in dataclasses.fields(cls)
+                  if f.name not in _NOT_FROM_YAML}
+        for key in data:
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), list(fields), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.err(_join(path, str(key)), f"unknown key{hint}")
+        kwargs: dict[str, Any] = {}
+        for yaml_name, f in fields.items():
+            sub = _join(path, yaml_name)
+            if yaml_name in data:
+                kwargs[f.name] = self.convert(hints[f.name], data[yaml_name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.err(sub, "required key is missing")
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            self.err(path, str(exc))
+            return None
+
+    def convert(self, tp: Any, value: Any, path: str) -> Any:
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            if value is None and type(None) in args:
+                return None
+            inner = [a for a in args if a is not type(None)]
+            return self.convert(inner[0], value, path)
+        if value is None:
+            self.err(path, "must not be empty")
+            return None
+        if origin is Literal:
+            if value not in args:
+                self.err(path, f"must be one of {', '.join(map(str, args))}, got {value!r}")
+            return value
+        if origin is list:
+            if not isinstance(value, list):
+                self.err(path, f"expected a list, got {type(value).__name__}")
+                return []
+            return [self.convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if origin is dict:
+            if not isinstance(value, dict):
+                self.err(path, f"expected a mapping, got {type(value).__name__}")
+                return {}
+            return {str(k): self.convert(args[1], v, _join(path, str(k))) for k, v in value.items()}
+        if dataclasses.is_dataclass(tp):
+            return self.build(typing.cast(type, tp), value, path)
+        if tp is Path:
+            if not isinstance(value, str) or not value.strip():
+                self.err(path, "expected a path")
+                return None
+            p = Path(os.path.expanduser(value))
+            return p if p.is_absolute() else self.base / p
+        if tp is bool:
+            if not isinstance(value, bool):
+                self.err(path, f"expected true or false, got {value!r}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.err(path, f"expected an integer, got {value!r}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.err(path, f"expected a number, got {value!r}")
+                return value
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                self.err(path, f"expected text, got {value!r}")
+            return str(value)
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _semantic_checks(cfg: Config, err: Any) -> None:
+    if cfg.version != 1:
+        err("version", f"unsupported version {cfg.version} (this connector reads version 1)")
+    if not cfg.company or any(c in cfg.company for c in "/\\|:*?\"<>"):
+        err("company", "must be a non-empty code without path separators or |")
+    ex = cfg.export
+    if ex.settle_seconds < 0:
+        err("export.settle_seconds", "must be >= 0")
+    if ex.rescan_seconds <= 0:
+        err("export.rescan_seconds", "must be > 0")
+    if ex.archive_days < 0 or ex.quarantine_days < 0:
+        err("export.archive_days", "retention days must be >= 0")
+    if ex.done_marker is not None and not ex.done_marker.startswith("."):
+        err("export.done_marker", "must be a suffix starting with '.', e.g. .done")
+    for i, d in enumerate(ex.dialects):
+        if d is not None and len(d.delimiter) != 1:
+            err(f"export.dialects[{i}].delimiter", "must be one character")
+    if cfg.dropbox.mode == "folder":
+        root = Path(cfg.dropbox.root)
+        for name, p in (("export.watch", ex.watch), ("state_dir", cfg.state_dir),
+                        ("dropbox.staging", cfg.staging_dir)):
+            try:
+                if p is not None and p.resolve().is_relative_to(root.resolve()):
+                    err(name, "must be outside the synced Dropbox folder")
+            except (OSError, ValueError):
+                pass
+    if cfg.dropbox.chunk_mib <= 0 or cfg.dropbox.chunk_mib % 4:
+        err("dropbox.chunk_mib", "must be a positive multiple of 4 (Dropbox upload sessions)")
+    if not 1 <= cfg.dropbox.single_upload_limit_mib <= 150:
+        err("dropbox.single_upload_limit_mib", "must be between 1 and 150")
+    am = cfg.import_.appmanager
+    if cfg.import_.enabled and cfg.import_.source in ("api", "both") and not (am.url or am.license_manager):
+        err("import.appmanager.url", "set url or license_manager")
+    for i, s in enumerate(am.streams):
+        if s not in STREAMS:
+            err(f"import.appmanager.streams[{i}]", f"unknown stream {s!r}; known: {', '.join(STREAMS)}")
+    if am.page_size < 1 or am.page_size > 1000:
+        err("import.appmanager.page_size", "must be between 1 and 1000")
+    if cfg.import_.erp.sink == "command" and not cfg.import_.erp.command.argv:
+        err("import.erp.command.argv", "required when import.erp.sink is command")
+    if cfg.status.http is not None:
+        host, _, port = cfg.status.http.rpartition(":")
+        if not host or not port.isdigit():
+            err("status.http", "expected host:port, e.g. 127.0.0.1:8766")
+
+
+def parse_config(data: Any, base: Path, source: str | None = None) -> Config:
+    loader = _Loader(base)
+    if data is None:
+        data = {}
+    cfg = loader.build(Config, data, "")
+    if cfg is not None and not loader.errors and cfg.dropbox.mode == "folder":
+        root = Path(os.path.expanduser(cfg.dropbox.root))
+        if not root.is_absolute():
+            cfg = dataclasses.replace(cfg, dropbox=dataclasses.replace(
+                cfg.dropbox, root=str(base / root)))
+    if cfg is not None and not loader.errors:
+        _semantic_checks(cfg, loader.err)
+    if loader.errors or cfg is None:
+        raise ConfigError(loader.errors or ["empty configuration"], source=source)
+    return typing.cast(Config, cfg)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("CONNECTOR_CONFIG") or "connector.yaml")
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    p = Path(path) if path is not None else default_config_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {p}"], source=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"cannot read {p}: {exc}"], source=str(p)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"],
+                          source=str(p)) from None
+    cfg = parse_config(data, p.resolve().parent, source=str(p))
+    return dataclasses.replace(cfg, source_path=p.resolve())
+
+
+def secret(env_name: str | None) -> str | None:
+    """Read a secret from the environment. Never log what this returns."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    return value or None

@@ -1,0 +1,65 @@
+"""The ports between the core and the adapters, and the dataclasses that cross them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PublishItem:
+    """One file ready to publish: a staged local file and where it goes.
+
+    `folder` is one of "gestionale", "multimedia", "reports"; `name` is the file name in it.
+    """
+
+    local_path: Path
+    folder: str
+    name: str
+    size: int
+    sha256: str
+    content_hash: str  # Dropbox content_hash of the bytes, hex
+
+
+@dataclass(frozen=True)
+class PublishReceipt:
+    name: str
+    folder: str
+    size: int
+    content_hash: str
+    uploaded: bool  # False when the destination already held identical content
+    remote_path: str = ""
+
+
+class Publisher(Protocol):
+    """Puts staged files where AppManager reads them: all of a batch, or raises."""
+
+    name: str
+
+    def publish_batch(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:
+        """Publish every item so that they appear together; raise ConnectorError subclasses only."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Source(Protocol):
+    name: str
+
+    def run(self, emit: Callable[[Path], None], stop: threading.Event) -> None:
+        """Emit candidate paths until stop is set; return soon after."""
+        ...
+
+
+@dataclass
+class Heartbeat:
+    """A loop's liveness: the supervisor (service/) watches `last` (monotonic seconds)."""
+
+    name: str
+    last: float = 0.0
+    alive: bool = True
+    last_error: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,59 @@
+"""Shared fixtures: real folders in tmp_path, a configuration that lives there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+import yaml
+
+from connector.config import Config, parse_config
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Any:
+    yield
+    structlog.reset_defaults()
+
+
+def make_config_dict(root: Path, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "version": 1,
+        "company": "ACME",
+        "state_dir": str(root / "state"),
+        "log": {"dir": str(root / "log"), "level": "debug"},
+        "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
+                    "staging": str(root / "staging")},
+        "export": {"watch": str(root / "export"), "archive": str(root / "archive"),
+                   "quarantine": str(root / "quarantine"), "settle_seconds": 0.3,
+                   "rescan_seconds": 5, "min_free_mb": 1},
+        "import": {"enabled": False},
+        "sandbox": {"enabled": False},
+    }
+    for key, value in overrides.items():
+        section = data.setdefault(key, {}) if isinstance(value, dict) else None
+        if section is not None and isinstance(section, dict):
+            section.update(value)
+        else:
+            data[key] = value
+    return data
+
+
+@pytest.fixture
+def config_factory(tmp_path: Path) -> Any:
+    def make(**overrides: Any) -> Config:
+        return parse_config(make_config_dict(tmp_path, **overrides), tmp_path)
+
+    return make
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Any:
+    def write(**overrides: Any) -> Path:
+        path = tmp_path / "connector.yaml"
+        path.write_text(yaml.safe_dump(make_config_dict(tmp_path, **overrides)), encoding="utf-8")
+        return path
+
+    return write
