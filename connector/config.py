@@ -202,6 +202,69 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class ExtractScheduleConfig:
+    """When the daemon runs an extraction job by itself (manual runs are always allowed)."""
+
+    every_minutes: float | None = None  # an interval ...
+    cron: str | None = None  # ... or five cron fields, e.g. "0 23 * * *"
+    mode: Literal["full", "changed"] = "changed"
+    weekdays: list[str] = field(default_factory=list)  # mon..sun; empty: every day
+    window: str | None = None  # "07:00-20:00" (may cross midnight); None: all day
+
+
+@dataclass(frozen=True)
+class ExtractJobConfig:
+    """One tracciato extracted from the ERP database by one query."""
+
+    layout: str  # e.g. io_art; the file written is <layout>.dat
+    query: str | None = None  # SQL text, or:
+    query_file: Path | None = None  # a .sql file, relative to the configuration file
+    columns: dict[str, str] = field(default_factory=dict)  # query column -> layout field
+    key: str | None = None  # CHIAVE template, e.g. "{COD_DITTA}§{COD_ART}"
+    params: dict[str, str] = field(default_factory=dict)  # override extract.params
+    schedule: ExtractScheduleConfig | None = None  # default: extract.schedule
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ExtractMediaConfig:
+    """Catalog media from the ERP: images per article (file in image_dir or URL) + io_catalogo."""
+
+    enabled: bool = False
+    query: str | None = None
+    query_file: Path | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # query column -> catalog field
+    image_dir: Path | None = None  # the ERP image folder (IMMAGINE names a file in it)
+    placeholder: str | None = None  # e.g. empty-image.jpg for articles without an image
+    extensions: list[str] = field(default_factory=lambda: [".jpg", ".jpeg", ".png", ".gif"])
+    max_pixels: int | None = None  # resize so neither side exceeds this (Pillow)
+    max_download_mb: float = 20.0
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 30.0
+    attempts: int = 3
+    content_types: list[str] = field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/gif"])
+    ca_bundle: Path | None = None
+    schedule: ExtractScheduleConfig | None = None
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Scheduled SQL extraction from the ERP database into tracciati (see docs/readme/extract.md)."""
+
+    enabled: bool = False
+    url: str | None = None  # SQLAlchemy URL without password, or:
+    url_env: str | None = None  # the environment variable holding the URL (takes precedence)
+    params: dict[str, str] = field(default_factory=dict)  # bind parameters for every query
+    schedule: ExtractScheduleConfig | None = None  # for jobs without their own
+    jobs: list[ExtractJobConfig] = field(default_factory=list)
+    media: ExtractMediaConfig = field(default_factory=ExtractMediaConfig)
+    fetch_rows: int = 5000  # rows per round trip (server-side cursor)
+    diff_list_limit: int = 50  # keys listed per category in a dry-run report
+    tick_seconds: float = 20.0  # how often the scheduler looks at the clock
+
+
+@dataclass(frozen=True)
 class Config:
     company: str
     version: int = 1
@@ -214,6 +277,7 @@ class Config:
     status: StatusConfig = field(default_factory=StatusConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
     source_path: Path | None = None
 
     # Derived places --------------------------------------------------------------
