@@ -1,0 +1,645 @@
+"""The inbound domain model: what the agents entered on their iPads, as our own frozen dataclasses.
+
+Both import routes (the AppManager web service and the legacy AM_*.DAT files) produce
+`InboundRecord`s; the journal stores them and the ERP sinks write them.
+
+Field names follow the AppManager wire names (`cod_clifor`, `righe` -> `rows`), so an ERP
+consultant can match them against ../shared/spec/appmanager-api.md §2; the code values of
+§2.10 are interpreted into extra fields (`Order.kind`, `OrderRow.is_descriptive`,
+`OrderRow.free_goods`, `OrderRow.uom`).
+
+Decoding (`decode_record(stream, item)`) is strict on what identifies a record (`id`,
+`unique_id`) and on typed fields (numbers, dates): a malformed item raises RecordError
+naming the field, so the caller can quarantine that one item and go on with the page.
+Unknown keys are ignored (they stay in the payload, which is journaled as received).
+
+Dates on the wire are not documented; `parse_wire_datetime` accepts the forms seen:
+ISO 8601 with or without zone (and with 7 fractional digits, as .NET writes them),
+`yyyy/mm/dd hh:mm:ss`, the .NET JSON form `/Date(1234567890000+0100)/`, and null/"".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from connector.errors import RecordError
+
+STREAM_NAMES = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
+
+# ext_cod_tipo_ord values that mean an offer ("preventivo"); anything else is an order (§2.10).
+OFFER_TYPES = frozenset({"CLI-MOBPRE", "CLI-IGAMMAPRE", "P", "Q"})
+ORDER_TYPES = frozenset({"CLI-MOBORD", "CLI-IGAMMAORD", "R"})
+FREE_GOODS = {
+    0: "normal",
+    1: "free_goods_recharged",
+    2: "free_goods_not_recharged",
+    3: "goods_discount",
+    4: "goods_discount_not_in_total",
+}
+UOM_TYPES = {1: "primary", 2: "secondary", 3: "package"}
+ACTIVITY_STATES = {"D": "to_do", "E": "done", "A": "cancelled"}
+
+
+# ---------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowDetail:
+    """A size/assortment detail of an order row (DettaglioRigaOrdineExport)."""
+
+    cod_assortimento: str | None = None
+    cod_sviluppo: str | None = None
+    cod_taglia: str | None = None
+    cod_taglia_guida: str | None = None
+    ext_cod_tipo_det_riga_ord: str | None = None
+    qta: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One row of an order or offer (RigaOrdineExport): an article or a descriptive row."""
+
+    id: int | None = None
+    codice_articolo: str | None = None
+    descrizione_riga: str | None = None
+    note: str | None = None
+    ext_cod_tipo_riga_ord: str | None = None
+    ext_cod_tipo_riga_omag: str | None = None
+    tipo_um: str | None = None
+    cod_um_1: str | None = None
+    cod_um_2: str | None = None
+    fattore_conversione: Decimal | None = None
+    qta: Decimal | None = None
+    qta_2: Decimal | None = None
+    codice_confezione: str | None = None
+    qta_confezione: Decimal | None = None
+    prezzo: Decimal | None = None
+    prezzo_2: Decimal | None = None
+    sconto_1: Decimal | None = None
+    sconto_2: Decimal | None = None
+    sconto_3: Decimal | None = None
+    sconto_4: Decimal | None = None
+    sconto_5: Decimal | None = None
+    sconto_6: Decimal | None = None
+    sconto_importo: Decimal | None = None
+    mag_perc_1: Decimal | None = None
+    mag_perc_2: Decimal | None = None
+    mag_importo: Decimal | None = None
+    data_consegna_riga: datetime | None = None
+    cod_combinazione: str | None = None
+    cod_catalogo: str | None = None
+    cod_tipo_fattura: str | None = None
+    details: tuple[RowDetail, ...] = ()
+    # Interpreted (§2.10) -------------------------------------------------------------
+    is_descriptive: bool = False  # ext_cod_tipo_riga_ord == "2": text only
+    free_goods: str = "normal"  # FREE_GOODS[ext_cod_tipo_riga_omag]
+    uom: str = "primary"  # UOM_TYPES[tipo_um]: with secondary/package, qta is primary-unit, qta_2 the count
+
+    @property
+    def discounts(self) -> tuple[Decimal | None, ...]:
+        return (self.sconto_1, self.sconto_2, self.sconto_3, self.sconto_4, self.sconto_5,
+                self.sconto_6)
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    """The customer an agent created on the iPad (`clienti[0]` of an order whose cod_clifor
+    is empty). The ERP must create it before the order."""
+
+    ragione_sociale: str | None = None
+    indirizzo: str | None = None
+    cap: str | None = None
+    cod_citta: str | None = None
+    des_citta: str | None = None
+    provincia: str | None = None
+    cod_nazione: str | None = None
+    des_nazione: str | None = None
+    telefono1: str | None = None
+    telefono2: str | None = None
+    cellulare: str | None = None
+    fax: str | None = None
+    email: str | None = None
+    partita_iva: str | None = None
+    codice_fiscale: str | None = None
+    iban: str | None = None
+    note: str | None = None
+    cod_canale_vendita: str | None = None
+    cod_categoria: str | None = None
+    cod_classe_sconto: str | None = None
+    cod_cond_pag: str | None = None
+    des_cond_pag: str | None = None
+    cod_porto_sped: str | None = None
+    des_porto_sped: str | None = None
+    ragione_sociale_consegna: str | None = None
+    indirizzo_consegna: str | None = None
+    cod_citta_consegna: str | None = None
+    des_citta_consegna: str | None = None
+    cap_consegna: str | None = None
+    provincia_consegna: str | None = None
+    cod_nazione_consegna: str | None = None
+    des_nazione_consegna: str | None = None
+    telefono_consegna: str | None = None
+    cellulare_consegna: str | None = None
+    fax_consegna: str | None = None
+    cod_porto_consegna: str | None = None
+    pec_clifor: str | None = None
+    cod_gg_cons_clifor: str | None = None
+    cod_tipo_cli_clifor: str | None = None
+
+    @property
+    def has_delivery_address(self) -> bool:
+        """Any *_consegna field set: the ERP adds a delivery destination too."""
+        return any(getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name.endswith("_consegna"))
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order or an offer (TestataOrdineExport) with its rows."""
+
+    id: int
+    unique_id: str
+    guid_test_ord: str | None = None
+    kind: Literal["order", "offer"] = "order"
+    ext_cod_tipo_ord: str | None = None
+    cod_prog: str | None = None
+    cod_ditta: str | None = None
+    utente: str | None = None
+    cod_clifor: str | None = None
+    cod_destinazione: str | None = None
+    cod_agente: str | None = None
+    cod_operatore: str | None = None
+    cod_cliente_utente: str | None = None
+    data_ordine: datetime | None = None
+    data_consegna: datetime | None = None
+    data_import: datetime | None = None
+    cod_cond_pag: str | None = None
+    cod_cond_pag_deperibilita: str | None = None
+    cod_porto: str | None = None
+    des_porto: str | None = None
+    cod_mod_sped: str | None = None
+    des_mod_sped: str | None = None
+    cod_valuta: str | None = None
+    sconto_1: Decimal | None = None
+    sconto_2: Decimal | None = None
+    sconto_3: Decimal | None = None
+    sconto_4: Decimal | None = None
+    sconto_5: Decimal | None = None
+    sconto_6: Decimal | None = None
+    cod_magazzino: str | None = None
+    cod_serie_ordini: str | None = None
+    num_doc_aggiunta: str | None = None
+    cod_urgenza: Decimal | None = None
+    note: str | None = None
+    des_note_fat: str | None = None
+    des_note_cons: str | None = None
+    des_note_gen: str | None = None
+    new_customer: NewCustomer | None = None
+    rows: tuple[OrderRow, ...] = ()
+
+    @property
+    def delivery_date(self) -> datetime | None:
+        """The ERP header's delivery date: the latest row delivery date, else the header's (§2.10)."""
+        dates = [r.data_consegna_riga for r in self.rows if r.data_consegna_riga is not None]
+        if not dates:
+            return self.data_consegna
+        return max(dates, key=lambda d: d.replace(tzinfo=None))
+
+
+@dataclass(frozen=True)
+class CustomerChange:
+    """An edit to an existing ERP customer (TestataCf)."""
+
+    id: int
+    unique_id: str
+    cod_cliente: str | None = None
+    cod_ditta: str | None = None
+    cod_prog: str | None = None
+    cod_agente: str | None = None
+    cod_operatore: str | None = None
+    utente: str | None = None
+    ragione_sociale: str | None = None
+    indirizzo: str | None = None
+    cap: str | None = None
+    citta: str | None = None
+    provincia: str | None = None
+    telefono1: str | None = None
+    telefono2: str | None = None
+    cellulare: str | None = None
+    fax: str | None = None
+    email: str | None = None
+    partita_iva: str | None = None
+    codice_fiscale: str | None = None
+    cod_cond_pag: str | None = None
+    data_import: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CustomerNote:
+    """A customer note (TestataCfNote). progressivo "0": the main note; empty: a new note;
+    other: numbered note to update (or create)."""
+
+    id: int
+    unique_id: str
+    cod_cliente: str | None = None
+    cod_ditta: str | None = None
+    cod_prog: str | None = None
+    cod_agente: str | None = None
+    cod_operatore: str | None = None
+    utente: str | None = None
+    nota: str | None = None
+    progressivo: str | None = None
+    tipo_nota: str | None = None
+    data_import: datetime | None = None
+
+    @property
+    def note_kind(self) -> Literal["main", "new", "numbered"]:
+        if self.progressivo == "0":
+            return "main"
+        return "numbered" if self.progressivo else "new"
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A new lead (cod_lead empty) or an update to one (TestataLeadsExport)."""
+
+    id: int
+    unique_id: str
+    cod_lead: str | None = None
+    cod_ditta: str | None = None
+    cod_prog: str | None = None
+    cod_agente: str | None = None
+    cod_agente_lead: str | None = None
+    cod_operatore: str | None = None
+    utente: str | None = None
+    descrizione1: str | None = None
+    descrizione2: str | None = None
+    nome: str | None = None
+    cognome: str | None = None
+    partita_iva: str | None = None
+    codice_fiscale: str | None = None
+    telefono: str | None = None
+    cellulare: str | None = None
+    email: str | None = None
+    fax: str | None = None
+    internet: str | None = None
+    note: str | None = None
+    indirizzo: str | None = None
+    cod_citta: str | None = None
+    citta: str | None = None
+    cap: str | None = None
+    provincia: str | None = None
+    cod_nazione: str | None = None
+    nazione: str | None = None
+    fatturato: Decimal | None = None
+    cod_valuta: str | None = None
+    cod_campagna: str | None = None
+    campagna: str | None = None
+    cod_categoria: str | None = None
+    categoria: str | None = None
+    cod_canale_vendita: str | None = None
+    canale_vendita: str | None = None
+    cod_concorrente: str | None = None
+    concorrente: str | None = None
+    cod_modalita_acquisizione: str | None = None
+    modalita_acquisizione: str | None = None
+    cod_fonte: str | None = None
+    fonte: str | None = None
+    cod_interesse: str | None = None
+    interesse: str | None = None
+    cod_settore: str | None = None
+    settore: str | None = None
+    cod_mansione: str | None = None
+    mansione: str | None = None
+    data_import: datetime | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return not self.cod_lead
+
+
+@dataclass(frozen=True)
+class LeadNote:
+    """A note on a lead (TestataLeadsNoteExport); always inserted."""
+
+    id: int
+    unique_id: str
+    cod_lead: str | None = None
+    cod_ditta: str | None = None
+    cod_prog: str | None = None
+    cod_agente: str | None = None
+    cod_operatore: str | None = None
+    utente: str | None = None
+    nota: str | None = None
+    progressivo: str | None = None
+    tipo_nota: str | None = None
+    data_import: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A lead activity (TestataAttivita): new when cod_attivita is empty, else an update."""
+
+    id: int
+    unique_id: str
+    cod_ditta: str | None = None
+    cod_attivita: str | None = None
+    cod_lead: str | None = None
+    cod_tipo_attivita: str | None = None
+    des_oggetto: str | None = None
+    cod_operatore: str | None = None
+    cod_stato: str | None = None
+    data_esecuzione: datetime | None = None
+    ora_esecuzione: str | None = None
+    des_note: str | None = None
+    cod_agente: str | None = None
+    utente: str | None = None
+    data_import: datetime | None = None
+    state: str = "unknown"  # ACTIVITY_STATES[cod_stato]
+
+    @property
+    def is_new(self) -> bool:
+        return not self.cod_attivita
+
+
+Model = Order | CustomerChange | CustomerNote | Lead | LeadNote | Activity
+
+STREAM_MODELS: dict[str, type] = {
+    "orders": Order,
+    "customers": CustomerChange,
+    "customer_notes": CustomerNote,
+    "leads": Lead,
+    "lead_notes": LeadNote,
+    "activities": Activity,
+}
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """One record as received, with its decoded model.
+
+    `queue_id` is AppManager's queue `id` (what lastID pages on; a re-queued record gets a
+    new one). `unique_id` never changes for a record. `payload` is the item exactly as
+    received (journaled as is). `key` is the stable identity ERP writes are idempotent on.
+    """
+
+    stream: str
+    queue_id: int
+    unique_id: str
+    payload: dict[str, Any] = field(compare=False)
+    model: Model = field(compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.stream}/{self.unique_id}"
+
+    @property
+    def guid(self) -> str | None:
+        """Orders: the device's guid_test_ord, a second identity (a re-queued order with a
+        new unique_id but the same guid is the same order)."""
+        if isinstance(self.model, Order) and self.model.guid_test_ord:
+            return self.model.guid_test_ord.strip().lower() or None
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------------------
+_NET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None:
+    """A date as AppManager may send it; None for null or "". RecordError otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{field_name}: expected a date string, got {value!r}", field=field_name)
+    text = value.strip()
+    if not text:
+        return None
+    m = _NET_DATE.match(text)
+    if m:
+        millis = int(m.group(1))
+        tz: timezone = UTC
+        if m.group(2):
+            sign = 1 if m.group(2)[0] == "+" else -1
+            hours, minutes = int(m.group(2)[1:3]), int(m.group(2)[3:5])
+            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        try:
+            return datetime.fromtimestamp(millis / 1000.0, tz)
+        except (OverflowError, OSError, ValueError):
+            raise RecordError(f"{field_name}: date out of range: {value!r}",
+                              field=field_name) from None
+    m = _SLASH_DATE.match(text)
+    if m:
+        parts = [int(p) if p else 0 for p in m.groups()]
+        try:
+            return datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+        except ValueError:
+            raise RecordError(f"{field_name}: not a valid date: {value!r}",
+                              field=field_name) from None
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        pass
+    # .NET writes up to 7 fractional digits; Python's parser may want at most 6.
+    m2 = re.match(r"^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$", iso)
+    if m2:
+        try:
+            return datetime.fromisoformat(f"{m2.group(1)}.{m2.group(2)[:6].ljust(6, '0')}"
+                                          f"{m2.group(3)}")
+        except ValueError:
+            pass
+    raise RecordError(f"{field_name}: not a date in a known form (ISO 8601, /Date(ms)/): "
+                      f"{value!r}", field=field_name)
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"{name}: expected text, got {value!r}", field=name)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise RecordError(f"{name}: expected text, got {type(value).__name__}", field=name)
+
+
+def _decimal(value: Any, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"{name}: expected a number, got {value!r}", field=name)
+    if isinstance(value, int | float):
+        d = Decimal(str(value))
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip().replace(",", "."))
+        except InvalidOperation:
+            raise RecordError(f"{name}: expected a number, got {value!r}", field=name) from None
+    else:
+        raise RecordError(f"{name}: expected a number, got {type(value).__name__}", field=name)
+    if not d.is_finite():
+        raise RecordError(f"{name}: expected a finite number, got {value!r}", field=name)
+    return d
+
+
+def _int(value: Any, name: str, required: bool = False) -> int | None:
+    if value is None or value == "":
+        if required:
+            raise RecordError(f"{name}: missing", field=name)
+        return None
+    d = _decimal(value, name)
+    if d is None or d != d.to_integral_value():
+        raise RecordError(f"{name}: expected a whole number, got {value!r}", field=name)
+    return int(d)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _decode_fields(cls: type, item: dict[str, Any], prefix: str,
+                   skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Decode the plain fields of `cls` whose wire name equals the field name."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        name = f.name
+        if name in skip or name not in item:
+            continue
+        tp = _hints(cls)[name]
+        where = f"{prefix}{name}"
+        value = item[name]
+        if tp == str | None or tp is str:
+            out[name] = _text(value, where)
+        elif tp == Decimal | None:
+            out[name] = _decimal(value, where)
+        elif tp == datetime | None:
+            out[name] = parse_wire_datetime(value, where)
+        elif tp == int | None or tp is int:
+            out[name] = _int(value, where)
+    return out
+
+
+def _require_dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise RecordError(f"{where}: expected an object, got {type(value).__name__}", field=where)
+    return value
+
+
+def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
+    value = item.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError(f"{where}: expected a list, got {type(value).__name__}", field=where)
+    return value
+
+
+def _decode_row(item: Any, where: str) -> OrderRow:
+    row = _require_dict(item, where)
+    kw = _decode_fields(OrderRow, row, f"{where}.",
+                        skip=frozenset({"details", "is_descriptive", "free_goods", "uom"}))
+    details = tuple(
+        RowDetail(**_decode_fields(RowDetail, _require_dict(d, f"{where}.dettagli[{j}]"),
+                                   f"{where}.dettagli[{j}]."))
+        for j, d in enumerate(_list(row, "dettagli", f"{where}.dettagli")))
+    tipo_riga = (kw.get("ext_cod_tipo_riga_ord") or "").strip()
+    omag = _int(kw.get("ext_cod_tipo_riga_omag"), f"{where}.ext_cod_tipo_riga_omag") or 0
+    if omag not in FREE_GOODS:
+        raise RecordError(f"{where}.ext_cod_tipo_riga_omag: unknown free-goods type {omag}",
+                          field=f"{where}.ext_cod_tipo_riga_omag")
+    tipo_um = _int(kw.get("tipo_um"), f"{where}.tipo_um") or 1
+    if tipo_um not in UOM_TYPES:
+        raise RecordError(f"{where}.tipo_um: unknown unit-of-measure type {tipo_um}",
+                          field=f"{where}.tipo_um")
+    return OrderRow(**kw, details=details, is_descriptive=tipo_riga == "2",
+                    free_goods=FREE_GOODS[omag], uom=UOM_TYPES[tipo_um])
+
+
+def order_kind(ext_cod_tipo_ord: str | None) -> Literal["order", "offer"]:
+    """§2.10: offer codes are CLI-MOBPRE, CLI-IGAMMAPRE, P, Q; anything else is an order."""
+    return "offer" if (ext_cod_tipo_ord or "").strip().upper() in OFFER_TYPES else "order"
+
+
+def _decode_order(item: dict[str, Any], base: dict[str, Any]) -> Order:
+    kw = _decode_fields(Order, item, "", skip=frozenset(
+        {"id", "unique_id", "kind", "new_customer", "rows"}))
+    rows = tuple(_decode_row(r, f"righe[{i}]") for i, r in enumerate(_list(item, "righe", "righe")))
+    new_customer: NewCustomer | None = None
+    if not (kw.get("cod_clifor") or "").strip():
+        clienti = _list(item, "clienti", "clienti")
+        if clienti:
+            first = _require_dict(clienti[0], "clienti[0]")
+            new_customer = NewCustomer(**_decode_fields(NewCustomer, first, "clienti[0]."))
+    return Order(**base, **kw, kind=order_kind(kw.get("ext_cod_tipo_ord")),
+                 new_customer=new_customer, rows=rows)
+
+
+def decode_record(stream: str, item: Any) -> InboundRecord:
+    """Decode one queue item of `stream`. RecordError (naming the field) when malformed."""
+    cls = STREAM_MODELS.get(stream)
+    if cls is None:
+        raise ValueError(f"unknown stream {stream!r}")
+    data = _require_dict(item, "item")
+    queue_id = _int(data.get("id"), "id", required=True)
+    assert queue_id is not None
+    unique_id = (_text(data.get("unique_id"), "unique_id") or "").strip()
+    if not unique_id:
+        raise RecordError("unique_id: missing", field="unique_id")
+    base = {"id": queue_id, "unique_id": unique_id}
+    model: Model
+    if cls is Order:
+        model = _decode_order(data, base)
+    else:
+        kw = _decode_fields(cls, data, "", skip=frozenset({"id", "unique_id", "state"}))
+        if cls is Activity:
+            stato = (kw.get("cod_stato") or "").strip().upper()
+            kw["state"] = ACTIVITY_STATES.get(stato, "unknown")
+        model = cls(**base, **kw)
+    return InboundRecord(stream=stream, queue_id=queue_id, unique_id=unique_id,
+                         payload=data, model=model)
+
+
+def queue_id_of(item: Any) -> int | None:
+    """The queue id of an item, if it has a readable one (for quarantining malformed items)."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        return _int(item.get("id"), "id")
+    except RecordError:
+        return None
+
+
+def to_jsonable(value: Any) -> Any:
+    """A model (or part of one) as plain JSON values: Decimal -> string, dates -> ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, Order):
+            out["delivery_date"] = to_jsonable(value.delivery_date)
+        return out
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,1 @@
+"""The import path: AppManager (or legacy files) -> journal -> ERP sink, exactly once."""
