@@ -7,10 +7,12 @@ secret-bearing fields in every event before it is rendered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,29 @@ def configure_logging(level: str = "info", log_dir: Path | None = None, fmt: str
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+
+
+# Correlation ids ---------------------------------------------------------------------------
+# Every log line written while a file or a record is in hand carries `correlation_id`, so
+# support staff can follow one file or one order through the log with
+# `connector logs --grep <id>`. Contextvars are per thread (and per task), so the loops'
+# threads never mix their ids.
+def new_correlation_id(kind: str) -> str:
+    import uuid
+
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def bind_correlation(kind: str, id: str | None = None, **extra: Any) -> Iterator[str]:
+    """Bind `correlation_id` (and any extra fields) to every log line inside the block.
+
+    `kind` is "file", "record", ...; `id` a stable one when there is one (an order's
+    unique_id), else a fresh random one. Yields the id; nested blocks restore the outer one.
+    """
+    cid = f"{kind}-{id}" if id else new_correlation_id(kind)
+    tokens = structlog.contextvars.bind_contextvars(correlation_id=cid, **extra)
+    try:
+        yield cid
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,227 @@
+"""Notifications when something fails: SMTP email and/or a webhook, rate-limited per key.
+
+Decoupled from the code that fails: `AlertHandler` is a logging handler on the root
+logger at ERROR level, so every `log.error(...)` / `log.exception(...)` anywhere (the
+Daemon logs each loop crash and each fatal loop error) becomes an "error" notice. The
+runner sends "info" notices itself (started, stopped, recovered).
+
+Rate limit: one notice per (level, key) per notifications.min_interval_seconds; the
+key is the logger and the event name (not its variable fields), so an outage that logs
+the same error every few seconds sends one mail, and the next one after the interval
+says how many similar ones were held back. Delivery runs on a worker thread so a slow
+mail server never blocks a loop; a delivery failure is logged as a warning (never as
+an error, which would alert about alerting).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import smtplib
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import requests
+import structlog
+
+from connector.config import NotificationsConfig, SmtpConfig, secret
+
+log = structlog.get_logger(__name__)
+
+_OWN_LOGGERS = ("service.notify",)
+_BODY_SKIP = {"event", "level", "logger", "timestamp", "exception", "_record", "_from_structlog"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str  # "info" | "error"
+    key: str
+    subject: str
+    body: str
+    company: str
+    host: str
+    at: float  # Unix time
+    suppressed: int = 0  # similar notices held back since the previous one
+
+    def text(self) -> str:
+        lines = [self.body.rstrip(), "", f"company: {self.company}", f"host: {self.host}",
+                 f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z', time.localtime(self.at))}"]
+        if self.suppressed:
+            lines.append(f"{self.suppressed} similar notice(s) were held back by the rate limit "
+                         "since the previous one.")
+        return "\n".join(lines) + "\n"
+
+    def payload(self) -> dict[str, Any]:
+        return {"level": self.level, "key": self.key, "subject": self.subject, "body": self.body,
+                "company": self.company, "host": self.host, "at": self.at,
+                "suppressed": self.suppressed}
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, notice: Notice) -> None:
+        """Deliver or raise."""
+        ...
+
+
+class SmtpChannel:
+    name = "smtp"
+
+    def __init__(self, cfg: SmtpConfig, info_to: Sequence[str], error_to: Sequence[str],
+                 timeout: float = 20.0) -> None:
+        self.cfg = cfg
+        self.recipients = {"info": list(info_to), "error": list(error_to)}
+        self.timeout = timeout
+
+    def send(self, notice: Notice) -> None:
+        to = self.recipients.get(notice.level) or []
+        if not to:
+            return
+        msg = EmailMessage()
+        msg["Subject"] = f"[connector {notice.company}] {notice.level.upper()}: {notice.subject}"
+        msg["From"] = self.cfg.sender
+        msg["To"] = ", ".join(to)
+        msg.set_content(notice.text())
+        with smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.timeout) as smtp:
+            if self.cfg.starttls:
+                smtp.starttls()
+            user, password = secret(self.cfg.username_env), secret(self.cfg.password_env)
+            if user and password:
+                smtp.login(user, password)
+            smtp.send_message(msg, to_addrs=to)
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def send(self, notice: Notice) -> None:
+        resp = requests.post(self.url, json=notice.payload(), timeout=self.timeout)
+        if resp.status_code >= 400:
+            raise RuntimeError(f"webhook answered HTTP {resp.status_code}")
+
+
+def channels_from(cfg: NotificationsConfig) -> list[Channel]:
+    out: list[Channel] = []
+    if cfg.smtp is not None and (cfg.info_to or cfg.error_to):
+        out.append(SmtpChannel(cfg.smtp, cfg.info_to, cfg.error_to))
+    if cfg.webhook:
+        out.append(WebhookChannel(cfg.webhook))
+    return out
+
+
+class Notifier:
+    def __init__(self, cfg: NotificationsConfig, company: str, *,
+                 channels: list[Channel] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.min_interval = cfg.min_interval_seconds
+        self.company = company
+        self.host = socket.gethostname()
+        self.channels = channels if channels is not None else channels_from(cfg)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_sent: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+        self._queue: queue.Queue[Notice | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.sent: list[Notice] = []  # what was handed to the channels, newest last (bounded)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channels)
+
+    def notify(self, level: str, key: str, subject: str, body: str = "") -> bool:
+        """Queue a notice unless the rate limit holds it back; True when queued."""
+        if not self.enabled:
+            return False
+        k = (level, key)
+        now = self._clock()
+        with self._lock:
+            last = self._last_sent.get(k)
+            if last is not None and now - last < self.min_interval:
+                self._held[k] = self._held.get(k, 0) + 1
+                return False
+            self._last_sent[k] = now
+            held = self._held.pop(k, 0)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._deliver, name="notifier", daemon=True)
+                self._thread.start()
+        self._queue.put(Notice(level, key, subject, body or subject, self.company, self.host,
+                               time.time(), held))
+        return True
+
+    def _deliver(self) -> None:
+        while True:
+            notice = self._queue.get()
+            try:
+                if notice is None:
+                    return
+                for ch in self.channels:
+                    try:
+                        ch.send(notice)
+                    except Exception as exc:  # noqa: BLE001 - any failure: warn, go on
+                        log.warning("notification not delivered", channel=ch.name,
+                                    subject=notice.subject, error=str(exc))
+                self.sent = [*self.sent[-99:], notice]
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued notice was handed to the channels; False on timeout."""
+        end = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > end:
+                return False
+            with self._queue.all_tasks_done:
+                self._queue.all_tasks_done.wait(0.05)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+
+class AlertHandler(logging.Handler):
+    """Turns ERROR (and worse) log records into "error" notices."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        super().__init__(logging.ERROR)
+        self.notifier = notifier
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(_OWN_LOGGERS):
+            return
+        try:
+            event, body = _describe(record)
+            self.notifier.notify("error", f"{record.name}:{event}", f"{event} ({record.name})", body)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def _describe(record: logging.LogRecord) -> tuple[str, str]:
+    """(event name, readable body) of a structlog event dict or a plain stdlib record."""
+    if isinstance(record.msg, dict):
+        ev: dict[str, Any] = record.msg
+        event = str(ev.get("event", ""))
+        fields = [f"{k}: {v}" for k, v in ev.items() if k not in _BODY_SKIP]
+        body = "\n".join([event, *fields])
+        if ev.get("exception"):
+            body += "\n\n" + str(ev["exception"])
+        return event, body
+    event = record.getMessage()
+    body = event
+    if record.exc_info:
+        body += "\n\n" + logging.Formatter().formatException(record.exc_info)
+    return event.splitlines()[0][:120] if event else record.name, body
