@@ -50,6 +50,7 @@ class DropboxConfig:
     concurrency: int = 4
     ca_bundle: Path | None = None
     timeout_seconds: float = 100.0
+    attempts: int = 8  # api mode: tries per Dropbox request (our retry policy, SDK retries off)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class CommandSinkConfig:
     argv: list[str] = field(default_factory=list)  # e.g. ["erp-import", "{file}", "--stream", "{stream}"]
     timeout_seconds: float = 120.0
     workdir: Path | None = None
+    # Keys the ERP program accepted (exit 0), so a replay does not run it twice.
+    ledger: Path = Path("var/state/erp_command.sqlite")
+    max_output_chars: int = 4000  # stderr kept (the end of it) for the dead letter
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""Where the Dropbox credentials come from, and where `connector dropbox login` puts them.
+
+Order: environment variables (names from dropbox.*_env), then the OS keyring (optional
+`keyring` package), then a token file that only its owner may read (0600). The app key
+is not a secret; the refresh token and the app secret are, and are never logged or
+printed. With no app secret the refresh works for tokens obtained with PKCE.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from connector.config import Config, secret
+from connector.errors import AuthError, ConfigError
+
+log = structlog.get_logger(__name__)
+
+KEYRING_SERVICE = "icommerce-connector-dropbox"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    app_key: str
+    refresh_token: str
+    app_secret: str | None = None  # None: PKCE
+    source: str = "env"  # env | keyring | file: where the refresh token came from
+
+    def __repr__(self) -> str:  # never show the secrets, even in a traceback
+        return f"Credentials(app_key={self.app_key!r}, source={self.source!r})"
+
+
+def token_file_path(cfg: Config) -> Path:
+    return cfg.dropbox.token_file or (cfg.state_dir / "dropbox_token.json")
+
+
+def keyring_user(app_key: str) -> str:
+    return f"refresh-token:{app_key}"
+
+
+def _keyring() -> Any | None:
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    try:
+        if isinstance(keyring.get_keyring(), fail.Keyring):
+            return None
+    except Exception:  # noqa: BLE001 - a broken backend means "no keyring here"
+        return None
+    return keyring
+
+
+def read_token_file(path: Path) -> dict[str, str]:
+    """The token file, refused when group or others may read it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise AuthError(f"cannot read Dropbox token file {path}: {exc}") from None
+    if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise AuthError(f"Dropbox token file {path} is readable by others "
+                        f"(mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AuthError(f"Dropbox token file {path} is not valid JSON: {type(exc).__name__}; "
+                        "run `connector dropbox login` again") from None
+    if not isinstance(data, dict):
+        raise AuthError(f"Dropbox token file {path} must hold a JSON object")
+    return {str(k): str(v) for k, v in data.items() if v is not None}
+
+
+def write_token_file(path: Path, data: dict[str, str]) -> None:
+    """Write atomically, created 0600 from the start (never world-readable, not even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.unlink()
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if os.name == "posix":
+        os.chmod(path, 0o600)
+
+
+def load_credentials(cfg: Config) -> Credentials:
+    """Find the app key and refresh token, or raise AuthError saying what to do."""
+    d = cfg.dropbox
+    path = token_file_path(cfg)
+    file_data: dict[str, str] | None = None
+
+    def from_file() -> dict[str, str]:
+        nonlocal file_data
+        if file_data is None:
+            file_data = read_token_file(path)
+        return file_data
+
+    app_key = secret(d.app_key_env) or from_file().get("app_key")
+    if not app_key:
+        raise AuthError(f"no Dropbox app key: set {d.app_key_env} (or run "
+                        "`connector dropbox login`)")
+    app_secret = secret(d.app_secret_env) or from_file().get("app_secret")
+    token = secret(d.refresh_token_env)
+    source = "env"
+    if not token:
+        kr = _keyring()
+        if kr is not None:
+            try:
+                token = kr.get_password(KEYRING_SERVICE, keyring_user(app_key))
+                source = "keyring"
+            except Exception as exc:  # noqa: BLE001 - keyring backends raise anything
+                log.warning("keyring_unavailable", error=type(exc).__name__)
+                token = None
+    if not token:
+        token = from_file().get("refresh_token")
+        source = "file"
+    if not token:
+        raise AuthError(f"no Dropbox refresh token: set {d.refresh_token_env}, or run "
+                        f"`connector dropbox login` (keyring or {path})")
+    return Credentials(app_key=app_key, refresh_token=token, app_secret=app_secret,
+                       source=source)
+
+
+def store_refresh_token(cfg: Config, app_key: str, refresh_token: str,
+                        where: str = "auto") -> str:
+    """Save the token; returns a description of where ("keyring" or the file path)."""
+    if where not in ("auto", "keyring", "file"):
+        raise ConfigError([f"--store must be auto, keyring or file, got {where!r}"])
+    if where in ("auto", "keyring"):
+        kr = _keyring()
+        if kr is not None:
+            try:
+                kr.set_password(KEYRING_SERVICE, keyring_user(app_key), refresh_token)
+                return "the OS keyring"
+            except Exception as exc:  # noqa: BLE001
+                if where == "keyring":
+                    raise AuthError(f"cannot store the token in the keyring: "
+                                    f"{type(exc).__name__}") from None
+                log.warning("keyring_store_failed", error=type(exc).__name__)
+        elif where == "keyring":
+            raise AuthError("no usable OS keyring (pip install 'icommerce-connector[keyring]' "
+                            "and a keyring backend), use --store file")
+    path = token_file_path(cfg)
+    write_token_file(path, {"app_key": app_key, "refresh_token": refresh_token})
+    return str(path)
