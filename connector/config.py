@@ -119,6 +119,8 @@ class LegacyConfig:
     folder: Path | None = None  # default <dropbox root>/<company>/appmanager
     archive: Path | None = None  # None: delete imported files, as AppManager expects
     scan_seconds: float = 30.0
+    quarantine: Path | None = None  # default <export.quarantine>/legacy
+    settle_seconds: float = 1.0  # size and mtime unchanged this long: the file is complete
 
 
 @dataclass(frozen=True)

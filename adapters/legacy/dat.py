@@ -1,0 +1,166 @@
+"""Reading the legacy return files: names, pipe-separated lines, fields, problems.
+
+AppManager's legacy ASCII export (../shared/spec/tracciati.md §4.1) is pipe-separated
+with no header row, dates `ddmmyyyy` (or `ddmmyyyyhhmmss`), comma decimals and `§`
+for a newline inside text. Everything here is pure: bytes in, values or problems out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector.errors import FormatError
+
+NEWLINE_MARK = "\u00a7"  # § stands for a line break inside a text field
+
+# Stream of each kind of file; the name may carry any app prefix (IB_AM_ORD_..., XY_leads_data_...).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("orders", re.compile(r"(?:^|_)AM_ORD_.*\.DAT$", re.IGNORECASE)),
+    ("customers", re.compile(r"(?:^|_)AM_CF_ANA_.*\.DAT$", re.IGNORECASE)),
+    ("customer_notes", re.compile(r"(?:^|_)AM_CF_NOTE_.*\.DAT$", re.IGNORECASE)),
+    ("leads", re.compile(r"(?:^|_)leads_data_.*\.xml$", re.IGNORECASE)),
+    ("lead_notes", re.compile(r"(?:^|_)leads_note_.*\.xml$", re.IGNORECASE)),
+)
+
+
+def kind_of(name: str) -> str | None:
+    """The stream a legacy file feeds, or None for a file that is not one of ours."""
+    if name.startswith("."):
+        return None  # Dropbox and editors' temporary files
+    for stream, pattern in _KINDS:
+        if pattern.search(name):
+            return stream
+    return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    field: str | None
+    value: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "file"
+        what = f", field {self.field}" if self.field else ""
+        val = f", value {self.value!r}" if self.value is not None else ""
+        return f"{where}{what}{val}: {self.rule}"
+
+
+class LegacyFileError(FormatError):
+    """The file cannot be imported as a whole; `problems` names each line and field."""
+
+    def __init__(self, name: str, problems: list[Problem]) -> None:
+        first = problems[0] if problems else Problem(None, None, None, "unreadable")
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{name}: {first}{more}", file=name)
+        self.name = name
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ParsedRecord:
+    """One record of a legacy file, as an AppManager web-service item (same wire names),
+    so the import pipeline decodes both routes with one decoder."""
+
+    stream: str
+    unique_id: str
+    item: dict[str, Any]
+    line: int | None = None
+
+
+@dataclass
+class LineReader:
+    """Collects problems while converting the fields of one line."""
+
+    name: str
+    line: int
+    fields: list[str]
+    names: tuple[str, ...]
+    problems: list[Problem] = field(default_factory=list)
+
+    def _value(self, index: int) -> str:
+        return self.fields[index] if index < len(self.fields) else ""
+
+    def bad(self, index: int, rule: str) -> None:
+        self.problems.append(Problem(self.line, self.names[index], self._value(index), rule))
+
+    def text(self, index: int) -> str | None:
+        value = self._value(index)
+        return value.replace(NEWLINE_MARK, "\n") if value != "" else None
+
+    def date(self, index: int, *, required: bool = False) -> str | None:
+        value = self._value(index).strip()
+        if not value:
+            if required:
+                self.bad(index, "required date is empty")
+            return None
+        iso = parse_dat_date(value)
+        if iso is None:
+            self.bad(index, "not a date (ddmmyyyy or ddmmyyyyhhmmss)")
+        return iso
+
+    def decimal(self, index: int) -> str | None:
+        value = self._value(index).strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", value):
+            self.bad(index, "not a decimal number (comma as decimal separator, e.g. 1,50)")
+            return None
+        return value.replace(",", ".")
+
+    def integer(self, index: int, allowed: range | None = None) -> str | None:
+        value = self._value(index).strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"[+-]?\d+", value):
+            self.bad(index, "not a whole number")
+            return None
+        if allowed is not None and int(value) not in allowed:
+            self.bad(index, f"must be between {allowed.start} and {allowed.stop - 1}")
+            return None
+        return str(int(value))
+
+
+def parse_dat_date(value: str) -> str | None:
+    """ddmmyyyy -> yyyy-mm-dd, ddmmyyyyhhmmss -> yyyy-mm-ddThh:mm:ss; None when invalid."""
+    try:
+        if len(value) == 8 and value.isdigit():
+            return datetime.strptime(value, "%d%m%Y").date().isoformat()
+        if len(value) == 14 and value.isdigit():
+            return datetime.strptime(value, "%d%m%Y%H%M%S").isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def decode_text(name: str, data: bytes) -> str:
+    """UTF-8 (with or without BOM) as the .NET writer produces; Windows-1252 as a fallback."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise LegacyFileError(name, [Problem(None, None, None,
+                                             f"not UTF-8 nor Windows-1252 text (byte {exc.start})")]) from None
+
+
+def split_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for every non-blank line; CRLF, LF and CR line ends."""
+    for no, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip():
+            yield no, raw
+
+
+def company_problem(reader: LineReader, index: int, company: str) -> None:
+    """A row of another company: the whole file is not ours to import (the iB connector
+    skips such files; we quarantine them so someone looks)."""
+    value = reader.fields[index].strip() if index < len(reader.fields) else ""
+    if value and value.upper() != company.upper():
+        reader.bad(index, f"COD_DITTA of another company (this connector imports {company})")

@@ -1,0 +1,165 @@
+"""Parsers for AM_ORD_*.DAT (orders), AM_CF_ANA_*.DAT (customer changes) and
+AM_CF_NOTE_*.DAT (customer notes): positions from ../shared/spec/appmanager-api.md §4.
+
+Each parser returns web-service-shaped items (wire names of §2), or raises
+LegacyFileError listing every bad line and field: a file imports whole or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.legacy.dat import (
+    LegacyFileError,
+    LineReader,
+    ParsedRecord,
+    Problem,
+    company_problem,
+    decode_text,
+    split_lines,
+)
+
+ORDER_FIELDS: tuple[str, ...] = (
+    "COD_DITTA", "COD_EXT_ORD", "T_DAT_ORDINE", "NR_ORD_ORIG", "T_COD_CLIFOR", "T_COD_AGENTE",
+    "T_DAT_CONS_TES", "R_DES_NOTE", "T_COD_DEST", "R_IND_TIPO_RIGA", "R_COD_ART", "R_DES_RIGA_ORD",
+    "R_CDA_UM1", "R_CDA_UM2", "R_QTA_1", "R_QTA_2", "R_PREZZO_1", "R_PREZZO_2", "TIPO_UM",
+    "R_IND_TIPO_OM", "R_SCONTO_1", "R_SCONTO_2", "R_SCONTO_3", "R_SCONTO_4", "R_SCONTO_5",
+    "R_SCONTO_6", "R_SCONTO_IMP", "R_MAG_PERC1", "R_MAG_PERC2", "R_MAG_IMP", "R_COD_CONF",
+    "R_QTA_COLLI", "T_COD_COND_PAG", "T_COD_COND_PAG_DEP", "T_COD_OPERATORE", "T_DAT_CONS_RIG",
+    "T_NOTE", *[f"FILLER{i}" for i in range(6, 21)], "COD_SERIE_ORDINI", "NUM_DOC_AGGIUNTA",
+)
+# 52 fields up to FILLER20; AMHelper (2022) may append COD_SERIE_ORDINI and NUM_DOC_AGGIUNTA.
+ORDER_FIELD_COUNTS = (52, 53, 54)
+# Header (T_) values repeated on every row: they must agree, or the file holds two orders.
+_ORDER_HEADER_IDX = (0, 1, 2, 3, 4, 5, 6, 8, 32, 33, 34, 36, 52, 53)
+
+CUSTOMER_FIELDS: tuple[str, ...] = (
+    "COD_DITTA", "COD_CLIFOR", "TIPO_CLIFOR", "TELEFONO1", "TELEFONO2", "FAX", "CELLULARE", "E_MAIL",
+    "PIVA", "RAG_SOC", "DES_INDIR", "DES_CAP", "DES_CITTA", "DES_PROVINCIA", "COND_PAG",
+    "CODICE_FISCALE", "ID",
+)
+_CUSTOMER_WIRE = ("cod_ditta", "cod_cliente", "tipo_clifor", "telefono1", "telefono2", "fax", "cellulare",
+                  "email", "partita_iva", "ragione_sociale", "indirizzo", "cap", "citta", "provincia",
+                  "cod_cond_pag", "codice_fiscale")
+
+NOTE_FIELDS: tuple[str, ...] = ("COD_DITTA", "COD_CLIFOR", "TIPO_CLIFOR", "PROGRESSIVO", "TIPO_NOTA",
+                                "DES_NOTE", "ID")
+_NOTE_WIRE = ("cod_ditta", "cod_cliente", "tipo_clifor", "progressivo", "tipo_nota", "nota")
+
+MAX_PROBLEMS = 200
+
+
+def _source(name: str, line: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"_source": "legacy", "_source_ref": name}
+    if line is not None:
+        out["_line"] = line
+    return out
+
+
+def _readers(name: str, data: bytes, names: tuple[str, ...], counts: tuple[int, ...],
+             problems: list[Problem]) -> list[LineReader]:
+    readers = []
+    for no, line in split_lines(decode_text(name, data)):
+        fields = line.split("|")
+        if len(fields) not in counts:
+            expected = " or ".join(str(c) for c in counts)
+            hint = " (truncated line?)" if len(fields) < min(counts) else ""
+            problems.append(Problem(no, None, None,
+                                    f"{len(fields)} fields, expected {expected}{hint}"))
+            continue
+        readers.append(LineReader(name, no, fields, names))
+    return readers
+
+
+def _finish(name: str, readers: list[LineReader], problems: list[Problem]) -> None:
+    for r in readers:
+        problems.extend(r.problems)
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0))
+        raise LegacyFileError(name, problems[:MAX_PROBLEMS])
+
+
+def _legacy_id(value: str | None, fallback: int) -> int:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else fallback
+
+
+def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
+    """One order per file, one line per row, header values repeated on each line."""
+    problems: list[Problem] = []
+    readers = _readers(name, data, ORDER_FIELDS, ORDER_FIELD_COUNTS, problems)
+    if not readers and not problems:
+        raise LegacyFileError(name, [Problem(None, None, None, "no order rows in the file")])
+    rows: list[dict[str, Any]] = []
+    header: dict[str, Any] = {}
+    first: LineReader | None = None
+    for r in readers:
+        company_problem(r, 0, company)
+        if first is None:
+            first = r
+        else:
+            for i in _ORDER_HEADER_IDX:
+                a = first.fields[i] if i < len(first.fields) else ""
+                b = r.fields[i] if i < len(r.fields) else ""
+                if a != b:
+                    r.bad(i, f"header value differs from line {first.line} ({a!r}): "
+                             "one file must hold one order")
+        if r is first:
+            header = {
+                "cod_ditta": r.text(0), "ext_cod_tipo_ord": r.text(1),
+                "data_ordine": r.date(2, required=True), "nr_ord_orig": r.text(3),
+                "cod_clifor": r.text(4), "cod_agente": r.text(5), "data_consegna": r.date(6),
+                "cod_destinazione": r.text(8), "cod_cond_pag": r.text(32),
+                "cod_cond_pag_deperibilita": r.text(33), "cod_operatore": r.text(34),
+                "note": r.text(36), "cod_serie_ordini": r.text(52) if len(r.fields) > 52 else None,
+                "num_doc_aggiunta": r.text(53) if len(r.fields) > 53 else None,
+            }
+        row: dict[str, Any] = {
+            "id": r.line, "note": r.text(7), "ext_cod_tipo_riga_ord": r.integer(9, range(0, 10)),
+            "codice_articolo": r.text(10), "descrizione_riga": r.text(11), "cod_um_1": r.text(12),
+            "cod_um_2": r.text(13), "qta": r.decimal(14), "qta_2": r.decimal(15),
+            "prezzo": r.decimal(16), "prezzo_2": r.decimal(17), "tipo_um": r.integer(18, range(1, 4)),
+            "ext_cod_tipo_riga_omag": r.integer(19, range(0, 5)),
+            **{f"sconto_{k}": r.decimal(19 + k) for k in range(1, 7)},
+            "sconto_importo": r.decimal(26), "mag_perc_1": r.decimal(27), "mag_perc_2": r.decimal(28),
+            "mag_importo": r.decimal(29), "codice_confezione": r.text(30),
+            "qta_confezione": r.decimal(31), "data_consegna_riga": r.date(35),
+        }
+        if row["ext_cod_tipo_riga_ord"] != "2" and not str(row["codice_articolo"] or "").strip():
+            r.bad(10, "article row without an article code (R_IND_TIPO_RIGA is not 2)")
+        rows.append(row)
+    _finish(name, readers, problems)
+    assert first is not None
+    unique_id = f"legacy:{name}"
+    item = {"id": _legacy_id(header.get("nr_ord_orig"), 0), "unique_id": unique_id, **header,
+            "righe": rows, **_source(name)}
+    return [ParsedRecord("orders", unique_id, item, first.line)]
+
+
+def _simple(name: str, data: bytes, company: str, stream: str, names: tuple[str, ...],
+            wire: tuple[str, ...]) -> list[ParsedRecord]:
+    problems: list[Problem] = []
+    readers = _readers(name, data, names, (len(names),), problems)
+    out = []
+    for r in readers:
+        company_problem(r, 0, company)
+        item: dict[str, Any] = {w: r.text(i) for i, w in enumerate(wire)}
+        if not (item.get("cod_cliente") or "").strip():
+            r.bad(1, "customer code is empty")
+        legacy_id = r.text(len(names) - 1)
+        unique_id = f"legacy:{name}:{r.line}"
+        item.update({"id": _legacy_id(legacy_id, r.line), "unique_id": unique_id,
+                     "legacy_id": legacy_id, **_source(name, r.line)})
+        out.append(ParsedRecord(stream, unique_id, item, r.line))
+    _finish(name, readers, problems)
+    return out
+
+
+def parse_customers(name: str, data: bytes, company: str) -> list[ParsedRecord]:
+    """AM_CF_ANA: one changed customer per line."""
+    return _simple(name, data, company, "customers", CUSTOMER_FIELDS, _CUSTOMER_WIRE)
+
+
+def parse_customer_notes(name: str, data: bytes, company: str) -> list[ParsedRecord]:
+    """AM_CF_NOTE: one note per line (PROGRESSIVO 0 = the main note)."""
+    return _simple(name, data, company, "customer_notes", NOTE_FIELDS, _NOTE_WIRE)
