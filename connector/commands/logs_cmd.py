@@ -1,0 +1,213 @@
+"""connector logs [--follow] [--level L] [--grep TEXT]: the log file, readable.
+
+The daemon writes <log.dir>/connector.log as JSON lines (or logfmt), rotated by size
+into connector.log.1 ... .N. This prints the last events one per line:
+
+    2026-11-21 23:04:26 ERROR   connector.app  loop crashed, restarting  loop=export failures=1
+
+`--follow` keeps printing new events and follows the file across rotation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40,
+          "critical": 50}
+_FRONT = ("timestamp", "level", "logger", "event")
+_LOGFMT = re.compile(r'([^\s=]+)(?:=("(?:[^"\\]|\\.)*"|\S*))?')
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("logs", help="print the connector's log file readably")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    p.add_argument("--level", choices=["debug", "info", "warning", "error"], default=None,
+                   help="only events at this level or worse")
+    p.add_argument("--grep", metavar="TEXT", default=None,
+                   help="only events containing TEXT (case-insensitive), e.g. a correlation id")
+    p.add_argument("-n", "--lines", type=int, default=100, metavar="N",
+                   help="how many past events to print first (0: all; default 100)")
+    p.add_argument("--all", action="store_true", help="include the rotated files, oldest first")
+    p.add_argument("--raw", action="store_true", help="print the lines as stored")
+    p.add_argument("--file", type=Path, default=None,
+                   help="log file to read (default: <log.dir>/connector.log)")
+    p.set_defaults(func=logs)
+
+
+# Parsing -------------------------------------------------------------------------------------
+def parse_line(line: str) -> dict[str, Any] | None:
+    """A JSON or logfmt log line as a dict; None when it is neither."""
+    line = line.strip()
+    if not line:
+        return None
+    if line.startswith("{"):
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            return None
+        return ev if isinstance(ev, dict) else None
+    out: dict[str, Any] = {}
+    for m in _LOGFMT.finditer(line):
+        key, value = m.group(1), m.group(2)
+        if value is None:
+            out[key] = True
+        elif value.startswith('"') and len(value) >= 2:
+            out[key] = re.sub(r'\\(.)', lambda e: {"n": "\n", "t": "\t"}.get(e.group(1), e.group(1)),
+                              value[1:-1])
+        else:
+            out[key] = value
+    return out if "event" in out or "level" in out else None
+
+
+def render(ev: dict[str, Any]) -> str:
+    ts = str(ev.get("timestamp", "")).replace("T", " ")[:19]
+    level = str(ev.get("level", "")).upper()
+    head = f"{ts} {level:<7} {ev.get('logger', '')}  {ev.get('event', '')}"
+    rest = [f"{k}={_show(v)}" for k, v in ev.items() if k not in _FRONT and k != "exception"]
+    line = head + ("  " + " ".join(rest) if rest else "")
+    if ev.get("exception"):
+        line += "\n" + "\n".join("    " + x for x in str(ev["exception"]).rstrip().splitlines())
+    return line
+
+
+def _show(v: Any) -> str:
+    s = v if isinstance(v, str) else json.dumps(v, default=str)
+    return f'"{s}"' if (not s or any(c.isspace() for c in s)) else s
+
+
+# Selecting -------------------------------------------------------------------------------------
+class Filter:
+    def __init__(self, level: str | None, grep: str | None) -> None:
+        self.min_level = LEVELS.get(level or "debug", 10)
+        self.grep = grep.lower() if grep else None
+
+    def __call__(self, raw: str, ev: dict[str, Any] | None) -> bool:
+        if not raw.strip():
+            return False
+        if self.grep and self.grep not in raw.lower():
+            return False
+        if ev is None:
+            return self.min_level <= 10  # a line we cannot read: shown only without --level
+        return LEVELS.get(str(ev.get("level", "info")).lower(), 20) >= self.min_level
+
+
+def rotated_files(path: Path) -> list[Path]:
+    """connector.log.N ... connector.log.1, oldest first."""
+    found = []
+    for p in path.parent.glob(path.name + ".*"):
+        suffix = p.name[len(path.name) + 1:]
+        if suffix.isdigit():
+            found.append((int(suffix), p))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def _emit(out: TextIO, raw: str, ev: dict[str, Any] | None, raw_mode: bool) -> None:
+    out.write((raw.rstrip("\n") if raw_mode or ev is None else render(ev)) + "\n")
+
+
+def past_events(files: Iterable[Path], keep: Filter, lines: int) -> Iterator[tuple[str, Any]]:
+    buf: collections.deque[tuple[str, Any]] = collections.deque(maxlen=lines or None)
+    for p in files:
+        try:
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                for raw in fh:
+                    ev = parse_line(raw)
+                    if keep(raw, ev):
+                        buf.append((raw, ev))
+        except FileNotFoundError:
+            continue
+    return iter(buf)
+
+
+def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threading.Event,
+           fh: TextIO | None = None, pending: str = "", poll: float = 0.2) -> None:
+    """Print new events as they are written; reopen the file when it is rotated or truncated.
+
+    `fh` is the current file already read up to where following starts (None: open it),
+    `pending` the start of a line read from it that was still being written.
+    """
+    while not stop.is_set():
+        if fh is None:
+            try:
+                fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - kept open
+            except FileNotFoundError:
+                stop.wait(poll)
+                continue
+        chunk = fh.read()
+        if chunk:
+            pending += chunk
+            *complete, pending = pending.split("\n")
+            for raw in complete:
+                ev = parse_line(raw)
+                if keep(raw, ev):
+                    _emit(out, raw, ev, raw_mode)
+            out.flush()
+            continue
+        if _replaced(path, fh):
+            fh.close()
+            fh = None  # the old file was read to its end above; the new one from its start
+            continue
+        stop.wait(poll)
+    if fh is not None:
+        fh.close()
+
+
+def _replaced(path: Path, fh: Any) -> bool:
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return True
+    mine = os.fstat(fh.fileno())
+    return (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev) or now.st_size < fh.tell()
+
+
+def logs(args: argparse.Namespace) -> int:
+    from connector.errors import ConnectorError
+
+    if args.file is not None:
+        path = args.file
+    else:
+        from connector.commands import config_from
+
+        path = config_from(args).log.dir / "connector.log"
+    if not path.exists() and not args.follow:
+        raise ConnectorError(f"no log file at {path} (has the connector run with this "
+                             "configuration?)")
+    keep = Filter(args.level, args.grep)
+    out = sys.stdout
+    past = [*rotated_files(path), path] if args.all else [path]
+    current: TextIO | None = None
+    pending = ""
+    if args.follow:
+        past.remove(path)
+        try:
+            current = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - followed
+        except FileNotFoundError:
+            current = None
+    events = list(past_events(past, keep, args.lines))
+    if current is not None:
+        # Read the current file through the handle we go on following: no gap, no repeat.
+        *complete, pending = current.read().split("\n")
+        events += [(raw, ev) for raw in complete if keep(raw, ev := parse_line(raw))]
+        if args.lines:
+            events = events[-args.lines:]
+    for raw, ev in events:
+        _emit(out, raw, ev, args.raw)
+    out.flush()
+    if args.follow:
+        stop = threading.Event()
+        try:
+            follow(path, keep, out, args.raw, stop, fh=current, pending=pending)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
