@@ -1,0 +1,1 @@
+"""AppManager: the web-service client, License Manager discovery and the sandbox server."""

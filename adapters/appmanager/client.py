@@ -1,0 +1,274 @@
+"""The AppManager web-service client: the coda* export queues, read page by page.
+
+Contract (../shared/spec/appmanager-api.md §2): `GET {base}/exportPaginazione/{resource}`
+with `authKey`, `format=json`, `count=0`, `offset`, `limit`, `lastID` (and `statusExport`
+when configured); `base` is `…/v1/progetti/{cod_progetto}`. The answer is an envelope with
+`meta` and one list (`testate`, `clienti`, `note`, `leads`, `attivita`).
+
+Every call has connect and read timeouts; connection errors, timeouts, 5xx and 429 (with
+Retry-After honoured) are retried through connector.retry.retrying; TLS is always
+verified (a custom CA bundle may be given, verification is never switched off). The
+authKey travels in the query string, so every URL and error message is redacted before it
+reaches a log line or an exception, and exceptions are raised `from None` so the
+library's message (which holds the URL) is not chained into a traceback.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import structlog
+
+from connector.domain import InboundRecord, decode_record, queue_id_of
+from connector.errors import (
+    AuthError,
+    PermanentError,
+    RateLimited,
+    RecordError,
+    TransientError,
+)
+from connector.logsetup import redact
+from connector.retry import retrying
+
+log = structlog.get_logger(__name__)
+
+# stream -> (queue resource, list key in the envelope)
+RESOURCES: dict[str, tuple[str, str]] = {
+    "orders": ("codaOrdini", "testate"),
+    "customers": ("codaClienti", "clienti"),
+    "customer_notes": ("codaClienteNote", "note"),
+    "leads": ("codaLeads", "leads"),
+    "lead_notes": ("codaLeadNote", "note"),
+    "activities": ("codaAttivita", "attivita"),
+}
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    limit: int | None = None
+    max_id: int | None = None
+    offset: int | None = None
+    total_count: int | None = None
+    cod_progetto: str | None = None
+    last_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An item that could not be decoded: kept with its error, never delivered."""
+
+    queue_id: int | None
+    item: Any
+    error: RecordError
+
+
+@dataclass(frozen=True)
+class Page:
+    stream: str
+    items: tuple[InboundRecord, ...]
+    malformed: tuple[Malformed, ...]
+    meta: PageMeta
+    raw_count: int  # items in the answer, decoded or not
+
+    @property
+    def malformed_count(self) -> int:
+        return len(self.malformed)
+
+    @property
+    def max_queue_id(self) -> int | None:
+        ids = [r.queue_id for r in self.items] + [m.queue_id for m in self.malformed
+                                                  if m.queue_id is not None]
+        return max(ids) if ids else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpJson:
+    """requests with our rules: timeouts, verified TLS, retries, redacted errors."""
+
+    def __init__(self, *, what: str, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 attempts: int = 5, ca_bundle: Path | str | None = None,
+                 stop: threading.Event | None = None, retry_initial: float = 0.5,
+                 retry_max: float = 30.0, secrets: tuple[str, ...] = (),
+                 session: requests.Session | None = None) -> None:
+        self.what = what
+        self.timeout = (connect_timeout, read_timeout)
+        self.verify: str | bool = str(ca_bundle) if ca_bundle else True
+        self.attempts = max(1, attempts)
+        self.stop = stop
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self._secrets = tuple(s for s in secrets if s)
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", "icommerce-connector")
+
+    def clean(self, text: str) -> str:
+        text = redact(text)
+        for s in self._secrets:
+            text = text.replace(s, "***")
+        return text
+
+    def call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
+             json_body: Any = None, shown: str) -> Any:
+        """One request with retries; returns the decoded JSON body. `shown` names the call
+        in logs and errors (never with secrets)."""
+        for attempt in retrying(attempts=self.attempts, initial=self.retry_initial,
+                                maximum=self.retry_max, stop=self.stop,
+                                what=f"{self.what} {shown}"):
+            with attempt:
+                return self._once(method, url, params, json_body, shown)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any,
+              shown: str) -> Any:
+        started = time.monotonic()
+        try:
+            resp = self.session.request(method, url, params=params, json=json_body,
+                                        timeout=self.timeout, verify=self.verify)
+        except requests.exceptions.SSLError as exc:
+            raise TransientError(f"{self.what}: TLS verification failed for {shown}: "
+                                 f"{self.clean(str(exc))}") from None
+        except requests.Timeout:
+            raise TransientError(f"{self.what}: no answer within {self.timeout[1]:g} s "
+                                 f"for {shown}") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"{self.what}: connection failed for {shown}: "
+                                 f"{type(exc).__name__}: {self.clean(str(exc))}") from None
+        code = resp.status_code
+        log.debug("http", call=self.what, request=shown, status=code,
+                  ms=round((time.monotonic() - started) * 1000, 1))
+        if code == 429:
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            raise RateLimited(f"{self.what}: rate limited (HTTP 429) on {shown}",
+                              retry_after=retry_after)
+        if code >= 500:
+            raise TransientError(f"{self.what}: server error HTTP {code} on {shown}")
+        if code in (401, 403):
+            raise AuthError(f"{self.what}: the key was refused (HTTP {code}) on {shown}; check "
+                            "the environment variable that holds it")
+        if code != 200:
+            body = self.clean(resp.text[:200])
+            raise PermanentError(f"{self.what}: HTTP {code} on {shown}: {body}")
+        try:
+            return resp.json()
+        except ValueError:
+            raise TransientError(f"{self.what}: the answer to {shown} is not JSON "
+                                 f"({len(resp.content)} bytes)") from None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class AppManagerClient:
+    """Reads the export queues of one AppManager project."""
+
+    def __init__(self, base_url: str, auth_key: str, *, connect_timeout: float = 5.0,
+                 read_timeout: float = 30.0, attempts: int = 5,
+                 ca_bundle: Path | str | None = None, status_export: int | None = None,
+                 stop: threading.Event | None = None, retry_initial: float = 0.5,
+                 retry_max: float = 30.0, session: requests.Session | None = None) -> None:
+        if not auth_key:
+            raise AuthError("no AppManager authKey configured")
+        self.base_url = base_url.rstrip("/")
+        self._auth_key = auth_key
+        self.status_export = status_export
+        self.http = HttpJson(what="AppManager", connect_timeout=connect_timeout,
+                             read_timeout=read_timeout, attempts=attempts, ca_bundle=ca_bundle,
+                             stop=stop, retry_initial=retry_initial, retry_max=retry_max,
+                             secrets=(auth_key,), session=session)
+
+    def _params(self, stream: str, last_id: int, count: int, offset: int,
+                limit: int | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"authKey": self._auth_key, "format": "json", "count": count,
+                                  "offset": offset, "lastID": last_id}
+        if limit is not None:
+            params["limit"] = limit
+        if self.status_export is not None and stream == "orders":
+            params["statusExport"] = self.status_export
+        return params
+
+    def _get(self, stream: str, last_id: int, count: int, offset: int,
+             limit: int | None) -> dict[str, Any]:
+        try:
+            resource, _ = RESOURCES[stream]
+        except KeyError:
+            raise ValueError(f"unknown stream {stream!r}") from None
+        url = f"{self.base_url}/exportPaginazione/{resource}"
+        shown = f"{resource} lastID={last_id} offset={offset} limit={limit}"
+        data = self.http.call("GET", url, params=self._params(stream, last_id, count, offset,
+                                                               limit), shown=shown)
+        if not isinstance(data, dict):
+            raise TransientError(f"AppManager: the answer to {shown} is not a JSON object")
+        return data
+
+    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page:
+        """One page of queue items with id after `last_id`, decoded."""
+        data = self._get(stream, last_id, 0, offset, limit)
+        _, list_key = RESOURCES[stream]
+        raw = data.get(list_key)
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is not a "
+                                 "list")
+        items: list[InboundRecord] = []
+        bad: list[Malformed] = []
+        for i, item in enumerate(raw):
+            try:
+                items.append(decode_record(stream, item))
+            except RecordError as exc:
+                qid = queue_id_of(item)
+                err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
+                bad.append(Malformed(qid, item, err))
+        return Page(stream=stream, items=tuple(items), malformed=tuple(bad),
+                    meta=_meta(data), raw_count=len(raw))
+
+    def stats(self, stream: str, last_id: int = 0) -> PageMeta:
+        """count=1: only the statistics (meta.total_count, meta.maxID)."""
+        return _meta(self._get(stream, last_id, 1, 0, None))
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _meta(data: dict[str, Any]) -> PageMeta:
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    assert isinstance(meta, dict)
+    return PageMeta(limit=_int_or_none(meta.get("limit")), max_id=_int_or_none(meta.get("maxID")),
+                    offset=_int_or_none(meta.get("offset")),
+                    total_count=_int_or_none(meta.get("total_count")),
+                    cod_progetto=data.get("cod_progetto") if isinstance(
+                        data.get("cod_progetto"), str) else None,
+                    last_id=_int_or_none(data.get("last_id")))
+
+
+__all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "Malformed", "Page",
+           "PageMeta", "parse_retry_after"]
