@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conftest import NotifyListener, free_port, wait_until
+from svc_helpers import NotifyListener, free_port, wait_until
 
 
 def _fields(messages: list[str]) -> list[str]:
