@@ -1,0 +1,262 @@
+"""Field types of the tracciati: their line-regex fragments, diagnostics and formatting.
+
+One Field knows how to judge a value (`problem`) in words an ERP clerk can act on, how
+to contribute to the compiled per-layout line pattern (`pattern`), and how to turn a
+Python value into its canonical text (`format`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+TEXT_CAP = 4000
+SECTION = "\u00a7"  # § stands for a newline inside text (§1 rule 9)
+DAT_ULT_MOD = "DAT_ULT_MOD"
+DAT_ULT_MOD_VALUE = "01011900000000"  # §1 rule 6: always this constant
+
+Kind = Literal["C", "I", "D", "Dt", "DT", "F", "L"]
+
+KIND_NAMES = {
+    "C": "text", "I": "integer", "D": "decimal (comma)", "Dt": "date ddmmyyyy",
+    "DT": "date-time ddmmyyyyhhmmss", "F": "flag 0/-1", "L": "decimal (dot)",
+}
+
+# Real calendar dates, leap years included, as a regex so the fast path needs no Python.
+_YEAR = r"(?!0000)\d{4}"
+_LEAP = r"(?:\d\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+DATE_RE = (r"(?:(?:(?:0[1-9]|1\d|2[0-8])(?:0[1-9]|1[0-2])|(?:29|30)(?:0[13-9]|1[0-2])"
+           r"|31(?:0[13578]|1[02]))" + _YEAR + r"|2902" + _LEAP + ")")
+TIME_RE = r"(?:[01]\d|2[0-3])[0-5]\d[0-5]\d"
+_TEXT_CHARS = r"[^|\r\n]"
+_NOT_BLANK = r"(?=[ \t]*[^ \t|\r\n])"
+
+
+def _rep(lo: int, hi: int) -> str:
+    """A regex repetition {lo,hi}."""
+    return "{" + str(lo) + "," + str(hi) + "}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a tracciato."""
+
+    name: str
+    kind: Kind = "C"
+    length: int = TEXT_CAP  # max characters (C, L), digits (I), precision (D)
+    scale: int = 0  # D and L: digits after the separator
+    required: bool = False
+    typed: bool = True  # False: the spec gives no type/length; permissive C4000
+    documented_length: int | None = None  # as the spec lists it (e.g. 8000 before the cap)
+    _full: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_full", re.compile(self.pattern()))
+
+    # ------------------------------------------------------------------ description
+    @property
+    def type_code(self) -> str:
+        if not self.typed:
+            return "?"
+        if self.kind in ("D", "L"):
+            return f"{self.kind}{self.length},{self.scale}"
+        if self.kind in ("C", "I"):
+            return f"{self.kind}{self.length}"
+        return self.kind
+
+    def describe(self) -> str:
+        req = " required" if self.required else ""
+        if not self.typed:
+            return f"{self.name} untyped (text up to {TEXT_CAP}){req}"
+        return f"{self.name} {self.type_code} {KIND_NAMES[self.kind]}{req}"
+
+    # ------------------------------------------------------------------ line pattern
+    def value_pattern(self) -> str:
+        """The regex of a non-empty valid value (no groups)."""
+        k = self.kind
+        if k == "C":
+            return _TEXT_CHARS + _rep(1, self.length)
+        if k == "I":
+            return r"-?\d" + _rep(1, self.length)
+        if k in ("D", "L"):
+            sep = "," if k == "D" else r"\."
+            whole = max(self.length - self.scale, 1)
+            if self.scale == 0:
+                return r"-?\d" + _rep(1, whole)
+            return r"-?\d" + _rep(1, whole) + "(?:" + sep + r"\d" + _rep(1, self.scale) + ")?"
+        if k == "Dt":
+            return DATE_RE
+        if k == "DT":
+            return DATE_RE + TIME_RE
+        return r"0|-1"  # F
+
+    def pattern(self) -> str:
+        """The regex of the whole field as it may appear in a line."""
+        if self.kind == "C":
+            if self.required:
+                return _NOT_BLANK + _TEXT_CHARS + _rep(1, self.length)
+            return _TEXT_CHARS + _rep(0, self.length)
+        if self.required:
+            return "(?:" + self.value_pattern() + ")"
+        return "(?:" + self.value_pattern() + ")?"
+
+    # ------------------------------------------------------------------ diagnostics
+    def is_valid(self, value: str) -> bool:
+        return self._full.fullmatch(value) is not None
+
+    def problem(self, value: str) -> str | None:
+        """None if the value is fine, else the rule it breaks, in plain words."""
+        if self._full.fullmatch(value) is not None:
+            return None
+        if not value.strip():
+            if self.required:
+                return f"{self.name} is required and must not be empty"
+            return None  # unreachable for well-formed patterns; kept for safety
+        if "\r" in value or "\n" in value:
+            return ("contains a line break; line breaks inside text must be written as "
+                    f"{SECTION}")
+        if "|" in value:
+            return "contains |, the column separator; replace it (e.g. with _)"
+        k = self.kind
+        if k == "C":
+            return (f"text is {len(value)} characters long; the maximum for {self.name} "
+                    f"is {self.length}")
+        if value != value.strip():
+            return "remove the spaces around the value (no padding allowed)"
+        if k == "I":
+            if re.fullmatch(r"-?\d+", value):
+                return f"integer has more than {self.length} digits"
+            return "must be a whole number (digits only, optional leading -), e.g. 12"
+        if k == "F":
+            return "flag must be 0 (no) or -1 (yes)"
+        if k in ("D", "L"):
+            return self._decimal_problem(value)
+        if k == "Dt":
+            return _date_problem(value, with_time=False)
+        return _date_problem(value, with_time=True)
+
+    def _decimal_problem(self, value: str) -> str:
+        sep, other = (",", ".") if self.kind == "D" else (".", ",")
+        whole = max(self.length - self.scale, 1)
+        example = "1234,56" if self.kind == "D" else "45.123456"
+        if other in value and sep not in value:
+            return (f"decimal separator must be '{sep}', not '{other}' (e.g. {example})")
+        m = re.fullmatch(r"-?(\d+)(?:" + re.escape(sep) + r"(\d+))?", value)
+        if m is None:
+            return f"must be a number with '{sep}' as decimal separator and no thousands separator (e.g. {example})"
+        if self.scale == 0 and m.group(2) is not None:
+            return f"must be a whole number (no decimals allowed in {self.name})"
+        if m.group(2) is not None and len(m.group(2)) > self.scale:
+            return f"at most {self.scale} decimals allowed, found {len(m.group(2))}"
+        return (f"at most {whole} digits before the '{sep}' allowed, found "
+                f"{len(m.group(1))}")
+
+    # ------------------------------------------------------------------ formatting
+    def format(self, value: object) -> str:
+        """Canonical text of a Python value; raises ValueError with a plain reason."""
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "-1" if value else "0"
+        k = self.kind if self.typed else "C"
+        if isinstance(value, str):
+            return value
+        if k == "Dt":
+            if isinstance(value, dt.date):
+                return value.strftime("%d%m") + f"{value.year:04d}"
+            raise ValueError(f"expected a date, got {type(value).__name__}")
+        if k == "DT":
+            if isinstance(value, dt.datetime):
+                return value.strftime("%d%m") + f"{value.year:04d}" + value.strftime("%H%M%S")
+            if isinstance(value, dt.date):
+                return value.strftime("%d%m") + f"{value.year:04d}000000"
+            raise ValueError(f"expected a date-time, got {type(value).__name__}")
+        if k in ("I", "F"):
+            if isinstance(value, int):
+                return str(value)
+            if isinstance(value, Decimal | float) and value == int(value):
+                return str(int(value))
+            raise ValueError(f"expected an integer, got {value!r}")
+        if k in ("D", "L"):
+            if isinstance(value, int | float | Decimal):
+                return format_decimal(value, self.scale, "," if k == "D" else ".")
+            raise ValueError(f"expected a number, got {type(value).__name__}")
+        if isinstance(value, dt.datetime):
+            return value.strftime("%d%m") + f"{value.year:04d}" + value.strftime("%H%M%S")
+        if isinstance(value, dt.date):
+            return value.strftime("%d%m") + f"{value.year:04d}"
+        if isinstance(value, float | Decimal):
+            return format_decimal(value, None, ",")
+        return str(value)
+
+
+def format_decimal(value: float | int | Decimal, scale: int | None, sep: str) -> str:
+    """Plain notation (never exponent), rounded half-up to `scale` decimals if longer."""
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {value!r}") from exc
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    exp = d.as_tuple().exponent
+    if scale is not None and isinstance(exp, int) and -exp > scale:
+        d = d.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_HALF_UP")
+    text = format(d, "f")
+    if text.startswith("-") and set(text[1:]) <= {"0", "."}:
+        text = text[1:]  # no negative zero
+    return text.replace(".", sep)
+
+
+def _date_problem(value: str, *, with_time: bool) -> str:
+    want = 14 if with_time else 8
+    form = "ddmmyyyyhhmmss" if with_time else "ddmmyyyy"
+    example = "02012013093000" if with_time else "02012013"
+    if not value.isdigit() or len(value) != want:
+        hint = ""
+        if re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}.*", value):
+            hint = "; no separators"
+        elif not with_time and len(value) == 14 and value.isdigit():
+            hint = "; this column takes a date without time"
+        return f"date must be {want} digits {form} (e.g. {example}){hint}"
+    day, month, year = int(value[:2]), int(value[2:4]), int(value[4:8])
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return f"{value[:8]} is not a real calendar date (day {day:02d}, month {month:02d}, year {year:04d})"
+    if with_time:
+        h, m, s = int(value[8:10]), int(value[10:12]), int(value[12:14])
+        if h > 23 or m > 59 or s > 59:
+            return f"time {value[8:]} is not a real time of day (hhmmss)"
+    return f"not a valid {form} value"
+
+
+_TYPE_TOKEN = re.compile(r"^(?:(C|I)(\d+)|(D|L)(\d+),(\d+)|(Dt|DT|F)|(\?))(!?)$")
+
+
+def parse_type(name: str, token: str) -> Field:
+    """Build a Field from a table token such as C250!, D14,6, Dt, F, ?!."""
+    m = _TYPE_TOKEN.match(token)
+    if m is None:
+        raise ValueError(f"bad type token {token!r} for field {name}")
+    required = m.group(8) == "!"
+    if m.group(1):
+        n = int(m.group(2))
+        if m.group(1) == "C":
+            return Field(name, "C", min(n, TEXT_CAP), required=required, documented_length=n)
+        return Field(name, "I", n, required=required, documented_length=n)
+    if m.group(3):
+        p, s = int(m.group(4)), int(m.group(5))
+        return Field(name, m.group(3), p, s, required=required, documented_length=p)  # type: ignore[arg-type]
+    if m.group(6):
+        kind = m.group(6)
+        length = {"Dt": 8, "DT": 14, "F": 2}[kind]
+        return Field(name, kind, length, required=required)  # type: ignore[arg-type]
+    return Field(name, "C", TEXT_CAP, required=required, typed=False)
+
+
+def untyped(name: str) -> Field:
+    """A column the layout does not list but accepts (extras allowed)."""
+    return Field(name, "C", TEXT_CAP, typed=False)

@@ -1,0 +1,77 @@
+"""Records out of a tracciato: read_records, for files that are (meant to be) valid.
+
+Every line is checked as it is read; the first bad line raises RecordError naming the
+line and the field (the legacy importer relies on this for headerless AM_* files).
+Values come back exactly as in the file; newlines=True turns § back into a line break
+(as AMHelper's importer does) in every field but the key.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
+
+from connector.errors import FormatError, RecordError
+from formats.fieldtypes import SECTION, Field
+from formats.layout import Layout
+from formats.report import ValidationReport
+from formats.validate import _judge_header, decode_line, iter_raw_lines
+
+
+def _lines(fp: BinaryIO | TextIO) -> Iterator[tuple[int, bytes]]:
+    if isinstance(fp, io.TextIOBase):
+        def encoded() -> Iterator[tuple[int, bytes]]:
+            for n, line in enumerate(fp, start=1):
+                text = line.rstrip("\n")
+                if n == 1:
+                    text = text.lstrip("\ufeff")
+                yield n, text.encode("utf-8", errors="surrogateescape")
+        return encoded()
+    return iter_raw_lines(fp)  # type: ignore[arg-type]
+
+
+def read_records(fp: BinaryIO | TextIO, layout: Layout, *,
+                 newlines: bool = False) -> Iterator[dict[str, str]]:
+    """Yield one dict per line (column -> text); RecordError(line_no, field) on a bad line."""
+    names: list[str]
+    fields: list[Field]
+    lines = _lines(fp)
+    if layout.header:
+        first = next(lines, None)
+        if first is None:
+            raise FormatError(f"{layout.name}: the file is empty (no header row)", line_no=1)
+        text, problem = decode_line(first[1])
+        if problem:
+            raise RecordError(f"line 1: {problem}", line_no=1)
+        report = ValidationReport(layout=layout.name, max_errors=1)
+        plan = _judge_header(layout, text, report)
+        if plan is None or not report.valid:
+            v = report.violations[0]
+            raise RecordError(f"line 1{', column ' + v.column if v.column else ''}: {v.rule}",
+                              line_no=1, field=v.column)
+        names, fields = plan.names, plan.fields
+    else:
+        names, fields = list(layout.field_names), list(layout.fields)
+    min_fields = layout.min_fields if (not layout.header and layout.min_fields) else len(fields)
+    for n, raw in lines:
+        text, problem = decode_line(raw)
+        if problem:
+            raise RecordError(f"line {n}: {problem}", line_no=n)
+        if not text:
+            continue  # blank lines carry no record
+        parts = text.split("|")
+        if not min_fields <= len(parts) <= len(fields):
+            raise RecordError(f"line {n}: {len(parts)} fields, {layout.name} has "
+                              f"{len(fields)}", line_no=n)
+        record: dict[str, str] = {}
+        for f, name, value in zip(fields, names, parts, strict=False):
+            if not f.is_valid(value):
+                rule = f.problem(value)
+                if rule:
+                    raise RecordError(f"line {n}, field {name}: {rule} (value {value[:60]!r})",
+                                      line_no=n, field=name)
+            if newlines and name != layout.key and SECTION in value:
+                value = value.replace(SECTION, "\n")
+            record[name] = value
+        yield record
