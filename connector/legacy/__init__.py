@@ -1,0 +1,1 @@
+"""The legacy import route: AppManager's AM_*.DAT and leads XML return files."""

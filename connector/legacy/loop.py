@@ -1,0 +1,79 @@
+"""The legacy source loop: scan the appmanager folder every import.legacy.scan_seconds.
+
+Polling, not file-system events: the folder is usually Dropbox-synced or on a share,
+where events are unreliable, and AppManager writes files at most every few minutes.
+Enabled by import.legacy.enabled, or import.source legacy / both.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from adapters.erp import ErpSink, build_sink
+from connector.config import Config
+from connector.legacy.importer import SOURCE, LegacyImporter, ScanResult
+from connector.state import StateStore
+
+log = structlog.get_logger(__name__)
+
+
+def enabled(cfg: Config) -> bool:
+    im = cfg.import_
+    return im.enabled and (im.legacy.enabled or im.source in ("legacy", "both"))
+
+
+class LegacyLoop:
+    name = "legacy"
+
+    def __init__(self, cfg: Config, store: StateStore,
+                 sink_factory: Callable[[Config], ErpSink] = build_sink) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.sink_factory = sink_factory
+
+    def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
+        sink = self.sink_factory(self.cfg)
+        importer = LegacyImporter(self.cfg, self.store, sink)
+        log.info("legacy route watching", folder=str(importer.folder))
+        try:
+            while not stop.is_set():
+                beat()
+                result = importer.scan(stop)
+                self._retry_dead_letters(importer)
+                beat()
+                # Files still being written: look again soon rather than a full period later.
+                wait = (self.cfg.import_.legacy.settle_seconds if result.unstable
+                        else self.cfg.import_.legacy.scan_seconds)
+                if stop.wait(wait):
+                    break
+        finally:
+            sink.close()
+
+    def _retry_dead_letters(self, importer: LegacyImporter) -> None:
+        """With import.source legacy the web-service loop is not there to retry dead
+        letters on its schedule; retry the ones of this route here."""
+        if self.cfg.import_.source != "legacy":
+            return
+        due = [r for r in importer.journal.retry_due()
+               if isinstance(r.payload, dict) and r.payload.get("_source") == SOURCE]
+        if due:
+            importer.journal.deliver_many(due, importer.sink)
+
+
+def run_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
+             sink: ErpSink | None = None) -> ScanResult:
+    """One scan of the folder (for `connector import --once` and tests)."""
+    own = sink is None
+    the_sink = sink if sink is not None else build_sink(cfg)
+    try:
+        return LegacyImporter(cfg, store, the_sink).scan(stop or threading.Event())
+    finally:
+        if own:
+            the_sink.close()
+
+
+def build_loops(cfg: Config, store: StateStore) -> list[LegacyLoop]:
+    return [LegacyLoop(cfg, store)] if enabled(cfg) else []

@@ -1,0 +1,69 @@
+"""Status of the legacy route: is it on, what waits in the folder, what was quarantined."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters.legacy import kind_of
+from connector.config import Config
+from connector.legacy.importer import quarantine_dir
+from connector.legacy.loop import enabled
+from connector.state import StateStore
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
+    folder = cfg.legacy_folder
+    waiting: list[str] = []
+    oldest: float | None = None
+    try:
+        for p in folder.iterdir():
+            if kind_of(p.name) is not None and p.is_file():
+                waiting.append(p.name)
+                mtime = p.stat().st_mtime
+                oldest = mtime if oldest is None else min(oldest, mtime)
+    except OSError:
+        pass
+    qdir = quarantine_dir(cfg)
+    try:
+        quarantined = sorted(p.name for p in qdir.iterdir()
+                             if p.is_file() and not p.name.endswith(".errors.txt"))
+    except OSError:
+        quarantined = []
+    return {
+        "enabled": enabled(cfg),
+        "folder": str(folder),
+        "waiting": len(waiting),
+        "oldest_waiting_age_s": round(time.time() - oldest, 1) if oldest else None,
+        "quarantined": len(quarantined),
+        "quarantine": str(qdir),
+        "quarantined_files": quarantined[-10:],
+        "files_imported": int(store.get("legacy.files_imported", "0") or 0),
+        "last_scan_at": _float(store.get("legacy.last_scan_at")),
+        "last_import_at": _float(store.get("legacy.last_import_at")),
+    }
+
+
+def render(section: dict[str, Any]) -> list[str]:
+    from connector.status import fmt_time
+
+    if not section.get("enabled"):
+        return ["legacy files: off"]
+    lines = [f"legacy files: {section['folder']}",
+             f"  imported {section['files_imported']} files, last {fmt_time(section['last_import_at'])}"
+             f", last scan {fmt_time(section['last_scan_at'])}",
+             f"  waiting {section['waiting']}"
+             + (f" (oldest {section['oldest_waiting_age_s']:.0f}s)"
+                if section.get("oldest_waiting_age_s") else "")]
+    if section["quarantined"]:
+        lines.append(f"  quarantined {section['quarantined']} in {section['quarantine']} "
+                     "(see <name>.errors.txt)")
+        lines.extend(f"    {name}" for name in section["quarantined_files"])
+    return lines

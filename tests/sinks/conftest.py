@@ -1,0 +1,148 @@
+"""Every ERP sink behind one harness, so one contract suite runs against all of them:
+files, SQL on SQLite / PostgreSQL / MariaDB (real servers; skipped with the reason when
+unreachable), and command (a small Python script as the ERP program)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.erp import ErpSink
+from adapters.erp.command_sink import CommandSink
+from adapters.erp.files_sink import FilesSink, safe_part
+from adapters.erp.sql_sink import SqlSink
+from connector.config import CommandSinkConfig, SqlSinkConfig
+from connector.domain import InboundRecord
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MARIA_URL = "mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4"
+ERP_PROGRAM = Path(__file__).with_name("erp_program.py")
+
+_reachable: dict[str, str | None] = {}
+
+
+def server_problem(url: str) -> str | None:
+    """None when the server answers, else why not (cached per run)."""
+    if url not in _reachable:
+        args = {"connect_timeout": 3}
+        engine = sa.create_engine(url, connect_args=args)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            _reachable[url] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
+            _reachable[url] = f"{url.split('://')[0]} not reachable: {str(exc).splitlines()[0]}"
+        finally:
+            engine.dispose()
+    return _reachable[url]
+
+
+def sql_url_for(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'staging.sqlite'}"
+    url = PG_URL if kind == "postgresql" else MARIA_URL
+    problem = server_problem(url)
+    if problem:
+        pytest.skip(problem)
+    return url
+
+
+@dataclass
+class Harness:
+    """A sink kind: how to open it (again, as after a restart) and how often a record landed."""
+
+    kind: str
+    open: Callable[[], ErpSink]
+    count: Callable[[InboundRecord], int]
+    cleanup: Callable[[], None] = lambda: None
+
+
+def _sql_harness(kind: str, tmp_path: Path) -> Harness:
+    url = sql_url_for(kind, tmp_path)
+    cfg = SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_")
+    admin = SqlSink(cfg)
+    admin.create_tables()
+
+    def count(rec: InboundRecord) -> int:
+        s = admin.schema
+        logical = {"customers": "customer_changes"}.get(rec.stream, rec.stream)
+        with admin.engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(s.tables[logical])
+                             .where(s.col(logical, "unique_id") == rec.unique_id)).scalar_one()
+            if rec.stream == "orders":
+                rows = conn.execute(sa.select(sa.func.count()).select_from(s.tables["order_rows"])
+                                    .where(s.col("order_rows", "order_unique_id") == rec.unique_id)
+                                    ).scalar_one()
+                assert rows == n * len(getattr(rec.model, "rows", ())), "rows doubled or missing"
+        return int(n)
+
+    def cleanup() -> None:
+        admin.drop_tables()
+        admin.close()
+
+    return Harness(f"sql-{kind}", lambda: SqlSink(cfg), count, cleanup)
+
+
+def _files_harness(tmp_path: Path) -> Harness:
+    folder = tmp_path / "erp-import"
+
+    def count(rec: InboundRecord) -> int:
+        uid = safe_part(rec.unique_id)
+        return sum(1 for p in folder.iterdir() if not p.name.startswith(".")
+                   and (p.stem.endswith("_" + uid)) and "_NEW_" not in p.name)
+
+    return Harness("files", lambda: FilesSink(folder, "tracciato", company="ACME"), count)
+
+
+def _command_harness(tmp_path: Path) -> Harness:
+    log = tmp_path / "erp.log"
+    cfg = CommandSinkConfig(argv=[sys.executable, str(ERP_PROGRAM), "{file}", str(log)],
+                            timeout_seconds=20, workdir=tmp_path / "erp-work",
+                            ledger=tmp_path / "state" / "erp_command.sqlite")
+    (tmp_path / "erp-work").mkdir()
+
+    def count(rec: InboundRecord) -> int:
+        if not log.exists():
+            return 0
+        return sum(1 for line in log.read_text(encoding="utf-8").splitlines()
+                   if line.split("\t")[0] == rec.unique_id)
+
+    return Harness("command", lambda: CommandSink(cfg), count)
+
+
+SINK_KINDS = ["files", "sql-sqlite", "sql-postgresql", "sql-mariadb", "command"]
+
+
+@pytest.fixture(params=SINK_KINDS)
+def harness(request: Any, tmp_path: Path) -> Iterator[Harness]:
+    kind: str = request.param
+    if kind == "files":
+        h = _files_harness(tmp_path)
+    elif kind == "command":
+        h = _command_harness(tmp_path)
+    else:
+        h = _sql_harness(kind.removeprefix("sql-"), tmp_path)
+    try:
+        yield h
+    finally:
+        h.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def sql_sink(request: Any, tmp_path: Path) -> Iterator[SqlSink]:
+    """A SqlSink with fresh tables (unique prefix), dropped afterwards."""
+    url = sql_url_for(request.param, tmp_path)
+    sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
+    sink.create_tables()
+    try:
+        yield sink
+    finally:
+        sink.drop_tables()
+        sink.close()

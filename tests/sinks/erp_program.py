@@ -1,0 +1,35 @@
+"""A stand-in for an ERP's import program, as the command sink runs it.
+
+    python erp_program.py RECORD_FILE LOG_FILE
+
+Imports the record by appending its unique_id to LOG_FILE (the "ERP database"), and
+prints a document number. Refuses (exit 3, reason on stderr) a customer whose name is
+longer than 255 characters. Skips a unique_id it has already imported (exit 0), the way
+an ERP program should to make the route exactly-once. ERP_SLEEP=seconds: hang first;
+ERP_CRASH_AFTER_IMPORT=1: import, then die before exiting 0 (exit 137).
+"""
+
+import json
+import os
+import sys
+import time
+
+record_file, log_file = sys.argv[1], sys.argv[2]
+doc = json.loads(open(record_file, encoding="utf-8").read())
+if os.environ.get("ERP_SLEEP"):
+    time.sleep(float(os.environ["ERP_SLEEP"]))
+name = (doc["record"].get("ragione_sociale") or "") if doc["stream"] == "customers" else ""
+if len(name) > 255:
+    sys.stderr.write("E042 ragione_sociale troppo lunga (max 255)\n" + "dettaglio " * 2000)
+    sys.exit(3)
+seen = set()
+if os.path.exists(log_file):
+    seen = {line.split("\t")[0] for line in open(log_file, encoding="utf-8").read().splitlines()}
+if doc["unique_id"] in seen:
+    print(f"already imported {doc['unique_id']}")
+    sys.exit(0)
+with open(log_file, "a", encoding="utf-8") as f:
+    f.write(f"{doc['unique_id']}\t{doc['stream']}\t{os.environ.get('CONNECTOR_REPLAY')}\n")
+if os.environ.get("ERP_CRASH_AFTER_IMPORT"):
+    os._exit(137)
+print(f"DOC-{len(seen) + 1}")
