@@ -13,9 +13,10 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 record_file, log_file = sys.argv[1], sys.argv[2]
-doc = json.loads(open(record_file, encoding="utf-8").read())
+doc = json.loads(Path(record_file).read_text(encoding="utf-8"))
 if os.environ.get("ERP_SLEEP"):
     time.sleep(float(os.environ["ERP_SLEEP"]))
 name = (doc["record"].get("ragione_sociale") or "") if doc["stream"] == "customers" else ""
@@ -24,7 +25,7 @@ if len(name) > 255:
     sys.exit(3)
 seen = set()
 if os.path.exists(log_file):
-    seen = {line.split("\t")[0] for line in open(log_file, encoding="utf-8").read().splitlines()}
+    seen = {line.split("\t")[0] for line in Path(log_file).read_text(encoding="utf-8").splitlines()}
 if doc["unique_id"] in seen:
     print(f"already imported {doc['unique_id']}")
     sys.exit(0)
