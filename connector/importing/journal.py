@@ -28,7 +28,8 @@ API (the names other parts rely on):
 - `dead_letters(stream=None) -> list[JournalEntry]` (state dead, and failed pending ones),
   `quarantined(stream=None, limit=50) -> list[QuarantinedItem]`, `counts()`, `entry(key)`.
 - Marks (the lastID high-water mark per stream): `mark(stream) -> int`,
-  `advance_mark(stream, last_id)` (never moves back), `stream_error(stream, message|None)`,
+  `advance_mark(stream, last_id)` (never moves back), `set_mark(stream, last_id)` (operator),
+  `stream_done(stream)`, `stream_error(stream, message|None)`,
   `stream_facts() -> dict[stream, StreamFacts]`.
 
 Records are reloaded from their journaled payload with a decoder per source: "api" uses
@@ -389,6 +390,15 @@ class Journal:
     def advance_mark(self, stream: str, last_id: int) -> None:
         with self.store.transaction() as conn:
             self._advance_mark(conn, stream, last_id)
+
+    def set_mark(self, stream: str, last_id: int) -> None:
+        """Operator action: put the mark anywhere (also back), e.g. after a queue reset."""
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO import_marks(stream, last_id, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT(stream) DO UPDATE SET last_id = excluded.last_id, "
+                         "updated_at = excluded.updated_at, last_error = NULL, "
+                         "last_error_at = NULL", (stream, last_id, self.clock()))
+        log.warning("import mark set by hand", stream=stream, last_id=last_id)
 
     def stream_done(self, stream: str) -> None:
         """A cycle of this stream completed: note the time, clear its error."""

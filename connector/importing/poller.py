@@ -1,0 +1,211 @@
+"""The stream poller: AppManager's export queues -> journal -> ERP sink.
+
+One cycle (`Importer.run_cycle`):
+1. deliver what a crash left journaled but unwritten (`Journal.pending`), then the dead
+   letters and failed writes whose retry is due (`Journal.retry_due`);
+2. for each stream in the reference order (orders, customers, customer notes, leads,
+   lead notes, activities) page through the queue from the stream's lastID mark until it
+   is drained. Per page: items at or below the mark are skipped (whether lastID is
+   exclusive is undocumented), an id below the mark stops the stream with a clear error
+   (the server went backwards: reset or restored queue), the page's records are
+   journaled, its malformed items quarantined and the mark advanced in one transaction,
+   and only then are the new records written to the ERP.
+
+A stream that fails (server down after retries, ids going back, ERP refusing) is recorded
+(`store.record_event`, the stream's error in `connector status`) and the later streams
+still run. A stop request ends the cycle after the page in hand.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from adapters.appmanager.client import Malformed, Page
+from adapters.erp import ErpSink
+from connector import metrics
+from connector.config import STREAMS
+from connector.domain import InboundRecord
+from connector.errors import AuthError, ConnectorError, PermanentError, StopRequested
+from connector.importing.journal import Journal, Outcome
+from connector.state import StateStore
+
+log = structlog.get_logger(__name__)
+
+
+class Feed(Protocol):
+    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page: ...
+
+    def close(self) -> None: ...
+
+
+class IdsWentBackError(PermanentError):
+    """AppManager returned a queue id below the stream's mark."""
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    pages: int = 0
+    fetched: int = 0
+    new: int = 0
+    delivered: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    failed: int = 0
+    malformed: int = 0
+    mark: int = 0
+    error: str | None = None
+
+    def count(self, outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            if o == "delivered":
+                self.delivered += 1
+            elif o == "duplicate":
+                self.duplicates += 1
+            elif o == "dead":
+                self.dead += 1
+            else:
+                self.failed += 1
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.dead or self.failed or self.malformed or self.error)
+
+
+@dataclass
+class CycleResult:
+    recovered: StreamResult = field(default_factory=lambda: StreamResult("(journal)"))
+    streams: dict[str, StreamResult] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> bool:
+        return self.recovered.problems or any(s.problems for s in self.streams.values())
+
+
+def ordered(streams: Iterable[str]) -> list[str]:
+    wanted = set(streams)
+    return [s for s in STREAMS if s in wanted]
+
+
+class Importer:
+    def __init__(self, feed: Feed | None, journal: Journal, sink: ErpSink, store: StateStore, *,
+                 page_size: int = 50, stop: threading.Event | None = None,
+                 beat: Callable[[], None] | None = None) -> None:
+        self.feed = feed
+        self.journal = journal
+        self.sink = sink
+        self.store = store
+        self.page_size = page_size
+        self.stop = stop or threading.Event()
+        self.beat = beat or (lambda: None)
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    # One cycle ----------------------------------------------------------------------
+    def run_cycle(self, streams: Sequence[str] = STREAMS, retry: bool = True) -> CycleResult:
+        result = CycleResult()
+        if retry:
+            self.redeliver(result.recovered, streams)
+        for stream in ordered(streams):
+            if self.stop.is_set():
+                break
+            res = result.streams[stream] = StreamResult(stream)
+            try:
+                self.poll_stream(stream, res)
+            except (AuthError, StopRequested):
+                raise
+            except ConnectorError as exc:
+                res.error = str(exc)
+                log.error("import stream failed", stream=stream, error=str(exc))
+                self.store.record_event("error", f"import.{stream}", str(exc))
+                self.journal.stream_error(stream, str(exc))
+                metrics.inc("connector_import_stream_failures_total",
+                            help="import cycles of a stream that failed", stream=stream)
+        return result
+
+    def redeliver(self, res: StreamResult, streams: Sequence[str] = STREAMS,
+                  force: bool = False) -> StreamResult:
+        """Crash leftovers first, then due (or, with force, all) dead letters and failures."""
+        wanted = set(streams)
+        todo = [r for r in self.journal.pending() if r.stream in wanted]
+        todo += [r for r in self.journal.retry_due(force=force) if r.stream in wanted]
+        for chunk in _chunks(todo, 200):
+            if self.stop.is_set():
+                break
+            res.count(self.journal.deliver_many(chunk, self.sink))
+            self.beat()
+        return res
+
+    def poll_stream(self, stream: str, res: StreamResult | None = None) -> StreamResult:
+        res = res or StreamResult(stream)
+        if self.feed is None:
+            raise ConnectorError("no AppManager feed configured (import.source is legacy)")
+        mark = self.journal.mark(stream)
+        while not self.stop.is_set():
+            page = self.feed.fetch(stream, mark, self.page_size)
+            res.pages += 1
+            fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
+            if not fresh_items and not fresh_bad:
+                break
+            res.fetched += len(fresh_items)
+            res.malformed += len(fresh_bad)
+            new = self.journal.record_page(
+                stream, fresh_items,
+                malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
+                mark=top)
+            res.new += len(new)
+            res.count(self.journal.deliver_many(new, self.sink))
+            self.beat()
+            if top is None:
+                break  # only id-less malformed items: nothing to advance past
+            mark = top
+            if page.raw_count < self.page_size:
+                break
+        res.mark = mark
+        self.journal.stream_done(stream)
+        metrics.mark_success(f"import_{stream}")
+        metrics.set_gauge("connector_import_mark", mark, help="lastID mark per stream",
+                          stream=stream)
+        log.info("import stream done", stream=stream, pages=res.pages, new=res.new,
+                 delivered=res.delivered, dead=res.dead, malformed=res.malformed, mark=mark)
+        return res
+
+
+def _after_mark(stream: str, page: Page, mark: int
+                ) -> tuple[list[InboundRecord], list[Malformed], int | None]:
+    """The page's items past the mark (each id once), its malformed ones, the top id.
+    IdsWentBackError when any id is below the mark."""
+    ids = [r.queue_id for r in page.items] + [m.queue_id for m in page.malformed
+                                              if m.queue_id is not None]
+    below = [i for i in ids if i < mark]
+    if below:
+        raise IdsWentBackError(
+            f"{stream}: AppManager returned id {min(below)} although lastID was {mark} (ids "
+            f"went backwards: was the AppManager queue reset or restored?); the {stream} "
+            "stream is stopped, other streams go on. Check the AppManager project, then "
+            f"reset the mark with `connector import --once --stream {stream} --from-id N`")
+    seen: set[int] = set()
+    items: list[InboundRecord] = []
+    for r in page.items:
+        if r.queue_id > mark and r.queue_id not in seen:
+            seen.add(r.queue_id)
+            items.append(r)
+    bad: list[Malformed] = []
+    for m in page.malformed:
+        if m.queue_id is None or (m.queue_id > mark and m.queue_id not in seen):
+            if m.queue_id is not None:
+                seen.add(m.queue_id)
+            bad.append(m)
+    return items, bad, (max(seen) if seen else None)
+
+
+def _chunks(items: list[InboundRecord], n: int) -> Iterable[list[InboundRecord]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]

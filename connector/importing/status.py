@@ -1,0 +1,73 @@
+"""`connector status`, import section: per stream its lastID mark, last import, records
+imported, dead letters (with their reasons) and malformed items; read from the journal."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from connector.config import STREAMS, Config
+from connector.importing.journal import Journal
+from connector.state import StateStore
+
+MAX_LISTED = 20
+
+
+def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
+    journal = Journal(store)
+    counts = journal.counts()
+    facts = journal.stream_facts()
+    streams: dict[str, Any] = {}
+    for s in STREAMS:
+        c = counts.get(s, {})
+        f = facts.get(s)
+        streams[s] = {
+            "mark": f.last_id if f else 0,
+            "last_import_at": f.last_import_at if f else None,
+            "imported": c.get("delivered", 0),
+            "pending": c.get("pending", 0),
+            "failing": c.get("failing", 0),
+            "dead": c.get("dead", 0),
+            "duplicates": c.get("duplicate", 0),
+            "malformed": c.get("quarantined", 0),
+            "error": f.last_error if f else None,
+            "error_at": f.last_error_at if f else None,
+        }
+    dead = [{"key": e.key, "stream": e.stream, "queue_id": e.last_queue_id,
+             "state": e.state, "attempts": e.attempts, "reason": e.last_error,
+             "next_retry_at": e.next_retry_at}
+            for e in journal.dead_letters()[:MAX_LISTED]]
+    bad = [{"stream": q.stream, "queue_id": q.queue_id, "error": q.error, "field": q.field,
+            "at": q.at} for q in journal.quarantined(limit=MAX_LISTED)]
+    return {"enabled": cfg.import_.enabled, "source": cfg.import_.source,
+            "sink": cfg.import_.erp.sink, "streams": streams, "dead_letters": dead,
+            "malformed": bad}
+
+
+def _t(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def render(section: dict[str, Any]) -> list[str]:
+    lines = [f"import: {'enabled' if section.get('enabled') else 'disabled'}, source "
+             f"{section.get('source')}, ERP sink {section.get('sink')}"]
+    for name, s in section.get("streams", {}).items():
+        line = (f"  {name:<15} mark {s['mark']:<7} last import {_t(s['last_import_at'])}  "
+                f"imported {s['imported']}  dead {s['dead']}  failing {s['failing']}  "
+                f"malformed {s['malformed']}")
+        if s.get("pending"):
+            line += f"  pending {s['pending']}"
+        lines.append(line)
+        if s.get("error"):
+            lines.append(f"    STOPPED/FAILING since {_t(s['error_at'])}: {s['error']}")
+    dead = section.get("dead_letters") or []
+    lines.append(f"  dead letters: {len(dead) if dead else 'none'}"
+                 + (" (retry now with `connector retry`)" if dead else ""))
+    for d in dead:
+        lines.append(f"    {d['key']} (queue id {d['queue_id']}, {d['state']}, attempts "
+                     f"{d['attempts']}, next retry {_t(d['next_retry_at'])}): {d['reason']}")
+    bad = section.get("malformed") or []
+    lines.append(f"  malformed items: {len(bad) if bad else 'none'}")
+    for b in bad:
+        lines.append(f"    {b['stream']} queue id {b['queue_id']} at {_t(b['at'])}: {b['error']}")
+    return lines
