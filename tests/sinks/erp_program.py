@@ -5,8 +5,7 @@
 Imports the record by appending its unique_id to LOG_FILE (the "ERP database"), and
 prints a document number. Refuses (exit 3, reason on stderr) a customer whose name is
 longer than 255 characters. Skips a unique_id it has already imported (exit 0), the way
-an ERP program should to make the route exactly-once. ERP_SLEEP=seconds: hang first;
-ERP_CRASH_AFTER_IMPORT=1: import, then die before exiting 0 (exit 137).
+an ERP program should to make the route exactly-once. ERP_SLEEP=seconds: hang first.
 """
 
 import json
@@ -27,10 +26,8 @@ seen = set()
 if os.path.exists(log_file):
     seen = {line.split("\t")[0] for line in Path(log_file).read_text(encoding="utf-8").splitlines()}
 if doc["unique_id"] in seen:
-    print(f"already imported {doc['unique_id']}")
+    print(f"already imported {doc['unique_id']} (replay={os.environ.get('CONNECTOR_REPLAY')})")
     sys.exit(0)
 with open(log_file, "a", encoding="utf-8") as f:
     f.write(f"{doc['unique_id']}\t{doc['stream']}\t{os.environ.get('CONNECTOR_REPLAY')}\n")
-if os.environ.get("ERP_CRASH_AFTER_IMPORT"):
-    os._exit(137)
 print(f"DOC-{len(seen) + 1}")

@@ -1,0 +1,164 @@
+"""The SQL sink beyond the contract: what lands in which column, names, errors, DDL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.erp.sql_schema import build_schema, ddl
+from adapters.erp.sql_sink import SqlSink
+from connector.cli import main
+from connector.config import SqlSinkConfig
+from connector.domain import decode_record
+from connector.errors import ConfigError, PermanentError, TransientError
+from tests.sinks.records import order_item, record
+
+
+def _rows(sink: SqlSink, logical: str) -> list[dict[str, Any]]:
+    table = sink.schema.tables[logical]
+    with sink.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+
+def test_an_order_lands_with_rows_details_and_new_customer_typed(sql_sink: SqlSink) -> None:
+    rec = decode_record("orders", order_item("O-9", rows=3, new_customer=True))
+    ref = sql_sink.write(rec)
+    assert not ref.duplicate and ref.ref.startswith(sql_sink.schema.tables["orders"].name + "#")
+    (head,) = _rows(sql_sink, "orders")
+    assert head["unique_id"] == "O-9" and head["guid_test_ord"] == "guid-o-9"
+    assert head["cod_clifor"] is None and head["cod_agente"] == "AG1"
+    assert head["data_ordine"] == datetime(2026, 11, 21, 10, 30)
+    assert Decimal(head["sconto_1"]) == Decimal("2.5")
+    assert head["note"] == "consegna\nal mattino"
+    assert head["erp_status"] == 0 and head["erp_read_at"] is None
+    assert head["source"] == "api" and '"righe"' in head["payload"]
+    rows = _rows(sql_sink, "order_rows")
+    assert [r["row_no"] for r in rows] == [1, 2, 3]
+    assert {r["order_id"] for r in rows} == {head["id"]}
+    assert Decimal(rows[1]["qta"]) == 3 and Decimal(rows[1]["prezzo"]) == Decimal("1.25")
+    assert rows[2]["ext_cod_tipo_riga_omag"] == "2"  # free goods as AppManager coded it
+    details = _rows(sql_sink, "order_row_details")
+    assert [(d["row_no"], d["detail_no"], d["cod_taglia"]) for d in details] == [
+        (1, 1, "42"), (1, 2, "43")]
+    (cust,) = _rows(sql_sink, "new_customers")
+    assert cust["ragione_sociale"] == "Nuovo Cliente Srl" and cust["order_id"] == head["id"]
+
+
+def test_the_erp_marks_rows_read_and_a_replay_stays_a_no_op(sql_sink: SqlSink) -> None:
+    rec = record("customers")
+    sql_sink.write(rec)
+    t = sql_sink.schema.tables["customer_changes"]
+    with sql_sink.engine.begin() as conn:  # what the ERP does once it has read the row
+        conn.execute(sa.update(t).where(t.c.erp_status == 0)
+                     .values(erp_status=1, erp_read_at=datetime(2026, 11, 22, 8, 0)))
+    assert sql_sink.write(rec).duplicate
+    (row,) = _rows(sql_sink, "customer_changes")
+    assert row["erp_status"] == 1
+
+
+def test_a_requeued_order_with_the_same_guid_is_a_duplicate(sql_sink: SqlSink) -> None:
+    sql_sink.write(decode_record("orders", order_item("O-1", guid="G-1")))
+    again = sql_sink.write(decode_record("orders", order_item("O-2", queue_id=2, guid="G-1")))
+    assert again.duplicate
+    assert len(_rows(sql_sink, "orders")) == 1
+
+
+def test_a_bad_row_value_writes_nothing_of_the_order(sql_sink: SqlSink) -> None:
+    item = order_item("O-5", rows=3)
+    item["righe"][2]["codice_articolo"] = "A" * 51  # the rows' article column holds 50
+    with pytest.raises(PermanentError, match=r"righe\[2\] codice_articolo: 51 characters"):
+        sql_sink.write(decode_record("orders", item))
+    assert _rows(sql_sink, "orders") == [] and _rows(sql_sink, "order_rows") == []
+
+
+def test_a_database_refusal_is_permanent_and_rolls_back(sql_sink: SqlSink) -> None:
+    """A constraint of the ERP's own (here: a CHECK added by the integrator) refuses a row
+    mid-transaction: the header written before it is rolled back."""
+    rows = sql_sink.schema.tables["order_rows"]
+    if sql_sink.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite cannot add a CHECK constraint to an existing table")
+    with sql_sink.engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {rows.name} ADD CONSTRAINT ck_{rows.name}_qta "
+                             "CHECK (qta < 1000)"))
+    item = order_item("O-6", rows=2)
+    item["righe"][1]["qta"] = 5000
+    with pytest.raises(PermanentError, match="refused by the database"):
+        sql_sink.write(decode_record("orders", item))
+    assert _rows(sql_sink, "orders") == []
+
+
+def test_configured_table_and_column_names(tmp_path: Path) -> None:
+    cfg = SqlSinkConfig(url=f"sqlite:///{tmp_path / 'erp.sqlite'}", table_prefix="x_",
+                        tables={"orders": "ERP_ORDINI_TESTATE"},
+                        columns={"orders.cod_clifor": "CODCLI", "orders.erp_status": "LETTO",
+                                 "order_rows.order_id": "ID_TESTATA"})
+    sink = SqlSink(cfg)
+    sink.create_tables()
+    sink.write(record("orders"))
+    insp = sa.inspect(sink.engine)
+    assert "ERP_ORDINI_TESTATE" in insp.get_table_names() and "x_order_rows" in insp.get_table_names()
+    with sink.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT CODCLI, LETTO FROM ERP_ORDINI_TESTATE")).one() == ("C001", 0)
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM x_order_rows WHERE ID_TESTATA = 1")
+                            ).scalar() == 3
+    assert sink.write(record("orders")).duplicate
+    sink.close()
+
+
+def test_unknown_table_or_column_names_are_config_errors() -> None:
+    with pytest.raises(ConfigError) as err:
+        build_schema(tables={"ordini": "X"}, columns={"orders.codcli": "Y", "nope": "Z"})
+    assert len(err.value.errors) == 3
+    assert "import.erp.sql.columns.orders.codcli" in str(err.value)
+
+
+def test_missing_tables_wait_for_db_init(tmp_path: Path) -> None:
+    sink = SqlSink(SqlSinkConfig(url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    with pytest.raises(TransientError, match="run `connector db init`"):
+        sink.write(record("customers"))
+
+
+def test_an_unreachable_server_is_transient() -> None:
+    sink = SqlSink(SqlSinkConfig(url="postgresql+psycopg://postgres@127.0.0.1:1/test"
+                                     "?connect_timeout=2"))
+    with pytest.raises(TransientError, match="database unavailable"):
+        sink.write(record("customers"))
+
+
+def test_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ERP_STAGING_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    sink = SqlSink(SqlSinkConfig(url="sqlite:///not-this.sqlite", url_env="ERP_STAGING_URL"))
+    sink.create_tables()
+    assert (tmp_path / "env.sqlite").exists()
+    monkeypatch.delenv("ERP_STAGING_URL")
+    with pytest.raises(ConfigError, match="ERP_STAGING_URL is not set"):
+        _ = SqlSink(SqlSinkConfig(url_env="ERP_STAGING_URL")).engine
+
+
+def test_ddl_for_every_dialect_including_sql_server() -> None:
+    schema = build_schema()
+    mssql = ddl(schema, "mssql")
+    assert "NVARCHAR(max)" in mssql and "NTEXT" not in mssql
+    assert "CREATE UNIQUE INDEX uq_ic_orders_guid ON ic_orders (guid_test_ord) WHERE guid_test_ord IS NOT NULL" in mssql
+    assert "erp_status SMALLINT NOT NULL DEFAULT 0" in mssql
+    assert "MEDIUMTEXT" in ddl(schema, "mariadb")
+    assert "BIGSERIAL" in ddl(schema, "postgresql")
+    assert ddl(schema, "sqlite").count("CREATE TABLE") == 9
+
+
+def test_db_init_command(tmp_path: Path, config_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "staging.sqlite"
+    path = config_file(**{"import": {"enabled": False, "erp": {"sink": "sql", "sql": {
+        "url": f"sqlite:///{db}", "table_prefix": f"t{uuid.uuid4().hex[:6]}_"}}}})
+    assert main(["--config", str(path), "db", "init"]) == 0
+    out = capsys.readouterr().out
+    assert "staging tables ready" in out and "_orders" in out
+    assert main(["--config", str(path), "db", "init"]) == 0  # idempotent
+    assert main(["--config", str(path), "db", "init", "--sql", "--dialect", "mssql"]) == 0
+    assert "IDENTITY" in capsys.readouterr().out
