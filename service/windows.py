@@ -49,6 +49,8 @@ def _default_runner(config: str, handlers: Sequence[logging.Handler]) -> _Runner
 def event_log_handler(name: str) -> logging.Handler | None:
     """Warnings and errors to the Application event log; None when it cannot be opened."""
     try:
+        import win32evtlogutil  # noqa: F401 - NTEventLogHandler only prints when it is missing
+
         handler = logging.handlers.NTEventLogHandler(name)
     except Exception:  # noqa: BLE001 - no event log (rights, no pywin32): the file log remains
         return None
