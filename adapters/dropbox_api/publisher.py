@@ -392,14 +392,14 @@ class DropboxApiPublisher:
                             lost.append(p)
                             continue
                         p.rev = md.rev
-                        self.journal.forget_session(p.item.content_hash, p.item.size)
+                        self._forget_session(p)
                         continue
                     tags = union_tags(entry.get_failure())
                     if "lookup_failed" in tags or "content_hash_mismatch" in tags:
                         # Committed by an earlier attempt whose answer was lost? Then the
                         # staging file is there with our hash; else re-upload it.
                         if self._remote_hash(p.staging) == p.item.content_hash:
-                            self.journal.forget_session(p.item.content_hash, p.item.size)
+                            self._forget_session(p)
                         else:
                             self._check_local(p.item, tags)
                             lost.append(p)
@@ -546,6 +546,10 @@ class DropboxApiPublisher:
                 != item.content_hash:
             raise PermanentError(f"staged file {item.local_path} changed after staging "
                                  "(content hash differs)", name=item.name)
+
+    def _forget_session(self, p: _Plan) -> None:
+        if p.item.size > self.single_limit:  # only large files journal their session
+            self.journal.forget_session(p.item.content_hash, p.item.size)
 
     def _bytes_sent(self, n: int) -> None:
         metrics.inc("connector_dropbox_api_bytes_total", float(n),
