@@ -16,7 +16,7 @@ Every project URL needs `authKey` (the sandbox key). Queue ids are exclusive aft
 (`id > lastID`), ordered, paged by offset/limit. Fault knobs (`Faults`): error_rate (500),
 rate_limit_rate (429 with Retry-After), reset_rate (connection reset before the answer),
 latency (seconds before each answer), ignore_last_id (serve from the start: ids go
-backwards), and `script`, one-shot faults consumed by the next GETs in order: "500",
+backwards; true, or a list of streams), and `script`, one-shot faults consumed by the next GETs in order: "500",
 "429", "reset", "truncate" (half a body, then reset), "timeout" (sleep `hang_seconds`),
 "ok".
 
@@ -72,7 +72,7 @@ class Faults:
     reset_rate: float = 0.0
     latency: float = 0.0
     hang_seconds: float = 5.0
-    ignore_last_id: bool = False
+    ignore_last_id: bool | list[str] = False  # True: every stream; or these streams
     script: list[str] = field(default_factory=list)
     seed: int = 1
 
@@ -252,6 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with sb.lock:
             sb.requests += 1
+            sb.request_times.append(time.monotonic())
         if self._apply_faults():
             return
         stream, list_key = RESOURCE_STREAMS[resource]
@@ -260,7 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
             value = (query.get(name) or [""])[0]
             return int(value) if value.strip().lstrip("-").isdigit() else default
 
-        last_id = 0 if sb.faults.ignore_last_id else max(0, num("lastID", 0))
+        rewind = sb.faults.ignore_last_id
+        last_id = 0 if (rewind is True or (isinstance(rewind, list) and stream in rewind)) \
+            else max(0, num("lastID", 0))
         count, offset, limit = num("count", 0), max(0, num("offset", 0)), num("limit", 0)
         limit = limit if limit > 0 else 1000
         total, max_id = sb.store.stats(stream, last_id)
@@ -378,6 +381,7 @@ class SandboxServer:
         self.rng = random.Random(rng_seed)
         self.demo_rng = random.Random(rng_seed + 1)
         self.requests = 0
+        self.request_times: list[float] = []
         self.faults_served: list[str] = []
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None

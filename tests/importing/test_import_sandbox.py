@@ -1,0 +1,276 @@
+"""The import path against the sandbox over real HTTP: streams, paging, re-queues, dead
+letters, faults, malformed items, ids going backwards."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from adapters.appmanager import sandbox_demo
+from adapters.appmanager.sandbox import SandboxServer
+from adapters.erp import ErpRef
+from adapters.erp.files_sink import FilesSink
+from connector import status as core_status
+from connector.domain import InboundRecord
+from connector.errors import PermanentError
+from connector.importing import status as import_status
+from tests.importing.conftest import Rig
+
+STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
+
+
+def test_every_stream_lands_once_with_its_identity(seeded_sandbox: SandboxServer,
+                                                   tmp_path: Path) -> None:
+    rig = Rig(seeded_sandbox, tmp_path)
+    sizes = seeded_sandbox.store.sizes()
+    assert set(sizes) == set(STREAMS)
+
+    result = rig.importer.run_cycle()
+
+    assert not result.problems
+    for stream in STREAMS:
+        docs = rig.docs(stream)
+        assert len(docs) == sizes[stream], stream
+        assert result.streams[stream].delivered == sizes[stream]
+        for d in docs:
+            assert d["stream"] == stream
+            assert d["id"] == d["received"]["id"]
+            assert d["unique_id"] == d["received"]["unique_id"]
+        assert rig.journal.mark(stream) == max(d["id"] for d in docs)
+    orders = rig.docs("orders")
+    assert isinstance(orders[0]["unique_id"], int)  # as AppManager sent it: a number
+    kinds = {d["record"]["kind"] for d in orders}
+    assert kinds == {"order", "offer"}
+    new_customers = [d for d in orders if d["record"]["new_customer"]]
+    assert len(new_customers) == 1
+    assert new_customers[0]["record"]["cod_clifor"] is None
+    assert new_customers[0]["record"]["new_customer"]["ragione_sociale"]
+    rows = [r for d in orders for r in d["record"]["rows"]]
+    assert any(r["is_descriptive"] for r in rows)
+    assert any(r["details"] for r in rows)
+
+    # A second cycle finds nothing new and changes nothing.
+    before = {p.name: p.read_bytes() for p in rig.files()}
+    again = rig.importer.run_cycle()
+    assert sum(r.new for r in again.streams.values()) == 0
+    assert {p.name: p.read_bytes() for p in rig.files()} == before
+    rig.close()
+
+
+def test_pages_until_the_queue_is_drained(rig: Rig) -> None:
+    ids = rig.sb.enqueue_demo("orders", 83, rows=2)
+    rig.importer.page_size = 7
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 83
+    assert res.pages >= 12  # 83 / 7 = 11.9: at least 12 pages
+    assert len(rig.files("orders_*.json")) == 83
+    assert rig.journal.mark("orders") == max(ids)
+    assert len({d["unique_id"] for d in rig.docs("orders")}) == 83
+
+
+def test_requeued_record_lands_once(rig: Rig) -> None:
+    ids = rig.sb.enqueue_demo("orders", 5, rows=3)
+    rig.sb.enqueue_demo("customers", 2)
+    rig.importer.run_cycle()
+    first = {p.name: p.read_bytes() for p in rig.files()}
+
+    new_id = rig.sb.requeue("orders", ids[2])  # same unique_id, new queue id
+    rig.sb.requeue("customers", rig.sb.store.page("customers", 0, 0, 1)[0][0])
+    result = rig.importer.run_cycle()
+
+    assert result.streams["orders"].fetched == 1
+    assert result.streams["orders"].new == 0
+    assert {p.name: p.read_bytes() for p in rig.files()} == first
+    entry = rig.journal.entry(f"orders/{100000 + 3}")
+    assert entry is not None and entry.seen == 2 and entry.last_queue_id == new_id
+    assert rig.journal.mark("orders") == new_id
+
+
+def test_same_guid_under_a_new_unique_id_lands_once(rig: Rig) -> None:
+    order = sandbox_demo.demo_order(random.Random(5), rows=2)
+    rig.sb.enqueue("orders", {**order, "unique_id": 555})
+    rig.importer.run_cycle(["orders"])
+    rig.sb.enqueue("orders", {**order, "unique_id": 556,
+                              "guid_test_ord": order["guid_test_ord"].lower()})
+
+    rig.importer.run_cycle(["orders"])
+
+    assert [d["unique_id"] for d in rig.docs("orders")] == [555]
+    dup = rig.journal.entry("orders/556")
+    assert dup is not None and dup.state == "duplicate" and dup.duplicate_of == "orders/555"
+
+
+class PickySink:
+    """The files sink behind an ERP that refuses some records until told otherwise."""
+
+    def __init__(self, inner: FilesSink) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.refuse: set[str] = set()
+        self.calls: list[str] = []
+
+    def write(self, record: InboundRecord) -> ErpRef:
+        self.calls.append(record.key)
+        if record.key in self.refuse:
+            raise PermanentError(f"ERP: customer {record.payload.get('cod_clifor')} is blocked")
+        return self.inner.write(record)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_refused_record_is_dead_lettered_retried_and_lands_once(sandbox: SandboxServer,
+                                                                tmp_path: Path) -> None:
+    sink = PickySink(FilesSink(tmp_path / "erp", "json"))
+    rig = Rig(sandbox, tmp_path, sink=sink)
+    ids = sandbox.enqueue_demo("orders", 4, rows=2)
+    refused = f"orders/{100000 + 2}"
+    sink.refuse.add(refused)
+
+    result = rig.importer.run_cycle(["orders"])
+
+    assert result.problems and result.streams["orders"].dead == 1
+    assert result.streams["orders"].delivered == 3
+    assert rig.journal.mark("orders") == max(ids)  # the mark moved: the record is journaled
+    dead = rig.journal.dead_letters()
+    assert [d.key for d in dead] == [refused]
+    assert "is blocked" in (dead[0].last_error or "")
+    facts = import_status.collect(rig_cfg_stub(), rig.store)
+    assert facts["streams"]["orders"]["dead"] == 1
+    assert facts["dead_letters"][0]["reason"].startswith("ERP: customer")
+    text = "\n".join(import_status.render(facts))
+    assert refused in text and "is blocked" in text
+
+    # Not due yet: the scheduled retry leaves it alone.
+    assert rig.journal.retry_due() == []
+    # Due (an hour later): retried, refused again, the backoff grows.
+    later = dead[0].next_retry_at + 1  # type: ignore[operator]
+    assert [r.key for r in rig.journal.retry_due(now=later)] == [refused]
+    rig.importer.redeliver(result.recovered, force=True)
+    again = rig.journal.entry(refused)
+    assert again is not None and again.state == "dead" and again.attempts == 2
+    # backoff doubled: retry_seconds (60) after the first refusal, 120 after the second
+    assert (dead[0].next_retry_at or 0) - time.time() <= 60
+    assert (again.next_retry_at or 0) - time.time() > 100
+
+    # The ERP accepts it now: `connector retry` (force) lands it, once.
+    sink.refuse.clear()
+    res = rig.importer.redeliver(type(result.recovered)("retry"), force=True)
+    assert res.delivered == 1
+    assert rig.journal.dead_letters() == []
+    assert len(rig.files("orders_*.json")) == 4
+    rig.importer.redeliver(type(result.recovered)("retry"), force=True)
+    assert sink.calls.count(refused) == 3
+    rig.close()
+
+
+def rig_cfg_stub() -> Any:
+    class Cfg:
+        class import_:  # noqa: N801 - mimics Config.import_
+            enabled = True
+            source = "api"
+
+            class erp:  # noqa: N801
+                sink = "files"
+
+    return Cfg()
+
+
+def test_server_errors_timeouts_resets_and_429_are_survived(rig: Rig) -> None:
+    rig.sb.enqueue_demo("orders", 25, rows=2)
+    rig.sb.fail_next("500", "503", "reset", "truncate", "timeout", "garbage", "429", "ok",
+                     "429")
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 25 and res.error is None
+    assert len(rig.files("orders_*.json")) == 25
+    served = rig.sb.stats()["faults_served"]
+    assert served == ["500", "503", "reset", "truncate", "timeout", "garbage", "429", "ok",
+                      "429"]
+    # Retry-After (0.2 s) was honoured: the request after each 429 came no sooner.
+    times = rig.sb.request_times
+    assert times[7] - times[6] >= 0.19
+    assert times[9] - times[8] >= 0.19
+
+
+def test_random_faults_lose_nothing(rig: Rig) -> None:
+    rig.sb.enqueue_demo("orders", 40, rows=1)
+    rig.sb.enqueue_demo("leads", 15)
+    rig.sb.set_faults(error_rate=0.15, reset_rate=0.1, rate_limit_rate=0.1, retry_after=0.01)
+    for _ in range(4):  # a stream may give up for a cycle after its attempts; the next resumes
+        rig.importer.run_cycle(["orders", "leads"])
+    assert len(rig.files("orders_*.json")) == 40
+    assert len(rig.files("leads_*.json")) == 15
+    assert rig.journal.counts()["orders"] == {"delivered": 40}
+
+
+def test_malformed_item_is_quarantined_and_the_rest_of_its_page_lands(rig: Rig) -> None:
+    rng = random.Random(3)
+    rig.sb.enqueue_demo("orders", 3, rows=2)
+    bad_date = rig.sb.enqueue("orders", {**sandbox_demo.demo_order(rng, rows=2),
+                                         "data_ordine": "31/02/2024 ore 10"})
+    bad_row = sandbox_demo.demo_order(rng, rows=2)
+    bad_row["righe"][1]["qta"] = "dodici"
+    bad_qty = rig.sb.enqueue("orders", bad_row)
+    no_uid = rig.sb.enqueue("orders", '{"unique_id":"","cod_clifor":"C1"}')
+    rig.sb.enqueue_demo("orders", 3, rows=2)
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 6 and res.malformed == 3
+    assert len(rig.files("orders_*.json")) == 6
+    assert rig.journal.mark("orders") == max(bad_date, bad_qty, no_uid) + 3
+    q = {item.queue_id: item for item in rig.journal.quarantined()}
+    assert set(q) == {bad_date, bad_qty, no_uid}
+    assert q[bad_date].field == "data_ordine" and "31/02/2024" in q[bad_date].error
+    assert q[bad_qty].field == "righe[1].qta" and "dodici" in q[bad_qty].error
+    assert q[no_uid].field == "unique_id"
+    assert json.loads(q[bad_qty].payload)["righe"][1]["qta"] == "dodici"
+    lines = "\n".join(import_status.render(import_status.collect(rig_cfg_stub(), rig.store)))
+    assert "righe[1].qta" in lines and "malformed 3" in lines
+
+
+def test_ids_going_backwards_stop_that_stream_only(rig: Rig) -> None:
+    rig.sb.enqueue_demo("orders", 5, rows=1)
+    rig.sb.enqueue_demo("customers", 2)
+    rig.importer.run_cycle()
+    mark = rig.journal.mark("orders")
+    rig.sb.set_faults(ignore_last_id=["orders"])  # AppManager's queue "restored"
+    rig.sb.enqueue_demo("orders", 1, rows=1)
+    rig.sb.enqueue_demo("customers", 1)
+    rig.sb.enqueue_demo("activities", 1)
+
+    result = rig.importer.run_cycle()
+
+    err = result.streams["orders"].error or ""
+    assert "ids went backwards" in err and f"lastID was {mark}" in err
+    assert result.streams["orders"].new == 0
+    assert rig.journal.mark("orders") == mark
+    assert result.streams["customers"].delivered == 1  # later streams still ran
+    assert result.streams["activities"].delivered == 1
+    events = rig.store.last_events("error")
+    assert events and events[0]["component"] == "import.orders"
+    assert "ids went backwards" in events[0]["message"]
+    text = "\n".join(import_status.render(import_status.collect(rig_cfg_stub(), rig.store)))
+    assert "STOPPED/FAILING" in text and "ids went backwards" in text
+
+    # Fixed upstream; the next cycle goes on and clears the error.
+    rig.sb.set_faults(ignore_last_id=False)
+    result = rig.importer.run_cycle()
+    assert result.streams["orders"].delivered == 1 and result.streams["orders"].error is None
+    assert rig.journal.stream_facts()["orders"].last_error is None
+
+
+def test_status_core_aggregation_includes_import(rig: Rig, config_factory: Any) -> None:
+    rig.sb.enqueue_demo("orders", 2, rows=1)
+    rig.importer.run_cycle(["orders"])
+    cfg = config_factory()
+    facts = core_status.collect(cfg, rig.store)
+    assert facts["import"]["streams"]["orders"]["imported"] == 2
+    assert "orders" in core_status.render(facts)
