@@ -1,0 +1,53 @@
+"""connector export --once [--entity LAYOUT ...] [--full|--changed] [--dry-run]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("export", help="publish what the export folder holds now (and run SQL extracts)")
+    p.add_argument("--once", action="store_true", required=True,
+                   help="one run, then exit (the daemon does this continuously)")
+    p.add_argument("--entity", action="append", metavar="LAYOUT", default=None,
+                   help="SQL extract: only these tracciati (repeatable)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="SQL extract: every tracciato (default)")
+    mode.add_argument("--changed", dest="mode", action="store_const", const="changed",
+                      help="SQL extract: only tracciati whose rows changed since the last publish")
+    p.add_argument("--dry-run", action="store_true",
+                   help="judge and diff everything, publish nothing")
+    p.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for files still being written (default 60)")
+    p.set_defaults(func=export_once, mode="full")
+
+
+def export_once(args: argparse.Namespace) -> int:
+    from connector.commands import config_from
+    from connector.export.loop import dry_run, run_once
+    from connector.logsetup import configure_logging
+    from connector.state import StateStore
+
+    cfg = config_from(args)
+    configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
+                      cfg.log.max_bytes, cfg.log.backups)
+    store = StateStore(cfg.state_dir)
+    ok = True
+    extract_cfg = getattr(cfg, "extract", None)
+    if extract_cfg is not None and extract_cfg.enabled:
+        from connector.extract import run_once as extract_once
+
+        res = extract_once(cfg, store, mode=args.mode, entities=args.entity,
+                           dry_run=args.dry_run, out=sys.stdout)
+        ok = ok and res.ok
+    elif args.entity:
+        print("connector: --entity applies to SQL extracts (extract.enabled is false)",
+              file=sys.stderr)
+        return 2
+    if args.dry_run:
+        return 0 if dry_run(cfg, sys.stdout) and ok else 1
+    published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait)
+    print(f"published {published}, unchanged {unchanged}, quarantined {quarantined}")
+    return 0 if ok and not quarantined else 1

@@ -1,0 +1,1 @@
+"""The export path: ERP export folder -> validated, canonical files in Dropbox."""

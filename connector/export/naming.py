@@ -1,0 +1,86 @@
+"""Which dropped files we take, and where each one goes in Dropbox.
+
+The watch folder:
+  io_*.dat, CSV matched by a dialect    -> gestionale (validated, canonical form)
+  io_catalogo.dat, images, video        -> multimedia
+  io_reports.dat, *.pdf                 -> reports
+  multimedia/<tree>                     -> multimedia/<tree> (file-system catalog mode)
+  reports/<name>                        -> reports/<name>
+Temporary names that ERPs, Office and editors use are never taken.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif"}
+VIDEO_EXT = {".avi", ".mov", ".mpg", ".mpeg", ".m4v", ".mp4"}
+DOC_EXT = {".pdf"}
+MEDIA_EXT = IMAGE_EXT | VIDEO_EXT | DOC_EXT
+
+_IGNORED_GLOBS = (
+    "~$*", "~*", ".~*", "*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*.download",
+    "*.swp", "*.swx", "*~", ".*", "*.bak", "*.lock", "*.lck", "Thumbs.db", "desktop.ini",
+    "*.errors.txt",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    # "tracciato" | "dialect" | "catalog_index" | "reports_index" | "media" | "report" | "unsupported"
+    kind: str
+    folder: str  # gestionale | multimedia | reports
+    name: str  # relative name inside folder (may contain "/" under multimedia)
+    layout: str | None = None
+
+
+def is_ignored(rel: str, done_marker: str | None = None) -> bool:
+    """Temporary or hidden names, and done markers themselves."""
+    parts = PurePosixPath(rel).parts
+    if any(p.startswith(".") for p in parts):
+        return True
+    base = parts[-1]
+    if done_marker and base.endswith(done_marker):
+        return True
+    return any(fnmatch.fnmatchcase(base.lower(), g.lower()) for g in _IGNORED_GLOBS)
+
+
+def classify(rel: str, dialect_globs: tuple[str, ...] = ()) -> Target | None:
+    """Where a file (path relative to the watch folder, "/"-separated) goes; None = not ours."""
+    p = PurePosixPath(rel)
+    base = p.name
+    low = base.lower()
+    ext = p.suffix.lower()
+    top = p.parts[0].lower() if len(p.parts) > 1 else ""
+
+    if top == "multimedia":
+        inner = "/".join(p.parts[1:])
+        if low == "io_catalogo.dat" and len(p.parts) == 2:
+            return Target("catalog_index", "multimedia", "io_catalogo.dat", "io_catalogo")
+        return Target("media", "multimedia", inner)
+    if top == "reports":
+        inner = "/".join(p.parts[1:])
+        if low == "io_reports.dat" and len(p.parts) == 2:
+            return Target("reports_index", "reports", "io_reports.dat", "io_reports")
+        return Target("report", "reports", inner)
+    if len(p.parts) > 1:
+        return None  # other subfolders are not ours (archive or quarantine may live here)
+
+    if low == "io_catalogo.dat":
+        return Target("catalog_index", "multimedia", "io_catalogo.dat", "io_catalogo")
+    if low == "io_reports.dat":
+        return Target("reports_index", "reports", "io_reports.dat", "io_reports")
+    if low.startswith("io_") and ext == ".dat":
+        return Target("tracciato", "gestionale", low, low[:-4])
+    for glob in dialect_globs:
+        if fnmatch.fnmatchcase(low, glob.lower()):
+            return Target("dialect", "gestionale", base, None)
+    if ext in DOC_EXT:
+        return Target("report", "reports", base)
+    if ext in MEDIA_EXT:
+        return Target("media", "multimedia", base)
+    if ext == ".dat":
+        return Target("tracciato", "gestionale", low, None)  # unknown .dat: judged, then quarantined
+    return Target("unsupported", "", base)  # quarantined with a reason the clerk can act on

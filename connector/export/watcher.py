@@ -1,0 +1,185 @@
+"""Finding finished files in the export folder.
+
+watchdog events are only hints that put a path on the pending list; a full rescan at
+start and every `rescan_seconds` is the truth (events are lost on queue overflow and
+never arrive from network shares). A pending file is ready once its size and mtime have
+not changed for `settle_seconds` (or, in done-marker mode, once `<name><marker>` exists).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from connector.export.naming import is_ignored
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Seen:
+    size: int
+    mtime_ns: int
+    since: float  # monotonic time this (size, mtime) was first seen
+
+
+class _Hints(FileSystemEventHandler):
+    def __init__(self, q: queue.SimpleQueue[str]) -> None:
+        self.q = q
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        for attr in ("src_path", "dest_path"):
+            p = getattr(event, attr, None)
+            if p:
+                self.q.put(os.fsdecode(p))
+
+
+class SettleGate:
+    """Tracks pending files and says which are finished."""
+
+    def __init__(self, root: Path, settle_seconds: float, done_marker: str | None,
+                 skip_dirs: tuple[Path, ...] = ()) -> None:
+        self.root = root
+        self.settle = settle_seconds
+        self.marker = done_marker
+        self.skip_dirs = tuple(p.resolve() for p in skip_dirs)
+        self._seen: dict[str, _Seen] = {}
+
+    def rel(self, path: Path) -> str | None:
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+        return rel
+
+    def offer(self, path: Path) -> None:
+        rel = self.rel(path)
+        if rel is None:
+            return
+        if self.marker and rel.endswith(self.marker):
+            rel = rel[: -len(self.marker)]  # a marker makes its data file a candidate
+        if rel in self._seen or is_ignored(rel, self.marker):
+            return
+        self._seen.setdefault(rel, _Seen(-1, -1, time.monotonic()))
+
+    def forget(self, rel: str) -> None:
+        self._seen.pop(rel, None)
+
+    @property
+    def pending(self) -> list[str]:
+        return sorted(self._seen)
+
+    def poll(self, now: float | None = None) -> tuple[list[str], int]:
+        """(ready files, how many are still settling). Vanished files are dropped."""
+        now = time.monotonic() if now is None else now
+        ready: list[str] = []
+        settling = 0
+        for rel, seen in list(self._seen.items()):
+            path = self.root / rel
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                del self._seen[rel]
+                continue
+            except OSError:
+                settling += 1
+                continue
+            if not _is_regular(st.st_mode):
+                del self._seen[rel]
+                continue
+            if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):
+                self._seen[rel] = _Seen(st.st_size, st.st_mtime_ns, now)
+                settling += 1
+                continue
+            if self.marker:
+                if (self.root / (rel + self.marker)).exists():
+                    ready.append(rel)
+                continue  # without its marker a file waits, however stable
+            if now - seen.since >= self.settle:
+                ready.append(rel)
+            else:
+                settling += 1
+        return ready, settling
+
+    def rescan(self) -> int:
+        """Offer every file under the root (skipping archive/quarantine if they live inside)."""
+        n = 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            d = Path(dirpath)
+            dirnames[:] = [x for x in dirnames
+                           if not x.startswith(".") and (d / x).resolve() not in self.skip_dirs]
+            for name in filenames:
+                self.offer(d / name)
+                n += 1
+        return n
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+class FolderWatcher:
+    """Owns the watchdog observer (recreated if it dies) and feeds the SettleGate."""
+
+    def __init__(self, gate: SettleGate, *, polling: bool, poll_interval: float) -> None:
+        self.gate = gate
+        self.polling = polling
+        self.poll_interval = poll_interval
+        self.hints: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._observer: BaseObserver | None = None
+
+    def start(self) -> None:
+        self.gate.root.mkdir(parents=True, exist_ok=True)
+        obs: BaseObserver = (PollingObserver(timeout=self.poll_interval) if self.polling
+                             else Observer())
+        obs.schedule(_Hints(self.hints), str(self.gate.root), recursive=True)
+        try:
+            obs.start()
+        except OSError as exc:
+            # inotify limits (ENOSPC/EMFILE): the rescan still finds everything, just later.
+            log.warning("file events unavailable, relying on rescans", error=str(exc),
+                        folder=str(self.gate.root))
+            return
+        self._observer = obs
+
+    def healthy(self) -> bool:
+        return self._observer is not None and self._observer.is_alive()
+
+    def ensure_running(self) -> None:
+        if self._observer is not None and not self._observer.is_alive():
+            log.warning("file observer died, restarting it", folder=str(self.gate.root))
+            self.stop()
+            self.start()
+
+    def drain_hints(self, wait: float, stop: threading.Event) -> None:
+        """Move queued event paths into the gate, waiting up to `wait` for the first one."""
+        try:
+            first = self.hints.get(timeout=wait) if wait > 0 else self.hints.get_nowait()
+        except queue.Empty:
+            return
+        self.gate.offer(Path(first))
+        while not stop.is_set():
+            try:
+                self.gate.offer(Path(self.hints.get_nowait()))
+            except queue.Empty:
+                return
+
+    def stop(self) -> None:
+        obs, self._observer = self._observer, None
+        if obs is not None:
+            obs.stop()
+            obs.join(timeout=5)
