@@ -71,7 +71,8 @@ def parse_line(line: str) -> dict[str, Any] | None:
 def render(ev: dict[str, Any]) -> str:
     ts = str(ev.get("timestamp", "")).replace("T", " ")[:19]
     level = str(ev.get("level", "")).upper()
-    head = f"{ts} {level:<7} {ev.get('logger', '')}  {ev.get('event', '')}"
+    head = (f"{ts} " if ts else "") + f"{level:<7} "
+    head += (f"{ev['logger']}  " if ev.get("logger") else "") + str(ev.get("event", ""))
     rest = [f"{k}={_show(v)}" for k, v in ev.items() if k not in _FRONT and k != "exception"]
     line = head + ("  " + " ".join(rest) if rest else "")
     if ev.get("exception"):
@@ -130,11 +131,24 @@ def past_events(files: Iterable[Path], keep: Filter, lines: int) -> Iterator[tup
 
 def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threading.Event,
            fh: TextIO | None = None, pending: str = "", poll: float = 0.2) -> None:
-    """Print new events as they are written; reopen the file when it is rotated or truncated.
+    """Print new events as they are written, across rotation and truncation.
 
     `fh` is the current file already read up to where following starts (None: open it),
-    `pending` the start of a line read from it that was still being written.
+    `pending` the start of a line read from it that was still being written. When the
+    file was rotated (several times, even, between two polls), the rest of the old file
+    and every newer rotated file are printed before the new current file.
     """
+
+    def feed(chunk: str) -> None:
+        nonlocal pending
+        pending += chunk
+        *complete, pending = pending.split("\n")
+        for raw in complete:
+            ev = parse_line(raw)
+            if keep(raw, ev):
+                _emit(out, raw, ev, raw_mode)
+        out.flush()
+
     while not stop.is_set():
         if fh is None:
             try:
@@ -144,21 +158,41 @@ def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threadin
                 continue
         chunk = fh.read()
         if chunk:
-            pending += chunk
-            *complete, pending = pending.split("\n")
-            for raw in complete:
-                ev = parse_line(raw)
-                if keep(raw, ev):
-                    _emit(out, raw, ev, raw_mode)
-            out.flush()
+            feed(chunk)
             continue
         if _replaced(path, fh):
+            feed(fh.read())  # written just before the rename
+            newer = []
+            for p in _rotated_after(path, fh):
+                try:
+                    newer.append(open(p, encoding="utf-8", errors="replace"))  # noqa: SIM115
+                except FileNotFoundError:
+                    continue
             fh.close()
-            fh = None  # the old file was read to its end above; the new one from its start
+            fh = None
+            for h in newer:
+                with h:
+                    feed(h.read())
+            if pending:
+                feed("\n")  # a rotated file ends with a whole line
             continue
         stop.wait(poll)
     if fh is not None:
         fh.close()
+
+
+def _rotated_after(path: Path, fh: Any) -> list[Path]:
+    """The rotated files newer than the one `fh` reads (now renamed to connector.log.K)."""
+    mine = os.fstat(fh.fileno())
+    rotated = rotated_files(path)  # oldest first
+    for i, p in enumerate(rotated):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            continue
+        if (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev):
+            return rotated[i + 1:]
+    return []  # truncated in place, or rotated out of reach already
 
 
 def _replaced(path: Path, fh: Any) -> bool:
