@@ -21,7 +21,7 @@ import yaml
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.appmanager.sandbox_loop import build_loops as sandbox_loops
-from connector.app import Daemon
+from connector.app import Daemon, Loop
 from connector.importing.journal import Journal
 from connector.importing.loop import build_loops as import_loops
 from connector.state import StateStore
@@ -151,7 +151,7 @@ def test_daemon_runs_the_sandbox_and_imports_without_any_key(config_factory: Any
         "sandbox": {"enabled": True, "port": port, "db": str(tmp_path / "sb.sqlite"),
                     "enqueue_every_seconds": 1.0}})
     store = StateStore(cfg.state_dir)
-    loops = [*sandbox_loops(cfg, store), *import_loops(cfg, store)]
+    loops: list[Loop] = [*sandbox_loops(cfg, store), *import_loops(cfg, store)]
     assert [lp.name for lp in loops] == ["sandbox", "import"]
     daemon = Daemon(cfg, store, loops=loops)
     stop = threading.Event()
