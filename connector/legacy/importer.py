@@ -193,8 +193,7 @@ class LegacyImporter:
             return
         with atomic_writer(target.with_name(target.name + ".errors.txt")) as f:
             f.write(("\n".join(lines) + "\n").encode("utf-8"))
-        message = f"{path.name}: {exc}"
-        self.store.record_event("error", "legacy", f"quarantined {message}")
+        self.store.record_event("error", "legacy", f"quarantined {exc}")
         self.journal.quarantine(kind_of(path.name) or "orders", {"file": path.name,
                                                                  "quarantined_as": str(target)},
                                 exc, source=SOURCE)
