@@ -78,8 +78,8 @@ class Runner:
         self.ready = threading.Event()  # set once READY=1 went out (tests, Windows service)
 
     # Requests from other threads (the Windows service, tests) -----------------------------
-    def request_stop(self) -> None:
-        self.inbox.post(STOP)
+    def request_stop(self, reason: str = "service stop") -> None:
+        self.inbox.post(STOP, reason)
 
     def request_reload(self) -> None:
         self.inbox.post(RELOAD)
@@ -166,7 +166,7 @@ class Runner:
         gen = self._current()
         deadline = gen.cfg.service.stop_deadline_seconds
         self.sd.stopping(status=f"stopping (deadline {deadline:g}s)")
-        log.info("stopping", deadline_seconds=deadline)
+        log.info("stopping", reason=self.inbox.reason, deadline_seconds=deadline)
         clean = self._stop_generation(gen)
         if self.server is not None:
             self.server.stop()

@@ -36,6 +36,7 @@ class SignalInbox:
         self._rsock.setblocking(False)
         self._wsock.setblocking(False)
         self._stop_requested = False
+        self.reason = ""  # what asked for the last stop: SIGTERM, SIGINT, "service stop"
         self._previous: dict[int, Any] = {}
 
     # Handlers ---------------------------------------------------------------------
@@ -60,15 +61,17 @@ class SignalInbox:
             os._exit(EXIT_INTERRUPTED)  # Ctrl-C twice: the operator wants out now
         if signum in (signal.SIGTERM, signal.SIGINT):
             self._stop_requested = True
+            self.reason = signal.Signals(signum).name
             self._pending.append(STOP)
         else:
             self._pending.append(RELOAD)
         self._wake()
 
     # Other threads (Windows SvcStop, tests) -----------------------------------------
-    def post(self, what: str) -> None:
+    def post(self, what: str, reason: str = "stop requested") -> None:
         if what == STOP:
             self._stop_requested = True
+            self.reason = reason
         self._pending.append(what)
         self._wake()
 

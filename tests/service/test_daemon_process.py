@@ -44,8 +44,10 @@ def test_ready_watchdog_stopping_in_order(write_config, start_daemon, notify_lis
     pings = [i for i, f in enumerate(fields) if f == "WATCHDOG=1"]
     assert ready < pings[0] and pings[-1] < stopping, fields
     assert any(f.startswith("STATUS=running beat:ok") for f in fields), fields
-    events = [e["event"] for e in _log_events(cfg.parent)]
-    assert "connector started" in events and events[-1] == "stopped"
+    events = _log_events(cfg.parent)
+    names = [e["event"] for e in events]
+    assert "connector started" in names and names[-1] == "stopped"
+    assert [e["reason"] for e in events if e["event"] == "stopping"] == ["SIGTERM"]
 
 
 def test_sigterm_mid_job_rolls_back_and_exits_0(tmp_path, write_config, start_daemon,

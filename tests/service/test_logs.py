@@ -157,8 +157,14 @@ def test_follow_prints_new_events_across_rotation(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "connector", "--config", str(cfg), "logs",
                              "--follow", "-n", "1"], stdout=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
         assert "before follow" in lines.get(timeout=15)
