@@ -81,8 +81,9 @@ def render(ev: dict[str, Any]) -> str:
 
 
 def _show(v: Any) -> str:
-    s = v if isinstance(v, str) else json.dumps(v, default=str)
-    return f'"{s}"' if (not s or any(c.isspace() for c in s)) else s
+    if not isinstance(v, str):
+        return json.dumps(v, default=str, ensure_ascii=False)  # self-delimiting
+    return f'"{v}"' if (not v or any(c.isspace() for c in v)) else v
 
 
 # Selecting -------------------------------------------------------------------------------------
