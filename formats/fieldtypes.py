@@ -86,7 +86,9 @@ class Field:
             whole = max(self.length - self.scale, 1)
             if self.scale == 0:
                 return r"-?\d" + _rep(1, whole)
-            return r"-?\d" + _rep(1, whole) + "(?:" + sep + r"\d" + _rep(1, self.scale) + ")?"
+            # (?:X|) rather than (?:X)?: sre runs an alternation much faster than a
+            # quantified group, and this pattern runs once per field of every line.
+            return r"-?\d" + _rep(1, whole) + "(?:" + sep + r"\d" + _rep(1, self.scale) + "|)"
         if k == "Dt":
             return DATE_RE
         if k == "DT":
@@ -101,7 +103,7 @@ class Field:
             return _TEXT_CHARS + _rep(0, self.length)
         if self.required:
             return "(?:" + self.value_pattern() + ")"
-        return "(?:" + self.value_pattern() + ")?"
+        return "(?:" + self.value_pattern() + "|)"
 
     # ------------------------------------------------------------------ diagnostics
     def is_valid(self, value: str) -> bool:

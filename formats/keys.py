@@ -1,81 +1,87 @@
-"""CHIAVE uniqueness in constant memory.
+"""CHIAVE uniqueness in bounded memory.
 
-A Python set of 4,000,000 keys costs hundreds of MB, so the first pass records every key
-in a fixed-size blocked Bloom filter (a bytearray, at most 32 MiB, sized from the file
-size) and keeps only the keys the filter says it may have seen before: the real repeats
-plus a few false alarms. A second pass over the source, which only looks closely at
-blocks that contain one of those candidates, confirms the real repeats with exact
-comparison and reports them with both line numbers. When the source cannot be read twice
-(a pipe), an exact dictionary is used instead and memory grows with the number of keys.
+A Python set of 4,000,000 keys costs hundreds of MB. Instead every key's 64-bit hash
+goes into a fixed open-addressing table (an array of int64, linear probing): 8 bytes a
+slot, 2**23 slots (64 MiB) for any file over ~170 MB, fewer for smaller files, so peak
+memory does not depend on the row count up to ~6 million keys (past that the table
+doubles). A hash seen twice marks its key as a candidate; a second pass over the source,
+run only when there are candidates, confirms each repeat by exact comparison (so a hash
+collision cannot produce a false report) and names the line of the first occurrence.
+When the source cannot be read twice (a pipe), repeats are reported without that line.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 
-_MAX_TABLE_LOG2 = 25  # 32 MiB
-_MIN_TABLE_LOG2 = 12
-# Each key sets 2 of the 8 bits of one byte; 28 pairs, repeated to fill a 64-entry table.
-_PAIRS = [(1 << a) | (1 << b) for a in range(8) for b in range(a + 1, 8)]
-_MASKS = (_PAIRS * 3)[:64]
+_MAX_SLOTS_LOG2 = 23  # 8M slots, 64 MiB
+_MIN_SLOTS_LOG2 = 10
+_MAX_LOAD = 0.75
 
 
-def table_log2_for(size_hint: int | None) -> int:
-    """Bytes of filter for a file of `size_hint` bytes: ~4 bytes per expected row."""
+def slots_log2_for(size_hint: int | None) -> int:
+    """Table size for a file of `size_hint` bytes: 2 slots per row, rows ~40 bytes or more."""
     if not size_hint:
-        return _MAX_TABLE_LOG2
+        return _MAX_SLOTS_LOG2
     rows = max(size_hint // 40, 1)
-    log2 = (rows * 4).bit_length()
-    return max(_MIN_TABLE_LOG2, min(_MAX_TABLE_LOG2, log2))
+    return max(_MIN_SLOTS_LOG2, min(_MAX_SLOTS_LOG2, (rows * 2).bit_length()))
 
 
 class KeyTracker:
-    """Remembers keys; `candidates` maps a possibly repeated key to the line it was seen on."""
+    """Remembers the keys of a file; `candidates`: repeated key -> line of its first repeat."""
 
-    def __init__(self, *, exact: bool = False, size_hint: int | None = None) -> None:
-        self.exact = exact
+    def __init__(self, *, size_hint: int | None = None) -> None:
         self.candidates: dict[str, int] = {}
-        self._seen: dict[str, int] = {}
-        log2 = table_log2_for(size_hint)
+        self._new_table(slots_log2_for(size_hint))
+        self._count = 0
+
+    def _new_table(self, log2: int) -> None:
+        self._table = array("q", bytes(8 << log2))
         self._mask = (1 << log2) - 1
-        self._shift = log2
-        self._table = bytearray(0 if exact else 1 << log2)
-        self.repeats: list[tuple[int, str, int]] = []  # exact mode: (line, key, first line)
+        self._limit = int(_MAX_LOAD * (1 << log2))
 
     def add_block(self, keys: list[str], first_line: int) -> None:
-        """Keys of consecutive lines first_line, first_line + 1, ... (blank keys skipped)."""
-        if self.exact:
-            for i, k in enumerate(keys):
-                if k:
-                    self._add_exact(k, first_line + i)
-            return
-        table, mask, shift, masks = self._table, self._mask, self._shift, _MASKS
-        cands = self.candidates
-        for i, k in enumerate(keys):
-            h = hash(k)
+        """Non-blank keys of consecutive lines first_line, first_line + 1, ..."""
+        table, mask, cands = self._table, self._mask, self.candidates
+        added = 0
+        for i, h in enumerate(map(hash, keys)):
+            h |= 1  # 0 marks an empty slot
             j = h & mask
-            m = masks[(h >> shift) & 63]
-            if table[j] & m == m:
-                if k and k not in cands:
-                    cands[k] = first_line + i
+            v = table[j]
+            while v:
+                if v == h:
+                    cands.setdefault(keys[i], first_line + i)
+                    break
+                j = (j + 1) & mask
+                v = table[j]
             else:
-                table[j] |= m
+                table[j] = h
+                added += 1
+        self._count += added
+        if self._count > self._limit:
+            self._grow()
 
     def add(self, key: str, line: int) -> None:
-        if key:
-            self.add_block([key], line)
+        self.add_block([key], line)
 
-    def _add_exact(self, key: str, line: int) -> None:
-        first = self._seen.setdefault(key, line)
-        if first != line:
-            self.repeats.append((line, key, first))
+    def _grow(self) -> None:
+        old = self._table
+        self._new_table((self._mask + 1).bit_length())
+        table, mask = self._table, self._mask
+        for h in old:
+            if h:
+                j = h & mask
+                while table[j]:
+                    j = (j + 1) & mask
+                table[j] = h
 
     @property
     def needs_confirmation(self) -> bool:
-        return not self.exact and bool(self.candidates)
+        return bool(self.candidates)
 
     def confirm(self, lines: Iterable[tuple[int, str]]) -> list[tuple[int, str, int]]:
-        """Exact repeats among the candidates, from (line, key) of the whole file in order."""
+        """Exact repeats (line, key, first line) among the candidates, from (line, key) in order."""
         cands = self.candidates
         first: dict[str, int] = {}
         repeats: list[tuple[int, str, int]] = []
@@ -85,3 +91,7 @@ class KeyTracker:
                 if f != line:
                     repeats.append((line, key, f))
         return repeats
+
+    def unconfirmed(self) -> list[tuple[int, str, int]]:
+        """Without a second pass: (line of the first repeat, key, 0 = earlier line unknown)."""
+        return [(line, key, 0) for key, line in self.candidates.items()]

@@ -24,7 +24,6 @@ BOM = b"\xef\xbb\xbf"
 BLOCK = 64 * 1024  # bytes per block; the block regex slows down on much larger blocks
 LENGTH_POLICIES = ("error", "truncate")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TOKEN_RE = re.compile(r"[^|\r\n]+")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -79,48 +78,55 @@ def decode_line(raw: bytes) -> tuple[str, str | None]:
 # ---------------------------------------------------------------------------- the plan
 @dataclass
 class _Plan:
-    """Everything derived from a header: field per column, output order, compiled patterns."""
+    """Everything derived from a header: field per column, output columns, compiled patterns.
+
+    The canonical output keeps the source's columns in the source's order (AppManager maps
+    columns by header name), sets DAT_ULT_MOD to the constant and appends it when the
+    layout has it and the source lacks it.
+    """
 
     layout: Layout
     fields: list[Field]  # per source column
     names: list[str]
-    out_sources: list[int | None]  # per output column: the source column, None = DAT_ULT_MOD const
     out_names: list[str]
+    dum_index: int | None  # source column of DAT_ULT_MOD
+    append_dum: bool  # the layout has DAT_ULT_MOD, the source does not
     key_index: int | None
     min_fields: int
-    block_valid: re.Pattern[str]
-    block_canonical: re.Pattern[str] | None  # lines already byte-identical to their output
-    line_sub: re.Pattern[str]
-    sub_template: str
+    block_valid: re.Pattern[str]  # a block of valid lines, any line end
+    block_canonical: re.Pattern[str]  # a block already byte-identical to its output
+    fix_mode: str  # how a valid block becomes canonical: "eol", "last" or "lines"
     key_re: re.Pattern[str] | None
 
     @property
     def ncols(self) -> int:
         return len(self.fields)
 
+    def canonical_block(self, text: str) -> str:
+        """The canonical form of a block the block_valid pattern matched (no CR inside)."""
+        if self.fix_mode == "eol":
+            tail = ("|" + DAT_ULT_MOD_VALUE if self.append_dum else "") + "\r\n"
+            return text.replace("\r\n", "\n").replace("\n", tail)
+        lines = text.split("\n")
+        lines.pop()
+        if self.fix_mode == "last":
+            tail = "|" + DAT_ULT_MOD_VALUE + "\r\n"
+            return tail.join([line[:line.rfind("|")] for line in lines]) + tail
+        return "".join(self.out_line(line.rstrip("\r").split("|")) for line in lines)
+
+    def out_line(self, parts: list[str]) -> str:
+        if self.dum_index is not None and self.dum_index < len(parts):
+            parts[self.dum_index] = DAT_ULT_MOD_VALUE
+        if self.append_dum:
+            parts.append(DAT_ULT_MOD_VALUE)
+        return "|".join(parts) + "\r\n"
+
 
 def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
-    # Output: listed fields in layout order, then extra columns in source order, and
-    # DAT_ULT_MOD always (filled with the constant) when the layout has it.
     index = {n: i for i, n in enumerate(names)}
-    out_names: list[str] = []
-    out_sources: list[int | None] = []
-    if layout.header:
-        for f in layout.fields:
-            if f.name == DAT_ULT_MOD:
-                out_names.append(DAT_ULT_MOD)
-                out_sources.append(None)
-            elif f.name in index:
-                out_names.append(f.name)
-                out_sources.append(index[f.name])
-        listed = set(layout.field_names)
-        for i, n in enumerate(names):
-            if n not in listed or index[n] != i:
-                out_names.append(n)
-                out_sources.append(i)
-    else:
-        out_names = list(names)
-        out_sources = list(range(len(names)))
+    dum = index.get(DAT_ULT_MOD)
+    append_dum = layout.header and layout.has_dat_ult_mod and dum is None
+    out_names = names + [DAT_ULT_MOD] if append_dum else list(names)
     min_fields = layout.min_fields if (not layout.header and layout.min_fields) else len(fields)
     min_fields = min(min_fields, len(fields))
 
@@ -133,25 +139,23 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
 
     pats = [f.pattern() for f in fields]
     block_valid = re.compile("(?:" + line_pattern(pats) + r"\r?\n)*")
-    dum = index.get(DAT_ULT_MOD)
-    identity = out_sources == [i if (i != dum) else None for i in range(len(fields))] \
-        if dum is not None else out_sources == list(range(len(fields)))
-    block_canonical = None
-    if identity:
-        canon = list(pats)
-        if dum is not None:
-            canon[dum] = DAT_ULT_MOD_VALUE
-        block_canonical = re.compile("(?:" + line_pattern(canon) + r"\r\n)*")
-    groups = ["(" + p + ")" for p in pats]
-    line_sub = re.compile("^" + line_pattern(groups) + r"\r?$", re.M)
-    template = "|".join(DAT_ULT_MOD_VALUE if s is None else f"\\g<{s + 1}>"
-                        for s in out_sources) + "\r"
+    canon = list(pats)
+    if dum is not None:
+        canon[dum] = DAT_ULT_MOD_VALUE
+    suffix = "\\|" + DAT_ULT_MOD_VALUE if append_dum else ""
+    block_canonical = re.compile("(?:" + line_pattern(canon) + suffix + r"\r\n)*")
+    if dum is None:
+        fix_mode = "eol"  # line ends to fix, maybe DAT_ULT_MOD to append
+    elif dum == len(fields) - 1 == min_fields - 1 and dum > 0:
+        fix_mode = "last"  # DAT_ULT_MOD is the last column (the usual case)
+    else:
+        fix_mode = "lines"
     key_index = index.get(layout.key) if layout.key else None
     key_re = None
     if key_index is not None:
         key_re = re.compile(r"(?:[^|\n]*\|){" + str(key_index) + r"}([^|\r\n]*)[^\n]*\n")
-    return _Plan(layout, fields, names, out_sources, out_names, key_index, min_fields,
-                 block_valid, block_canonical, line_sub, template, key_re)
+    return _Plan(layout, fields, names, out_names, dum, append_dum, key_index, min_fields,
+                 block_valid, block_canonical, fix_mode, key_re)
 
 
 def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan | None:
@@ -213,14 +217,14 @@ class _Judge:
     """One pass over a source; optionally writes the canonical form to dst."""
 
     def __init__(self, layout: Layout, report: ValidationReport, *, dst: BinaryIO | None,
-                 length_policy: str, exact_keys: bool, size_hint: int | None) -> None:
+                 length_policy: str, size_hint: int | None) -> None:
         if length_policy not in LENGTH_POLICIES:
             raise ValueError(f"length_policy must be one of {LENGTH_POLICIES}")
         self.layout = layout
         self.report = report
         self.dst = dst
         self.truncate = length_policy == "truncate"
-        self.keys = KeyTracker(exact=exact_keys, size_hint=size_hint)
+        self.keys = KeyTracker(size_hint=size_hint)
         self.plan: _Plan | None = None
         self.stopped = False
 
@@ -282,12 +286,11 @@ class _Judge:
             return self._slow(block.split(b"\n")[:-1], line_no)
         count = text.count("\n")
         dst = self.dst
-        if dst is not None and plan.block_canonical is not None \
-                and plan.block_canonical.fullmatch(text):
+        if dst is not None and plan.block_canonical.fullmatch(text):
             dst.write(block)
         elif plan.block_valid.fullmatch(text):
             if dst is not None:
-                dst.write(plan.line_sub.sub(plan.sub_template, text).encode("utf-8"))
+                dst.write(plan.canonical_block(text).encode("utf-8"))
         else:
             return self._slow(block.split(b"\n")[:-1], line_no)
         self.report.rows += count
@@ -349,18 +352,21 @@ class _Judge:
             report.add(n, f.name, value, rule)
         if self.dst is None:
             return None
-        return "|".join(DAT_ULT_MOD_VALUE if s is None else (parts[s] if s < nparts else "")
-                        for s in plan.out_sources) + "\r\n"
+        return plan.out_line(parts)
 
     def finish(self, src: BinaryIO | None) -> None:
-        """Report repeated keys (confirming Bloom candidates with a second pass over src)."""
+        """Report repeated keys (confirmed, with their first line, by a second pass over src)."""
         key_name = self.layout.key or "key"
-        repeats = self.keys.repeats
-        if self.keys.needs_confirmation and src is not None and self.plan is not None:
+        if not self.keys.needs_confirmation or self.plan is None:
+            repeats = []
+        elif src is not None:
             repeats = self.keys.confirm(_keys_of(src, self.plan, self.keys.candidates))
+        else:
+            repeats = self.keys.unconfirmed()
         for line, key, first in repeats:
-            self.report.add(line, key_name, key, f"{key_name} {excerpt(key, 40)} repeats the "
-                            f"one on line {first}; every row needs its own {key_name}")
+            where = f"the one on line {first}" if first else "an earlier row"
+            self.report.add(line, key_name, key, f"{key_name} {excerpt(key, 40)} repeats "
+                            f"{where}; every row needs its own {key_name}")
         self.report.sort()
 
 
@@ -385,8 +391,17 @@ def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int]) -> Iterator
                 start = len(BOM)
         text = block[start:].decode("utf-8", errors="replace")
         count = text.count("\n")
-        if candidates.keys().isdisjoint(_TOKEN_RE.findall(text)):
+        tokens = plan.key_re.findall(text) if plan.key_re is not None else []
+        if candidates.keys().isdisjoint(tokens):
             line_no += count
+            continue
+        if plan.key_index == 0 and len(tokens) == count:  # one token per line, in order
+            base = line_no + 1
+            line_no += count
+            for i, key in enumerate(tokens):
+                if key in candidates and not (base + i == 1 and plan.layout.header) \
+                        and key.strip():
+                    yield base + i, key
             continue
         for line in text.split("\n")[:-1]:
             line_no += 1
@@ -411,7 +426,7 @@ def canonicalize(src: BinaryIO, dst: BinaryIO, layout: Layout, *, length_policy:
     report = ValidationReport(layout=layout.name, max_errors=max_errors)
     seekable = _seekable(src)
     judge = _Judge(layout, report, dst=dst, length_policy=length_policy,
-                   exact_keys=not seekable, size_hint=_size_of(src) if seekable else None)
+                   size_hint=_size_of(src) if seekable else None)
     judge.run(src)
     judge.finish(src if seekable else None)
     return report
@@ -423,7 +438,7 @@ def validate_stream(src: BinaryIO, layout: Layout, *, max_errors: int = 1000,
     report = ValidationReport(layout=layout.name, max_errors=max_errors)
     seekable = _seekable(src)
     judge = _Judge(layout, report, dst=None, length_policy=length_policy,
-                   exact_keys=not seekable, size_hint=_size_of(src) if seekable else None)
+                   size_hint=_size_of(src) if seekable else None)
     judge.run(src)
     judge.finish(src if seekable else None)
     return report
