@@ -55,7 +55,13 @@ def union_tags(value: Any) -> list[str]:
     """The chain of tags of a stone union value: ["path", "insufficient_space"]."""
     tags: list[str] = []
     depth = 0
-    while isinstance(value, stone_base.Union) and depth < 8:
+    while depth < 8:
+        if not isinstance(value, stone_base.Union):
+            # Some members carry a struct whose `reason` is the union that matters
+            # (UploadError.path -> UploadWriteFailed.reason -> WriteError).
+            value = getattr(value, "reason", None)
+            if not isinstance(value, stone_base.Union):
+                break
         tag = value._tag
         if tag is None:
             break

@@ -43,6 +43,8 @@ class PublisherRunner:
             "attempts": 6}
         self.env_extra: dict[str, str] = {}
         self.n = 0
+        self.stdout = ""
+        self.stderr = ""
 
     def spec(self, batches: list[list[dict[str, Any]]]) -> Path:
         self.n += 1
@@ -61,7 +63,8 @@ class PublisherRunner:
         env = self.fake.env()
         env.update(DROPBOX_APP_KEY=self.fake.app_key,
                    DROPBOX_APP_SECRET=self.fake.app_secret or "",
-                   DROPBOX_REFRESH_TOKEN=self.refresh_token, PYTHONPATH=str(REPO))
+                   DROPBOX_REFRESH_TOKEN=self.refresh_token, PYTHONPATH=str(REPO),
+                   DROPBOX_TEST_RETRY_INITIAL="0.05")
         env.update(self.env_extra)
         return env
 
@@ -73,6 +76,7 @@ class PublisherRunner:
     def run(self, *batches: list[dict[str, Any]], timeout: float = 60) -> list[dict[str, Any]]:
         proc = self.popen(list(batches))
         out, err = proc.communicate(timeout=timeout)
+        self.stdout, self.stderr = out, err
         lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         results = [x for x in lines if "ready" not in x]
         assert results, f"driver printed nothing; stderr:\n{err[-4000:]}"

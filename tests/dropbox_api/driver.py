@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,8 @@ def main() -> int:
         print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}),
               flush=True)
         return 1
+    # Tests only: shorter first backoff so fault scenarios stay fast (Retry-After still wins).
+    publisher.caller.initial = float(os.environ.get("DROPBOX_TEST_RETRY_INITIAL", "0.5"))
     print(json.dumps({"ready": True}), flush=True)
     code = 0
     for batch in spec["batches"]:

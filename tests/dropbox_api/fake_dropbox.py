@@ -90,13 +90,16 @@ class Fault:
     """One scripted misbehaviour. `route` is a wire name or "*"; `times` how often."""
 
     route: str
-    kind: str  # rate_limit | contention_429 | contention_409 | server_error | drop | slow
+    # rate_limit | rate_limit_text | contention_429 | contention_409 | error_409 |
+    # server_error | auth | expire_token | drop | slow
+    kind: str
     times: int = 1
     retry_after: int = 1
     when: str = "before"  # before: instead of the work; after: once the work took effect
     delay: float = 0.0
     status: int = 503
     entries: list[int] = field(default_factory=list)  # batch routes: which entries fail (409)
+    error: dict[str, Any] = field(default_factory=dict)  # kind error_409: the route error
     hits: int = 0
 
 
@@ -420,6 +423,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "expire_token":
+                f.expire_access_tokens()  # this request now fails with expired_access_token
             elif not (fault.kind == "contention_409" and fault.entries):
                 self._drain(length)
                 self._fault_response(fault, route)
@@ -428,7 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
             if route == "oauth2/token":
                 status, body, headers = self._token(length)
             else:
-                self._check_auth()
+                self._check_auth(length)
                 status, body, headers = self._dispatch(route, length, fault)
         except ApiErrorResponse as exc:
             status, body, headers = exc.status, exc.body, exc.headers
@@ -466,6 +471,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "contention_409":
             self._send(409, {"error_summary": "path/too_many_write_operations/..",
                              "error": _contention_error(route)})
+        elif fault.kind == "error_409":
+            self._send(409, {"error_summary": _summary(fault.error), "error": fault.error})
         elif fault.kind == "server_error":
             self._send(fault.status, b"Service Unavailable", content_type="text/plain")
         elif fault.kind == "auth":
@@ -474,7 +481,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise ValueError(f"unknown fault kind {fault.kind}")
 
-    def _check_auth(self) -> None:
+    def _check_auth(self, length: int) -> None:
         f = self.fake
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip()
@@ -482,6 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
             if token in f.access_tokens:
                 return
             tag = "expired_access_token" if token in f.expired_tokens else "invalid_access_token"
+        self._drain(length)  # keep the connection usable for the next request
         raise ApiErrorResponse(401, {"error_summary": f"{tag}/..", "error": {".tag": tag}})
 
     def _token(self, length: int) -> tuple[int, Any, dict[str, str]]:
@@ -763,10 +771,9 @@ class _Handler(BaseHTTPRequestHandler):
 def _contention_error(route: str) -> dict[str, Any]:
     """too_many_write_operations inside the route's own 409 error."""
     if route in ("files/upload", "files/upload_session/finish"):
-        return {".tag": "path", "path": {".tag": "too_many_write_operations"}}
-    if route in ("files/delete_v2",):
-        return {".tag": "too_many_write_operations"}
-    return {".tag": "too_many_write_operations"}
+        return {".tag": "path", "reason": {".tag": "too_many_write_operations"},
+                "upload_session_id": "sess-none"}
+    return {".tag": "too_many_write_operations"}  # delete_v2, finish_batch entries, ...
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,166 @@
+"""Each scripted fault is survived with nothing lost and nothing duplicated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dropbox_api.conftest import PublisherRunner, item, make_file
+from tests.dropbox_api.fake_dropbox import FakeDropbox
+
+MIB = 1024 * 1024
+
+
+def burst(tmp_path: Path) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+    """Three small files, one large (chunked: 2 full 4 MiB chunks and a tail) and one that
+    replaces an existing file."""
+    out = tmp_path / "out"
+    files = [make_file(out / "io_art.dat", 3000), make_file(out / "io_clifor_gen.dat", 40_000),
+             make_file(out / "A001.jpg", 900_000), make_file(out / "catalogo.mp4", 8 * MIB + 4321),
+             make_file(out / "io_ese.dat", 100)]
+    folders = ["gestionale", "gestionale", "multimedia", "multimedia", "gestionale"]
+    expected = {f"/ACME/{fo}/{f.name}": f.read_bytes() for f, fo in zip(files, folders,
+                                                                       strict=True)}
+    return [item(f, fo) for f, fo in zip(files, folders, strict=True)], expected
+
+
+def assert_published_exactly(fake: FakeDropbox, expected: dict[str, bytes]) -> None:
+    assert fake.listing() == sorted(expected)  # nothing duplicated, no staging left
+    for path, data in expected.items():
+        assert fake.read(path) == data, path
+
+
+FAULTS: dict[str, list[dict[str, Any]]] = {
+    "429_too_many_requests_on_start": [
+        {"route": "files/upload_session/start", "kind": "rate_limit", "times": 2, "retry_after": 0}],
+    "429_plain_text_on_commit": [
+        {"route": "files/upload_session/finish_batch_v2", "kind": "rate_limit_text", "retry_after": 0}],
+    "429_write_contention_on_upload": [
+        {"route": "files/upload_session/start", "kind": "contention_429", "times": 3, "retry_after": 0}],
+    "409_write_contention_in_commit_entries": [
+        {"route": "files/upload_session/finish_batch_v2", "kind": "contention_409",
+         "entries": [0, 3]}],
+    "409_write_contention_in_move_entries": [
+        {"route": "files/move_batch_v2", "kind": "contention_409", "entries": [0]}],
+    "429_write_contention_on_move": [
+        {"route": "files/move_batch_v2", "kind": "contention_429", "retry_after": 0}],
+    "5xx_everywhere_once": [
+        {"route": r, "kind": "server_error", "status": s} for r, s in (
+            ("files/get_metadata", 500),
+            ("files/upload_session/start", 503), ("files/upload_session/append_v2", 503),
+            ("files/upload_session/finish_batch_v2", 500), ("files/move_batch_v2", 503),
+            ("files/delete_v2", 500), ("oauth2/token", 503))],
+    "5xx_after_the_append_took_effect": [
+        {"route": "files/upload_session/append_v2", "kind": "server_error", "when": "after"}],
+    "dropped_before_start": [
+        {"route": "files/upload_session/start", "kind": "drop", "times": 2}],
+    "dropped_after_append_took_effect": [
+        {"route": "files/upload_session/append_v2", "kind": "drop", "when": "after"}],
+    "dropped_after_commit_took_effect": [
+        {"route": "files/upload_session/finish_batch_v2", "kind": "drop", "when": "after"}],
+    "dropped_after_move_took_effect": [
+        {"route": "files/move_batch_v2", "kind": "drop", "when": "after"}],
+    "slow_append_beyond_the_timeout": [
+        {"route": "files/upload_session/append_v2", "kind": "slow", "delay": 2.5,
+         "when": "after"}],
+    "slow_commit_within_the_timeout": [
+        {"route": "files/upload_session/finish_batch_v2", "kind": "slow", "delay": 0.5}],
+}
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_fault_is_survived(name: str, fake: FakeDropbox, publisher: PublisherRunner,
+                           tmp_path: Path) -> None:
+    items, expected = burst(tmp_path)
+    fake.put_file("/ACME/gestionale/io_ese.dat", b"previous version")
+    faults = [fake.add_fault(**spec) for spec in FAULTS[name]]
+    publisher.dropbox["timeout_seconds"] = 1.5
+    fake.async_moves = name.endswith("move_took_effect")  # also exercise check_v2 polling
+    (result,) = publisher.run(items)
+    assert result["ok"], (result, publisher.stdout[-3000:])
+    assert all(r["uploaded"] for r in result["receipts"])
+    assert all(f.hits == f.times for f in faults), [(f.route, f.hits) for f in faults]
+    assert_published_exactly(fake, expected)
+    if "contention" in name:
+        assert "dropbox_concurrency_lowered" in publisher.stdout + publisher.stderr
+
+
+def test_write_contention_inside_a_409_of_files_upload(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    fake.add_fault("files/upload", "contention_409", times=2)
+    (result,) = publisher.run([item(f)])
+    assert result["ok"], result
+    assert fake.stats["files/upload"] == 3
+    assert fake.listing() == ["/ACME/gestionale/io_art.dat"]
+    assert "dropbox_concurrency_lowered" in publisher.stdout
+
+
+def test_rate_limit_waits_for_retry_after(fake: FakeDropbox, publisher: PublisherRunner,
+                                          tmp_path: Path) -> None:
+    """The 429's Retry-After is honoured: the log shows a wait of at least that long."""
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    fake.add_fault("files/upload", "rate_limit", retry_after=2)
+    (result,) = publisher.run([item(f)])
+    assert result["ok"], result
+    waits = [float(line.split("wait_s=")[1].split()[0]) for line in publisher.stdout.splitlines()
+             if "retrying" in line and "wait_s=" in line]
+    assert waits and waits[0] >= 2.0, publisher.stdout[-2000:]
+
+
+def test_insufficient_space_is_permanent_and_nothing_is_half_published(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    items, _ = burst(tmp_path)
+    fake.put_file("/ACME/gestionale/io_ese.dat", b"previous version")
+    fake.space_left = 1000
+    (result,) = publisher.run(items)
+    assert not result["ok"]
+    assert result["error"] == "PermanentError"
+    assert "insufficient_space" in result["message"] and "full" in result["message"]
+    # the previous file is untouched, no new file is visible
+    assert [p for p in fake.listing() if "/.connector-staging/" not in p] == \
+        ["/ACME/gestionale/io_ese.dat"]
+    assert fake.read("/ACME/gestionale/io_ese.dat") == b"previous version"
+
+
+def test_malformed_path_is_permanent(fake: FakeDropbox, publisher: PublisherRunner,
+                                     tmp_path: Path) -> None:
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    fake.add_fault("files/upload", "error_409", times=5,
+                   error={".tag": "path", "reason": {".tag": "malformed_path"},
+                          "upload_session_id": "x"})
+    (result,) = publisher.run([item(f)])
+    assert result["error"] == "PermanentError" and "malformed" in result["message"]
+    assert fake.stats["files/upload"] == 1  # not retried
+
+
+def test_retries_are_bounded_then_transient(fake: FakeDropbox, publisher: PublisherRunner,
+                                            tmp_path: Path) -> None:
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    publisher.dropbox["attempts"] = 3
+    fake.add_fault("files/upload", "server_error", times=100)
+    (result,) = publisher.run([item(f)])
+    assert result["error"] == "TransientError" and "503" in result["message"]
+    assert fake.stats["files/upload"] == 3
+    assert fake.listing() == []
+
+
+def test_stop_interrupts_a_rate_limit_wait(fake: FakeDropbox, publisher: PublisherRunner,
+                                           tmp_path: Path) -> None:
+    import json
+    import signal
+    import time
+
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    fault = fake.add_fault("files/upload", "rate_limit", retry_after=300)
+    proc = publisher.popen([[item(f)]])
+    assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline()) == {"ready": True}
+    while fault.hits == 0 and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)  # far less than the 300 s Retry-After
+    lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    assert lines[-1]["error"] == "StopRequested", (out, err)
