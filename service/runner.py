@@ -110,17 +110,18 @@ class Runner:
         if self.install_signals:
             self.inbox.install()
         try:
+            # Bind the port before any loop starts: a port in use is a configuration error.
+            self.server = self._bind_server(cfg, required=True)
             gen = self._start_generation(cfg)
         except ConfigError as exc:
             log.error("cannot start: invalid configuration", errors=exc.errors)
+            if self.server is not None:
+                self.server.close()
+                self.server = None
             self._close_notifier()
             raise
-        try:
-            self.server = self._start_server(cfg, required=True)
-        except ConfigError:
-            self._stop_generation(gen)
-            self._close_notifier()
-            raise
+        if self.server is not None:
+            self.server.start()
         self.sd.ready(status=self._status_line(gen))
         self.ready.set()
         log.info("connector started", config=str(cfg.source_path),
@@ -128,7 +129,11 @@ class Runner:
         if self.notifier:
             self.notifier.notify("info", "started", "connector started",
                                  f"loops: {', '.join(lp.name for lp in gen.daemon.loops) or 'none'}")
-        self._main_loop()
+        try:
+            self._main_loop()
+        except Exception:  # noqa: BLE001 - a bug here must still stop the loops in order
+            log.exception("main loop failed; stopping")
+            return max(self._shutdown(), EXIT_DEADLINE)
         return self._shutdown()
 
     def _main_loop(self) -> None:
@@ -230,12 +235,14 @@ class Runner:
         if gen.cfg.status.http != old.cfg.status.http:
             if self.server is not None:
                 self.server.stop()
-            self.server = self._start_server(gen.cfg, required=False)
+            self.server = self._bind_server(gen.cfg, required=False)
+            if self.server is not None:
+                self.server.start()
         self.sd.ready(status=self._status_line(gen))
         log.info("configuration reloaded", loops=[lp.name for lp in gen.daemon.loops])
 
     # Pieces -----------------------------------------------------------------------------
-    def _start_server(self, cfg: Config, *, required: bool) -> StatusServer | None:
+    def _bind_server(self, cfg: Config, *, required: bool) -> StatusServer | None:
         if not cfg.status.http:
             return None
         try:
@@ -246,7 +253,6 @@ class Runner:
                 raise ConfigError([problem], source=str(cfg.source_path)) from None
             log.error("status endpoint not started", problem=problem)
             return None
-        server.start()
         return server
 
     def _configure_logging(self, cfg: Config) -> None:

@@ -94,9 +94,14 @@ class StatusServer:
         log.info("status endpoint listening", address=self.address, port=self.port)
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(5.0)
         self._httpd.server_close()
-        self._thread.join(5.0)
+
+    def close(self) -> None:
+        """Release the port of a server that was bound but never started."""
+        self.stop()
 
 
 def _handler_for(view: Callable[[], LiveView]) -> type[BaseHTTPRequestHandler]:

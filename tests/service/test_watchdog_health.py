@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from svc_helpers import NotifyListener, config_dict, free_port, wait_until
 
@@ -67,14 +68,12 @@ def in_process(tmp_path: Path, notify_listener: NotifyListener,
     monkeypatch.setenv("WATCHDOG_USEC", "100000")  # a ping every 50 ms while healthy
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
 
-    def make(*names: str) -> InProcess:
+    def make(*names: str, **overrides: Any) -> InProcess:
         port = free_port()
         cfg_path = tmp_path / "connector.yaml"
-        import yaml
-
         cfg_path.write_text(yaml.safe_dump(config_dict(
             tmp_path, status={"http": f"127.0.0.1:{port}", "heartbeat_timeout_seconds": 0.3},
-            service={"stop_deadline_seconds": 5})))
+            service={"stop_deadline_seconds": 5}, **overrides)))
         loops = {n: ControlledLoop(n) for n in names}
 
         def factory(cfg: Config) -> Daemon:
@@ -177,3 +176,66 @@ def test_unknown_path_is_404_with_the_endpoints(in_process):
     ip = in_process("export")
     code, body = _get(ip.port, "/nope")
     assert code == 404 and "/healthz" in json.loads(body)["endpoints"]
+
+
+def test_runner_sends_started_error_and_stopped_notices(in_process, tmp_path):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posts: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_a: Any) -> None:
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        ip = in_process("export", notifications={
+            "webhook": f"http://127.0.0.1:{hook.server_address[1]}/", "min_interval_seconds": 60})
+        ip.loops["export"].die.set()
+        wait_until(lambda: len([p for p in posts if p["level"] == "error"]) >= 2,
+                   what="the loop's error and the runner's unhealthy notice")
+        ip.runner.request_stop()
+        ip.thread.join(15)
+        assert ip.code == 0
+        wait_until(lambda: posts and posts[-1]["subject"] == "connector stopped", what="stopped")
+    finally:
+        hook.shutdown()
+        hook.server_close()
+    subjects = [(p["level"], p["subject"]) for p in posts]
+    assert subjects[0] == ("info", "connector started")
+    assert ("error", "loop stopped (connector.app)") in subjects
+    assert ("error", "loop unhealthy (service.runner)") in subjects
+    assert subjects[-1] == ("info", "connector stopped")
+
+
+def test_a_port_in_use_is_a_configuration_error_before_any_loop_starts(tmp_path):
+    import socket
+
+    from connector.errors import ConfigError
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    cfg_path = tmp_path / "connector.yaml"
+    cfg_path.write_text(yaml.safe_dump(config_dict(tmp_path, status={"http": f"127.0.0.1:{port}"})))
+    built: list[Config] = []
+
+    def factory(cfg: Config) -> Daemon:
+        built.append(cfg)
+        return Daemon(cfg, loops=[])
+
+    runner = Runner(cfg_path, daemon_factory=factory, install_signals=False, console_logs=False)
+    try:
+        with pytest.raises(ConfigError) as exc:
+            runner.run()
+    finally:
+        busy.close()
+    assert f"status.http: cannot listen on 127.0.0.1:{port}" in str(exc.value)
+    assert built == []
