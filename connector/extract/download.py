@@ -1,0 +1,128 @@
+"""Download one catalog image from a URL, trusting nothing about the server.
+
+Every request has a connect and a read timeout and an overall deadline; the body is
+read in chunks and abandoned past the size cap; the declared content type must be an
+allowed image type and the first bytes must really be that kind of image. Timeouts,
+connection errors, 429 and 5xx are retried through the one retry policy; anything else
+fails this image only (PermanentError) and the run goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+import structlog
+
+from connector.errors import PermanentError, RateLimited, TransientError
+from connector.retry import retrying
+
+log = structlog.get_logger(__name__)
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+EXTENSION = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_bytes: int = 20 * 1024 * 1024
+    content_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif")
+    attempts: int = 3
+    retry_initial: float = 0.5
+    verify: bool | str = True
+
+    @property
+    def deadline(self) -> float:
+        """The most one attempt may take, however slowly the bytes trickle in."""
+        return self.connect_timeout + 4 * self.read_timeout
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    url: str
+    data: bytes
+    content_type: str  # sniffed from the bytes
+
+
+def sniff(data: bytes) -> str | None:
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    return None
+
+
+def download(session: requests.Session, url: str, policy: DownloadPolicy,
+             stop: threading.Event | None = None) -> Downloaded:
+    """The image at url, or TransientError (after retries) / PermanentError with a reason."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise PermanentError(f"{url}: not an http(s) URL", url=url)
+    result: Downloaded = retrying(attempts=policy.attempts, initial=policy.retry_initial,
+                                  maximum=10.0, stop=stop, what=f"download {url}")(
+        _attempt, session, url, policy)
+    return result
+
+
+def _attempt(session: requests.Session, url: str, policy: DownloadPolicy) -> Downloaded:
+    started = time.monotonic()
+    try:
+        resp = session.get(url, stream=True, allow_redirects=True, verify=policy.verify,
+                           timeout=(policy.connect_timeout, policy.read_timeout))
+    except requests.Timeout as exc:
+        raise TransientError(f"{url}: timed out ({_reason(exc)})", url=url) from exc
+    except requests.RequestException as exc:
+        raise TransientError(f"{url}: {_reason(exc)}", url=url) from exc
+    with resp:
+        status = resp.status_code
+        if status == 429:
+            retry_after = resp.headers.get("Retry-After", "")
+            raise RateLimited(f"{url}: HTTP 429 too many requests", url=url,
+                              retry_after=float(retry_after) if retry_after.isdigit() else None)
+        if status >= 500:
+            raise TransientError(f"{url}: HTTP {status}", url=url)
+        if status != 200:
+            raise PermanentError(f"{url}: HTTP {status} {resp.reason or ''}".rstrip(), url=url)
+        declared = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if declared not in policy.content_types:
+            raise PermanentError(f"{url}: content type {declared or 'missing'} is not one of "
+                                 f"{', '.join(policy.content_types)}", url=url)
+        length = resp.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > policy.max_bytes:
+            raise PermanentError(f"{url}: {int(length)} bytes is over the "
+                                 f"{policy.max_bytes}-byte cap", url=url)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in resp.iter_content(64 * 1024):
+                total += len(chunk)
+                if total > policy.max_bytes:
+                    raise PermanentError(f"{url}: more than {policy.max_bytes} bytes "
+                                         "(over the size cap)", url=url)
+                if time.monotonic() - started > policy.deadline:
+                    raise TransientError(f"{url}: too slow (over {policy.deadline:g} s)", url=url)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise TransientError(f"{url}: {_reason(exc)}", url=url) from exc
+    data = b"".join(chunks)
+    kind = sniff(data)
+    if kind is None:
+        raise PermanentError(f"{url}: the body is not a JPEG, PNG or GIF image "
+                             f"(declared {declared})", url=url)
+    return Downloaded(url, data, kind)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Read timed out" in text:
+        return "read timeout"
+    if "timed out" in text.lower():
+        return "connect timeout"
+    return text.split(":")[-1].strip(" )'\"") or type(exc).__name__

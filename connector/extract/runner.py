@@ -1,0 +1,325 @@
+"""One extraction run: every selected job, from the ERP query to the watch folder.
+
+Per tracciato: stream the query, format each block of rows (rowformat), write it to
+`<layout>.dat.part` in the watch folder (a temporary file outside it on a dry run),
+load (CHIAVE, row hash) into the key store, then judge:
+- any broken rule or repeated CHIAVE: nothing is handed over (the .part is removed),
+  every problem is reported, the key store does not move;
+- a changed run and no row added, changed or removed since the last publish: skipped;
+- otherwise os.replace makes `<layout>.dat` appear in the watch folder and the key
+  store records this snapshot as the last publish. The export pipeline takes it from
+  there (validate, stage, publish atomically, archive).
+A dry run also runs the formats validator over each generated file, and prints, per
+tracciato, the rows, the keys added, changed and removed, and every problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import IO, Any, TextIO
+
+import structlog
+
+from connector import metrics
+from connector.config import Config
+from connector.errors import ConfigError, ConnectorError
+from connector.extract import keystore
+from connector.extract.drop import PartFile
+from connector.extract.jobs import MEDIA_ENTITY, Job, load_sql, select_jobs, validated
+from connector.extract.keystore import Diff, KeyStore
+from connector.extract.lock import RunLock
+from connector.extract.params import ParamError, query_param_names, resolve_params
+from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
+from connector.extract.source import database_url, make_engine, stream_query
+from connector.state import StateStore
+from formats import ValidationReport, get_layout, validate_stream
+
+log = structlog.get_logger(__name__)
+
+BOM = b"\xef\xbb\xbf"
+MODES = ("full", "changed")
+
+
+@dataclass
+class Outcome:
+    """What happened to one tracciato (or to the media job) in a run."""
+
+    name: str
+    rows: int = 0
+    status: str = "pending"  # published | unchanged | empty | invalid | failed | dry-run
+    message: str = ""
+    diff: Diff | None = None
+    problems: Problems = field(default_factory=Problems)
+    warnings: list[str] = field(default_factory=list)
+    validation: ValidationReport | None = None
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)  # what went into the watch folder
+    details: list[str] = field(default_factory=list)  # extra report lines (media)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("published", "unchanged", "empty", "dry-run")
+
+
+@dataclass
+class ExtractResult:
+    ok: bool
+    report: str
+    mode: str
+    dry_run: bool
+    outcomes: list[Outcome]
+
+
+def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
+             entities: list[str] | None = None, dry_run: bool = False,
+             out: TextIO | None = sys.stdout, trigger: str = "manual",
+             stop: threading.Event | None = None) -> ExtractResult:
+    """Run the selected jobs once (see the module docstring); ExtractBusy if a run holds
+    the lock, ConfigError for a bad extract section or unknown entity."""
+    if mode not in MODES:
+        raise ConfigError([f"mode: must be full or changed, got {mode!r}"])
+    validated(cfg)
+    jobs = select_jobs(cfg, entities)
+    keystore.ensure_schema(store)
+    lock = RunLock(cfg.state_dir).hold(mode=mode, trigger=trigger,
+                                       entities=[j.name for j in jobs] if entities else None,
+                                       dry_run=dry_run)
+    with lock:
+        started = time.time()
+        run_id = store.execute(
+            "INSERT INTO extract_runs (started, mode, trigger, entities, dry_run) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (started, mode, trigger, json.dumps([j.name for j in jobs]), int(dry_run))).lastrowid
+        outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop)
+        ok = all(o.ok for o in outcomes)
+        report = render_report(outcomes, mode=mode, dry_run=dry_run,
+                               limit=cfg.extract.diff_list_limit)
+        summary = {o.name: {"status": o.status, "rows": o.rows, "message": o.message,
+                            "added": o.diff.added if o.diff else None,
+                            "changed": o.diff.changed if o.diff else None,
+                            "removed": o.diff.removed if o.diff else None}
+                   for o in outcomes}
+        store.execute("UPDATE extract_runs SET ended = ?, ok = ?, summary = ? WHERE id = ?",
+                      (time.time(), int(ok), json.dumps(summary), run_id))
+    if not dry_run:
+        metrics.inc("connector_extract_runs_total", help="SQL extraction runs",
+                    mode=mode, result="ok" if ok else "failed")
+        if ok:
+            metrics.mark_success("extract")
+    for o in outcomes:
+        if not o.ok:
+            store.record_event("error", "extract", f"{o.name}: {o.message}")
+    log.info("extract run done", mode=mode, dry_run=dry_run, trigger=trigger, ok=ok,
+             tracciati={o.name: o.status for o in outcomes})
+    if out is not None:
+        out.write(report)
+        out.flush()
+    return ExtractResult(ok, report, mode, dry_run, outcomes)
+
+
+def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry_run: bool,
+              stop: threading.Event | None) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    table_jobs = [j for j in jobs if j.cfg is not None]
+    engine = None
+    url = ""
+    if table_jobs or any(j.name == MEDIA_ENTITY for j in jobs):
+        url = database_url(cfg)
+        engine = make_engine(url)
+    keys = KeyStore(store)
+    try:
+        for job in jobs:
+            if stop is not None and stop.is_set():
+                outcomes.append(Outcome(job.name, status="failed",
+                                        message="not run: the connector is stopping"))
+                continue
+            t0 = time.monotonic()
+            if job.cfg is None:
+                from connector.extract.media import run_media
+
+                assert engine is not None
+                outcome = run_media(cfg, store, keys, engine, url, mode=mode, dry_run=dry_run,
+                                    stop=stop)
+            else:
+                assert engine is not None
+                outcome = Outcome(job.name)
+                try:
+                    _run_table(cfg, keys, engine, url, job, outcome, mode=mode, dry_run=dry_run)
+                except ConnectorError as exc:
+                    outcome.status = "failed"
+                    outcome.message = str(exc)
+                    log.error("extract job failed", job=job.name, error=str(exc))
+            outcome.seconds = time.monotonic() - t0
+            outcomes.append(outcome)
+    finally:
+        keys.close()
+        if engine is not None:
+            engine.dispose()
+    return outcomes
+
+
+def row_hash(line: bytes) -> int:
+    """63 bits that change when the line changes (CRC-32 and Adler-32 together)."""
+    return zlib.crc32(line) | (zlib.adler32(line) & 0x7FFFFFFF) << 32
+
+
+def _run_table(cfg: Config, keys: KeyStore, engine: Any, url: str, job: Job,
+               outcome: Outcome, *, mode: str, dry_run: bool) -> None:
+    assert job.cfg is not None
+    jc = job.cfg
+    layout = get_layout(jc.layout)
+    sql = load_sql(jc.query, jc.query_file, job.path)
+    import sqlalchemy as sa
+
+    try:
+        params = resolve_params(query_param_names(sa.text(sql)), company=cfg.company,
+                                declared={**cfg.extract.params, **jc.params})
+    except ParamError as exc:
+        raise ConfigError([f"{job.path}: {exc}"]) from None
+    what = f"{layout.name} ({job.path})"
+    name = layout.filename
+    with stream_query(engine, url, sql, params, cfg.extract.fetch_rows, what) as (cols, parts):
+        try:
+            plan = compile_plan(layout, cols, mapping=jc.columns, key_template=jc.key,
+                                company=cfg.company, length_policy=cfg.export.length_policy)
+        except PlanError as exc:
+            raise ConfigError([f"{job.path}: {exc}"]) from None
+        sink: PartFile | None = None
+        fp: IO[bytes]
+        if dry_run:
+            fp = tempfile.TemporaryFile(prefix="extract-")  # noqa: SIM115 - closed below
+        else:
+            sink = PartFile(cfg.export.watch, name)
+            fp = sink.fp
+        snap = keys.snapshot(layout.name)
+        try:
+            sha = hashlib.sha256()
+            head = BOM + (plan.header + "\r\n").encode("utf-8")
+            fp.write(head)
+            sha.update(head)
+            line_no = 2
+            rows = 0
+            crc, adler = zlib.crc32, zlib.adler32
+            for part in parts:
+                ks, lines, nos = format_block(plan, part, line_no, outcome.problems)
+                line_no += len(part)
+                if not lines:
+                    continue
+                data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+                fp.write(data)
+                sha.update(data)
+                raws = data.split(b"\r\n")
+                snap.add(zip(ks, [crc(b) | (adler(b) & 0x7FFFFFFF) << 32 for b in raws], nos,
+                             strict=False))
+                rows += len(lines)
+            outcome.rows = rows
+            outcome.warnings = plan.warnings
+            diff = snap.diff(cfg.extract.diff_list_limit)
+            outcome.diff = diff
+            for key, lines_of in diff.duplicates:
+                shown = ", ".join(str(n) for n in lines_of[:10])
+                outcome.problems.add(lines_of[1], "CHIAVE", key,
+                                     f"duplicate CHIAVE: the same key is on lines {shown}")
+            if dry_run:
+                fp.seek(0)
+                outcome.validation = validate_stream(fp, layout,
+                                                     length_policy=cfg.export.length_policy)
+            _decide(outcome, snap, sink, sha.hexdigest(), mode=mode, dry_run=dry_run,
+                    name=name, layout_name=layout.name)
+        finally:
+            if sink is not None and not sink.fp.closed:
+                sink.discard()
+            if dry_run:
+                fp.close()
+            snap.drop()
+
+
+def _decide(outcome: Outcome, snap: keystore.Snapshot, sink: PartFile | None, sha: str, *,
+            mode: str, dry_run: bool, name: str, layout_name: str) -> None:
+    diff = outcome.diff
+    assert diff is not None
+    invalid = outcome.problems.count > 0 or (
+        outcome.validation is not None and not outcome.validation.valid)
+    if invalid:
+        n = outcome.problems.count + (outcome.validation.violation_count
+                                      if outcome.validation is not None else 0)
+        outcome.status = "invalid"
+        outcome.message = (f"{n} problem{'s' if n != 1 else ''}: "
+                           + ("nothing would be published" if dry_run else "nothing published"))
+        return
+    if outcome.rows == 0:
+        outcome.status = "empty"
+        outcome.message = "the query returned no rows: no file is written"
+        return
+    unchanged = diff.empty and not diff.first_publish
+    if dry_run:
+        outcome.status = "dry-run"
+        outcome.message = ("unchanged: a changed run would skip it" if unchanged
+                           else "would be published")
+        return
+    if mode == "changed" and unchanged:
+        outcome.status = "unchanged"
+        outcome.message = "no row differs from the last publish: skipped"
+        return
+    assert sink is not None
+    target = sink.publish()
+    snap.commit(rows=outcome.rows, sha256=sha, mode=mode)
+    outcome.status = "published"
+    outcome.message = f"handed to the export pipeline as {target.name}"
+    outcome.files.append(target.name)
+    metrics.inc("connector_extract_rows_total", outcome.rows, help="rows extracted and handed over",
+                layout=layout_name)
+
+
+# ---------------------------------------------------------------------------- the report
+def render_report(outcomes: list[Outcome], *, mode: str, dry_run: bool, limit: int) -> str:
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    head = (f"extract {mode} run{' (DRY RUN: nothing is written or published)' if dry_run else ''}"
+            f", {now}")
+    lines = [head]
+    for o in outcomes:
+        lines.append("")
+        lines.append(f"{o.name}: {o.rows} rows, {o.status}"
+                     + (f" ({o.message})" if o.message else "") + f" [{o.seconds:.1f} s]")
+        d = o.diff
+        if d is not None:
+            since = "first publish: every key is new" if d.first_publish else "since the last publish"
+            lines.append(f"  {d.added} added, {d.changed} changed, {d.removed} removed ({since})")
+            for label, n, keys in (("added", d.added, d.added_keys),
+                                   ("changed", d.changed, d.changed_keys),
+                                   ("removed", d.removed, d.removed_keys)):
+                if n and not (label == "added" and d.first_publish and n > limit):
+                    more = f" ... and {n - len(keys)} more" if n > len(keys) else ""
+                    lines.append(f"  {label}: " + ", ".join(keys) + more)
+        lines.extend(f"  {line}" for line in o.details)
+        for p in o.problems.items:
+            lines.append(f"  error: {p.to_text()}")
+        if o.problems.count > len(o.problems.items):
+            lines.append(f"  ... and {o.problems.count - len(o.problems.items)} more errors")
+        if o.validation is not None:
+            for v in o.validation.violations:
+                lines.append(f"  invalid: {v.to_text()}")
+            if o.validation.omitted:
+                lines.append(f"  ... and {o.validation.omitted} more violations")
+        for w in o.warnings[:limit]:
+            lines.append(f"  warning: {w}")
+    ok = all(o.ok for o in outcomes)
+    lines.append("")
+    if not outcomes:
+        lines.append("no extraction jobs selected")
+    elif dry_run:
+        lines.append("dry run: " + ("no errors" if ok else "ERRORS found (see above)")
+                     + "; nothing was written")
+    else:
+        published = sum(1 for o in outcomes if o.status == "published")
+        lines.append(f"{'ok' if ok else 'FAILED'}: {published} of {len(outcomes)} handed to "
+                     "the export pipeline")
+    return "\n".join(lines) + "\n"
