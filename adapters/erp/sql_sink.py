@@ -92,6 +92,16 @@ class SqlSink:
         self._engine = engine
         self._lock = threading.Lock()
         self._tables_checked = False
+        # Statements built once: per record only the parameters change.
+        sc = self.schema
+        self._insert = {name: table.insert() for name, table in sc.tables.items()}
+        self._by_uid = {name: sa.select(sc.col(name, "id"))
+                        .where(sc.col(name, "unique_id") == sa.bindparam("uid")).limit(1)
+                        for name in STREAM_TABLES.values()}
+        self._by_uid_or_guid = (sa.select(sc.col("orders", "id"))
+                                .where(sa.or_(sc.col("orders", "unique_id") == sa.bindparam("uid"),
+                                              sc.col("orders", "guid_test_ord") == sa.bindparam("guid")))
+                                .limit(1))
 
     # Lifecycle ---------------------------------------------------------------------------
     @property
@@ -154,13 +164,12 @@ class SqlSink:
                 found = self._existing(conn, logical, record)
                 if found is not None:
                     return ErpRef(sink=self.name, ref=f"{table.name}#{found}", duplicate=True)
-                pk = conn.execute(sa.insert(table).values(header)).inserted_primary_key
+                pk = conn.execute(self._insert[logical], header).inserted_primary_key
                 new_id = pk[0] if pk else None
                 for child, rows in children.items():
                     if rows:
                         fk = self.schema.columns[child]["order_id"].physical
-                        conn.execute(sa.insert(self.schema.tables[child]),
-                                     [{**r, fk: new_id} for r in rows])
+                        conn.execute(self._insert[child], [{**r, fk: new_id} for r in rows])
         except sa_exc.IntegrityError as exc:
             # A concurrent writer (or a constraint of the ERP's own) got there first: a row
             # with this identity now existing means the record is already delivered.
@@ -174,12 +183,10 @@ class SqlSink:
         return ErpRef(sink=self.name, ref=f"{table.name}#{new_id}", duplicate=False)
 
     def _existing(self, conn: sa.Connection, logical: str, record: InboundRecord) -> Any | None:
-        s = self.schema
-        cond = s.col(logical, "unique_id") == record.unique_id
         guid = record.guid if logical == "orders" else None
         if guid:
-            cond = sa.or_(cond, s.col(logical, "guid_test_ord") == guid)
-        return conn.execute(sa.select(s.col(logical, "id")).where(cond).limit(1)).scalar()
+            return conn.execute(self._by_uid_or_guid, {"uid": record.unique_id, "guid": guid}).scalar()
+        return conn.execute(self._by_uid[logical], {"uid": record.unique_id}).scalar()
 
     def _existing_fresh(self, logical: str, record: InboundRecord) -> Any | None:
         try:
