@@ -22,6 +22,13 @@ from connector.commands.logs_cmd import parse_line, render
 from connector.logsetup import bind_correlation, configure_logging
 
 
+def _close_logging() -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+
+
 def _config(tmp_path: Path, fmt: str = "json") -> Path:
     path = tmp_path / "connector.yaml"
     path.write_text(yaml.safe_dump(config_dict(tmp_path, log={"format": fmt, "level": "info"})))
@@ -93,7 +100,7 @@ def test_logs_command_filters_by_level_and_text(tmp_path, capsys):
     with bind_correlation("file", "f00d"):
         log.error("export burst failed", error="disk full")
     log.warning("slow dropbox", seconds=12.5)
-    logging.getLogger().handlers.clear()
+    _close_logging()
     assert main(["--config", str(cfg), "logs", "--level", "warning"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2
@@ -114,7 +121,7 @@ def test_logs_reads_logfmt_and_exceptions(tmp_path, capsys):
         raise OSError("no space left")
     except OSError:
         log.exception("loop crashed, restarting", loop="export", note='say "hi"')
-    logging.getLogger().handlers.clear()
+    _close_logging()
     raw = (tmp_path / "log" / "connector.log").read_text()
     ev = parse_line(raw.splitlines()[0])
     assert ev is not None and ev["event"] == "loop crashed, restarting" and ev["note"] == 'say "hi"'
@@ -130,7 +137,7 @@ def test_logs_all_reads_rotated_files_oldest_first(tmp_path, capsys):
     log = structlog.get_logger("t")
     for i in range(12):
         log.info("n", i=i, pad="y" * 60)
-    logging.getLogger().handlers.clear()
+    _close_logging()
     assert (tmp_path / "log" / "connector.log.1").exists()
     assert main(["--config", str(cfg), "logs", "--all", "-n", "0"]) == 0
     got = [int(line.split("i=")[1].split()[0]) for line in capsys.readouterr().out.splitlines()]
@@ -174,6 +181,8 @@ def test_follow_prints_new_events_across_rotation(tmp_path):
         got = [int(lines.get(timeout=15).split("i=")[1].split()[0]) for _ in range(30)]
         assert got == list(range(30))  # none lost, none repeated
     finally:
-        logging.getLogger().handlers.clear()
+        _close_logging()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
+        reader.join(5)
+        stdout.close()

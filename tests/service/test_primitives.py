@@ -50,6 +50,8 @@ def test_lock_dies_with_a_killed_holder(tmp_path):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
     lock = InstanceLock(tmp_path)
     lock.acquire()  # a crashed holder leaves no stale lock behind
     assert read_holder(lock.path) == os.getpid()
@@ -77,16 +79,19 @@ def test_sd_notify_to_a_path_socket_and_without_one(tmp_path, monkeypatch):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
     sock.settimeout(2)
+    sd = SystemdNotifier(str(path))
     try:
-        assert SystemdNotifier(str(path)).watchdog()
+        assert sd.watchdog()
         assert sock.recv(100) == b"WATCHDOG=1"
     finally:
+        sd.close()
         sock.close()
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     quiet = SystemdNotifier()
     assert not quiet.enabled and not quiet.ready()
     gone = SystemdNotifier(str(tmp_path / "missing.sock"))
     assert not gone.stopping()  # no listener: logged once, never raised
+    gone.close()
 
 
 def test_watchdog_interval(monkeypatch):

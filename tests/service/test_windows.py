@@ -144,6 +144,7 @@ def test_config_error_is_logged_not_raised(win, tmp_path: Path):
 
     class Bad(FakeRunner):
         def run(self) -> int:
+            self.inbox.close()
             raise ConfigError(["status.http: expected host:port"], source="x.yaml")
 
     module.ConnectorService.runner_factory = staticmethod(lambda c, h: Bad(c, h))
