@@ -119,6 +119,10 @@ class LegacyImporter:
             data = path.read_bytes()
         except FileNotFoundError:
             return  # taken by someone else meanwhile
+        except OSError as exc:  # locked by the sync client or an editor: next scan
+            log.warning("legacy file not readable yet", file=name, error=str(exc))
+            result.waiting.append(name)
+            return
         try:
             parsed = parse_file(name, data, self.cfg.company)
             records = [self._decode(p) for p in parsed]
@@ -175,6 +179,12 @@ class LegacyImporter:
                 fsync_dir(path.parent)
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            # Its records are safe in the journal; the next scan finds them delivered
+            # and tries the removal again.
+            log.error("cannot remove imported legacy file", file=path.name, error=str(exc))
+            self.store.record_event("error", "legacy", f"cannot remove {path.name}: {exc}")
+            return
         n = int(self.store.get("legacy.files_imported", "0") or 0) + 1
         self.store.put("legacy.files_imported", str(n))
         self.store.put("legacy.last_import_at", str(time.time()))
@@ -190,6 +200,11 @@ class LegacyImporter:
         try:
             target = move_durably(path, self.quarantine)
         except FileNotFoundError:
+            return
+        except OSError as move_error:
+            log.error("cannot quarantine legacy file", file=path.name, error=str(move_error))
+            self.store.record_event("error", "legacy",
+                                    f"cannot quarantine {path.name}: {move_error}")
             return
         with atomic_writer(target.with_name(target.name + ".errors.txt")) as f:
             f.write(("\n".join(lines) + "\n").encode("utf-8"))
