@@ -39,7 +39,9 @@ def clean_text(value: str) -> str:
 
 def _columns_for(layout: Layout, first: Mapping[str, object] | None,
                  columns: Sequence[str] | None) -> list[str]:
-    if columns is not None:
+    if not layout.header:
+        names = list(layout.field_names)  # positional: every field, in order
+    elif columns is not None:
         names = list(columns)
     elif first is None:
         names = list(layout.field_names)

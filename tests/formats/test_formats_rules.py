@@ -1,0 +1,290 @@
+"""Each general rule of tracciati.md §1: a file that breaks it and one that keeps it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from tests_formats_data import AM_ROW
+
+from formats import canonicalize, get_layout, validate_file, validate_stream
+from formats.report import ValidationReport
+
+HEAD = "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD"
+ROW = "ACME§A001|ACME|A001|ABANO TERME|35031|PD|01011900000000"
+ROW2 = "ACME§A002|ACME|A002|PADOVA|35100|PD|01011900000000"
+
+
+def judge(data: bytes | str, layout: str = "io_citta", **kw: object) -> ValidationReport:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return validate_stream(io.BytesIO(raw), get_layout(layout), **kw)  # type: ignore[arg-type]
+
+
+def only(report: ValidationReport) -> tuple[int, str | None, str]:
+    assert report.violation_count == 1, report.to_text("f")
+    v = report.violations[0]
+    return v.line, v.column, v.rule
+
+
+def citta(*rows: str, head: str = HEAD, eol: str = "\r\n") -> str:
+    return eol.join([head, *rows]) + eol
+
+
+# ----------------------------------------------------------------------------- header
+def test_header_present_keeps() -> None:
+    assert judge(citta(ROW)).valid
+
+
+def test_header_missing_is_reported_on_line_1() -> None:
+    line, col, rule = only(judge(ROW + "\r\n" + ROW2 + "\r\n"))
+    assert line == 1 and "header" in rule and "data row" in rule
+
+
+def test_column_names_with_spaces_break() -> None:
+    report = judge(citta(ROW, head=HEAD.replace("CHIAVE|COD_DITTA", "CHIAVE | COD_DITTA")))
+    assert not report.valid
+    assert all(v.line == 1 and "spaces" in v.rule for v in report.violations)
+
+
+def test_unknown_column_breaks_unless_the_layout_allows_extras() -> None:
+    report = judge(citta(ROW + "|x", head=HEAD + "|FOO"))
+    line, col, rule = only(report)
+    assert (line, col) == (1, "FOO") and "unknown column" in rule
+    extras = "CHIAVE|COD_DITTA|ID_CONTATTO|FOO|DAT_ULT_MOD\r\nK1|ACME|7|anything|\r\n"
+    assert judge(extras, "io_clifor_detcon").valid
+
+
+def test_lower_case_column_gets_a_hint() -> None:
+    line, col, rule = only(judge(citta(ROW, head=HEAD.replace("CAP", "cap"))))
+    assert col == "cap" and "did you mean CAP" in rule
+
+
+def test_optional_columns_may_be_absent_required_ones_may_not() -> None:
+    assert judge("CODICE|CHIAVE|COD_DITTA\r\nA001|K1|ACME\r\n").valid  # any order, by name
+    line, col, rule = only(judge("CHIAVE|COD_DITTA|DESCRIZIONE\r\nK1|ACME|X\r\n"))
+    assert (line, col) == (1, "CODICE") and "missing" in rule
+
+
+def test_duplicated_header_name_breaks() -> None:
+    line, col, rule = only(judge("CHIAVE|COD_DITTA|CODICE|CODICE\r\nK|ACME|A|B\r\n"))
+    assert (line, col) == (1, "CODICE") and "twice" in rule
+
+
+def test_separator_must_be_pipe() -> None:
+    line, col, rule = only(judge(HEAD.replace("|", ";") + "\r\n" + ROW.replace("|", ";") + "\r\n"))
+    assert line == 1 and "separator must be |" in rule and ";" in rule
+
+
+# ----------------------------------------------------------------------------- structure
+def test_trailing_separator_breaks_on_data_lines_and_header() -> None:
+    line, col, rule = only(judge(citta(ROW + "|")))
+    assert line == 2 and "trailing separator" in rule
+    line, col, rule = only(judge(citta(ROW, head=HEAD + "|")))
+    assert line == 1 and "trailing separator" in rule
+
+
+@pytest.mark.parametrize("row", ["ACME§A001|ACME|A001|ABANO TERME|35031|PD",
+                                 ROW + "|extra|more"])
+def test_field_count_must_match_the_header(row: str) -> None:
+    line, col, rule = only(judge(citta(ROW2, row)))
+    assert line == 3 and col is None and "fields" in rule and "7" in rule
+
+
+def test_empty_line_breaks_and_last_line_without_newline_keeps() -> None:
+    line, col, rule = only(judge(citta(ROW, "", ROW2)))
+    assert line == 3 and "empty line" in rule
+    line, col, rule = only(judge(citta(ROW) + "\r\n"))
+    assert line == 3 and "empty line" in rule
+    assert judge(HEAD + "\r\n" + ROW).valid
+
+
+def test_line_ends_crlf_lf_and_mixed_keep_a_lone_cr_breaks() -> None:
+    assert judge(citta(ROW, ROW2, eol="\n")).valid
+    assert judge(HEAD + "\r\n" + ROW + "\n" + ROW2 + "\r\n").valid
+    report = judge(HEAD + "\r" + ROW + "\r" + ROW2 + "\r")  # old Mac line ends
+    assert not report.valid
+
+
+def test_cr_inside_a_field_breaks() -> None:
+    report = judge(citta(ROW.replace("ABANO TERME", "ABANO\rTERME")))
+    line, col, rule = only(report)
+    assert (line, col) == (2, "DESCRIZIONE") and "line break" in rule and "§" in rule
+
+
+def test_empty_file_and_header_only() -> None:
+    line, col, rule = only(judge(b""))
+    assert line == 0 and "empty" in rule
+    report = judge(HEAD + "\r\n")
+    assert report.valid and report.rows == 0
+
+
+# ----------------------------------------------------------------------------- encoding
+def test_utf8_with_and_without_bom_keeps() -> None:
+    text = citta(ROW.replace("ABANO TERME", "FORLÌ"))
+    assert judge(text.encode("utf-8")).valid
+    assert judge(b"\xef\xbb\xbf" + text.encode("utf-8")).valid
+
+
+def test_undecodable_byte_is_reported_with_its_line() -> None:
+    data = citta(ROW, ROW2).encode("utf-8").replace(b"PADOVA", "FORLÌ".encode("cp1252"))
+    line, col, rule = only(judge(data))
+    assert line == 3 and "0xCC" in rule and "UTF-8" in rule
+
+
+def test_utf16_is_refused() -> None:
+    line, col, rule = only(judge(citta(ROW).encode("utf-16")))
+    assert line == 0 and "UTF-16" in rule
+
+
+# ----------------------------------------------------------------------------- types
+GEN_HEAD = ("CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|LATITUDINE|SCO_PERC1|FIDO_AZIENDALE|"
+            "DATA_CREAZIONE|FLG_NEW_CLIFOR|DAT_ULT_MOD")
+
+
+def gen(**values: str) -> str:
+    row = {"CHIAVE": "K1", "COD_DITTA": "ACME", "TIPO_CLIFOR": "0", "COD_CLIFOR": "C1",
+           "LATITUDINE": "45.406400", "SCO_PERC1": "5,5", "FIDO_AZIENDALE": "1000,00",
+           "DATA_CREAZIONE": "29022020", "FLG_NEW_CLIFOR": "-1",
+           "DAT_ULT_MOD": "01011900000000"}
+    row.update(values)
+    return GEN_HEAD + "\r\n" + "|".join(row[c] for c in GEN_HEAD.split("|")) + "\r\n"
+
+
+def test_typed_values_keep() -> None:
+    assert judge(gen(), "io_clifor_gen").valid
+    assert judge(gen(SCO_PERC1="-3", FIDO_AZIENDALE="", LATITUDINE="-0.5",
+                     DATA_CREAZIONE="", FLG_NEW_CLIFOR="0", TIPO_CLIFOR="1"),
+                 "io_clifor_gen").valid
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("DATA_CREAZIONE", "31022020", "not a real calendar date"),
+    ("DATA_CREAZIONE", "29022021", "not a real calendar date"),
+    ("DATA_CREAZIONE", "2/1/2013", "8 digits ddmmyyyy"),
+    ("DATA_CREAZIONE", "20130102", "not a real calendar date"),
+    ("DAT_ULT_MOD", "01011900250000", "not a real time"),
+    ("DAT_ULT_MOD", "01011900", "14 digits"),
+    ("SCO_PERC1", "5.5", "separator must be ','"),
+    ("SCO_PERC1", "5,1234567", "at most 6 decimals"),
+    ("SCO_PERC1", "123456789", "at most 8 digits before"),
+    ("SCO_PERC1", "1.000,50", "no thousands separator"),
+    ("FIDO_AZIENDALE", " 100", "spaces"),
+    ("TIPO_CLIFOR", "1,0", "whole number"),
+    ("TIPO_CLIFOR", "123", "more than 2 digits"),
+    ("FLG_NEW_CLIFOR", "1", "0 (no) or -1 (yes)"),
+    ("LATITUDINE", "45,4064", "separator must be '.'"),
+    ("COD_CLIFOR", "", "required"),
+    ("COD_CLIFOR", "   ", "required"),
+    ("COD_CLIFOR", "X" * 51, "maximum for COD_CLIFOR is 50"),
+])
+def test_typed_values_break(column: str, value: str, words: str) -> None:
+    line, col, rule = only(judge(gen(**{column: value}), "io_clifor_gen"))
+    assert (line, col) == (2, column)
+    assert words in rule
+
+
+def test_text_cap_is_4000_even_where_the_spec_lists_8000() -> None:
+    head = "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|COD_DEST|RAG_SOC_DEST"
+    ok = head + "\r\nK|ACME|0|C1|D1|" + "x" * 4000 + "\r\n"
+    assert judge(ok, "io_clifor_dest").valid
+    line, col, rule = only(judge(ok.replace("x" * 4000, "x" * 4001), "io_clifor_dest"))
+    assert col == "RAG_SOC_DEST" and "4001" in rule and "4000" in rule
+
+
+# ----------------------------------------------------------------------------- keys
+def test_chiave_must_be_present_and_unique() -> None:
+    assert judge(citta(ROW, ROW2)).valid
+    line, col, rule = only(judge(citta(ROW, ROW2, ROW.replace("A001|ABANO", "A003|ABANO"))))
+    assert (line, col) == (4, "CHIAVE") and "line 2" in rule
+    line, col, rule = only(judge(citta(ROW.replace("ACME§A001", ""))))
+    assert (line, col) == (2, "CHIAVE") and "required" in rule
+
+
+def test_repeats_far_apart_across_blocks_name_both_lines() -> None:
+    rows = [f"K{i}|ACME|{i % 9999}|X||PD|01011900000000" for i in range(20000)]
+    rows[15000] = rows[10]  # line 15002 repeats line 12
+    report = judge(citta(*rows))
+    line, col, rule = only(report)
+    assert (line, col) == (15002, "CHIAVE") and "line 12" in rule
+
+
+def test_repeat_in_a_stream_that_cannot_be_read_twice() -> None:
+    class Pipe(io.BytesIO):
+        def seekable(self) -> bool:
+            return False
+
+    dst = io.BytesIO()
+    report = canonicalize(Pipe(citta(ROW, ROW).encode()), dst, get_layout("io_citta"))
+    line, col, rule = only(report)
+    assert (line, col) == (3, "CHIAVE") and "earlier row" in rule
+
+
+def test_files_without_chiave_have_no_key() -> None:
+    cat = "NOMEFILE|TITOLO|L1\r\na.jpg|A|Foto\r\na.jpg|A|Altro\r\n"
+    assert judge(cat, "io_catalogo").valid  # the same image in two folders is allowed
+
+
+# ----------------------------------------------------------------------------- legacy
+
+def test_legacy_orders_have_no_header_and_52_or_54_fields() -> None:
+    assert len(AM_ROW) == 52
+    assert judge("|".join(AM_ROW) + "\r\n", "AM_ORD").valid
+    assert judge("|".join(AM_ROW + ["S1", "9"]) + "\r\n", "AM_ORD").valid
+    line, col, rule = only(judge("|".join(AM_ROW[:30]) + "\r\n", "AM_ORD"))
+    assert line == 1 and "52 to 54" in rule
+    line, col, rule = only(judge("|".join(AM_ROW[:2] + ["31022013"] + AM_ROW[3:]) + "\r\n",
+                                 "AM_ORD"))
+    assert (line, col) == (1, "T_DAT_ORDINE")
+
+
+# ----------------------------------------------------------------------------- the report
+def test_every_violation_is_counted_and_max_errors_are_kept() -> None:
+    rows = [f"K{i}|ACME|A{i % 999}|X||PDX|01011900000000" for i in range(2500)]
+    report = judge(citta(*rows), max_errors=100)
+    assert report.violation_count == 2500 and len(report.violations) == 100
+    text = report.to_text("io_citta.dat")
+    assert "... and 2400 more" in text
+    assert "line 2, column PROVINCIA, value 'PDX'" in text
+    assert report.first_error().endswith("(and 2499 more)")
+    d = report.to_dict()
+    assert d["violation_count"] == 2500 and d["violations"][0] == {
+        "line": 2, "column": "PROVINCIA", "value": "PDX",
+        "rule": "text is 3 characters long; the maximum for PROVINCIA is 2"}
+
+
+def test_unknown_file_name_is_a_violation_on_line_0(tmp_path: Path) -> None:
+    path = tmp_path / "clienti.csv"
+    path.write_text(citta(ROW), encoding="utf-8")
+    line, col, rule = only(validate_file(path))
+    assert line == 0 and "io_<entity>.dat" in rule
+    assert validate_file(path, get_layout("io_citta")).valid
+
+
+def test_long_values_are_shortened_in_the_report() -> None:
+    report = judge(citta(ROW.replace("ABANO TERME", "Y" * 500)))
+    assert len(report.violations[0].value) < 80
+
+
+# ----------------------------------------------------------------------------- canonical output
+def test_truncate_policy_cuts_text_and_warns() -> None:
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(citta(ROW.replace("|PD|", "|PDX|")).encode()), dst,
+                          get_layout("io_citta"), length_policy="truncate")
+    assert report.valid and report.warning_count == 1
+    assert "PROVINCIA" in report.warnings[0]
+    assert b"|PD|01011900000000\r\n" in dst.getvalue()
+
+
+def test_canonical_output_sets_dat_ult_mod_and_adds_it_when_missing() -> None:
+    dst = io.BytesIO()
+    src = "CHIAVE|COD_DITTA|CODICE|DAT_ULT_MOD\nK1|ACME|A|02012013093000\nK2|ACME|B|\n"
+    assert canonicalize(io.BytesIO(src.encode()), dst, get_layout("io_citta")).valid
+    assert dst.getvalue().decode("utf-8-sig") == (
+        "CHIAVE|COD_DITTA|CODICE|DAT_ULT_MOD\r\nK1|ACME|A|01011900000000\r\n"
+        "K2|ACME|B|01011900000000\r\n")
+    dst = io.BytesIO()
+    assert canonicalize(io.BytesIO(b"CODICE|CHIAVE|COD_DITTA\nA|K1|ACME"), dst,
+                        get_layout("io_citta")).valid
+    assert dst.getvalue().decode("utf-8-sig") == (
+        "CODICE|CHIAVE|COD_DITTA|DAT_ULT_MOD\r\nA|K1|ACME|01011900000000\r\n")
