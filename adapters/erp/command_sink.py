@@ -151,9 +151,12 @@ class CommandSink:
         self.ledger.start(key, record.stream, record.unique_id)
         path = self.inbox / f"{_safe(record.stream)}-{_safe(record.unique_id)}.json"
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(record_document(record), ensure_ascii=False, indent=1, default=str),
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(record_document(record), ensure_ascii=False, indent=1,
+                                      default=str), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise TransientError(f"{key}: cannot write the record file {path}: {exc}") from None
         values = {"file": str(path), "stream": record.stream, "id": str(record.queue_id),
                   "unique_id": record.unique_id, "key": key, "replay": "1" if replay else "0"}
         argv = [a.format_map(values) for a in self.cfg.argv]
