@@ -425,8 +425,31 @@ class DropboxApiPublisher:
             run.displaced.extend(existing)
         expect = {paths.lower(p.final): p.item.content_hash for p in todo}
         aside = {paths.lower(p.final): self._aside(run, p) for p in todo}
-        self._move_batch("publish", [(p.staging, p.final) for p in todo], expect=expect,
-                         displace=False, aside=aside)
+        try:
+            self._move_batch("publish", [(p.staging, p.final) for p in todo], expect=expect,
+                             displace=False, aside=aside)
+        except ConnectorError:
+            self._restore_displaced(run)
+            raise
+
+    def _restore_displaced(self, run: _RunState) -> None:
+        """The new files could not be moved in: put the previous versions back (best effort,
+        one attempt, even during a shutdown) so AppManager keeps reading a whole old run."""
+        if not run.displaced:
+            return
+        try:
+            launch = self.dbx.files_move_batch_v2(
+                [dbx_files.RelocationPath(from_path=a, to_path=f) for f, a in run.displaced],
+                autorename=False)
+            job = launch.get_async_job_id() if launch.is_async_job_id() else None
+            for _ in range(50):
+                if job is None or self.dbx.files_move_batch_check_v2(job).is_complete():
+                    break
+                time.sleep(0.2)  # bounded (10 s), on the way out of a failed publish
+            log.warning("dropbox_previous_versions_restored", files=len(run.displaced))
+        except Exception as exc:  # noqa: BLE001 - best effort; the error in hand matters
+            log.error("dropbox_restore_failed", files=len(run.displaced),
+                      error=type(exc).__name__)
 
     def _aside(self, run: _RunState, p: _Plan) -> str:
         return f"{run.run_dir}/{paths.REPLACED_DIR}/{p.item.folder}/{p.item.name}"

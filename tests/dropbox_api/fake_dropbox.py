@@ -91,7 +91,7 @@ class Fault:
 
     route: str
     # rate_limit | rate_limit_text | contention_429 | contention_409 | error_409 |
-    # server_error | auth | expire_token | drop | slow
+    # server_error | auth | expire_token | hook | drop | slow | pass (no-op, for sequencing)
     kind: str
     times: int = 1
     retry_after: int = 1
@@ -100,6 +100,7 @@ class Fault:
     status: int = 503
     entries: list[int] = field(default_factory=list)  # batch routes: which entries fail (409)
     error: dict[str, Any] = field(default_factory=dict)  # kind error_409: the route error
+    hook: Any = None  # kind hook: called before the request is handled (another client acts)
     hits: int = 0
 
 
@@ -423,9 +424,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "hook":
+                fault.hook()
             elif fault.kind == "expire_token":
                 f.expire_access_tokens()  # this request now fails with expired_access_token
-            elif not (fault.kind == "contention_409" and fault.entries):
+            elif fault.kind != "pass" and not (fault.kind == "contention_409" and fault.entries):
                 self._drain(length)
                 self._fault_response(fault, route)
                 return

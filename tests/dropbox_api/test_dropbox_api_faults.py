@@ -164,3 +164,25 @@ def test_stop_interrupts_a_rate_limit_wait(fake: FakeDropbox, publisher: Publish
     out, err = proc.communicate(timeout=20)  # far less than the 300 s Retry-After
     lines = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
     assert lines[-1]["error"] == "StopRequested", (out, err)
+
+
+def test_failed_move_in_restores_the_previous_versions(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    """Old versions are moved aside, then moving the new ones in keeps failing: the old
+    versions go back, so AppManager never sees a half run nor a missing file."""
+    items, _ = burst(tmp_path)
+    fake.put_file("/ACME/gestionale/io_ese.dat", b"previous version")
+    publisher.dropbox["attempts"] = 2
+    fake.add_fault("files/move_batch_v2", "pass")  # moving the old version aside works
+    fake.add_fault("files/move_batch_v2", "server_error", times=2)  # moving in fails twice
+    (result,) = publisher.run(items)
+    assert result["error"] == "TransientError"
+    assert "dropbox_previous_versions_restored" in publisher.stdout
+    visible = [p for p in fake.listing() if "/.connector-staging/" not in p]
+    assert visible == ["/ACME/gestionale/io_ese.dat"]
+    assert fake.read("/ACME/gestionale/io_ese.dat") == b"previous version"
+    # the next burst publishes everything and cleans the staging of the failed run
+    (again,) = publisher.run(items)
+    assert again["ok"], again
+    assert_published_exactly(fake, {f"/ACME/{i['folder']}/{i['name']}": Path(i["path"]).read_bytes()
+                                    for i in items})

@@ -77,3 +77,18 @@ def test_many_small_files_are_committed_in_batches(
     assert fake.read("/ACME/multimedia/IMG0777.jpg") == files[777].read_bytes()
     assert second["ok"] and not any(r["uploaded"] for r in second["receipts"])
     assert fake.stats["files/upload_session/start"] == 1001
+
+
+def test_a_file_that_appears_at_the_destination_meanwhile_is_replaced(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    """Another client writes the destination between our look and our move: the move gets
+    to/conflict, the intruder is moved aside, ours lands (AppManager reads our version)."""
+    f = make_file(tmp_path / "out" / "io_art.dat", 100)
+    g = make_file(tmp_path / "out" / "io_ese.dat", 100)
+    fake.add_fault("files/move_batch_v2", "hook",
+                   hook=lambda: fake.put_file("/ACME/gestionale/io_art.dat", b"intruder"))
+    (result,) = publisher.run([item(f), item(g)])
+    assert result["ok"], result
+    assert fake.read("/ACME/gestionale/io_art.dat") == f.read_bytes()
+    assert fake.listing() == ["/ACME/gestionale/io_art.dat", "/ACME/gestionale/io_ese.dat"]
+    assert fake.stats["files/move_batch_v2"] == 3  # publish (conflict), move aside, publish
