@@ -78,14 +78,14 @@ def test_fast_path_agrees_with_precise_diagnostics(body: str) -> None:
 
 
 # ----------------------------------------------------------------------------- round trip
-TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
                max_size=12)
 
 
 def value_for(f: Field) -> st.SearchStrategy[Any]:
     if not f.typed or f.kind == "C":
         size = min(f.length, 12)
-        s = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1 if f.required else 0,
+        s = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1 if f.required else 0,
                     max_size=size)
         if f.required:
             s = s.filter(lambda v: v.strip() != "" and v.strip("\r\n|") != "")

@@ -105,7 +105,8 @@ def test_writer_formats_values_and_cleans_text() -> None:
 
 
 def test_writer_length_policy() -> None:
-    rec = {"CHIAVE": "K", "COD_DITTA": "ACME", "CODICE": "A001", "PROVINCIA": "PADOVA"}
+    rec: dict[str, object] = {"CHIAVE": "K", "COD_DITTA": "ACME", "CODICE": "A001",
+                              "PROVINCIA": "PADOVA"}
     with pytest.raises(RecordError) as err:
         written("io_citta", [rec, rec])
     assert err.value.field == "PROVINCIA" and "record 1" in str(err.value)
