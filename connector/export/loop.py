@@ -77,7 +77,8 @@ class ExportLoop:
                 if now >= next_housekeeping:
                     prune_retention(self.cfg, pipeline.journal)
                     next_housekeeping = now + 3600.0
-                watcher.drain_hints(0.1, stop)
+                # Tick fast while files settle; otherwise sleep on the event queue.
+                watcher.drain_hints(0.1 if self.gate.pending else 1.0, stop)
                 ready, settling = self.gate.poll()
                 self.waiting = self.gate.pending
                 if not ready or now < backoff_until:
