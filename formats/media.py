@@ -1,0 +1,79 @@
+"""Catalog media names (tracciati.md §3): `name[ArticleCode]{order}.ext`.
+
+In file-system mode (no io_catalogo.dat) the app builds its catalog tree from the
+folders under `multimedia`; a name's [code] links the item to an article and its {n}
+sets the order. Examples: `Listino.pdf`, `Libreria Kwaba [kw07].jpg`, `Foresta {1}.png`,
+`Depliant [0567] {2}.avi`, `123[123].jpg`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from connector.errors import FormatError
+
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
+VIDEO_EXTENSIONS = frozenset({"avi", "mov", "mpg", "mpeg", "m4v", "mp4"})
+DOCUMENT_EXTENSIONS = frozenset({"pdf"})
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | DOCUMENT_EXTENSIONS
+
+_NAME = re.compile(r"^(?P<title>[^\[\]{}]*?)\s*(?:\[(?P<code>[^\[\]{}]*)\])?\s*"
+                   r"(?:\{(?P<order>[^\[\]{}]*)\})?\s*$")
+
+
+@dataclass(frozen=True)
+class MediaName:
+    title: str  # what the app shows
+    article_code: str | None  # [code]: tapping the item opens this article
+    order: int | None  # {n}: position inside its folder
+    ext: str  # lower case, without the dot; "" for a folder
+
+
+def media_kind(filename: str) -> str | None:
+    """'image', 'video', 'document' or None (not a catalog medium)."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    if ext in DOCUMENT_EXTENSIONS:
+        return "document"
+    return None
+
+
+def parse_media_name(name: str, *, folder: bool = False) -> MediaName:
+    """Split a media file (or, with folder=True, folder) name; FormatError says what is wrong."""
+    base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    stem, ext = base, ""
+    if not folder:
+        if "." not in base:
+            raise FormatError(f"{base}: no extension; catalog files must be one of "
+                              f"{', '.join(sorted(MEDIA_EXTENSIONS))}", name=base)
+        stem, ext = base.rsplit(".", 1)
+        ext = ext.lower()
+        if ext not in MEDIA_EXTENSIONS:
+            raise FormatError(f"{base}: .{ext} is not a supported catalog type; use "
+                              f"{', '.join(sorted(MEDIA_EXTENSIONS))}", name=base)
+    if stem.count("[") != stem.count("]") or stem.count("{") != stem.count("}"):
+        raise FormatError(f"{base}: unbalanced brackets; the rule is "
+                          "name[ArticleCode]{order}", name=base)
+    m = _NAME.match(stem)
+    if m is None:
+        raise FormatError(f"{base}: does not follow name[ArticleCode]{{order}}: [code] comes "
+                          "before {order}, each at most once, after the name", name=base)
+    code = m.group("code")
+    if code is not None and not code.strip():
+        raise FormatError(f"{base}: empty article code in [ ]", name=base)
+    order_text = m.group("order")
+    order = None
+    if order_text is not None:
+        if not order_text.strip().isdigit():
+            raise FormatError(f"{base}: the order in {{ }} must be a whole number, "
+                              f"found {order_text!r}", name=base)
+        order = int(order_text)
+    title = m.group("title").strip()
+    if not title and code is None:
+        raise FormatError(f"{base}: the name is empty", name=base)
+    return MediaName(title=title or (code or "").strip(), article_code=code.strip() if code else None,
+                     order=order, ext=ext)
