@@ -162,3 +162,29 @@ def test_db_init_command(tmp_path: Path, config_file: Any, capsys: pytest.Captur
     assert main(["--config", str(path), "db", "init"]) == 0  # idempotent
     assert main(["--config", str(path), "db", "init", "--sql", "--dialect", "mssql"]) == 0
     assert "IDENTITY" in capsys.readouterr().out
+
+
+def test_a_dropped_connection_is_reconnected(tmp_path: Path) -> None:
+    """PostgreSQL restarted (or a DBA killed our session) between two records: the next
+    write reconnects instead of failing."""
+    from tests.sinks.conftest import PG_URL, sql_url_for
+
+    sql_url_for("postgresql", tmp_path)  # skips when the server is not there
+    app = f"sinktest-{uuid.uuid4().hex[:8]}"
+    sink = SqlSink(SqlSinkConfig(url=f"{PG_URL}?application_name={app}",
+                                 table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
+    sink.create_tables()
+    try:
+        sink.write(record("customers"))
+        killer = sa.create_engine(PG_URL)
+        with killer.begin() as conn:
+            killed = conn.execute(sa.text("SELECT COUNT(pg_terminate_backend(pid)) FROM "
+                                          "pg_stat_activity WHERE application_name = :app"),
+                                  {"app": app}).scalar_one()
+        killer.dispose()
+        assert killed >= 1
+        assert not sink.write(record("customer_notes")).duplicate
+        assert sink.write(record("customers")).duplicate
+    finally:
+        sink.drop_tables()
+        sink.close()
