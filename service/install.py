@@ -149,11 +149,18 @@ def prepare_folders(cfg: Config) -> list[Path]:
     return made
 
 
+def _need_root(what: str) -> None:
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        raise ServiceError(f"{what} needs root (run it with sudo); to only see or write the unit "
+                           "use --print, or --unit-dir DIR --no-system")
+
+
 def install_systemd(cfg: Config, *, unit_dir: Path | None = None, system: bool = True,
                     run: Run = subprocess.run, executable: Sequence[str] | None = None) -> Path:
     text = render_unit(cfg, executable=executable)
     path = unit_path(cfg, unit_dir)
     if system:
+        _need_root("service install")
         ensure_user(cfg.service.user, run)
         prepare_folders(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +179,7 @@ def uninstall_systemd(cfg: Config, *, unit_dir: Path | None = None, system: bool
     """Stop, disable and remove the unit; the user, the state and the logs stay."""
     path = unit_path(cfg, unit_dir)
     if system:
+        _need_root("service uninstall")
         # A unit that is not running or not enabled is fine here: go on with the removal.
         run(["systemctl", "disable", "--now", cfg.service.name], capture_output=True, text=True,
             check=False)
