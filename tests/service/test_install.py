@@ -147,3 +147,11 @@ def test_a_failing_systemctl_is_one_clear_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "systemctl start icommerce-connector failed (exit 5)" in err
     assert "not found" in err
+
+
+def test_install_without_root_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    path = _config(tmp_path)
+    assert main(["--config", str(path), "service", "install"]) == 1
+    assert "service install needs root" in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()
