@@ -424,6 +424,11 @@ def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None
     text = value.strip()
     if not text:
         return None
+    if text[0].isdigit() and "/" not in text:  # the common ISO 8601 case, fast
+        try:
+            return datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+        except ValueError:
+            pass
     m = _NET_DATE.match(text)
     if m:
         millis = int(m.group(1))
@@ -506,35 +511,56 @@ def _int(value: Any, name: str, required: bool = False) -> int | None:
     return int(d)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_TEXT, _DEC, _DATE, _INT = range(4)
+_PLANS: dict[type, list[tuple[str, int]]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+def _plan(cls: type) -> list[tuple[str, int]]:
+    """(field name, kind) for the plain fields of cls, computed once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        kinds = {str | None: _TEXT, str: _TEXT, Decimal | None: _DEC,
+                 datetime | None: _DATE, int | None: _INT, int: _INT}
+        plan = [(f.name, kinds[hints[f.name]]) for f in dataclasses.fields(cls)
+                if hints[f.name] in kinds]
+        _PLANS[cls] = plan
+    return plan
 
 
 def _decode_fields(cls: type, item: dict[str, Any], prefix: str,
                    skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Decode the plain fields of `cls` whose wire name equals the field name."""
+    """Decode the plain fields of `cls` whose wire name equals the field name.
+    (The hot path of the import: common value types are handled inline.)"""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        name = f.name
-        if name in skip or name not in item:
+    get = item.get
+    for name, kind in _plan(cls):
+        value = get(name, _MISSING)
+        if value is None or value is _MISSING:
+            if value is None and name not in skip:
+                out[name] = None
             continue
-        tp = _hints(cls)[name]
-        where = f"{prefix}{name}"
-        value = item[name]
-        if tp == str | None or tp is str:
-            out[name] = _text(value, where)
-        elif tp == Decimal | None:
-            out[name] = _decimal(value, where)
-        elif tp == datetime | None:
-            out[name] = parse_wire_datetime(value, where)
-        elif tp == int | None or tp is int:
-            out[name] = _int(value, where)
+        if name in skip:
+            continue
+        vt = type(value)
+        if kind == _TEXT:
+            out[name] = value if vt is str else _text(value, prefix + name)
+        elif kind == _DEC:
+            if vt is int:
+                out[name] = Decimal(value)
+            elif vt is float and value == value and value not in (_INF, -_INF):
+                out[name] = Decimal(repr(value))
+            else:
+                out[name] = _decimal(value, prefix + name)
+        elif kind == _DATE:
+            out[name] = parse_wire_datetime(value, prefix + name)
+        else:
+            out[name] = _int(value, prefix + name)
     return out
+
+
+_INF = float("inf")
+_MISSING = object()
 
 
 def _require_dict(value: Any, where: str) -> dict[str, Any]:
@@ -552,20 +578,37 @@ def _list(item: dict[str, Any], name: str, where: str) -> list[Any]:
     return value
 
 
+_ROW_SKIP = frozenset({"details", "is_descriptive", "free_goods", "uom"})
+_SMALL_CODES = {str(i): i for i in range(10)}
+
+
+def _code(value: Any, where: str, default: int) -> int:
+    """A small numeric code ("2", 2, " 2 ", null): the common forms without parsing."""
+    if value is None or value == "":
+        return default
+    n = _SMALL_CODES.get(value.strip()) if isinstance(value, str) else None
+    if n is not None:
+        return n
+    return _int(value, where) or default
+
+
 def _decode_row(item: Any, where: str) -> OrderRow:
     row = _require_dict(item, where)
-    kw = _decode_fields(OrderRow, row, f"{where}.",
-                        skip=frozenset({"details", "is_descriptive", "free_goods", "uom"}))
-    details = tuple(
-        RowDetail(**_decode_fields(RowDetail, _require_dict(d, f"{where}.dettagli[{j}]"),
-                                   f"{where}.dettagli[{j}]."))
-        for j, d in enumerate(_list(row, "dettagli", f"{where}.dettagli")))
+    prefix = where + "."
+    kw = _decode_fields(OrderRow, row, prefix, skip=_ROW_SKIP)
+    raw_details = row.get("dettagli")
+    details: tuple[RowDetail, ...] = ()
+    if raw_details:
+        details = tuple(
+            RowDetail(**_decode_fields(RowDetail, _require_dict(d, f"{where}.dettagli[{j}]"),
+                                       f"{where}.dettagli[{j}]."))
+            for j, d in enumerate(_list(row, "dettagli", f"{where}.dettagli")))
     tipo_riga = (kw.get("ext_cod_tipo_riga_ord") or "").strip()
-    omag = _int(kw.get("ext_cod_tipo_riga_omag"), f"{where}.ext_cod_tipo_riga_omag") or 0
+    omag = _code(kw.get("ext_cod_tipo_riga_omag"), prefix + "ext_cod_tipo_riga_omag", 0)
     if omag not in FREE_GOODS:
         raise RecordError(f"{where}.ext_cod_tipo_riga_omag: unknown free-goods type {omag}",
                           field=f"{where}.ext_cod_tipo_riga_omag")
-    tipo_um = _int(kw.get("tipo_um"), f"{where}.tipo_um") or 1
+    tipo_um = _code(kw.get("tipo_um"), prefix + "tipo_um", 1)
     if tipo_um not in UOM_TYPES:
         raise RecordError(f"{where}.tipo_um: unknown unit-of-measure type {tipo_um}",
                           field=f"{where}.tipo_um")

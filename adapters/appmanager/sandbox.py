@@ -178,6 +178,10 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sandbox: SandboxServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (killed, timed out) is part of the game here.
+        log.debug("sandbox: connection ended abruptly", client=str(client_address))
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -18,7 +18,8 @@ API (the names other parts rely on):
 - `quarantine(stream, item, error, queue_id=None, source="api")`: keep a malformed item
   with its error (shown by `connector status`), it is never delivered.
 - `deliver(rec, sink) -> Outcome` and `deliver_many(recs, sink) -> list[Outcome]`: write
-  through the ErpSink and record the outcome: "delivered", "duplicate" (already there),
+  through the ErpSink (its optional `write_many(recs) -> list[ErpRef | Exception]` when it
+  has one, for batches) and record the outcome: "delivered", "duplicate" (already there),
   "dead" (the sink raised PermanentError: dead letter, retried with backoff), "failed"
   (TransientError: stays pending, retried with backoff).
 - `pending(stream=None) -> list[InboundRecord]`: journaled, never tried (a crash between
@@ -260,12 +261,30 @@ class Journal:
         between only repeats writes, which the sink answers with duplicate=True."""
         results: list[tuple[InboundRecord, Outcome, ErpRef | None, str]] = []
         try:
-            for rec in records:
-                outcome, ref, error = self._write(rec, sink)
-                results.append((rec, outcome, ref, error))
+            write_many = getattr(sink, "write_many", None)
+            if write_many is not None and len(records) > 1:
+                for rec, got in zip(records, write_many(records), strict=True):
+                    results.append((rec, *self._classify(rec, sink, got)))
+            else:
+                for rec in records:
+                    outcome, ref, error = self._write(rec, sink)
+                    results.append((rec, outcome, ref, error))
         finally:
             self._save_outcomes(results, sink)
         return [r[1] for r in results]
+
+    def _classify(self, rec: InboundRecord, sink: ErpSink, got: ErpRef | Exception
+                  ) -> tuple[Outcome, ErpRef | None, str]:
+        """write_many's answer for one record, as _write would have returned it."""
+        if isinstance(got, ErpRef):
+            return ("duplicate" if got.duplicate else "delivered"), got, ""
+        if isinstance(got, AuthError):
+            raise got
+        if isinstance(got, PermanentError | FormatError):
+            return "dead", None, str(got)
+        if isinstance(got, TransientError):
+            return "failed", None, str(got)
+        return "dead", None, f"internal error in sink {sink.name}: {got!r}"
 
     def _save_outcomes(self, results: list[tuple[InboundRecord, Outcome, ErpRef | None, str]],
                        sink: ErpSink) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -144,30 +145,52 @@ class Importer:
         return res
 
     def poll_stream(self, stream: str, res: StreamResult | None = None) -> StreamResult:
+        """Page through one stream until its queue is drained. A small pipeline: while
+        page N is journaled (mark moved past it), page N+1 is being fetched and page N-1
+        written to the ERP, each in its own thread. Page N+1 is asked for only once page N
+        is journaled; a crash leaves journaled records pending, delivered at the next start."""
         res = res or StreamResult(stream)
-        if self.feed is None:
+        feed = self.feed
+        if feed is None:
             raise ConnectorError("no AppManager feed configured (import.source is legacy)")
         mark = self.journal.mark(stream)
-        while not self.stop.is_set():
-            page = self.feed.fetch(stream, mark, self.page_size)
-            res.pages += 1
-            fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
-            if not fresh_items and not fresh_bad:
-                break
-            res.fetched += len(fresh_items)
-            res.malformed += len(fresh_bad)
-            new = self.journal.record_page(
-                stream, fresh_items,
-                malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
-                mark=top)
-            res.new += len(new)
-            res.count(self.journal.deliver_many(new, self.sink))
-            self.beat()
-            if top is None:
-                break  # only id-less malformed items: nothing to advance past
-            mark = top
-            if page.raw_count < self.page_size:
-                break
+        fetcher = ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{stream}")
+        writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{stream}")
+        pending: Future[Page] | None = fetcher.submit(feed.fetch, stream, mark, self.page_size)
+        delivering: Future[list[Outcome]] | None = None
+        try:
+            while pending is not None:
+                page = pending.result()
+                pending = None
+                res.pages += 1
+                fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
+                if not fresh_items and not fresh_bad:
+                    break
+                res.fetched += len(fresh_items)
+                res.malformed += len(fresh_bad)
+                new = self.journal.record_page(
+                    stream, fresh_items,
+                    malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
+                    mark=top)
+                res.new += len(new)
+                if top is not None:  # only id-less malformed items: nothing to advance past
+                    mark = top
+                    if page.raw_count >= self.page_size and not self.stop.is_set():
+                        pending = fetcher.submit(feed.fetch, stream, mark, self.page_size)
+                if delivering is not None:  # at most one page in the ERP writer at a time
+                    res.count(delivering.result())
+                    delivering = None
+                if new:
+                    delivering = writer.submit(self.journal.deliver_many, new, self.sink)
+                self.beat()
+            if delivering is not None:
+                res.count(delivering.result())
+                delivering = None
+        finally:
+            if pending is not None:
+                pending.cancel()
+            fetcher.shutdown(wait=True)
+            writer.shutdown(wait=True)  # an ERP write in progress finishes and is recorded
         res.mark = mark
         self.journal.stream_done(stream)
         metrics.mark_success(f"import_{stream}")

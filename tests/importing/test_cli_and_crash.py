@@ -170,6 +170,10 @@ def test_daemon_runs_the_sandbox_and_imports_without_any_key(config_factory: Any
     assert store.last_events("error") == []
 
 
+def _count(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("orders_*.json")) if folder.exists() else 0
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_each_order_lands_exactly_once(sandbox: SandboxServer,
                                                                  tmp_path: Path) -> None:
@@ -188,13 +192,18 @@ def test_sigkill_at_random_moments_each_order_lands_exactly_once(sandbox: Sandbo
                                  "import", "--once", "--stream", "orders"],
                                 env=_env(), cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.45, 1.1))  # test code: the moment to kill at
+        # The moment to kill at: once the import is under way (a random number of further
+        # orders landed), plus a random few milliseconds, so every step gets hit.
+        target = min(999, _count(folder) + rng.randint(1, 70))
+        while proc.poll() is None and _count(folder) < target:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.03))
         # AppManager re-queues a few already-seen orders meanwhile (same unique_id, new id).
         requeued.append(sandbox.requeue("orders", rng.choice(ids[:len(requeued) * 40 + 40])))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-            landed.append(sum(1 for p in folder.glob("orders_*.json")))
+            landed.append(_count(folder))
         proc.wait(10)
     assert kills >= 10, f"only {kills} kills (seed {seed})"
     # the kills hit the import while it was under way, not only before or after it

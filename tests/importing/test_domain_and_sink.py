@@ -234,3 +234,29 @@ def test_license_manager_discovery(tmp_path: Path) -> None:
         with pytest.raises(AuthError) as exc:
             discover(sb.lm_url, "wrong-lm-key", retry_initial=0.01)
         assert "wrong-lm-key" not in str(exc.value)
+
+
+def test_write_many_batch_mixed_outcomes(tmp_path: Path) -> None:
+    from connector.domain import to_jsonable
+
+    sink = FilesSink(tmp_path / "in", "tracciato", company="ACME")
+    rng = random.Random(9)
+    recs = [decode_record("orders", {**sandbox_demo.demo_order(rng, rows=2), "id": i,
+                                     "unique_id": 700 + i}) for i in range(1, 6)]
+    too_long = decode_record("orders", {**sandbox_demo.demo_order(rng, rows=1), "id": 6,
+                                        "unique_id": 706, "note": "y" * 4001})
+    sink.write(recs[0])  # already landed
+    out = sink.write_many([*recs, too_long, recs[1]])  # recs[1] twice in one batch
+    assert [type(o).__name__ for o in out] == ["ErpRef"] * 5 + ["PermanentError", "ErpRef"]
+    refs = [o for o in out if isinstance(o, type(sink.write(recs[0])))]
+    assert [r.duplicate for r in refs] == [True, False, False, False, False, True]
+    names = sorted(p.name for p in (tmp_path / "in").iterdir() if not p.name.startswith("."))
+    assert names == [f"AM_ORD_ACME_{700 + i}.DAT" for i in range(1, 6)]
+    ledger = (tmp_path / "in" / LEDGER).read_text(encoding="utf-8").split()
+    assert sorted(ledger) == names
+    # JSON rendering is the same as the generic to_jsonable of the model
+    jsink = FilesSink(tmp_path / "j", "json")
+    jsink.write_many(recs[:2])
+    doc = json.loads((tmp_path / "j" / "orders_701.json").read_text(encoding="utf-8"))
+    assert doc["record"] == json.loads(json.dumps(to_jsonable(recs[0].model)))
+    jsink.close()

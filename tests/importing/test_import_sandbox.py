@@ -37,8 +37,8 @@ def test_every_stream_lands_once_with_its_identity(seeded_sandbox: SandboxServer
         assert result.streams[stream].delivered == sizes[stream]
         for d in docs:
             assert d["stream"] == stream
-            assert d["id"] == d["received"]["id"]
-            assert d["unique_id"] == d["received"]["unique_id"]
+            assert d["key"] == f"{stream}/{d['unique_id']}"
+            assert isinstance(d["id"], int) and d["record"]["id"] == d["id"]
         assert rig.journal.mark(stream) == max(d["id"] for d in docs)
     orders = rig.docs("orders")
     assert isinstance(orders[0]["unique_id"], int)  # as AppManager sent it: a number

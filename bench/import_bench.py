@@ -1,0 +1,199 @@
+"""bench/import: 10,000 orders of 10 rows each from the AppManager sandbox into the files sink.
+
+    python -m bench.import_bench [--orders 10000] [--rows 10] [--page-size 50] [--format json]
+
+The sandbox runs as its own process (`connector sandbox`), so neither side competes with
+it for the GIL. In the same run the script times
+- the baseline: a plain requests loop that pages through the same queue (lastID paging,
+  the same page size) and discards each page (json.loads to learn the next lastID);
+- the connector: the real import path (client, decoding, journal, files sink with fsync)
+  on a fresh state store and import folder, draining the orders queue;
+and prints the ratio connector / baseline (target <= 2). The baseline runs before and
+after the connector; the mean of the two is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+KEY = "bench-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(db: Path, orders: int, rows: int) -> None:
+    from adapters.appmanager import sandbox_demo
+    from adapters.appmanager.sandbox import SandboxStore
+
+    store = SandboxStore(db)
+    rng = random.Random(7)
+    batch = 1000
+    for start in range(0, orders, batch):
+        store.enqueue_many("orders", [sandbox_demo.demo_order(rng, rows=rows)
+                                      for _ in range(min(batch, orders - start))])
+    store.close()
+
+
+def _config(root: Path, port: int, page_size: int, fmt: str, erp_dir: Path | None = None
+            ) -> Path:
+    data = {
+        "version": 1, "company": "ACME", "state_dir": str(root / "state"),
+        "log": {"dir": str(root / "log"), "level": "warning"},
+        "export": {"enabled": False},
+        "import": {"enabled": True,
+                   "appmanager": {"url": f"http://127.0.0.1:{port}/api/v1/progetti/ic.acme",
+                                  "page_size": page_size},
+                   "erp": {"sink": "files", "path": str(erp_dir or root / "erp"),
+                           "format": fmt}},
+        "sandbox": {"enabled": True, "port": port, "db": str(root / "sandbox.sqlite"),
+                    "auth_key": KEY, "seed": False},
+    }
+    path = root / "connector.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{url}/_sandbox/stats", params={"authKey": KEY}, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise SystemExit("the sandbox did not start")
+
+
+def baseline(url: str, page_size: int) -> tuple[float, int, int]:
+    """A plain requests loop: fetch every page, discard it. (seconds, items, pages)."""
+    session = requests.Session()
+    last_id, items, pages = 0, 0, 0
+    started = time.perf_counter()
+    while True:
+        params: dict[str, str | int] = {"authKey": KEY, "format": "json", "count": 0,
+                                        "offset": 0, "limit": page_size, "lastID": last_id}
+        resp = session.get(f"{url}/exportPaginazione/codaOrdini", params=params,
+                           timeout=(5, 30))
+        resp.raise_for_status()
+        page = json.loads(resp.content)["testate"]
+        pages += 1
+        if not page:
+            break
+        items += len(page)
+        last_id = page[-1]["id"]
+        if len(page) < page_size:
+            break
+    elapsed = time.perf_counter() - started
+    session.close()
+    return elapsed, items, pages
+
+
+def connector_run(config: Path) -> tuple[float, int, int]:
+    """The real import path, in this process. (seconds, delivered, pages)."""
+    import threading
+
+    from adapters.erp import build_sink
+    from connector.config import load_config
+    from connector.importing.wiring import build_importer
+    from connector.logsetup import configure_logging
+    from connector.state import StateStore
+
+    cfg = load_config(config)
+    configure_logging("warning", cfg.log.dir, console=False)
+    os.environ.pop("APPMANAGER_AUTH_KEY", None)  # the sandbox's own key applies
+    cpu0 = os.times()
+    started = time.perf_counter()
+    store = StateStore(cfg.state_dir)
+    sink = build_sink(cfg)
+    importer = build_importer(cfg, store, threading.Event(), sink=sink)
+    res = importer.poll_stream("orders")
+    importer.close()
+    sink.close()
+    elapsed = time.perf_counter() - started
+    cpu1 = os.times()
+    global CONNECTOR_CPU
+    CONNECTOR_CPU = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return elapsed, res.delivered, res.pages
+
+
+CONNECTOR_CPU = 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.import_bench")
+    ap.add_argument("--orders", type=int, default=10_000)
+    ap.add_argument("--rows", type=int, default=10)
+    ap.add_argument("--page-size", type=int, default=50)
+    ap.add_argument("--format", choices=("json", "tracciato"), default="json")
+    ap.add_argument("--erp-dir", type=Path, default=None,
+                    help="ERP import folder (default: in the temporary folder); e.g. a tmpfs "
+                         "folder to separate disk time from CPU time")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = ap.parse_args(argv)
+
+    root = Path(tempfile.mkdtemp(prefix="import-bench-"))
+    port = _free_port()
+    erp_dir = None
+    if args.erp_dir is not None:
+        erp_dir = Path(tempfile.mkdtemp(prefix="import-bench-erp-", dir=args.erp_dir))
+    config = _config(root, port, args.page_size, args.format, erp_dir)
+    t = time.perf_counter()
+    _seed(root / "sandbox.sqlite", args.orders, args.rows)
+    print(f"seeded {args.orders} orders x {args.rows} rows in {time.perf_counter() - t:.1f} s "
+          f"({(root / 'sandbox.sqlite').stat().st_size / 1e6:.0f} MB of queue)")
+    server = subprocess.Popen([sys.executable, "-m", "connector", "--config", str(config),
+                               "sandbox"], cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api/v1/progetti/ic.acme"
+    try:
+        _wait_ready(url)
+        baseline(url, args.page_size)  # warm the sandbox's page cache; not counted
+        b1, items, pages = baseline(url, args.page_size)
+        c, delivered, cpages = connector_run(config)
+        b2, _, _ = baseline(url, args.page_size)
+    finally:
+        server.terminate()
+        server.wait(10)
+    files = sum(1 for p in (erp_dir or root / "erp").iterdir() if not p.name.startswith("."))
+    base = (b1 + b2) / 2
+    ratio = c / base
+    print(f"baseline (plain requests loop): {b1:.2f} s and {b2:.2f} s, {items} orders in "
+          f"{pages} pages")
+    print(f"connector (fetch, decode, journal, files sink with fsync): {c:.2f} s, "
+          f"{delivered} orders delivered in {cpages} pages, {files} files; CPU used "
+          f"{CONNECTOR_CPU:.2f} s")
+    print(f"ratio connector / baseline: {ratio:.2f} (target <= 2: "
+          f"{'met' if ratio <= 2 else 'NOT met'})")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}")
+    if args.keep:
+        print(f"kept {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        if erp_dir is not None:
+            shutil.rmtree(erp_dir, ignore_errors=True)
+    if delivered != args.orders or files != args.orders:
+        print("ERROR: not every order landed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
