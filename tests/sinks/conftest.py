@@ -64,11 +64,51 @@ class Harness:
     cleanup: Callable[[], None] = lambda: None
 
 
-def _sql_harness(kind: str, tmp_path: Path) -> Harness:
+class _ServerTables:
+    """Staging tables on a server, created once per test run (a unique prefix) and
+    dropped at its end; emptied before each test."""
+
+    def __init__(self) -> None:
+        self.sinks: dict[str, SqlSink] = {}
+
+    def get(self, kind: str, url: str) -> SqlSink:
+        if kind not in self.sinks:
+            sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
+            sink.create_tables()
+            self.sinks[kind] = sink
+        sink = self.sinks[kind]
+        with sink.engine.begin() as conn:
+            for table in reversed(sink.schema.metadata.sorted_tables):  # children first
+                conn.execute(table.delete())
+        return sink
+
+    def drop_all(self) -> None:
+        for sink in self.sinks.values():
+            sink.drop_tables()
+            sink.close()
+
+
+@pytest.fixture(scope="session")
+def server_tables() -> Iterator[_ServerTables]:
+    tables = _ServerTables()
+    try:
+        yield tables
+    finally:
+        tables.drop_all()
+
+
+def _admin_sink(kind: str, tmp_path: Path, server_tables: _ServerTables) -> SqlSink:
     url = sql_url_for(kind, tmp_path)
-    cfg = SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_")
-    admin = SqlSink(cfg)
-    admin.create_tables()
+    if kind == "sqlite":
+        sink = SqlSink(SqlSinkConfig(url=url))
+        sink.create_tables()
+        return sink
+    return server_tables.get(kind, url)
+
+
+def _sql_harness(kind: str, tmp_path: Path, server_tables: _ServerTables) -> Harness:
+    admin = _admin_sink(kind, tmp_path, server_tables)
+    cfg = admin.cfg
 
     def count(rec: InboundRecord) -> int:
         s = admin.schema
@@ -83,11 +123,7 @@ def _sql_harness(kind: str, tmp_path: Path) -> Harness:
                 assert rows == n * len(getattr(rec.model, "rows", ())), "rows doubled or missing"
         return int(n)
 
-    def cleanup() -> None:
-        admin.drop_tables()
-        admin.close()
-
-    return Harness(f"sql-{kind}", lambda: SqlSink(cfg), count, cleanup)
+    return Harness(f"sql-{kind}", lambda: SqlSink(cfg), count)
 
 
 def _files_harness(tmp_path: Path) -> Harness:
@@ -121,14 +157,14 @@ SINK_KINDS = ["files", "sql-sqlite", "sql-postgresql", "sql-mariadb", "command"]
 
 
 @pytest.fixture(params=SINK_KINDS)
-def harness(request: Any, tmp_path: Path) -> Iterator[Harness]:
+def harness(request: Any, tmp_path: Path, server_tables: _ServerTables) -> Iterator[Harness]:
     kind: str = request.param
     if kind == "files":
         h = _files_harness(tmp_path)
     elif kind == "command":
         h = _command_harness(tmp_path)
     else:
-        h = _sql_harness(kind.removeprefix("sql-"), tmp_path)
+        h = _sql_harness(kind.removeprefix("sql-"), tmp_path, server_tables)
     try:
         yield h
     finally:
@@ -136,8 +172,19 @@ def harness(request: Any, tmp_path: Path) -> Iterator[Harness]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def sql_sink(request: Any, tmp_path: Path) -> Iterator[SqlSink]:
-    """A SqlSink with fresh tables (unique prefix), dropped afterwards."""
+def sql_sink(request: Any, tmp_path: Path, server_tables: _ServerTables) -> Iterator[SqlSink]:
+    """A SqlSink on empty staging tables (server tables are shared by the run)."""
+    admin = _admin_sink(request.param, tmp_path, server_tables)
+    sink = SqlSink(admin.cfg)
+    try:
+        yield sink
+    finally:
+        sink.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def fresh_sql_sink(request: Any, tmp_path: Path) -> Iterator[SqlSink]:
+    """A SqlSink with tables of its own (for tests that alter them), dropped afterwards."""
     url = sql_url_for(request.param, tmp_path)
     sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
     sink.create_tables()

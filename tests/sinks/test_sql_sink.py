@@ -77,20 +77,20 @@ def test_a_bad_row_value_writes_nothing_of_the_order(sql_sink: SqlSink) -> None:
     assert _rows(sql_sink, "orders") == [] and _rows(sql_sink, "order_rows") == []
 
 
-def test_a_database_refusal_is_permanent_and_rolls_back(sql_sink: SqlSink) -> None:
+def test_a_database_refusal_is_permanent_and_rolls_back(fresh_sql_sink: SqlSink) -> None:
     """A constraint of the ERP's own (here: a CHECK added by the integrator) refuses a row
     mid-transaction: the header written before it is rolled back."""
-    rows = sql_sink.schema.tables["order_rows"]
-    if sql_sink.engine.dialect.name == "sqlite":
+    rows = fresh_sql_sink.schema.tables["order_rows"]
+    if fresh_sql_sink.engine.dialect.name == "sqlite":
         pytest.skip("SQLite cannot add a CHECK constraint to an existing table")
-    with sql_sink.engine.begin() as conn:
+    with fresh_sql_sink.engine.begin() as conn:
         conn.execute(sa.text(f"ALTER TABLE {rows.name} ADD CONSTRAINT ck_{rows.name}_qta "
                              "CHECK (qta < 1000)"))
     item = order_item("O-6", rows=2)
     item["righe"][1]["qta"] = 5000
     with pytest.raises(PermanentError, match="refused by the database"):
-        sql_sink.write(decode_record("orders", item))
-    assert _rows(sql_sink, "orders") == []
+        fresh_sql_sink.write(decode_record("orders", item))
+    assert _rows(fresh_sql_sink, "orders") == []
 
 
 def test_configured_table_and_column_names(tmp_path: Path) -> None:
