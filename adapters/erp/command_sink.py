@@ -44,6 +44,7 @@ from connector.errors import ConfigError, PermanentError, TransientError
 log = structlog.get_logger(__name__)
 
 PLACEHOLDERS = ("file", "stream", "id", "unique_id", "key", "replay")
+_RUN_LOCK = threading.Lock()
 
 _LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS command_ledger (
@@ -141,6 +142,13 @@ class CommandSink:
         self.ledger.close()
 
     def write(self, record: InboundRecord) -> ErpRef:
+        # One ERP program at a time in this process: the import loop and the legacy loop
+        # may hand over the same record at once, and the second must see the first's
+        # outcome in the ledger instead of running the program again.
+        with _RUN_LOCK:
+            return self._write(record)
+
+    def _write(self, record: InboundRecord) -> ErpRef:
         key = record.key
         seen = self.ledger.get(key)
         if seen is not None and seen[0] == "accepted":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,7 +103,7 @@ class LegacyImporter:
         return stable, unstable
 
     # One scan ----------------------------------------------------------------------------
-    def scan(self, stop: threading.Event) -> ScanResult:
+    def scan(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> ScanResult:
         result = ScanResult()
         stable, unstable = self.stable_files(stop)
         result.unstable = [p.name for p in unstable]
@@ -110,6 +111,7 @@ class LegacyImporter:
             if stop.is_set():
                 break
             self.import_file(path, result)
+            beat()
         self.store.put("legacy.last_scan_at", str(time.time()))
         return result
 

@@ -2,7 +2,9 @@
 
 Polling, not file-system events: the folder is usually Dropbox-synced or on a share,
 where events are unreliable, and AppManager writes files at most every few minutes.
-Enabled by import.legacy.enabled, or import.source legacy / both.
+Enabled by import.legacy.enabled, or import.source legacy / both. Dead letters of this
+route are retried by the import loop (connector.importing.loop), which runs whenever
+import is enabled and redelivers the journal's due records whatever their source.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import structlog
 
 from adapters.erp import ErpSink, build_sink
 from connector.config import Config
-from connector.legacy.importer import SOURCE, LegacyImporter, ScanResult
+from connector.legacy.importer import LegacyImporter, ScanResult
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -41,8 +43,7 @@ class LegacyLoop:
         try:
             while not stop.is_set():
                 beat()
-                result = importer.scan(stop)
-                self._retry_dead_letters(importer)
+                result = importer.scan(stop, beat)
                 beat()
                 # Files still being written: look again soon rather than a full period later.
                 wait = (self.cfg.import_.legacy.settle_seconds if result.unstable
@@ -51,16 +52,6 @@ class LegacyLoop:
                     break
         finally:
             sink.close()
-
-    def _retry_dead_letters(self, importer: LegacyImporter) -> None:
-        """With import.source legacy the web-service loop is not there to retry dead
-        letters on its schedule; retry the ones of this route here."""
-        if self.cfg.import_.source != "legacy":
-            return
-        due = [r for r in importer.journal.retry_due()
-               if isinstance(r.payload, dict) and r.payload.get("_source") == SOURCE]
-        if due:
-            importer.journal.deliver_many(due, importer.sink)
 
 
 def run_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
