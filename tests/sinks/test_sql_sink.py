@@ -188,3 +188,30 @@ def test_a_dropped_connection_is_reconnected(tmp_path: Path) -> None:
     finally:
         sink.drop_tables()
         sink.close()
+
+
+def test_two_writers_racing_on_the_same_records_land_each_once(sql_sink: SqlSink) -> None:
+    """The import loop and the legacy loop (or two processes) delivering the same record
+    at once: the unique constraint decides, the loser reports duplicate."""
+    import threading
+
+    records = [decode_record("orders", order_item(f"R-{i}", queue_id=i + 1, rows=2))
+               for i in range(15)]
+    other = SqlSink(sql_sink.cfg)
+    results: dict[int, list[bool]] = {0: [], 1: []}
+    barrier = threading.Barrier(2)
+
+    def run(n: int, sink: SqlSink) -> None:
+        barrier.wait()
+        for rec in records:
+            results[n].append(sink.write(rec).duplicate)
+
+    threads = [threading.Thread(target=run, args=(0, sql_sink)),
+               threading.Thread(target=run, args=(1, other))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    other.close()
+    assert all(a != b for a, b in zip(results[0], results[1], strict=True))  # one winner each
+    assert len(_rows(sql_sink, "orders")) == 15 and len(_rows(sql_sink, "order_rows")) == 30
