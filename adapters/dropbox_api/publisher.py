@@ -75,7 +75,8 @@ class _Plan:
 @dataclass
 class _RunState:
     run_dir: str
-    displaced: list[tuple[str, str]] = field(default_factory=list)  # (final, aside)
+    displaced: list[tuple[str, str]] = field(default_factory=list)  # (final, aside) done
+    landed: list[tuple[str, str]] = field(default_factory=list)  # (staging, final) done
 
 
 class DropboxApiPublisher:
@@ -420,42 +421,50 @@ class DropboxApiPublisher:
     def _move_into_place(self, todo: list[_Plan], run: _RunState) -> None:
         # Move aside what is at the destinations now (a listing/metadata told us in _plan).
         existing = [(p.final, self._aside(run, p)) for p in todo if p.exists]
-        if existing:
-            self._move_batch("displace", existing, expect={}, displace=True)
-            run.displaced.extend(existing)
         expect = {paths.lower(p.final): p.item.content_hash for p in todo}
         aside = {paths.lower(p.final): self._aside(run, p) for p in todo}
         try:
+            if existing:
+                self._move_batch("displace", existing, expect={}, displace=True,
+                                 record=run.displaced)
             self._move_batch("publish", [(p.staging, p.final) for p in todo], expect=expect,
-                             displace=False, aside=aside)
+                             displace=False, aside=aside, record=run.landed)
         except ConnectorError:
-            self._restore_displaced(run)
+            self._roll_back(run)
             raise
 
-    def _restore_displaced(self, run: _RunState) -> None:
-        """The new files could not be moved in: put the previous versions back (best effort,
-        one attempt, even during a shutdown) so AppManager keeps reading a whole old run."""
-        if not run.displaced:
-            return
+    def _roll_back(self, run: _RunState) -> None:
+        """Moving in failed part-way: take back the new files that landed and put the previous
+        versions back, so AppManager keeps reading the whole previous run. Best effort, one
+        attempt each, even during a shutdown; the error in hand is what the caller sees."""
+        if run.landed:
+            self._best_effort_move("undo", [(final, staging) for staging, final in run.landed])
+        if run.displaced:
+            self._best_effort_move("restore", [(aside, final) for final, aside in run.displaced])
+        if run.landed or run.displaced:
+            log.warning("dropbox_run_rolled_back", undone=len(run.landed),
+                        restored=len(run.displaced))
+
+    def _best_effort_move(self, label: str, pairs: list[tuple[str, str]]) -> None:
         try:
             launch = self.dbx.files_move_batch_v2(
-                [dbx_files.RelocationPath(from_path=a, to_path=f) for f, a in run.displaced],
+                [dbx_files.RelocationPath(from_path=s, to_path=d) for s, d in pairs],
                 autorename=False)
             job = launch.get_async_job_id() if launch.is_async_job_id() else None
             for _ in range(50):
                 if job is None or self.dbx.files_move_batch_check_v2(job).is_complete():
                     break
                 time.sleep(0.2)  # bounded (10 s), on the way out of a failed publish
-            log.warning("dropbox_previous_versions_restored", files=len(run.displaced))
         except Exception as exc:  # noqa: BLE001 - best effort; the error in hand matters
-            log.error("dropbox_restore_failed", files=len(run.displaced),
+            log.error("dropbox_rollback_failed", step=label, files=len(pairs),
                       error=type(exc).__name__)
 
     def _aside(self, run: _RunState, p: _Plan) -> str:
         return f"{run.run_dir}/{paths.REPLACED_DIR}/{p.item.folder}/{p.item.name}"
 
     def _move_batch(self, label: str, pairs: list[tuple[str, str]], expect: dict[str, str],
-                    displace: bool, aside: dict[str, str] | None = None) -> None:
+                    displace: bool, aside: dict[str, str] | None = None,
+                    record: list[tuple[str, str]] | None = None) -> None:
         what = "files/move_batch_v2"
         with _COMMIT_LOCK:
             for start in range(0, len(pairs), BATCH_LIMIT):
@@ -463,10 +472,12 @@ class DropboxApiPublisher:
                 for attempt in self.caller.retry(f"{what} ({label})"):
                     with attempt:
                         if pending:
-                            pending = self._move_once(label, pending, expect, displace, aside)
+                            pending = self._move_once(label, pending, expect, displace, aside,
+                                                      record)
 
     def _move_once(self, label: str, pending: list[tuple[str, str]], expect: dict[str, str],
-                   displace: bool, aside: dict[str, str] | None) -> list[tuple[str, str]]:
+                   displace: bool, aside: dict[str, str] | None,
+                   record: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
         what = "files/move_batch_v2"
         launch = self.caller.invoke(what, self.dbx.files_move_batch_v2,
                                     [dbx_files.RelocationPath(from_path=s, to_path=d)
@@ -477,12 +488,16 @@ class DropboxApiPublisher:
         first: ConnectorError | None = None
         for (src, dst), entry in zip(pending, entries, strict=True):
             if entry.is_success():
+                if record is not None:
+                    record.append((src, dst))
                 continue
             tags = union_tags(entry.get_failure())
             if "from_lookup" in tags and "not_found" in tags:
                 if displace:
                     continue  # nothing to move aside any more
                 if self._remote_hash(dst) == expect.get(paths.lower(dst)):
+                    if record is not None:
+                        record.append((src, dst))
                     continue  # an earlier attempt moved it; its answer was lost
                 raise TransientError(f"staged file {src} vanished before it was moved into "
                                      "place; the burst will be published again", path=src)
@@ -499,7 +514,7 @@ class DropboxApiPublisher:
         if conflicts and aside is not None:
             # Something appeared at the destination after we looked: move it aside too.
             moved = [(dst, aside[paths.lower(dst)]) for _, dst in conflicts]
-            self._move_once("displace", moved, {}, True, None)
+            self._move_once("displace", moved, {}, True, None, None)
             retry_later.extend(conflicts)
             first = first or TransientError(f"{len(conflicts)} destinations appeared meanwhile")
         if first is not None:

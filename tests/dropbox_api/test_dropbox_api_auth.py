@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import certifi
-import pytest
 
 from tests.dropbox_api.conftest import PublisherRunner, item, make_file
 from tests.dropbox_api.fake_dropbox import FakeDropbox
@@ -91,12 +90,13 @@ def test_unknown_ca_is_a_clear_tls_error(fake: FakeDropbox, publisher: Publisher
     assert result["error"] == "TransientError" and "TLS" in result["message"]
 
 
-@pytest.mark.parametrize("name", ["desktop.ini", "Thumbs.db", " io_art.dat"])
 def test_names_dropbox_refuses_are_permanent_before_any_upload(
-        name: str, fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
     f = make_file(tmp_path / "out" / "x.dat", 10)
-    (result,) = publisher.run([item(f, name=name)])
-    assert result["error"] == "PermanentError" and repr(name) in result["message"]
+    names = ["desktop.ini", "Thumbs.db", " io_art.dat"]
+    results = publisher.run(*[[item(f, name=name)] for name in names])
+    for name, result in zip(names, results, strict=True):
+        assert result["error"] == "PermanentError" and repr(name) in result["message"]
     assert fake.stats["files/upload"] == 0
 
 

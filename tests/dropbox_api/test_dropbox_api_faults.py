@@ -32,40 +32,37 @@ def assert_published_exactly(fake: FakeDropbox, expected: dict[str, bytes]) -> N
         assert fake.read(path) == data, path
 
 
+# Grouped so one child process survives several faults on different routes (the suite
+# stays fast); each group still checks that every fault fired.
 FAULTS: dict[str, list[dict[str, Any]]] = {
-    "429_too_many_requests_on_start": [
-        {"route": "files/upload_session/start", "kind": "rate_limit", "times": 2, "retry_after": 0}],
-    "429_plain_text_on_commit": [
-        {"route": "files/upload_session/finish_batch_v2", "kind": "rate_limit_text", "retry_after": 0}],
-    "429_write_contention_on_upload": [
-        {"route": "files/upload_session/start", "kind": "contention_429", "times": 3, "retry_after": 0}],
-    "409_write_contention_in_commit_entries": [
-        {"route": "files/upload_session/finish_batch_v2", "kind": "contention_409",
-         "entries": [0, 3]}],
-    "409_write_contention_in_move_entries": [
-        {"route": "files/move_batch_v2", "kind": "contention_409", "entries": [0]}],
-    "429_write_contention_on_move": [
+    "rate_limits_and_429_write_contention": [
+        {"route": "files/upload_session/start", "kind": "rate_limit", "times": 2,
+         "retry_after": 0},
+        {"route": "files/upload_session/finish_batch_v2", "kind": "rate_limit_text",
+         "retry_after": 0},
+        {"route": "files/upload_session/append_v2", "kind": "contention_429", "times": 3,
+         "retry_after": 0},
         {"route": "files/move_batch_v2", "kind": "contention_429", "retry_after": 0}],
-    "5xx_everywhere_once": [
+    "write_contention_inside_409_entries": [
+        {"route": "files/upload_session/finish_batch_v2", "kind": "contention_409",
+         "entries": [0, 3]},
+        {"route": "files/move_batch_v2", "kind": "contention_409", "entries": [0]}],
+    "5xx_everywhere_once_and_after_taking_effect": [
         {"route": r, "kind": "server_error", "status": s} for r, s in (
-            ("files/get_metadata", 500),
-            ("files/upload_session/start", 503), ("files/upload_session/append_v2", 503),
+            ("files/get_metadata", 500), ("files/upload_session/start", 503),
+            ("files/upload_session/append_v2", 503),
             ("files/upload_session/finish_batch_v2", 500), ("files/move_batch_v2", 503),
-            ("files/delete_v2", 500), ("oauth2/token", 503))],
-    "5xx_after_the_append_took_effect": [
+            ("files/delete_v2", 500), ("oauth2/token", 503))] + [
         {"route": "files/upload_session/append_v2", "kind": "server_error", "when": "after"}],
-    "dropped_before_start": [
-        {"route": "files/upload_session/start", "kind": "drop", "times": 2}],
-    "dropped_after_append_took_effect": [
-        {"route": "files/upload_session/append_v2", "kind": "drop", "when": "after"}],
-    "dropped_after_commit_took_effect": [
-        {"route": "files/upload_session/finish_batch_v2", "kind": "drop", "when": "after"}],
-    "dropped_after_move_took_effect": [
-        {"route": "files/move_batch_v2", "kind": "drop", "when": "after"}],
-    "slow_append_beyond_the_timeout": [
+    "dropped_connections_before_and_after_taking_effect": [
+        {"route": "files/upload_session/start", "kind": "drop", "times": 2},
+        {"route": "files/upload_session/append_v2", "kind": "drop", "when": "after"},
+        {"route": "files/upload_session/finish_batch_v2", "kind": "drop", "when": "after"},
+        {"route": "files/move_batch_v2", "kind": "drop", "when": "after"},
+        {"route": "files/move_batch/check_v2", "kind": "drop"}],
+    "slow_responses_beyond_and_within_the_timeout": [
         {"route": "files/upload_session/append_v2", "kind": "slow", "delay": 2.5,
-         "when": "after"}],
-    "slow_commit_within_the_timeout": [
+         "when": "after"},
         {"route": "files/upload_session/finish_batch_v2", "kind": "slow", "delay": 0.5}],
 }
 
@@ -77,7 +74,7 @@ def test_fault_is_survived(name: str, fake: FakeDropbox, publisher: PublisherRun
     fake.put_file("/ACME/gestionale/io_ese.dat", b"previous version")
     faults = [fake.add_fault(**spec) for spec in FAULTS[name]]
     publisher.dropbox["timeout_seconds"] = 1.5
-    fake.async_moves = name.endswith("move_took_effect")  # also exercise check_v2 polling
+    fake.async_moves = name.startswith("dropped")  # also exercise move_batch/check_v2 polling
     (result,) = publisher.run(items)
     assert result["ok"], (result, publisher.stdout[-3000:])
     assert all(r["uploaded"] for r in result["receipts"])
@@ -177,7 +174,7 @@ def test_failed_move_in_restores_the_previous_versions(
     fake.add_fault("files/move_batch_v2", "server_error", times=2)  # moving in fails twice
     (result,) = publisher.run(items)
     assert result["error"] == "TransientError"
-    assert "dropbox_previous_versions_restored" in publisher.stdout
+    assert "dropbox_run_rolled_back" in publisher.stdout
     visible = [p for p in fake.listing() if "/.connector-staging/" not in p]
     assert visible == ["/ACME/gestionale/io_ese.dat"]
     assert fake.read("/ACME/gestionale/io_ese.dat") == b"previous version"
@@ -186,3 +183,21 @@ def test_failed_move_in_restores_the_previous_versions(
     assert again["ok"], again
     assert_published_exactly(fake, {f"/ACME/{i['folder']}/{i['name']}": Path(i["path"]).read_bytes()
                                     for i in items})
+
+
+def test_move_in_that_fails_part_way_is_rolled_back(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    """Some new files landed, others keep failing with contention: the landed ones are
+    taken back and the previous version restored: AppManager sees the whole old run."""
+    items, _ = burst(tmp_path)
+    fake.put_file("/ACME/gestionale/io_ese.dat", b"previous version")
+    publisher.dropbox["attempts"] = 2
+    fake.add_fault("files/move_batch_v2", "pass")  # moving the old version aside works
+    fake.add_fault("files/move_batch_v2", "contention_409", entries=[1, 2])  # 3 of 5 land
+    fake.add_fault("files/move_batch_v2", "contention_409", entries=[0, 1])  # retry: 0 of 2
+    (result,) = publisher.run(items)
+    assert result["error"] == "LockContention", result  # a RateLimited subclass
+    assert "dropbox_run_rolled_back" in publisher.stdout
+    visible = [p for p in fake.listing() if "/.connector-staging/" not in p]
+    assert visible == ["/ACME/gestionale/io_ese.dat"]
+    assert fake.read("/ACME/gestionale/io_ese.dat") == b"previous version"
