@@ -414,8 +414,13 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
     if ex.done_marker is not None and not ex.done_marker.startswith("."):
         err("export.done_marker", "must be a suffix starting with '.', e.g. .done")
     for i, d in enumerate(ex.dialects):
-        if d is not None and len(d.delimiter) != 1:
-            err(f"export.dialects[{i}].delimiter", "must be one character")
+        if d is not None:
+            from formats.dialect import Dialect, check_dialect
+
+            fields = {f.name: getattr(d, f.name) for f in dataclasses.fields(DialectConfig)}
+            for problem in check_dialect(Dialect(**fields)):
+                key, _, text = problem.partition(": ")
+                err(f"export.dialects[{i}].{key}", text)
     if cfg.dropbox.mode == "folder":
         root = Path(cfg.dropbox.root)
         for name, p in (("export.watch", ex.watch), ("state_dir", cfg.state_dir),

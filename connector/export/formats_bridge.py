@@ -47,7 +47,7 @@ def canonicalize(fin: Any, writer: Any, rel: str, *,
 
 def convert(fin: Any, writer: Any, dialect: DialectConfig, *, company: str, length_policy: str,
             max_errors: int) -> Judgement:
-    from formats import dialect as fd
+    import formats.dialect as fd
 
     d = fd.Dialect(**{f.name: getattr(dialect, f.name) for f in dataclasses.fields(DialectConfig)})
     report = fd.convert(cast(BinaryIO, fin), cast(BinaryIO, writer), d, company=company,
@@ -56,12 +56,13 @@ def convert(fin: Any, writer: Any, dialect: DialectConfig, *, company: str, leng
 
 
 def media_name_problem(name: str) -> str | None:
-    """None when `name[CodiceArticolo]{ordine}.ext` is respected, else the reason."""
-    from formats import media
+    """None when `name[CodiceArticolo]{ordine}.ext` (and its folders) respect the rule."""
+    from formats.media import parse_media_name
 
-    for part in name.split("/"):
+    parts = name.split("/")
+    for i, part in enumerate(parts):
         try:
-            media.parse_media_name(part)
+            parse_media_name(part, folder=i < len(parts) - 1)
         except FormatError as exc:
             return f"line 0: {name!r}: {exc}"
     return None

@@ -56,7 +56,7 @@ class ExportLoop:
             d.mkdir(parents=True, exist_ok=True)
         cleanup_staging(self.cfg)
         publisher = build_publisher(self.cfg, self.store, stop)
-        pipeline = ExportPipeline(self.cfg, self.store, publisher, stop)
+        pipeline = ExportPipeline(self.cfg, self.store, publisher, stop, beat)
         watcher = FolderWatcher(self.gate, polling=ex.polling,
                                 poll_interval=ex.poll_interval_seconds)
         watcher.start()
@@ -176,12 +176,12 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     gate = make_gate(cfg)
     gate.rescan()
     journal = ExportJournal(StateStore(cfg.state_dir))
-    dialect_globs = tuple(d.match for d in cfg.export.dialects)
+    dialects = tuple((d.match, d.layout) for d in cfg.export.dialects)
     all_valid = True
     if not gate.pending:
         out.write(f"nothing to publish in {cfg.export.watch}\n")
     for rel in gate.pending:
-        target = classify(rel, dialect_globs)
+        target = classify(rel, dialects)
         if target is None:
             continue
         if target.kind in ("media", "report", "unsupported"):

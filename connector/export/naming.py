@@ -15,10 +15,10 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif"}
-VIDEO_EXT = {".avi", ".mov", ".mpg", ".mpeg", ".m4v", ".mp4"}
-DOC_EXT = {".pdf"}
-MEDIA_EXT = IMAGE_EXT | VIDEO_EXT | DOC_EXT
+from formats.media import DOCUMENT_EXTENSIONS, MEDIA_EXTENSIONS
+
+MEDIA_EXT = frozenset(f".{e}" for e in MEDIA_EXTENSIONS)
+DOC_EXT = frozenset(f".{e}" for e in DOCUMENT_EXTENSIONS)
 
 _IGNORED_GLOBS = (
     "~$*", "~*", ".~*", "*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*.download",
@@ -47,8 +47,11 @@ def is_ignored(rel: str, done_marker: str | None = None) -> bool:
     return any(fnmatch.fnmatchcase(base.lower(), g.lower()) for g in _IGNORED_GLOBS)
 
 
-def classify(rel: str, dialect_globs: tuple[str, ...] = ()) -> Target | None:
-    """Where a file (path relative to the watch folder, "/"-separated) goes; None = not ours."""
+def classify(rel: str, dialects: tuple[tuple[str, str], ...] = ()) -> Target | None:
+    """Where a file (path relative to the watch folder, "/"-separated) goes; None = not ours.
+
+    `dialects` are (glob, layout) pairs: a matching CSV becomes gestionale/<layout>.dat.
+    """
     p = PurePosixPath(rel)
     base = p.name
     low = base.lower()
@@ -74,9 +77,10 @@ def classify(rel: str, dialect_globs: tuple[str, ...] = ()) -> Target | None:
         return Target("reports_index", "reports", "io_reports.dat", "io_reports")
     if low.startswith("io_") and ext == ".dat":
         return Target("tracciato", "gestionale", low, low[:-4])
-    for glob in dialect_globs:
+    for glob, layout in dialects:
         if fnmatch.fnmatchcase(low, glob.lower()):
-            return Target("dialect", "gestionale", base, None)
+            return Target("dialect", "gestionale", f"{layout.lower().removesuffix('.dat')}.dat",
+                          layout)
     if ext in DOC_EXT:
         return Target("report", "reports", base)
     if ext in MEDIA_EXT:

@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from connector.fsutil import (
     move_durably,
     unique_destination,
 )
+from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
 
@@ -64,15 +66,17 @@ class BurstResult:
 
 class ExportPipeline:
     def __init__(self, cfg: Config, store: StateStore, publisher: Publisher,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 beat: Callable[[], None] = lambda: None) -> None:
         self.cfg = cfg
         self.ex = cfg.export
         self.store = store
         self.journal = ExportJournal(store)
         self.publisher = publisher
         self.stop = stop or threading.Event()
+        self.beat = beat  # the loop's heartbeat: a long burst must not look like a hang
         self.watch = self.ex.watch
-        self.dialect_globs = tuple(d.match for d in self.ex.dialects)
+        self.dialects = tuple((d.match, d.layout) for d in self.ex.dialects)
 
     # The burst -----------------------------------------------------------------------
     def process(self, rels: list[str]) -> BurstResult:
@@ -81,6 +85,7 @@ class ExportPipeline:
         outcomes: list[Outcome] = []
         deferred: list[str] = []
         staged: list[_Staged] = []
+        cids: dict[str, str] = {}
         self._check_free_space(rels)
         staging.mkdir(parents=True, exist_ok=True)
         try:
@@ -89,7 +94,10 @@ class ExportPipeline:
                 if self.stop.is_set():
                     deferred.append(rel)
                     continue
-                result = self._stage_one(rel, staging, catalog_in_use)
+                self.beat()
+                cids[rel] = new_correlation_id("file")
+                with structlog.contextvars.bound_contextvars(correlation_id=cids[rel]):
+                    result = self._stage_one(rel, staging, catalog_in_use)
                 if result is None:
                     deferred.append(rel)
                 elif isinstance(result, Outcome):
@@ -111,7 +119,8 @@ class ExportPipeline:
             self.journal.record(run_id, done)
             for o in done:
                 self._archive(o.source)
-                self._log_outcome(o)
+                with structlog.contextvars.bound_contextvars(correlation_id=cids.get(o.source)):
+                    self._log_outcome(o)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return BurstResult(outcomes, deferred)
@@ -120,7 +129,7 @@ class ExportPipeline:
     def _stage_one(self, rel: str, staging: Path, catalog_in_use: bool) -> _Staged | Outcome | None:
         started = time.monotonic()
         src = self.watch / rel
-        target = classify(rel, self.dialect_globs)
+        target = classify(rel, self.dialects)
         if target is None:
             return None
         try:

@@ -19,7 +19,8 @@ CITTA_HEADER = "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD"
 def citta_file(rows: int = 3, start: int = 1, company: str = "ACME") -> bytes:
     lines = [CITTA_HEADER]
     for i in range(start, start + rows):
-        lines.append(f"{company}§A{i:03d}|{company}|A{i:03d}|CITTA {i}|350{i % 100:02d}|PD|01011900000000")
+        code = f"A{i:03d}" if i < 1000 else f"{i:04d}"  # CODICE is at most 4 characters
+        lines.append(f"{company}§{code}|{company}|{code}|CITTA {i}|350{i % 100:02d}|PD|01011900000000")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 

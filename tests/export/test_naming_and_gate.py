@@ -29,8 +29,8 @@ def test_classify(rel: str, kind: str, dest: str) -> None:
 
 
 def test_classify_dialects_and_foreign_subfolders() -> None:
-    t = classify("clienti_2026.csv", ("clienti*.csv",))
-    assert t is not None and t.kind == "dialect"
+    t = classify("Clienti_2026.CSV", (("clienti*.csv", "io_clifor_gen"),))
+    assert t is not None and (t.kind, t.name) == ("dialect", "io_clifor_gen.dat")
     assert classify("archive/2026-01-01/io_art.dat") is None
 
 
