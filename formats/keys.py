@@ -8,12 +8,18 @@ doubles). A hash seen twice marks its key as a candidate; a second pass over the
 run only when there are candidates, confirms each repeat by exact comparison (so a hash
 collision cannot produce a false report) and names the line of the first occurrence.
 When the source cannot be read twice (a pipe), repeats are reported without that line.
+
+Many ERP exports come sorted by key. While every block's keys are strictly increasing
+(and above the previous block's), no key can repeat, so nothing is stored at all. At the
+first block that breaks the order the keys read so far are fed to the table from a
+re-read of that part of the source (`catch_up`), and the table takes over from there.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import lt
 
 _MAX_SLOTS_LOG2 = 23  # 8M slots, 64 MiB
 _MIN_SLOTS_LOG2 = 10
@@ -31,10 +37,21 @@ def slots_log2_for(size_hint: int | None) -> int:
 class KeyTracker:
     """Remembers the keys of a file; `candidates`: repeated key -> line of its first repeat."""
 
-    def __init__(self, *, size_hint: int | None = None) -> None:
+    def __init__(self, *, size_hint: int | None = None,
+                 catch_up: Callable[[int], Iterable[tuple[list[str], int]]] | None = None
+                 ) -> None:
+        """catch_up(first_line) yields (keys, first line) of every line before first_line."""
         self.candidates: dict[str, int] = {}
-        self._new_table(slots_log2_for(size_hint))
+        self._size_hint = size_hint
+        self._table = array("q")
         self._count = 0
+        self._catch_up = catch_up
+        self.sorted_run = catch_up is not None  # still in the key-ordered prefix
+        self._last: str | None = None
+
+    @property
+    def table_bytes(self) -> int:
+        return len(self._table) * 8
 
     def _new_table(self, log2: int) -> None:
         self._table = array("q", bytes(8 << log2))
@@ -43,6 +60,25 @@ class KeyTracker:
 
     def add_block(self, keys: list[str], first_line: int) -> None:
         """Non-blank keys of consecutive lines first_line, first_line + 1, ..."""
+        if self.sorted_run:
+            if not keys:
+                return
+            if (self._last is None or keys[0] > self._last) and all(map(lt, keys, keys[1:])):
+                self._last = keys[-1]
+                return
+            self.sorted_run = False
+            self._start_table()
+            assert self._catch_up is not None
+            for earlier, line in self._catch_up(first_line):
+                self._insert(earlier, line)
+        elif not self._table:
+            self._start_table()
+        self._insert(keys, first_line)
+
+    def _start_table(self) -> None:
+        self._new_table(slots_log2_for(self._size_hint))
+
+    def _insert(self, keys: list[str], first_line: int) -> None:
         table, mask, cands = self._table, self._mask, self.candidates
         added = 0
         for i, h in enumerate(map(hash, keys)):

@@ -107,11 +107,17 @@ class _Plan:
         if self.fix_mode == "eol":
             tail = ("|" + DAT_ULT_MOD_VALUE if self.append_dum else "") + "\r\n"
             return text.replace("\r\n", "\n").replace("\n", tail)
-        lines = text.split("\n")
-        lines.pop()
         if self.fix_mode == "last":
             tail = "|" + DAT_ULT_MOD_VALUE + "\r\n"
+            lf_tail = "|" + DAT_ULT_MOD_VALUE + "\n"
+            if text.count(lf_tail) + text.count(tail) == text.count("\n"):
+                # DAT_ULT_MOD already right on every line: only the line ends change
+                return text.replace("\r\n", "\n").replace("\n", "\r\n")
+            lines = text.split("\n")
+            lines.pop()
             return tail.join([line[:line.rfind("|")] for line in lines]) + tail
+        lines = text.split("\n")
+        lines.pop()
         return "".join(self.out_line(line.rstrip("\r").split("|")) for line in lines)
 
     def out_line(self, parts: list[str]) -> str:
@@ -173,7 +179,7 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
                 return None
     raw_names = text.split("|")
     if len(raw_names) > 1 and raw_names[-1] == "":
-        report.add(1, None, text[-20:], "the header ends with |: remove the trailing "
+        report.add(1, None, "..." + text[-24:], "the header ends with |: remove the trailing "
                    "separator")
         raw_names = raw_names[:-1]
     known_upper = {n.upper(): n for n in layout.field_names}
@@ -224,11 +230,25 @@ class _Judge:
         self.report = report
         self.dst = dst
         self.truncate = length_policy == "truncate"
-        self.keys = KeyTracker(size_hint=size_hint)
+        self.src: BinaryIO | None = None
+        self.keys = KeyTracker(size_hint=size_hint,
+                               catch_up=self._earlier_keys if size_hint is not None else None)
         self.plan: _Plan | None = None
         self.stopped = False
 
+    def _earlier_keys(self, before_line: int) -> Iterator[tuple[list[str], int]]:
+        """Keys of the lines before `before_line`, re-read from src (see keys.py)."""
+        src, plan = self.src, self.plan
+        assert src is not None and plan is not None
+        pos = src.tell()
+        try:
+            for line, key in _keys_of(src, plan, None, before_line):
+                yield [key], line
+        finally:
+            src.seek(pos)
+
     def run(self, src: BinaryIO) -> None:
+        self.src = src
         line_no = 0  # lines done so far
         first = True
         for block in iter_blocks(src):
@@ -249,8 +269,8 @@ class _Judge:
                         continue
             line_no = self._block(block, line_no)
         if first:
-            self.report.add(0, None, "", "the file is empty: a tracciato needs at least "
-                            "the header row")
+            need = "the header row" if self.layout.header else "one row"
+            self.report.add(0, None, "", f"the file is empty: a tracciato needs at least {need}")
 
     def _start(self, block: bytes) -> bytes | None:
         if block.startswith(BOM):
@@ -284,18 +304,22 @@ class _Judge:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
             return self._slow(block.split(b"\n")[:-1], line_no)
-        count = text.count("\n")
         dst = self.dst
-        if dst is not None and plan.block_canonical.fullmatch(text):
+        if dst is not None and text[text.index("\n") - 1:].startswith("\r") \
+                and plan.block_canonical.fullmatch(text):
             dst.write(block)
         elif plan.block_valid.fullmatch(text):
             if dst is not None:
                 dst.write(plan.canonical_block(text).encode("utf-8"))
         else:
             return self._slow(block.split(b"\n")[:-1], line_no)
-        self.report.rows += count
         if plan.key_re is not None:
-            self.keys.add_block(plan.key_re.findall(text), line_no + 1)
+            keys = plan.key_re.findall(text)  # exactly one per line in a valid block
+            self.keys.add_block(keys, line_no + 1)
+            count = len(keys)
+        else:
+            count = text.count("\n")
+        self.report.rows += count
         return line_no + count
 
     def _slow(self, raws: list[bytes], line_no: int) -> int:
@@ -326,7 +350,8 @@ class _Judge:
             self.keys.add(key, n)
         nparts = len(parts)
         if nparts == plan.ncols + 1 and parts[-1] == "":
-            report.add(n, None, text[-20:], "the line ends with |: remove the trailing separator")
+            report.add(n, None, "..." + text[-24:], "the line ends with |: remove the trailing "
+                       "separator")
             parts.pop()
             nparts -= 1
         if not plan.min_fields <= nparts <= plan.ncols:
@@ -378,11 +403,17 @@ def line_key(key_index: int | None, parts: list[str]) -> str:
     return key if key.strip() else ""
 
 
-def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int]) -> Iterator[tuple[int, str]]:
-    """Second pass: (line, key) of lines whose block mentions a candidate key."""
+def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int] | None,
+             before_line: int | None = None) -> Iterator[tuple[int, str]]:
+    """(line, key) from the start of src, with the same rule as the first pass.
+
+    With candidates, only the keys among them (blocks without any are skipped whole);
+    with before_line, only the lines before it.
+    """
     src.seek(0)
     line_no = 0
     first = True
+    header = plan.layout.header
     for block in iter_blocks(src):
         start = 0
         if first:
@@ -390,28 +421,34 @@ def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int]) -> Iterator
             if block.startswith(BOM):
                 start = len(BOM)
         text = block[start:].decode("utf-8", errors="replace")
-        count = text.count("\n")
         tokens = plan.key_re.findall(text) if plan.key_re is not None else []
-        if candidates.keys().isdisjoint(tokens):
+        count = text.count("\n")
+        if candidates is not None and candidates.keys().isdisjoint(tokens):
             line_no += count
-            continue
-        if plan.key_index == 0 and len(tokens) == count:  # one token per line, in order
+        elif plan.key_index == 0 and len(tokens) == count:  # one token per line, in order
             base = line_no + 1
             line_no += count
             for i, key in enumerate(tokens):
-                if key in candidates and not (base + i == 1 and plan.layout.header) \
+                n = base + i
+                if before_line is not None and n >= before_line:
+                    return
+                if (candidates is None or key in candidates) and not (n == 1 and header) \
                         and key.strip():
-                    yield base + i, key
-            continue
-        for line in text.split("\n")[:-1]:
-            line_no += 1
-            if line_no == 1 and plan.layout.header:
-                continue
-            if line.endswith("\r"):
-                line = line[:-1]
-            key = line_key(plan.key_index, line.split("|"))
-            if key:
-                yield line_no, key
+                    yield n, key
+        else:
+            for line in text.split("\n")[:-1]:
+                line_no += 1
+                if before_line is not None and line_no >= before_line:
+                    return
+                if line_no == 1 and header or not line:
+                    continue
+                if line.endswith("\r"):
+                    line = line[:-1]
+                key = line_key(plan.key_index, line.split("|"))
+                if key and (candidates is None or key in candidates):
+                    yield line_no, key
+        if before_line is not None and line_no >= before_line - 1:
+            return
 
 
 # ---------------------------------------------------------------------------- public API

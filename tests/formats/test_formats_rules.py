@@ -288,3 +288,22 @@ def test_canonical_output_sets_dat_ult_mod_and_adds_it_when_missing() -> None:
                         get_layout("io_citta")).valid
     assert dst.getvalue().decode("utf-8-sig") == (
         "CODICE|CHIAVE|COD_DITTA|DAT_ULT_MOD\r\nA|K1|ACME|01011900000000\r\n")
+
+
+@pytest.mark.parametrize("order", ["sorted", "sorted-then-not", "unsorted"])
+def test_repeats_are_found_whatever_the_key_order(order: str) -> None:
+    keys = [f"K{i:05d}" for i in range(6000)]
+    if order == "unsorted":
+        keys.reverse()
+    rows = [f"{k}|ACME|A|X||PD|01011900000000" for k in keys]
+    if order == "sorted-then-not":
+        rows.append(rows[3])  # breaks the order long after the first block
+        repeat_of = 5
+    else:
+        rows.insert(4000, rows[3999])  # adjacent repeat
+        repeat_of = 4001
+    report = judge(citta(*rows))
+    line, col, rule = only(report)
+    assert col == "CHIAVE" and f"line {repeat_of}" in rule
+    assert judge(citta(*[r for i, r in enumerate(rows) if i != (len(rows) - 1 if order ==
+                                                               "sorted-then-not" else 4000)])).valid
