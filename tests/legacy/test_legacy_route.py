@@ -172,15 +172,18 @@ def test_a_file_stays_until_its_records_are_delivered_or_dead_lettered(
 
 
 def test_a_file_still_being_written_is_left_for_later(legacy_cfg: Callable[..., Config]) -> None:
-    cfg = legacy_cfg(settle_seconds=0.3)
+    cfg = legacy_cfg(settle_seconds=0.05)
     path = _drop(cfg.legacy_folder, "AM_CF_NOTE_ACME_9.DAT", note_line())
-    stop = threading.Event()
-    grower = threading.Timer(0.1, lambda: path.write_bytes(
-        (note_line() + "\r\n" + note_line(id_="701")).encode()))
-    grower.start()
+
+    class GrowsWhileSettling(threading.Event):
+        """The sync client appends to the file during the settle wait."""
+
+        def wait(self, timeout: float | None = None) -> bool:
+            path.write_bytes((note_line() + "\r\n" + note_line(id_="701")).encode())
+            return super().wait(timeout)
+
     sink = _FlakySink(down=0)
-    result = run_once(cfg, StateStore(cfg.state_dir), stop, sink=sink)
-    grower.join()
+    result = run_once(cfg, StateStore(cfg.state_dir), GrowsWhileSettling(), sink=sink)
     assert result.unstable == ["AM_CF_NOTE_ACME_9.DAT"] and result.imported == [] and path.exists()
     assert run_once(cfg, StateStore(cfg.state_dir), sink=sink).imported == ["AM_CF_NOTE_ACME_9.DAT"]
     assert len(sink.landed) == 2
