@@ -109,8 +109,8 @@ def translate(exc: BaseException, what: str) -> ConnectorError:
                                  "App Console and log in again",
                 "user_suspended": "the Dropbox user is suspended"}.get(tags[0] if tags else "",
                                                                       "authentication refused")
-        return AuthError(f"{what}: Dropbox {hint} ({'/'.join(tags) or 'auth'})", tags=tags,
-                         what=what)
+        return AuthError(f"{what}: Dropbox authentication failed: {hint} "
+                         f"({'/'.join(tags) or 'auth'})", tags=tags, what=what)
     if isinstance(exc, dbx_exc.BadInputError):
         text = str(getattr(exc, "message", "") or exc)
         if "invalid_client" in text or "client_id" in text or "app key" in text.lower():
