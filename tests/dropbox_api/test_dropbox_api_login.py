@@ -78,3 +78,36 @@ def test_login_without_app_key_is_a_config_error(fake: FakeDropbox, publisher: P
     assert done.returncode == 2
     assert "DROPBOX_APP_KEY" in done.stderr
     assert os.path.exists(tmp_path / "t.json") is False
+
+
+def test_login_into_the_keyring_then_publish_with_it(
+        fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("keyring")
+    from tests.dropbox_api.conftest import item, make_file
+
+    token_file = tmp_path / "dropbox.json"
+    config = write_config(tmp_path, fake, token_file)
+    keyring_file = tmp_path / "keyring.json"
+    backend = {"PYTHON_KEYRING_BACKEND": "tests.dropbox_api.file_keyring.JsonFileKeyring",
+               "TEST_KEYRING_FILE": str(keyring_file)}
+    env = {**publisher.env(), **backend}
+    env.pop("DROPBOX_REFRESH_TOKEN")
+    code = fake.issue_auth_code()
+    refresh = fake.auth_codes[code]
+    done = connector(["--config", str(config), "dropbox", "login", "--store", "keyring",
+                      "--code", code], env)
+    assert done.returncode == 0, done.stderr
+    assert "stored in the OS keyring" in done.stdout and refresh not in done.stdout
+    assert not token_file.exists()
+    assert refresh in keyring_file.read_text()
+    checked = connector(["--config", str(config), "dropbox", "check"], env)
+    assert "refresh token from keyring" in checked.stdout, checked.stderr
+    # the publisher finds it there too
+    publisher.refresh_token = ""
+    publisher.env_extra.update(backend)
+    publisher.dropbox["token_file"] = str(token_file)
+    f = make_file(tmp_path / "out" / "io_art.dat", 10)
+    (result,) = publisher.run([item(f)])
+    assert result["ok"], result
