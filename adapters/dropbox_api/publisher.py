@@ -446,6 +446,10 @@ class DropboxApiPublisher:
                         restored=len(run.displaced))
 
     def _best_effort_move(self, label: str, pairs: list[tuple[str, str]]) -> None:
+        with _COMMIT_LOCK:
+            self._best_effort_move_locked(label, pairs)
+
+    def _best_effort_move_locked(self, label: str, pairs: list[tuple[str, str]]) -> None:
         try:
             launch = self.dbx.files_move_batch_v2(
                 [dbx_files.RelocationPath(from_path=s, to_path=d) for s, d in pairs],

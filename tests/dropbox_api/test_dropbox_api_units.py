@@ -120,3 +120,24 @@ def test_company_base(root: str, base: str) -> None:
 def test_unknown_folder_is_refused() -> None:
     with pytest.raises(PermanentError, match="unknown publish folder"):
         paths.check_name("appmanager", "x.dat")
+
+
+def test_status_section_from_the_journal(tmp_path: Path, config_factory: object) -> None:
+    from adapters.dropbox_api import status
+    from adapters.dropbox_api.journal import Journal, SessionState
+    from connector.state import StateStore
+
+    cfg = config_factory(dropbox={"mode": "api", "root": "/"})  # type: ignore[operator]
+    store = StateStore(cfg.state_dir)
+    journal = Journal(store)
+    journal.record_published([("/acme/gestionale/io_art.dat", "/ACME/gestionale/io_art.dat",
+                               "ab" * 32, 10, "0123456789")])
+    journal.save_session("cd" * 32, 100, SessionState("sess-1", 40, False))
+    facts = status.collect(cfg, store)
+    assert facts["files_published"] == 1 and facts["open_upload_sessions"] == 1
+    assert facts["bytes_pending_in_sessions"] == 60 and facts["remote"] == "/ACME"
+    lines = status.render(facts)
+    assert lines[0].startswith("dropbox api: /ACME, 1 files published, last ")
+    assert "1 large upload(s) to resume, 60 bytes left" in lines[1]
+    assert journal.session("cd" * 32, 100) == SessionState("sess-1", 40, False)
+    store.close()
