@@ -24,9 +24,11 @@ import dataclasses
 import re
 import typing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+
+import msgspec
 
 from connector.errors import RecordError
 
@@ -202,14 +204,16 @@ class Order:
     des_note_gen: str | None = None
     new_customer: NewCustomer | None = None
     rows: tuple[OrderRow, ...] = ()
+    # The ERP header's delivery date: the latest row delivery date, else the header's
+    # (§2.10). Computed when not given.
+    delivery_date: datetime | None = None
 
-    @property
-    def delivery_date(self) -> datetime | None:
-        """The ERP header's delivery date: the latest row delivery date, else the header's (§2.10)."""
-        dates = [r.data_consegna_riga for r in self.rows if r.data_consegna_riga is not None]
-        if not dates:
-            return self.data_consegna
-        return max(dates, key=lambda d: d.replace(tzinfo=None))
+    def __post_init__(self) -> None:
+        if self.delivery_date is None:
+            dates = [r.data_consegna_riga for r in self.rows if r.data_consegna_riga is not None]
+            latest = max(dates, key=lambda d: d.replace(tzinfo=None)) if dates \
+                else self.data_consegna
+            object.__setattr__(self, "delivery_date", latest)
 
 
 @dataclass(frozen=True)
@@ -555,7 +559,7 @@ def _decode_fields(cls: type, item: dict[str, Any], prefix: str,
         elif kind == _DATE:
             out[name] = parse_wire_datetime(value, prefix + name)
         else:
-            out[name] = _int(value, prefix + name)
+            out[name] = value if vt is int else _int(value, prefix + name)
     return out
 
 
@@ -623,7 +627,7 @@ def order_kind(ext_cod_tipo_ord: str | None) -> Literal["order", "offer"]:
 
 def _decode_order(item: dict[str, Any], base: dict[str, Any]) -> Order:
     kw = _decode_fields(Order, item, "", skip=frozenset(
-        {"id", "unique_id", "kind", "new_customer", "rows"}))
+        {"id", "unique_id", "kind", "new_customer", "rows", "delivery_date"}))
     rows = tuple(_decode_row(r, f"righe[{i}]") for i, r in enumerate(_list(item, "righe", "righe")))
     new_customer: NewCustomer | None = None
     if not (kw.get("cod_clifor") or "").strip():
@@ -671,18 +675,6 @@ def queue_id_of(item: Any) -> int | None:
 
 
 def to_jsonable(value: Any) -> Any:
-    """A model (or part of one) as plain JSON values: Decimal -> string, dates -> ISO 8601."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, Order):
-            out["delivery_date"] = to_jsonable(value.delivery_date)
-        return out
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    return value
+    """A model (or part of one) as plain JSON values: decimals as strings, dates in ISO 8601
+    (the same rendering as the files sink's JSON, which encodes with msgspec)."""
+    return msgspec.to_builtins(value)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import requests
 import structlog
 
@@ -111,6 +112,9 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_decode_json = msgspec.json.Decoder().decode  # about twice as fast as json.loads
+
+
 class HttpJson:
     """requests with our rules: timeouts, verified TLS, retries, redacted errors."""
 
@@ -178,8 +182,8 @@ class HttpJson:
             body = self.clean(resp.text[:200])
             raise PermanentError(f"{self.what}: HTTP {code} on {shown}: {body}")
         try:
-            return resp.json()
-        except ValueError:
+            return _decode_json(resp.content)
+        except (msgspec.DecodeError, ValueError):
             raise TransientError(f"{self.what}: the answer to {shown} is not JSON "
                                  f"({len(resp.content)} bytes)") from None
 

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import msgspec
 import structlog
 
 from adapters.erp import ErpRef, ErpSink
@@ -58,6 +59,7 @@ from connector.errors import AuthError, FormatError, PermanentError, TransientEr
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
+_PAYLOAD = msgspec.json.Encoder()  # fast; as json.dumps, plus decimals/dates as strings
 
 Outcome = Literal["delivered", "duplicate", "dead", "failed"]
 Decoder = Callable[[str, dict[str, Any]], InboundRecord]
@@ -191,7 +193,7 @@ class Journal:
             "source, payload, state, duplicate_of, received_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id, source,
-             json.dumps(rec.payload, ensure_ascii=False, separators=(",", ":"), default=str),
+             _PAYLOAD.encode(rec.payload).decode("utf-8"),
              state, twin["key"] if twin is not None else None, now, now))
         if twin is not None:
             log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin["key"])
