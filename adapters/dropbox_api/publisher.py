@@ -99,6 +99,7 @@ class DropboxApiPublisher:
         self.caller = Caller(stop, attempts, self.limit, retry_initial, retry_max)
         self._lock = threading.Lock()
         self._stale_cleaned = False
+        self._abort = threading.Event()  # one upload of the burst failed: the others stop
 
     # The port ------------------------------------------------------------------------------
     def publish_batch(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:
@@ -228,12 +229,14 @@ class DropboxApiPublisher:
         if len(todo) == 1:
             self._upload_one(todo[0])
             return todo
+        self._abort.clear()
         with ThreadPoolExecutor(max_workers=self.workers,
                                 thread_name_prefix="dropbox-upload") as pool:
             futures: list[Future[None]] = [pool.submit(self._upload_one, p) for p in todo]
             done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in done if f.exception() is not None]
             if failed:
+                self._abort.set()  # a large upload in progress stops at its next chunk
                 for f in not_done:
                     f.cancel()
                 wait(futures)
@@ -288,6 +291,9 @@ class DropboxApiPublisher:
         restarts = 0
         with open(item.local_path, "rb") as f:
             while not closed:
+                if self._abort.is_set():
+                    raise TransientError(f"upload of {item.name} stopped: another file of "
+                                         "the burst failed", name=item.name)
                 if sid is None:
                     n = min(self.chunk, size)
                     sid = self._session_start(f, item, n, close=n == size)
