@@ -25,7 +25,7 @@ class PartFile:
         folder.mkdir(parents=True, exist_ok=True)
         self.target = folder / name
         self.part = folder / f"{name}.part"
-        self.fp: IO[bytes] = open(self.part, "wb")  # noqa: SIM115 - closed by publish/discard
+        self.fp: IO[bytes] = open(self.part, "w+b")  # noqa: SIM115 - closed by publish/discard
 
     def publish(self) -> Path:
         self.fp.flush()

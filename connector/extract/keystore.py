@@ -1,31 +1,38 @@
-"""The key-hash store: for each tracciato, a hash of every published row, by CHIAVE.
+"""What was last published per tracciato, and the per-key diff against it.
 
-A run loads the new (CHIAVE, hash) pairs into a temporary table as rows stream past,
-so a million rows never sit in memory; the diff against the last publish is then
-three indexed SQL joins. Only a publish moves the stored snapshot forward (a dry run
-or a refused file never does).
+Two things are kept for each tracciato handed to the export pipeline:
+- in the state store (`extract_last`): the row count and an order-independent
+  fingerprint of the rows (the sum of one 63-bit hash per row), so a changed run knows
+  in O(1) memory, without any per-row lookup, whether any row was added, changed or
+  removed;
+- in `<state_dir>/extract/last/`: the published file itself (a hard link to the file
+  handed over, so it costs no copy; a copy where links are impossible). It holds the
+  hash of every key's row, so the per-key diff (which keys were added, changed,
+  removed) is computed from it when someone asks: the dry run.
 
-The tables live in the state store (declared with ensure_schema); the bulk work goes
-through a connection of our own so it never holds the store's per-thread connection
-in a long transaction.
+The diff loads (CHIAVE, row hash) of both files into a throwaway on-disk SQLite
+database and joins them, so a million keys never sit in Python memory.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
+from connector.fsutil import fsync_dir
 from connector.state import StateStore
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS extract_keys (
-    layout TEXT NOT NULL, chiave TEXT NOT NULL, hash BLOB NOT NULL,
-    PRIMARY KEY (layout, chiave)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS extract_published (
+CREATE TABLE IF NOT EXISTS extract_last (
     layout TEXT PRIMARY KEY, at REAL NOT NULL, rows INTEGER NOT NULL,
-    sha256 TEXT NOT NULL, mode TEXT NOT NULL);
+    fingerprint TEXT NOT NULL, sha256 TEXT NOT NULL, mode TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS extract_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, ended REAL,
     mode TEXT NOT NULL, trigger TEXT NOT NULL, entities TEXT, dry_run INTEGER NOT NULL,
@@ -42,6 +49,21 @@ def ensure_schema(store: StateStore) -> None:
     store.ensure_schema("extract", SCHEMA)
 
 
+def row_hash(line: bytes) -> int:
+    """63 bits that change when the line changes (CRC-32 and Adler-32 side by side)."""
+    return zlib.crc32(line) | (zlib.adler32(line) & 0x7FFFFFFF) << 32
+
+
+@dataclass(frozen=True)
+class Published:
+    layout: str
+    at: float
+    rows: int
+    fingerprint: int
+    sha256: str
+    mode: str
+
+
 @dataclass
 class Diff:
     added: int = 0
@@ -50,7 +72,6 @@ class Diff:
     added_keys: list[str] = field(default_factory=list)  # the first `limit` of each, sorted
     changed_keys: list[str] = field(default_factory=list)
     removed_keys: list[str] = field(default_factory=list)
-    duplicates: list[tuple[str, list[int]]] = field(default_factory=list)  # CHIAVE, lines
     first_publish: bool = False
 
     @property
@@ -58,99 +79,99 @@ class Diff:
         return not (self.added or self.changed or self.removed)
 
 
-class KeyStore:
-    """One connection to the state database, for the bulk key work of one run."""
+class PublishLog:
+    """The last publish of every tracciato: fingerprints in the state store, files on disk."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, state_dir: Path) -> None:
         ensure_schema(store)
-        self.conn = sqlite3.connect(store.path, timeout=30.0, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA temp_store=FILE")
-        self._n = 0
+        self.store = store
+        self.dir = state_dir / "extract" / "last"
 
-    def close(self) -> None:
-        self.conn.close()
+    def last(self, layout: str) -> Published | None:
+        row = self.store.query_one("SELECT * FROM extract_last WHERE layout = ?", (layout,))
+        if row is None:
+            return None
+        return Published(row["layout"], row["at"], row["rows"], int(row["fingerprint"]),
+                         row["sha256"], row["mode"])
 
-    def snapshot(self, layout: str) -> Snapshot:
-        self._n += 1
-        return Snapshot(self.conn, layout, f"extract_new_{self._n}")
+    def last_file(self, name: str) -> Path | None:
+        path = self.dir / name
+        return path if path.is_file() else None
 
-
-class Snapshot:
-    """The (CHIAVE, hash, line) of one tracciato being built, in a temporary table."""
-
-    def __init__(self, conn: sqlite3.Connection, layout: str, table: str) -> None:
-        self.conn = conn
-        self.layout = layout
-        self.table = table
-        self.rows = 0
-        conn.execute(f"CREATE TEMP TABLE {table} (chiave TEXT NOT NULL, hash BLOB NOT NULL, "
-                     "line INTEGER NOT NULL)")
-        self._indexed = False
-
-    def add(self, batch: Iterable[tuple[str, bytes, int]]) -> None:
-        self.conn.execute("BEGIN")
+    def keep(self, handed_over: Path, name: str) -> None:
+        """Remember the file just handed over (before the watcher can move it)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".{name}.tmp"
+        tmp.unlink(missing_ok=True)
         try:
-            cur = self.conn.executemany(f"INSERT INTO temp.{self.table} VALUES (?, ?, ?)", batch)
-            self.rows += max(cur.rowcount, 0)
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            os.link(handed_over, tmp)
+        except OSError:  # another volume, or no hard links here: copy
+            shutil.copyfile(handed_over, tmp)
+        os.replace(tmp, self.dir / name)
+        fsync_dir(self.dir)
 
-    def _index(self) -> None:
-        if not self._indexed:
-            self.conn.execute(f"CREATE INDEX temp.{self.table}_k ON {self.table} (chiave, hash)")
-            self._indexed = True
+    def record(self, layout: str, *, rows: int, fingerprint: int, sha256: str,
+               mode: str) -> None:
+        self.store.execute(
+            "INSERT OR REPLACE INTO extract_last (layout, at, rows, fingerprint, sha256, "
+            "mode) VALUES (?, ?, ?, ?, ?, ?)",
+            (layout, time.time(), rows, str(fingerprint), sha256, mode))
 
-    def diff(self, limit: int) -> Diff:
-        self._index()
-        t, lay = self.table, self.layout
-        c = self.conn
-        d = Diff()
-        d.first_publish = c.execute("SELECT 1 FROM extract_published WHERE layout = ?",
-                                    (lay,)).fetchone() is None
-        added = (f"FROM temp.{t} n WHERE NOT EXISTS (SELECT 1 FROM extract_keys k "
-                 "WHERE k.layout = ? AND k.chiave = n.chiave)")
-        changed = (f"FROM temp.{t} n JOIN extract_keys k ON k.layout = ? "
-                   "AND k.chiave = n.chiave WHERE k.hash != n.hash")
-        removed = (f"FROM extract_keys k WHERE k.layout = ? AND NOT EXISTS "
-                   f"(SELECT 1 FROM temp.{t} n WHERE n.chiave = k.chiave)")
-        d.added = c.execute(f"SELECT COUNT(DISTINCT n.chiave) {added}", (lay,)).fetchone()[0]
-        d.changed = c.execute(f"SELECT COUNT(DISTINCT n.chiave) {changed}", (lay,)).fetchone()[0]
-        d.removed = c.execute(f"SELECT COUNT(*) {removed}", (lay,)).fetchone()[0]
-        if limit > 0:
-            d.added_keys = [r[0] for r in c.execute(
-                f"SELECT DISTINCT n.chiave {added} ORDER BY 1 LIMIT ?", (lay, limit))]
-            d.changed_keys = [r[0] for r in c.execute(
-                f"SELECT DISTINCT n.chiave {changed} ORDER BY 1 LIMIT ?", (lay, limit))]
-            d.removed_keys = [r[0] for r in c.execute(
-                f"SELECT k.chiave {removed} ORDER BY 1 LIMIT ?", (lay, limit))]
-        d.duplicates = [(k, [int(x) for x in str(lines).split(",")]) for k, lines in c.execute(
-            f"SELECT chiave, group_concat(line) FROM temp.{t} GROUP BY chiave "
-            "HAVING COUNT(*) > 1 ORDER BY chiave LIMIT 1000")]
-        return d
 
-    def commit(self, *, rows: int, sha256: str, mode: str) -> None:
-        """The file was handed to the publish pipeline: this snapshot is now the last publish."""
-        self._index()
-        t, lay = self.table, self.layout
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.execute(f"DELETE FROM extract_keys WHERE layout = ? AND NOT EXISTS "
-                      f"(SELECT 1 FROM temp.{t} n WHERE n.chiave = extract_keys.chiave)", (lay,))
-            c.execute(f"INSERT OR REPLACE INTO extract_keys (layout, chiave, hash) "
-                      f"SELECT ?, n.chiave, n.hash FROM temp.{t} n LEFT JOIN extract_keys k "
-                      "ON k.layout = ? AND k.chiave = n.chiave "
-                      "WHERE k.hash IS NULL OR k.hash != n.hash", (lay, lay))
-            c.execute("INSERT OR REPLACE INTO extract_published (layout, at, rows, sha256, mode) "
-                      "VALUES (?, ?, ?, ?, ?)", (lay, time.time(), rows, sha256, mode))
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+# ---------------------------------------------------------------------------- the diff
+def iter_keyed_lines(fp: IO[bytes], keyed: bool) -> Iterator[tuple[str, int, int]]:
+    """(key, row hash, line number) of each data line of a tracciato we wrote.
 
-    def drop(self) -> None:
-        self.conn.execute(f"DROP TABLE IF EXISTS temp.{self.table}")
+    keyed: CHIAVE is the first column; otherwise the whole line is its own key.
+    """
+    fp.seek(0)
+    first = True
+    line_no = 0
+    rest = b""
+    while True:
+        block = fp.read(1 << 20)
+        if not block:
+            break
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        for raw in block[:cut].split(b"\r\n")[:-1]:
+            line_no += 1
+            if first:
+                first = False
+                continue  # the header
+            key = raw[:raw.find(b"|")] if keyed else raw
+            yield key.decode("utf-8", "replace"), row_hash(raw), line_no
+
+
+def diff_files(old: IO[bytes] | None, new: IO[bytes], *, keyed: bool, limit: int) -> Diff:
+    """Keys added, changed and removed from `old` (None: never published) to `new`."""
+    d = Diff(first_publish=old is None)
+    db = sqlite3.connect("", isolation_level=None)  # "": a private temporary on-disk database
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("CREATE TABLE new_k (k TEXT, h INTEGER, line INTEGER)")
+        db.execute("CREATE TABLE old_k (k TEXT, h INTEGER, line INTEGER)")
+        for table, fp in (("new_k", new), ("old_k", old)):
+            if fp is None:
+                continue
+            db.execute("BEGIN")
+            db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", iter_keyed_lines(fp, keyed))
+            db.execute("COMMIT")
+            db.execute(f"CREATE INDEX {table}_k ON {table} (k, h)")
+        added = "FROM new_k n WHERE NOT EXISTS (SELECT 1 FROM old_k o WHERE o.k = n.k)"
+        changed = ("FROM new_k n WHERE EXISTS (SELECT 1 FROM old_k o WHERE o.k = n.k) AND NOT "
+                   "EXISTS (SELECT 1 FROM old_k o WHERE o.k = n.k AND o.h = n.h)")
+        removed = "FROM old_k o WHERE NOT EXISTS (SELECT 1 FROM new_k n WHERE n.k = o.k)"
+        for attr, clause, col in (("added", added, "n.k"), ("changed", changed, "n.k"),
+                                  ("removed", removed, "o.k")):
+            count = db.execute(f"SELECT COUNT(DISTINCT {col}) {clause}").fetchone()[0]
+            setattr(d, attr, count)
+            if count and limit > 0:
+                keys = [r[0] for r in db.execute(
+                    f"SELECT DISTINCT {col} {clause} ORDER BY 1 LIMIT ?", (limit,))]
+                setattr(d, f"{attr}_keys", keys)
+    finally:
+        db.close()
+    return d

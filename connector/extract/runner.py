@@ -2,45 +2,56 @@
 
 Per tracciato: stream the query, format each block of rows (rowformat), write it to
 `<layout>.dat.part` in the watch folder (a temporary file outside it on a dry run),
-load (CHIAVE, row hash) into the key store, then judge:
+while hashing every row into an order-independent fingerprint and tracking CHIAVE
+repeats (formats' KeyTracker). Then judge:
 - any broken rule or repeated CHIAVE: nothing is handed over (the .part is removed),
-  every problem is reported, the key store does not move;
-- a changed run and no row added, changed or removed since the last publish: skipped;
-- otherwise os.replace makes `<layout>.dat` appear in the watch folder and the key
-  store records this snapshot as the last publish. The export pipeline takes it from
-  there (validate, stage, publish atomically, archive).
-A dry run also runs the formats validator over each generated file, and prints, per
-tracciato, the rows, the keys added, changed and removed, and every problem.
+  every problem is reported, the publish log does not move;
+- a changed run and the same fingerprint as the last publish: skipped;
+- otherwise os.replace makes `<layout>.dat` appear in the watch folder and the publish
+  log remembers it (fingerprint in the state store, the file itself under state_dir).
+  The export pipeline takes it from there (validate, stage, publish, archive).
+A dry run also runs the formats validator over each generated file and diffs it key by
+key against the last publish, and prints per tracciato the rows, the keys added,
+changed and removed, and every problem.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import sys
 import tempfile
 import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import IO, Any, TextIO
+from typing import IO, Any, BinaryIO, TextIO, cast
 
+import sqlalchemy as sa
 import structlog
 
 from connector import metrics
 from connector.config import Config
 from connector.errors import ConfigError, ConnectorError
-from connector.extract import keystore
 from connector.extract.drop import PartFile
 from connector.extract.jobs import MEDIA_ENTITY, Job, load_sql, select_jobs, validated
-from connector.extract.keystore import Diff, KeyStore
+from connector.extract.keystore import (
+    Diff,
+    PublishLog,
+    diff_files,
+    ensure_schema,
+    iter_keyed_lines,
+)
 from connector.extract.lock import RunLock
 from connector.extract.params import ParamError, query_param_names, resolve_params
 from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
 from connector.extract.source import database_url, make_engine, stream_query
 from connector.state import StateStore
 from formats import ValidationReport, get_layout, validate_stream
+from formats.keys import KeyTracker
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +74,7 @@ class Outcome:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)  # what went into the watch folder
     details: list[str] = field(default_factory=list)  # extra report lines (media)
+    unchanged: bool = False  # same rows as the last publish
 
     @property
     def ok(self) -> bool:
@@ -88,7 +100,7 @@ def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
         raise ConfigError([f"mode: must be full or changed, got {mode!r}"])
     validated(cfg)
     jobs = select_jobs(cfg, entities)
-    keystore.ensure_schema(store)
+    ensure_schema(store)
     lock = RunLock(cfg.state_dir).hold(mode=mode, trigger=trigger,
                                        entities=[j.name for j in jobs] if entities else None,
                                        dry_run=dry_run)
@@ -134,7 +146,7 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
     if table_jobs or any(j.name == MEDIA_ENTITY for j in jobs):
         url = database_url(cfg)
         engine = make_engine(url)
-    keys = KeyStore(store)
+    keys = PublishLog(store, cfg.state_dir)
     try:
         for job in jobs:
             if stop is not None and stop.is_set():
@@ -160,25 +172,17 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
             outcome.seconds = time.monotonic() - t0
             outcomes.append(outcome)
     finally:
-        keys.close()
         if engine is not None:
             engine.dispose()
     return outcomes
 
 
-def row_hash(line: bytes) -> int:
-    """63 bits that change when the line changes (CRC-32 and Adler-32 together)."""
-    return zlib.crc32(line) | (zlib.adler32(line) & 0x7FFFFFFF) << 32
-
-
-def _run_table(cfg: Config, keys: KeyStore, engine: Any, url: str, job: Job,
+def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
                outcome: Outcome, *, mode: str, dry_run: bool) -> None:
     assert job.cfg is not None
     jc = job.cfg
     layout = get_layout(jc.layout)
     sql = load_sql(jc.query, jc.query_file, job.path)
-    import sqlalchemy as sa
-
     try:
         params = resolve_params(query_param_names(sa.text(sql)), company=cfg.company,
                                 declared={**cfg.extract.params, **jc.params})
@@ -199,53 +203,120 @@ def _run_table(cfg: Config, keys: KeyStore, engine: Any, url: str, job: Job,
         else:
             sink = PartFile(cfg.export.watch, name)
             fp = sink.fp
-        snap = keys.snapshot(layout.name)
         try:
-            sha = hashlib.sha256()
-            head = BOM + (plan.header + "\r\n").encode("utf-8")
-            fp.write(head)
-            sha.update(head)
-            line_no = 2
-            rows = 0
-            crc, adler = zlib.crc32, zlib.adler32
-            for part in parts:
-                ks, lines, nos = format_block(plan, part, line_no, outcome.problems)
-                line_no += len(part)
-                if not lines:
-                    continue
-                data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
-                fp.write(data)
-                sha.update(data)
-                raws = data.split(b"\r\n")
-                snap.add(zip(ks, [crc(b) | (adler(b) & 0x7FFFFFFF) << 32 for b in raws], nos,
-                             strict=False))
-                rows += len(lines)
-            outcome.rows = rows
-            outcome.warnings = plan.warnings
-            diff = snap.diff(cfg.extract.diff_list_limit)
-            outcome.diff = diff
-            for key, lines_of in diff.duplicates:
-                shown = ", ".join(str(n) for n in lines_of[:10])
-                outcome.problems.add(lines_of[1], "CHIAVE", key,
-                                     f"duplicate CHIAVE: the same key is on lines {shown}")
+            written = _write(plan, parts, fp, outcome)
+            if written.keys.needs_confirmation:
+                for line, key, first in written.keys.repeats():
+                    outcome.problems.add(line, "CHIAVE", key, f"duplicate CHIAVE: the same key "
+                                         f"is already on line {first}")
+            last = keys.last(layout.name)
+            outcome.unchanged = last is not None and (last.rows, last.fingerprint) == (
+                written.rows, written.fingerprint)
             if dry_run:
+                fp.flush()
                 fp.seek(0)
-                outcome.validation = validate_stream(fp, layout,
+                outcome.validation = validate_stream(cast(BinaryIO, fp), layout,
                                                      length_policy=cfg.export.length_policy)
-            _decide(outcome, snap, sink, sha.hexdigest(), mode=mode, dry_run=dry_run,
-                    name=name, layout_name=layout.name)
+                last_file = keys.last_file(name) if last is not None else None
+                with open(last_file, "rb") if last_file else contextlib.nullcontext() as old:
+                    outcome.diff = diff_files(old, fp, keyed=plan.keyed,
+                                              limit=cfg.extract.diff_list_limit)
+            _decide(outcome, keys, sink, written, mode=mode, dry_run=dry_run, name=name,
+                    layout_name=layout.name)
         finally:
             if sink is not None and not sink.fp.closed:
                 sink.discard()
             if dry_run:
                 fp.close()
-            snap.drop()
 
 
-def _decide(outcome: Outcome, snap: keystore.Snapshot, sink: PartFile | None, sha: str, *,
+@dataclass
+class _Written:
+    rows: int
+    fingerprint: int
+    sha256: str
+    keys: _KeyCheck
+
+
+class _KeyCheck:
+    """CHIAVE uniqueness at almost no cost when the query returns rows in key order.
+
+    While every key is greater than the one before, no key can repeat, and checking that
+    is one C-level pass per block. At the first key out of order, the keys written so
+    far are read back from the file into formats' KeyTracker (bounded memory) and every
+    later block goes through it too.
+    """
+
+    def __init__(self, fp: IO[bytes]) -> None:
+        self.fp = fp
+        self.last: str | None = None
+        self.tracker: KeyTracker | None = None
+
+    def add_block(self, keys: list[str], line_nos: list[int]) -> None:
+        if self.tracker is None:
+            ordered = all(map(operator.lt, keys, keys[1:]))
+            if ordered and (self.last is None or self.last < keys[0]):
+                self.last = keys[-1]
+                return
+            self.tracker = KeyTracker(size_hint=1 << 24)  # 1M slots (8 MiB) to start
+            pos = self.fp.tell()
+            self.fp.flush()
+            for k, _, n in iter_keyed_lines(self.fp, True):
+                self.tracker.add(k, n)
+            self.fp.seek(pos)
+        if len(line_nos) == line_nos[-1] - line_nos[0] + 1:
+            self.tracker.add_block(keys, line_nos[0])
+        else:
+            for k, n in zip(keys, line_nos, strict=True):
+                self.tracker.add(k, n)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.tracker is not None and self.tracker.needs_confirmation
+
+    def repeats(self) -> list[tuple[int, str, int]]:
+        assert self.tracker is not None
+        self.fp.flush()
+        return self.tracker.confirm((n, k) for k, _, n in iter_keyed_lines(self.fp, True))
+
+
+def _write(plan: Any, parts: Any, fp: IO[bytes], outcome: Outcome) -> _Written:
+    """Format and write every block; the row fingerprint and the CHIAVE check on the way.
+
+    The fingerprint is the sum of the CRC-32 and, apart, of the Adler-32 of every line:
+    independent of row order, and two C-level passes per block.
+    """
+    sha = hashlib.sha256()
+    head = BOM + (plan.header + "\r\n").encode("utf-8")
+    fp.write(head)
+    sha.update(head)
+    keycheck = _KeyCheck(fp)
+    line_no = 2
+    rows = 0
+    sum_crc = sum_adler = 0
+    crc, adler = zlib.crc32, zlib.adler32
+    for part in parts:
+        block = format_block(plan, part, line_no, outcome.problems)
+        line_no += len(part)
+        if not block.rows:
+            continue
+        data = (block.text + "\r\n").encode("utf-8")
+        fp.write(data)
+        sha.update(data)
+        raws = data.split(b"\r\n")
+        raws.pop()
+        sum_crc += sum(map(crc, raws))
+        sum_adler += sum(map(adler, raws))
+        if plan.keyed:
+            keycheck.add_block(block.keys, block.line_nos)
+        rows += block.rows
+    outcome.rows = rows
+    outcome.warnings = plan.warnings
+    return _Written(rows, sum_crc | sum_adler << 64, sha.hexdigest(), keycheck)
+
+
+def _decide(outcome: Outcome, keys: PublishLog, sink: PartFile | None, written: _Written, *,
             mode: str, dry_run: bool, name: str, layout_name: str) -> None:
-    diff = outcome.diff
-    assert diff is not None
     invalid = outcome.problems.count > 0 or (
         outcome.validation is not None and not outcome.validation.valid)
     if invalid:
@@ -259,23 +330,26 @@ def _decide(outcome: Outcome, snap: keystore.Snapshot, sink: PartFile | None, sh
         outcome.status = "empty"
         outcome.message = "the query returned no rows: no file is written"
         return
-    unchanged = diff.empty and not diff.first_publish
     if dry_run:
         outcome.status = "dry-run"
-        outcome.message = ("unchanged: a changed run would skip it" if unchanged
+        outcome.message = ("unchanged: a changed run would skip it" if outcome.unchanged
                            else "would be published")
         return
-    if mode == "changed" and unchanged:
+    if mode == "changed" and outcome.unchanged:
         outcome.status = "unchanged"
         outcome.message = "no row differs from the last publish: skipped"
         return
     assert sink is not None
+    sink.fp.flush()
+    keys.keep(sink.part, name)
     target = sink.publish()
-    snap.commit(rows=outcome.rows, sha256=sha, mode=mode)
+    keys.record(layout_name, rows=written.rows, fingerprint=written.fingerprint,
+                sha256=written.sha256, mode=mode)
     outcome.status = "published"
-    outcome.message = f"handed to the export pipeline as {target.name}"
+    outcome.message = f"handed to the export pipeline as {target.name}" + (
+        " (same rows as the last publish)" if outcome.unchanged else "")
     outcome.files.append(target.name)
-    metrics.inc("connector_extract_rows_total", outcome.rows, help="rows extracted and handed over",
+    metrics.inc("connector_extract_rows_total", outcome.rows, help="rows handed over",
                 layout=layout_name)
 
 
