@@ -21,6 +21,7 @@ from formats.layout import Layout, layout_for_filename
 from formats.report import ValidationReport, excerpt
 
 BOM = b"\xef\xbb\xbf"
+_DUM_BYTES = DAT_ULT_MOD_VALUE.encode("ascii")
 BLOCK = 64 * 1024  # bytes per block; the block regex slows down on much larger blocks
 LENGTH_POLICIES = ("error", "truncate")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -102,23 +103,32 @@ class _Plan:
     def ncols(self) -> int:
         return len(self.fields)
 
-    def canonical_block(self, text: str) -> str:
-        """The canonical form of a block the block_valid pattern matched (no CR inside)."""
+    def canonical_block(self, block: bytes, text: str, lines: int) -> bytes:
+        """The canonical form of a block that block_valid matched (no CR but before LF).
+
+        Works on the raw bytes where it can (no re-encoding): fixing line ends and a
+        last-column DAT_ULT_MOD that is already right are byte replacements.
+        """
+        crlf = b"\r" in block
         if self.fix_mode == "eol":
-            tail = ("|" + DAT_ULT_MOD_VALUE if self.append_dum else "") + "\r\n"
-            return text.replace("\r\n", "\n").replace("\n", tail)
+            tail = (b"|" + _DUM_BYTES if self.append_dum else b"") + b"\r\n"
+            if crlf:
+                block = block.replace(b"\r\n", b"\n")
+            return block.replace(b"\n", tail)
         if self.fix_mode == "last":
-            tail = "|" + DAT_ULT_MOD_VALUE + "\r\n"
-            lf_tail = "|" + DAT_ULT_MOD_VALUE + "\n"
-            if text.count(lf_tail) + text.count(tail) == text.count("\n"):
-                # DAT_ULT_MOD already right on every line: only the line ends change
-                return text.replace("\r\n", "\n").replace("\n", "\r\n")
-            lines = text.split("\n")
-            lines.pop()
-            return tail.join([line[:line.rfind("|")] for line in lines]) + tail
-        lines = text.split("\n")
-        lines.pop()
-        return "".join(self.out_line(line.rstrip("\r").split("|")) for line in lines)
+            lf_tail = b"|" + _DUM_BYTES + b"\n"
+            right = block.count(lf_tail) + (block.count(b"|" + _DUM_BYTES + b"\r\n") if crlf else 0)
+            if right == lines:  # DAT_ULT_MOD already right on every line
+                if crlf:
+                    block = block.replace(b"\r\n", b"\n")
+                return block.replace(b"\n", b"\r\n")
+            end = "|" + DAT_ULT_MOD_VALUE + "\r\n"
+            rows = text.split("\n")
+            rows.pop()
+            return (end.join([r[:r.rfind("|")] for r in rows]) + end).encode("utf-8")
+        rows = text.split("\n")
+        rows.pop()
+        return "".join(self.out_line(r.rstrip("\r").split("|")) for r in rows).encode("utf-8")
 
     def out_line(self, parts: list[str]) -> str:
         if self.dum_index is not None and self.dum_index < len(parts):
@@ -305,12 +315,11 @@ class _Judge:
         except UnicodeDecodeError:
             return self._slow(block.split(b"\n")[:-1], line_no)
         dst = self.dst
-        if dst is not None and text[text.index("\n") - 1:].startswith("\r") \
+        if dst is not None and block[block.index(b"\n") - 1:block.index(b"\n")] == b"\r" \
                 and plan.block_canonical.fullmatch(text):
-            dst.write(block)
+            rewrite = False
         elif plan.block_valid.fullmatch(text):
-            if dst is not None:
-                dst.write(plan.canonical_block(text).encode("utf-8"))
+            rewrite = True
         else:
             return self._slow(block.split(b"\n")[:-1], line_no)
         if plan.key_re is not None:
@@ -318,7 +327,9 @@ class _Judge:
             self.keys.add_block(keys, line_no + 1)
             count = len(keys)
         else:
-            count = text.count("\n")
+            count = block.count(b"\n")
+        if dst is not None:
+            dst.write(plan.canonical_block(block, text, count) if rewrite else block)
         self.report.rows += count
         return line_no + count
 
