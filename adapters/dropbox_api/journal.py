@@ -2,7 +2,8 @@
 
 dropbox_api_files: what we last published at each remote path (content hash, size, rev):
 the record of the journal side, shown by status and used to explain skips.
-dropbox_api_sessions: open upload sessions of large files by content hash, so a restart
+dropbox_api_sessions: open upload sessions of large files, by destination and content
+(two identical files of one burst get a session each), so a restart
 after a crash (even SIGKILL) resumes the session at the offset Dropbox has instead of
 sending the whole file again. Sessions live 7 days at Dropbox; we forget them after 6.
 """
@@ -24,17 +25,21 @@ CREATE TABLE IF NOT EXISTS dropbox_api_files (
     published_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dropbox_api_sessions (
+    path_lower TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     size INTEGER NOT NULL,
     session_id TEXT NOT NULL,
     offset INTEGER NOT NULL,
     closed INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL,
-    PRIMARY KEY (content_hash, size)
+    PRIMARY KEY (path_lower, content_hash, size)
 );
 """
 
 SESSION_MAX_AGE_SECONDS = 6 * 24 * 3600.0
+
+
+SessionKey = tuple[str, str, int]  # (destination path_lower, content_hash, size)
 
 
 @dataclass(frozen=True)
@@ -72,25 +77,26 @@ class Journal:
         return int(row["n"]) if row else 0
 
     # Upload sessions --------------------------------------------------------------------
-    def session(self, content_hash: str, size: int) -> SessionState | None:
+    def session(self, key: SessionKey) -> SessionState | None:
         row = self.store.query_one(
             "SELECT session_id, offset, closed, updated_at FROM dropbox_api_sessions "
-            "WHERE content_hash = ? AND size = ?", (content_hash, size))
+            "WHERE path_lower = ? AND content_hash = ? AND size = ?", key)
         if row is None:
             return None
         if time.time() - float(row["updated_at"]) > SESSION_MAX_AGE_SECONDS:
-            self.forget_session(content_hash, size)
+            self.forget_session(key)
             return None
         return SessionState(str(row["session_id"]), int(row["offset"]), bool(row["closed"]))
 
-    def save_session(self, content_hash: str, size: int, state: SessionState) -> None:
+    def save_session(self, key: SessionKey, state: SessionState) -> None:
         self.store.execute(
-            "INSERT INTO dropbox_api_sessions(content_hash, size, session_id, offset, closed, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(content_hash, size) DO UPDATE "
+            "INSERT INTO dropbox_api_sessions(path_lower, content_hash, size, session_id, offset,"
+            " closed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(path_lower, content_hash, size) DO UPDATE "
             "SET session_id = excluded.session_id, offset = excluded.offset, "
             "closed = excluded.closed, updated_at = excluded.updated_at",
-            (content_hash, size, state.session_id, state.offset, int(state.closed), time.time()))
+            (*key, state.session_id, state.offset, int(state.closed), time.time()))
 
-    def forget_session(self, content_hash: str, size: int) -> None:
-        self.store.execute("DELETE FROM dropbox_api_sessions WHERE content_hash = ? AND size = ?",
-                           (content_hash, size))
+    def forget_session(self, key: SessionKey) -> None:
+        self.store.execute("DELETE FROM dropbox_api_sessions WHERE path_lower = ? AND "
+                           "content_hash = ? AND size = ?", key)

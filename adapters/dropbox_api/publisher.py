@@ -217,7 +217,7 @@ class DropboxApiPublisher:
         if lost:  # sessions Dropbox no longer knows (expired, or lost in a crash): once more
             log.warning("dropbox_sessions_lost", files=len(lost))
             for p in lost:
-                self.journal.forget_session(p.item.content_hash, p.item.size)
+                self.journal.forget_session(_session_key(p))
                 p.session_id = None
                 p.restarts += 1
             again = self._commit(self._upload_all(lost))
@@ -280,7 +280,8 @@ class DropboxApiPublisher:
         """Chunks of chunk_mib through one session; resumes a journaled session after a crash."""
         item = p.item
         size = item.size
-        state = self.journal.session(item.content_hash, size)
+        key = _session_key(p)
+        state = self.journal.session(key)
         if state is not None:
             log.info("dropbox_session_resumed", name=item.name, offset=state.offset, size=size)
             metrics.inc("connector_dropbox_api_sessions_resumed_total", 1.0,
@@ -298,7 +299,7 @@ class DropboxApiPublisher:
                     n = min(self.chunk, size)
                     sid = self._session_start(f, item, n, close=n == size)
                     offset, closed = n, n == size
-                    self.journal.save_session(item.content_hash, size,
+                    self.journal.save_session(key,
                                               SessionState(sid, offset, closed))
                     continue
                 n = min(self.chunk, size - offset)
@@ -315,11 +316,13 @@ class DropboxApiPublisher:
                         log.info("dropbox_offset_resync", name=item.name, ours=offset,
                                  theirs=int(server_offset))
                         offset = int(server_offset)
-                        self.journal.save_session(item.content_hash, size,
+                        self.journal.save_session(key,
                                                   SessionState(sid, offset, False))
                         continue
-                    if "closed" in tags and offset == size:
-                        closed = True  # our closing append landed; its answer did not
+                    if "closed" in tags and (close or offset == size):
+                        # Our closing append landed (only it closes the session, and only
+                        # at the right offset); its answer did not.
+                        offset, closed = size, True
                     elif "not_found" in tags or "closed" in tags:
                         restarts += 1
                         if restarts > MAX_SESSION_RESTARTS:
@@ -327,7 +330,7 @@ class DropboxApiPublisher:
                                                  "failing; will retry later",
                                                  name=item.name) from exc
                         log.warning("dropbox_session_restart", name=item.name, tags=tags)
-                        self.journal.forget_session(item.content_hash, size)
+                        self.journal.forget_session(key)
                         sid, offset, closed = None, 0, False
                         continue
                     else:
@@ -335,7 +338,7 @@ class DropboxApiPublisher:
                 else:
                     offset += n
                     closed = close
-                self.journal.save_session(item.content_hash, size,
+                self.journal.save_session(key,
                                           SessionState(sid, offset, closed))
         if sid is None:
             raise AssertionError("a closed upload session has an id")
@@ -597,11 +600,15 @@ class DropboxApiPublisher:
 
     def _forget_session(self, p: _Plan) -> None:
         if p.item.size > self.single_limit:  # only large files journal their session
-            self.journal.forget_session(p.item.content_hash, p.item.size)
+            self.journal.forget_session(_session_key(p))
 
     def _bytes_sent(self, n: int) -> None:
         metrics.inc("connector_dropbox_api_bytes_total", float(n),
                     "File bytes sent to the Dropbox API")
+
+
+def _session_key(p: _Plan) -> tuple[str, str, int]:
+    return (paths.lower(p.final), p.item.content_hash, p.item.size)
 
 
 def _run_id() -> str:

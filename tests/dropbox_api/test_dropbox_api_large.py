@@ -113,3 +113,30 @@ def test_chunk_retries_reread_the_bytes(fake: FakeDropbox, publisher: PublisherR
     assert fake.stats["files/upload_session/start"] == 1
     assert "dropbox_offset_resync" in publisher.stdout
     assert json.loads(json.dumps(result))["receipts"][0]["uploaded"] is True
+
+
+def test_lost_answer_of_the_closing_append(fake: FakeDropbox, publisher: PublisherRunner,
+                                           tmp_path: Path) -> None:
+    """The closing append took effect but its answer was lost: the retry hears `closed`,
+    which means done (not a reason to start the upload again)."""
+    big = sparse_file(tmp_path / "out" / "video.mp4", 6 * MIB)  # start 4 MiB + closing append
+    fake.add_fault("files/upload_session/append_v2", "drop", when="after")
+    (result,) = publisher.run([item(big, "multimedia")])
+    assert result["ok"], result
+    assert same_bytes(fake, "/ACME/multimedia/video.mp4", big)
+    assert fake.stats["files/upload_session/start"] == 1
+    assert fake.stats["files/upload_session/append_v2"] == 2
+    assert "dropbox_session_restart" not in publisher.stdout
+
+
+def test_two_identical_large_files_in_one_burst(fake: FakeDropbox, publisher: PublisherRunner,
+                                                tmp_path: Path) -> None:
+    a = sparse_file(tmp_path / "out" / "a.mp4", 9 * MIB)
+    b = tmp_path / "out" / "b.mp4"
+    b.write_bytes(a.read_bytes())
+    (result,) = publisher.run([item(a, "multimedia"), item(b, "multimedia")])
+    assert result["ok"], result
+    assert same_bytes(fake, "/ACME/multimedia/a.mp4", a)
+    assert same_bytes(fake, "/ACME/multimedia/b.mp4", b)
+    assert fake.stats["files/upload_session/start"] == 2  # one session each
+    assert "dropbox_sessions_lost" not in publisher.stdout

@@ -132,12 +132,14 @@ def test_status_section_from_the_journal(tmp_path: Path, config_factory: object)
     journal = Journal(store)
     journal.record_published([("/acme/gestionale/io_art.dat", "/ACME/gestionale/io_art.dat",
                                "ab" * 32, 10, "0123456789")])
-    journal.save_session("cd" * 32, 100, SessionState("sess-1", 40, False))
+    key = ("/acme/multimedia/v.mp4", "cd" * 32, 100)
+    journal.save_session(key, SessionState("sess-1", 40, False))
     facts = status.collect(cfg, store)
     assert facts["files_published"] == 1 and facts["open_upload_sessions"] == 1
     assert facts["bytes_pending_in_sessions"] == 60 and facts["remote"] == "/ACME"
     lines = status.render(facts)
     assert lines[0].startswith("dropbox api: /ACME, 1 files published, last ")
     assert "1 large upload(s) to resume, 60 bytes left" in lines[1]
-    assert journal.session("cd" * 32, 100) == SessionState("sess-1", 40, False)
+    assert journal.session(key) == SessionState("sess-1", 40, False)
+    assert journal.session(("/acme/multimedia/w.mp4", "cd" * 32, 100)) is None
     store.close()
