@@ -8,8 +8,9 @@ Values come back exactly as in the file; newlines=True turns § back into a line
 
 from __future__ import annotations
 
+import codecs
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, TextIO
 
 from connector.errors import FormatError, RecordError
@@ -31,9 +32,28 @@ def _lines(fp: BinaryIO | TextIO) -> Iterator[tuple[int, bytes]]:
     return iter_raw_lines(fp)  # type: ignore[arg-type]
 
 
-def read_records(fp: BinaryIO | TextIO, layout: Layout, *,
-                 newlines: bool = False) -> Iterator[dict[str, str]]:
-    """Yield one dict per line (column -> text); RecordError(line_no, field) on a bad line."""
+def _decoder(encoding: str) -> Callable[[bytes], tuple[str, str | None]]:
+    if codecs.lookup(encoding).name == "utf-8":
+        return decode_line
+
+    def decode(raw: bytes) -> tuple[str, str | None]:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            return "", f"byte 0x{raw[exc.start:exc.start + 1].hex().upper()} is not {encoding}"
+        return (text[:-1] if text.endswith("\r") else text), None
+
+    return decode
+
+
+def read_records(fp: BinaryIO | TextIO, layout: Layout, *, newlines: bool = False,
+                 encoding: str = "utf-8") -> Iterator[dict[str, str]]:
+    """Yield one dict per line (column -> text); RecordError(line_no, field) on a bad line.
+
+    encoding applies to binary input (e.g. "cp1252" for a legacy file written by an
+    ANSI program); a UTF-8 BOM is always skipped.
+    """
+    decode_line = _decoder(encoding)
     names: list[str]
     fields: list[Field]
     lines = _lines(fp)

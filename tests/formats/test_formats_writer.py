@@ -176,3 +176,12 @@ def test_reader_refuses_a_bad_header() -> None:
     with pytest.raises(RecordError) as err:
         list(read_records(io.BytesIO(b"CHIAVE|COD_DITTA\r\nK|A\r\n"), get_layout("io_citta")))
     assert err.value.field == "CODICE"
+
+
+def test_reader_decodes_other_encodings_when_asked() -> None:
+    raw = ("|".join(AM_ROW[:11] + ["Caffè"] + AM_ROW[12:]) + "\r\n").encode("cp1252")
+    with pytest.raises(RecordError) as err:
+        list(read_records(io.BytesIO(raw), get_layout("AM_ORD")))
+    assert err.value.line_no == 1 and "UTF-8" in str(err.value)
+    rec = next(read_records(io.BytesIO(raw), get_layout("AM_ORD"), encoding="cp1252"))
+    assert rec["R_DES_RIGA_ORD"] == "Caffè"
