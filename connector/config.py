@@ -87,7 +87,7 @@ class ExportConfig:
     min_free_mb: int = 100
     length_policy: Literal["error", "truncate"] = "error"
     max_errors: int = 1000
-    batch_seconds: float = 0.3
+    batch_seconds: float = 0.2  # files ready within this window of each other go together
     info_file: bool = True
     dialects: list[DialectConfig] = field(default_factory=list)
 

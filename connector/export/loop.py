@@ -78,7 +78,7 @@ class ExportLoop:
                     prune_retention(self.cfg, pipeline.journal)
                     next_housekeeping = now + 3600.0
                 # Tick fast while files settle; otherwise sleep on the event queue.
-                watcher.drain_hints(0.1 if self.gate.pending else 1.0, stop)
+                watcher.drain_hints(0.05 if self.gate.pending else 1.0, stop)
                 ready, settling = self.gate.poll()
                 self.waiting = self.gate.pending
                 if not ready or now < backoff_until:
@@ -87,7 +87,7 @@ class ExportLoop:
                 # Files dropped together go together: hold ready files briefly while
                 # others of the same drop are still being written.
                 first_ready_at = first_ready_at or now
-                if settling and now - first_ready_at < max(ex.settle_seconds * 2, ex.batch_seconds):
+                if settling and now - first_ready_at < ex.batch_seconds:
                     continue
                 first_ready_at = None
                 try:
