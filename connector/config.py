@@ -336,6 +336,16 @@ class _Loader:
                 kwargs[f.name] = self.convert(hints[f.name], data[yaml_name], sub)
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 self.err(sub, "required key is missing")
+            elif dataclasses.is_dataclass(hints[f.name]):
+                # Build absent sections through the loader too, so their relative
+                # default paths are resolved against the configuration's folder.
+                kwargs[f.name] = self.build(typing.cast(type, hints[f.name]), {}, sub)
+            elif isinstance(f.default, Path) and not f.default.is_absolute():
+                kwargs[f.name] = self.base / f.default
+        url = kwargs.get("url", fields["url"].default if "url" in fields else None)
+        if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith(
+                "sqlite:////") and ":memory:" not in url:
+            kwargs["url"] = "sqlite:///" + str(self.base / url[len("sqlite:///"):])
         try:
             return cls(**kwargs)
         except TypeError as exc:

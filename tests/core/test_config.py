@@ -72,3 +72,14 @@ def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "export.settle_seconds: must be >= 0" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_relative_defaults_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    cfg = parse_config({"company": "ACME", "import": {"erp": {"sink": "sql"}}}, tmp_path)
+    assert cfg.state_dir == tmp_path / "var/state"
+    assert cfg.sandbox.db == tmp_path / "var/sandbox/appmanager.sqlite"
+    assert cfg.import_.erp.path == tmp_path / "var/erp/import"
+    assert cfg.import_.erp.sql.url == f"sqlite:///{tmp_path}/var/erp/staging.sqlite"
+    absolute = parse_config({"company": "ACME", "import": {"erp": {"sql": {
+        "url": "sqlite:////srv/erp.sqlite"}}}}, tmp_path)
+    assert absolute.import_.erp.sql.url == "sqlite:////srv/erp.sqlite"
