@@ -106,32 +106,43 @@ class DropboxApiPublisher:
         if not items:
             return []
         with self._lock:
-            started = time.monotonic()
-            plans = self._plan(items)
-            self._clean_stale_staging()
-            todo = [p for p in plans if p.upload]
-            if todo:
-                run = _RunState(f"{self.staging_root}/{_run_id()}")
-                for p in todo:
-                    p.staging = f"{run.run_dir}/{p.item.folder}/{p.item.name}"
-                self._upload_and_commit(todo)
-                self._move_into_place(todo, run)
-                self._delete_quietly(run.run_dir, "delete run staging")
-            self.journal.record_published(
-                [(paths.lower(p.final), p.final, p.item.content_hash, p.item.size, p.rev)
-                 for p in plans])
-            uploaded = sum(1 for p in plans if p.upload)
-            metrics.inc("connector_dropbox_api_files_total", uploaded,
-                        "Files published through the Dropbox API", result="uploaded")
-            metrics.inc("connector_dropbox_api_files_total", len(plans) - uploaded,
-                        result="unchanged")
-            metrics.mark_success("dropbox_api")
-            log.info("dropbox_published", files=len(plans), uploaded=uploaded,
-                     skipped=len(plans) - uploaded,
-                     seconds=round(time.monotonic() - started, 3))
-            return [PublishReceipt(name=p.item.name, folder=p.item.folder, size=p.item.size,
-                                   content_hash=p.item.content_hash, uploaded=p.upload,
-                                   remote_path=p.final) for p in plans]
+            try:
+                return self._publish(items)
+            except ConnectorError:
+                raise
+            except Exception as exc:
+                # A defect here must not quarantine the ERP's files: retry later, loudly.
+                log.exception("dropbox_publish_unexpected_error")
+                raise TransientError(f"Dropbox API publisher failed unexpectedly: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+
+    def _publish(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:
+        started = time.monotonic()
+        plans = self._plan(items)
+        self._clean_stale_staging()
+        todo = [p for p in plans if p.upload]
+        if todo:
+            run = _RunState(f"{self.staging_root}/{_run_id()}")
+            for p in todo:
+                p.staging = f"{run.run_dir}/{p.item.folder}/{p.item.name}"
+            self._upload_and_commit(todo)
+            self._move_into_place(todo, run)
+            self._delete_quietly(run.run_dir, "delete run staging")
+        self.journal.record_published(
+            [(paths.lower(p.final), p.final, p.item.content_hash, p.item.size, p.rev)
+             for p in plans])
+        uploaded = sum(1 for p in plans if p.upload)
+        metrics.inc("connector_dropbox_api_files_total", uploaded,
+                    "Files published through the Dropbox API", result="uploaded")
+        metrics.inc("connector_dropbox_api_files_total", len(plans) - uploaded,
+                    result="unchanged")
+        metrics.mark_success("dropbox_api")
+        log.info("dropbox_published", files=len(plans), uploaded=uploaded,
+                 skipped=len(plans) - uploaded,
+                 seconds=round(time.monotonic() - started, 3))
+        return [PublishReceipt(name=p.item.name, folder=p.item.folder, size=p.item.size,
+                               content_hash=p.item.content_hash, uploaded=p.upload,
+                               remote_path=p.final) for p in plans]
 
     def close(self) -> None:
         session = getattr(self.dbx, "_session", None)
