@@ -39,9 +39,9 @@ CREATE TABLE IF NOT EXISTS extract_runs (
     ok INTEGER, summary TEXT);
 CREATE TABLE IF NOT EXISTS extract_schedule (
     job TEXT PRIMARY KEY, first_seen REAL NOT NULL, last_run REAL);
-CREATE TABLE IF NOT EXISTS extract_media (
-    name TEXT PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS extract_media_files (
+    name TEXT PRIMARY KEY, source TEXT NOT NULL, signature TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, at REAL NOT NULL);
 """
 
 

@@ -163,6 +163,8 @@ def compile_plan(layout: Layout, result_columns: list[str], *, mapping: dict[str
                 key_parts.append(("src", helpers[name.upper()]))
             elif name.upper() in by_upper and by_upper[name.upper()] in names:
                 key_parts.append(("col", names.index(by_upper[name.upper()])))
+            elif mapping_upper.get(name.upper()) in names:  # a query column mapped onto a field
+                key_parts.append(("col", names.index(mapping_upper[name.upper()])))
             else:
                 problems.append(f"key: {{{name}}} is neither a field the query selects nor a "
                                 "query column")
