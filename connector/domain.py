@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -534,37 +535,67 @@ def _plan(cls: type) -> list[tuple[str, int]]:
 
 def _decode_fields(cls: type, item: dict[str, Any], prefix: str,
                    skip: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Decode the plain fields of `cls` whose wire name equals the field name.
-    (The hot path of the import: common value types are handled inline.)"""
-    out: dict[str, Any] = {}
-    get = item.get
+    """Decode the plain fields of `cls` whose wire name equals the field name."""
+    fn = _DECODERS.get((cls, skip))
+    if fn is None:
+        fn = _DECODERS[(cls, skip)] = _compile_decoder(cls, skip)
+    return fn(item, prefix)
+
+
+_DECODERS: dict[tuple[type, frozenset[str]], Callable[[dict[str, Any], str], dict[str, Any]]] = {}
+
+
+def _compile_decoder(cls: type, skip: frozenset[str]
+                     ) -> Callable[[dict[str, Any], str], dict[str, Any]]:
+    """The hot path of the import, as straight-line code generated once per class from its
+    field list (names are dataclass field names, never input): the common value types are
+    taken inline, anything else goes through the checking helpers, which name the field."""
+    lines = ["def decode(item, prefix):", "    out = {}", "    get = item.get"]
     for name, kind in _plan(cls):
-        value = get(name, _MISSING)
-        if value is None or value is _MISSING:
-            if value is None and name not in skip:
-                out[name] = None
-            continue
         if name in skip:
             continue
-        vt = type(value)
+        n = repr(name)
+        lines += [f"    v = get({n}, M)", "    if v is not M:"]
         if kind == _TEXT:
-            out[name] = value if vt is str else _text(value, prefix + name)
+            lines.append(f"        out[{n}] = v if v is None or type(v) is str "
+                         f"else _text(v, prefix + {n})")
         elif kind == _DEC:
-            if vt is int:
-                out[name] = Decimal(value)
-            elif vt is float and value == value and value not in (_INF, -_INF):
-                out[name] = Decimal(repr(value))
-            else:
-                out[name] = _decimal(value, prefix + name)
+            lines += ["        t = type(v)",
+                      f"        if v is None: out[{n}] = None",
+                      "        elif t is float or t is int:",
+                      "            d = NUM.get((t, v))",
+                      f"            out[{n}] = d if d is not None else _dec_number(v, prefix + {n})",
+                      f"        else: out[{n}] = _decimal(v, prefix + {n})"]
         elif kind == _DATE:
-            out[name] = parse_wire_datetime(value, prefix + name)
+            lines.append(f"        out[{n}] = None if v is None "
+                         f"else parse_wire_datetime(v, prefix + {n})")
         else:
-            out[name] = value if vt is int else _int(value, prefix + name)
-    return out
+            lines.append(f"        out[{n}] = v if v is None or type(v) is int "
+                         f"else _int(v, prefix + {n})")
+    lines.append("    return out")
+    namespace: dict[str, Any] = {"M": _MISSING, "NUM": _NUMBERS, "_dec_number": _dec_number,
+                                 "_text": _text,
+                                 "_decimal": _decimal, "_int": _int,
+                                 "parse_wire_datetime": parse_wire_datetime}
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own field list
+    fn: Callable[[dict[str, Any], str], dict[str, Any]] = namespace["decode"]
+    return fn
 
 
-_INF = float("inf")
 _MISSING = object()
+# Decimals of the numbers seen lately (prices, quantities and discounts repeat a lot):
+# a lookup is several times cheaper than building a Decimal. Keyed by type, so 1 and 1.0
+# stay distinct ("1" and "1.0").
+_NUMBERS: dict[tuple[type, int | float], Decimal] = {}
+
+
+def _dec_number(value: int | float, where: str) -> Decimal:
+    d = _decimal(value, where)
+    assert d is not None
+    if len(_NUMBERS) >= 8192:
+        _NUMBERS.clear()
+    _NUMBERS[(type(value), value)] = d
+    return d
 
 
 def _require_dict(value: Any, where: str) -> dict[str, Any]:

@@ -146,8 +146,8 @@ class Importer:
 
     def poll_stream(self, stream: str, res: StreamResult | None = None) -> StreamResult:
         """Page through one stream until its queue is drained. A small pipeline: while
-        page N is journaled (mark moved past it), page N+1 is being fetched and page N-1
-        written to the ERP, each in its own thread. Page N+1 is asked for only once page N
+        page N is journaled (mark moved past it), page N+1 is being fetched and the pages
+        before written to the ERP, each in its own thread. Page N+1 is asked for only once page N
         is journaled; a crash leaves journaled records pending, delivered at the next start."""
         res = res or StreamResult(stream)
         feed = self.feed
@@ -158,6 +158,7 @@ class Importer:
         writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{stream}")
         pending: Future[Page] | None = fetcher.submit(feed.fetch, stream, mark, self.page_size)
         delivering: Future[list[Outcome]] | None = None
+        backlog: list[InboundRecord] = []
         try:
             while pending is not None:
                 page = pending.result()
@@ -177,15 +178,23 @@ class Importer:
                     mark = top
                     if page.raw_count >= self.page_size and not self.stop.is_set():
                         pending = fetcher.submit(feed.fetch, stream, mark, self.page_size)
-                if delivering is not None:  # at most one page in the ERP writer at a time
+                # One batch in the ERP writer at a time; what is journaled meanwhile waits
+                # in the backlog and goes as the next batch (fewer disk flushes per record).
+                backlog.extend(new)
+                if delivering is not None and (delivering.done()
+                                               or len(backlog) >= 4 * self.page_size):
                     res.count(delivering.result())
                     delivering = None
-                if new:
-                    delivering = writer.submit(self.journal.deliver_many, new, self.sink)
+                if delivering is None and backlog:
+                    delivering = writer.submit(self.journal.deliver_many, backlog, self.sink)
+                    backlog = []
                 self.beat()
             if delivering is not None:
                 res.count(delivering.result())
                 delivering = None
+            if backlog:
+                res.count(self.journal.deliver_many(backlog, self.sink))
+                backlog = []
         finally:
             if pending is not None:
                 pending.cancel()
