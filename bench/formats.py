@@ -39,12 +39,12 @@ COLUMNS = _HEADER.split("|")
 
 def _row(i: int) -> str:
     """About 170 bytes, like a real customer row: code, name, address, VAT, terms, dates."""
-    code = f"C{i:06d}"
+    code = f"C{i:07d}"
     day = 1 + i % 28
     return "|".join((
-        f"ACME§{code}", "ACME", str(i % 2), code, f"ROSSI SRL {i % 997}", f"VIA ROMA {i % 300}",
-        f"IT{i:011d}", "", "049123456", "", "", "", "", "", "35031", "ABANO TERME", "PD",
-        "45.3601", "11.7897", "", "0", "0", "", "", "", "", "EUR", "5,5", "", "", "L1", "RB30",
+        f"ACME§{code}", "ACME", str(i % 2), code, f"ROSSI {i % 997}", f"VIA ROMA {i % 300}",
+        f"IT{i:011d}", "", "", "", "", "", "", "", "35031", "PADOVA", "PD",
+        "45.3601", "11.7897", "", "0", "0", "", "", "", "", "EUR", "5,5", "", "", "L1", "",
         "", f"{day:02d}012013", "", "", "", "", "1000,00", "", "", "0", "", "01011900000000"))
 
 
