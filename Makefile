@@ -40,6 +40,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m bench.formats
 	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.import_bench
+	$(BIN)/python -m bench.sinks
+	$(BIN)/python -m bench.dropbox_api
+	$(BIN)/python -m bench.sql_source
 
 clean:
 	rm -rf $(VENV) build *.egg-info

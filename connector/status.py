@@ -15,6 +15,7 @@ from connector.state import StateStore
 
 PROVIDERS = (
     ("export", "connector.export.status"),
+    ("dropbox_api", "adapters.dropbox_api.status"),
     ("import", "connector.importing.status"),
     ("legacy", "connector.legacy.status"),
     ("extract", "connector.extract.status"),

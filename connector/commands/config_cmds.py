@@ -6,6 +6,7 @@ import argparse
 
 from connector.commands import config_from
 from connector.config import secret
+from connector.errors import ConnectorError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,10 +23,13 @@ def check_config(args: argparse.Namespace) -> int:
             and not secret(im.appmanager.auth_key_env):
         warnings.append(f"import.appmanager.auth_key_env: environment variable "
                         f"{im.appmanager.auth_key_env} is not set")
-    if cfg.dropbox.mode == "api" and not secret(cfg.dropbox.refresh_token_env) \
-            and not (cfg.dropbox.token_file and cfg.dropbox.token_file.exists()):
-        warnings.append(f"dropbox.refresh_token_env: {cfg.dropbox.refresh_token_env} is not set "
-                        "and no token file exists (run `connector dropbox login`)")
+    if cfg.dropbox.mode == "api":
+        from adapters.dropbox_api.auth import load_credentials
+
+        try:
+            load_credentials(cfg)  # environment, keyring or token file, as the daemon does
+        except ConnectorError as exc:
+            warnings.append(f"dropbox: {exc}")
     for w in warnings:
         print(f"  warning: {w}")
     return 0
