@@ -175,13 +175,15 @@ def _entry(cfg: Config, values: dict[str, Any], line: int, problems: Problems) -
             path = mc.image_dir / mc.placeholder
             if not path.is_file():
                 path = None
-        if path is None:
-            what = f"image {image!r}" if image else f"no image for article {code!r}"
-            problems.add(line, "IMMAGINE", image or code, f"{what} not found in "
-                         f"{mc.image_dir} (set extract.media.placeholder for a stand-in)")
-            return None
-        source = f"file:{path}"
-        name = str(values.get("NOMEFILE") or "") or path.name
+        if path is None:  # reported as a failed image; the other entries go ahead
+            what = (f"image {image!r} not found in {mc.image_dir}" if image else
+                    f"no image for article {code!r} in {mc.image_dir} (looked for "
+                    f"{code}{'/'.join(mc.extensions)})")
+            source = f"missing:line {line}: {what}; set extract.media.placeholder for a stand-in"
+            name = str(values.get("NOMEFILE") or "") or image or f"{code}.jpg"
+        else:
+            source = f"file:{path}"
+            name = str(values.get("NOMEFILE") or "") or path.name
     name = _safe_name(name)
     catalog["NOMEFILE"] = name
     return _Entry(catalog, source, name)
@@ -229,6 +231,8 @@ def _one_image(cfg: Config, store: StateStore, session: requests.Session,
     mc = cfg.extract.media
     prev = store.query_one("SELECT * FROM extract_media_files WHERE name = ?", (entry.name,))
     signature = ""
+    if entry.source.startswith("missing:"):
+        raise PermanentError(entry.source.removeprefix("missing:"))
     if entry.source.startswith("file:"):
         path = Path(entry.source[5:])
         try:
@@ -296,7 +300,8 @@ def _catalog(cfg: Config, keys: PublishLog, entries: list[_Entry], outcome: Any,
     import tempfile
 
     layout = get_layout("io_catalogo")
-    names = [f for f in CATALOG_FIELDS if f in layout.field_names]
+    present = {k for e in entries for k in e.values} | {"NOMEFILE", "TITOLO", "L1"}
+    names = [f for f in CATALOG_FIELDS if f in present]
     seen: set[tuple[Any, ...]] = set()
     rows: list[tuple[Any, ...]] = []
     for e in entries:

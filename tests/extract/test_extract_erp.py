@@ -58,7 +58,8 @@ def test_demo_erp_exports_valid_tracciati_and_diffs_exactly(erp, extract_config,
     dry = run_once(cfg, store, mode="changed", dry_run=True, out=io.StringIO())
     assert dry.ok, dry.report
     assert not any(cfg.export.watch.iterdir()), "a dry run writes nothing"
-    diffs = {o.name: o.diff for o in dry.outcomes}
+    diffs = {o.name: o.diff for o in dry.outcomes if o.diff is not None}
+    assert len(diffs) == len(ALL)
     assert diffs["io_clifor_gen"].changed_keys == ["ACME§C007"]
     assert diffs["io_art"].changed_keys == ["ACME§A0012"]
     assert diffs["io_giacenze"].changed_keys == ["ACME§A0003§02"]
@@ -93,7 +94,7 @@ def test_added_and_removed_keys_and_full_mode(sqlite_erp, extract_config):
                 "VALUES ('C020', 'D9', 'Nuovo', 0)")
     dry = run_once(cfg, store, mode="changed", dry_run=True, entities=["io_clifor_dest"],
                    out=io.StringIO())
-    (d,) = [o.diff for o in dry.outcomes]
+    (d,) = [o.diff for o in dry.outcomes if o.diff is not None]
     assert (d.added_keys, d.changed_keys, d.removed_keys) == (["ACME§C020§D9"], [],
                                                              ["ACME§C002§D2"])
     assert [o.name for o in dry.outcomes] == ["io_clifor_dest"]

@@ -1,0 +1,128 @@
+"""Cron expressions, schedules (interval/cron, weekdays, window), query parameters and the
+checks of the extract: section."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from connector.config import ExtractScheduleConfig
+from connector.errors import ConfigError
+from connector.extract.cron import CronSyntaxError, parse_cron
+from connector.extract.jobs import select_jobs, validated
+from connector.extract.params import ParamError, resolve_params
+from connector.extract.schedule import parse_schedule
+
+D = dt.datetime
+
+
+@pytest.mark.parametrize("expr,after,expected", [
+    ("0 23 * * *", D(2026, 3, 2, 22, 59), D(2026, 3, 2, 23, 0)),
+    ("0 23 * * *", D(2026, 3, 2, 23, 0), D(2026, 3, 3, 23, 0)),
+    ("*/15 8-18 * * mon-fri", D(2026, 3, 6, 18, 50), D(2026, 3, 9, 8, 0)),  # Fri -> Mon
+    ("30 6,12 1 * *", D(2026, 3, 1, 7, 0), D(2026, 3, 1, 12, 30)),
+    ("0 0 29 2 *", D(2026, 3, 1), D(2028, 2, 29)),
+    ("0 9 * * 0", D(2026, 3, 2), D(2026, 3, 8, 9, 0)),  # Sunday as 0
+    ("0 9 * * 7", D(2026, 3, 2), D(2026, 3, 8, 9, 0)),  # ... and as 7
+    ("0 9 13 * fri", D(2026, 3, 1), D(2026, 3, 6, 9, 0)),  # day OR weekday (Vixie cron)
+    ("5 4 * jan,jul *", D(2026, 3, 1), D(2026, 7, 1, 4, 5)),
+])
+def test_cron_next_after(expr, after, expected):
+    assert parse_cron(expr).next_after(after) == expected
+
+
+@pytest.mark.parametrize("expr,message", [
+    ("0 23 * *", "expected 5 fields"),
+    ("61 * * * *", "minute: 61 is outside 0-59"),
+    ("0 5-2 * * *", "hour: range '5-2' goes backwards"),
+    ("0 0 * * funday", "day of week: 'funday' is not a number or one of sun"),
+    ("0 0 31 2 *", "never fires"),
+    ("*/0 * * * *", "minute: 0 is outside 1-60"),
+])
+def test_cron_errors_say_what_is_wrong(expr, message):
+    with pytest.raises(CronSyntaxError) as err:
+        parse_cron(expr)
+    assert message in str(err.value)
+
+
+def test_interval_schedule_with_weekdays_and_window_across_midnight():
+    sched, errors = parse_schedule(ExtractScheduleConfig(
+        every_minutes=60, weekdays=["mon", "tue"], window="22:00-02:00"), "s")
+    assert errors == [] and sched is not None
+    last = D(2026, 3, 2, 22, 10)  # a Monday
+    assert not sched.is_due(D(2026, 3, 2, 23, 0), last, last)  # an hour not yet passed
+    assert sched.is_due(D(2026, 3, 2, 23, 15), last, last)
+    assert sched.is_due(D(2026, 3, 3, 1, 30), last, last)  # Tuesday, window still open
+    assert not sched.is_due(D(2026, 3, 3, 12, 0), last, last)  # outside the window
+    assert not sched.is_due(D(2026, 3, 4, 23, 0), last, last)  # Wednesday
+    assert sched.is_due(D(2026, 3, 9, 22, 0), last, last)  # waits for the next allowed minute
+    assert sched.describe() == "changed every 60 min on mon,tue between 22:00 and 02:00"
+
+
+def test_cron_schedule_first_run_waits_for_the_expression():
+    sched, _ = parse_schedule(ExtractScheduleConfig(cron="0 23 * * *", mode="full"), "s")
+    assert sched is not None
+    seen = D(2026, 3, 2, 10, 0)
+    assert not sched.is_due(D(2026, 3, 2, 22, 59), None, seen)
+    assert sched.is_due(D(2026, 3, 2, 23, 0), None, seen)
+    assert sched.is_due(D(2026, 3, 3, 8, 0), None, seen)  # missed while down: runs once now
+    assert not sched.is_due(D(2026, 3, 3, 8, 0), D(2026, 3, 3, 7, 0), seen)
+
+
+@pytest.mark.parametrize("cfg,message", [
+    (ExtractScheduleConfig(), "set exactly one of every_minutes or cron"),
+    (ExtractScheduleConfig(every_minutes=5, cron="* * * * *"), "set exactly one"),
+    (ExtractScheduleConfig(every_minutes=0), "s.every_minutes: must be > 0"),
+    (ExtractScheduleConfig(cron="0 25 * * *"), "s.cron: hour: 25 is outside 0-23"),
+    (ExtractScheduleConfig(every_minutes=5, weekdays=["monday", "xyz"]),
+     "s.weekdays[1]: 'xyz' is not one of mon"),
+    (ExtractScheduleConfig(every_minutes=5, window="8-20"), "s.window: expected HH:MM-HH:MM"),
+])
+def test_schedule_errors_name_the_key(cfg, message):
+    sched, errors = parse_schedule(cfg, "s")
+    assert sched is None and any(message in e for e in errors), errors
+
+
+def test_params_builtin_declared_and_unknown():
+    today = dt.date(2026, 3, 2)
+    values = resolve_params(["company", "since_180", "today", "docs", "n", "agent"],
+                            company="ACME", today=today,
+                            declared={"docs": "days:365", "n": "int:7", "agent": "A01"})
+    assert values == {"company": "ACME", "since_180": dt.date(2025, 9, 3),
+                      "today": today, "docs": dt.date(2025, 3, 2), "n": 7, "agent": "A01"}
+    with pytest.raises(ParamError) as err:
+        resolve_params(["company", "warehouse"], company="ACME", declared={})
+    assert "the query uses :warehouse but no such parameter is declared" in str(err.value)
+    with pytest.raises(ParamError):
+        resolve_params(["x"], company="ACME", declared={"x": "days:many"})
+
+
+def test_extract_section_checks_list_every_problem(config_factory, tmp_path):
+    cfg = config_factory(extract={"enabled": True, "jobs": [
+        {"layout": "io_nope", "query": "select 1"},
+        {"layout": "io_art", "query": "select 1", "query_file": "x.sql"},
+        {"layout": "io_art", "query_file": "missing.sql",
+         "schedule": {"cron": "0 0 * *"}},
+        {"layout": "AM_ORD", "query": "select 1"},
+    ]})
+    with pytest.raises(ConfigError) as err:
+        validated(cfg)
+    text = "\n".join(err.value.errors)
+    for expected in ("extract.url: set url or url_env",
+                     "extract.jobs[0].layout: unknown tracciato 'io_nope'",
+                     "extract.jobs[1]: set exactly one of query or query_file",
+                     "extract.jobs[2].layout: io_art is extracted by two jobs",
+                     "extract.jobs[2].query_file: no such file",
+                     "extract.jobs[2].schedule.cron: '0 0 * *': expected 5 fields",
+                     "extract.jobs[3].layout: AM_ORD is a legacy return file"):
+        assert expected in text, text
+
+
+def test_unknown_entity_is_refused_with_the_configured_ones(config_factory):
+    cfg = config_factory(extract={"enabled": True, "url": "sqlite://", "jobs": [
+        {"layout": "io_art", "query": "select 1"}]})
+    with pytest.raises(ConfigError) as err:
+        select_jobs(cfg, ["io_clifor_gen"])
+    assert "--entity io_clifor_gen: no extraction job for it (configured: io_art)" in str(err.value)
+    assert [j.name for j in select_jobs(cfg, ["IO_ART.dat"])] == ["io_art"]
