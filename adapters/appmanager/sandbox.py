@@ -16,7 +16,7 @@ Every project URL needs `authKey` (the sandbox key). Queue ids are exclusive aft
 (`id > lastID`), ordered, paged by offset/limit. Fault knobs (`Faults`): error_rate (500),
 rate_limit_rate (429 with Retry-After), reset_rate (connection reset before the answer),
 latency (seconds before each answer), ignore_last_id (serve from the start: ids go
-backwards; true, or a list of streams), and `script`, one-shot faults consumed by the next GETs in order: "500",
+backwards; true, or a list of streams), max_limit (pages never longer than this), and `script`, one-shot faults consumed by the next GETs in order: "500",
 "429", "reset", "truncate" (half a body, then reset), "timeout" (sleep `hang_seconds`),
 "ok".
 
@@ -73,6 +73,7 @@ class Faults:
     latency: float = 0.0
     hang_seconds: float = 5.0
     ignore_last_id: bool | list[str] = False  # True: every stream; or these streams
+    max_limit: int = 0  # >0: the server answers at most this many items, whatever limit says
     script: list[str] = field(default_factory=list)
     seed: int = 1
 
@@ -270,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
             else max(0, num("lastID", 0))
         count, offset, limit = num("count", 0), max(0, num("offset", 0)), num("limit", 0)
         limit = limit if limit > 0 else 1000
+        if sb.faults.max_limit > 0:
+            limit = min(limit, sb.faults.max_limit)
         total, max_id = sb.store.stats(stream, last_id)
         head_json = json.dumps({"meta": {"limit": 0 if count else limit, "maxID": max_id,
                                          "offset": offset, "total_count": total},

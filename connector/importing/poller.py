@@ -176,7 +176,10 @@ class Importer:
                 res.new += len(new)
                 if top is not None:  # only id-less malformed items: nothing to advance past
                     mark = top
-                    if page.raw_count >= self.page_size and not self.stop.is_set():
+                    more = page.raw_count >= self.page_size or (
+                        page.meta.total_count is not None
+                        and page.meta.total_count > page.raw_count)  # a server capping limit
+                    if more and not self.stop.is_set():
                         pending = fetcher.submit(feed.fetch, stream, mark, self.page_size)
                 # One batch in the ERP writer at a time; what is journaled meanwhile waits
                 # in the backlog and goes as the next batch (fewer disk flushes per record).

@@ -73,6 +73,16 @@ def test_pages_until_the_queue_is_drained(rig: Rig) -> None:
     assert len({d["unique_id"] for d in rig.docs("orders")}) == 83
 
 
+def test_a_server_capping_the_page_size_is_still_drained_in_one_cycle(rig: Rig) -> None:
+    rig.sb.enqueue_demo("orders", 45, rows=1)
+    rig.sb.set_faults(max_limit=4)  # asked for 10 per page, answers 4
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 45 and res.pages >= 12
+    assert len(rig.files("orders_*.json")) == 45
+
+
 def test_requeued_record_lands_once(rig: Rig) -> None:
     ids = rig.sb.enqueue_demo("orders", 5, rows=3)
     rig.sb.enqueue_demo("customers", 2)
