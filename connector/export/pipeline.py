@@ -86,6 +86,7 @@ class ExportPipeline:
         deferred: list[str] = []
         staged: list[_Staged] = []
         cids: dict[str, str] = {}
+        taken: set[tuple[str, str]] = set()
         self._check_free_space(rels)
         staging.mkdir(parents=True, exist_ok=True)
         try:
@@ -95,6 +96,13 @@ class ExportPipeline:
                     deferred.append(rel)
                     continue
                 self.beat()
+                target = classify(rel, self.dialects)
+                dest = (target.folder, target.name) if target and target.folder else None
+                if dest in taken:
+                    deferred.append(rel)  # two sources, one destination: the next burst
+                    continue
+                if dest:
+                    taken.add(dest)
                 cids[rel] = new_correlation_id("file")
                 with structlog.contextvars.bound_contextvars(correlation_id=cids[rel]):
                     result = self._stage_one(rel, staging, catalog_in_use)
@@ -107,7 +115,8 @@ class ExportPipeline:
             fresh = self._drop_unchanged(staged, outcomes)
             if fresh:
                 items = [s.item for s in fresh]
-                if self.ex.info_file and any(s.target.folder == "gestionale" for s in fresh):
+                if (self.ex.info_file and ("gestionale", "io_info.dat") not in taken
+                        and any(s.target.folder == "gestionale" for s in fresh)):
                     items.append(self._stage_info(staging))
                 self.publisher.publish_batch(items)
                 for s in fresh:

@@ -60,6 +60,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     assert len(files) == 200
 
     log = tmp_path / "daemon.out"
+    log.touch()
+    started_at = 0
     proc = _start(config, log)
     dropped = 0
     try:
@@ -75,6 +77,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             time.sleep(rng.uniform(0.05, 1.2))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
+            started_at = log.stat().st_size
             proc = _start(config, log)
         for name, body in files[dropped:]:
             (export / name).write_bytes(body)
@@ -84,6 +87,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
             return not left
 
         wait_for(settled, timeout=60, interval=0.2)
+        # stop the last daemon only once it is up (a SIGTERM during start-up kills it outright)
+        wait_for(lambda: b"watching export folder" in log.read_bytes()[started_at:], timeout=30)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

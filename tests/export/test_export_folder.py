@@ -194,3 +194,24 @@ def test_free_space_guard_moves_nothing(tmp_path: Path, config_factory, gestiona
     assert "not enough free space" in store.last_events("error", 1)[0]["message"]
     assert (export / "io_citta.dat").read_bytes() == citta_file(3)
     assert not gestionale.exists() or not any(gestionale.iterdir())
+
+
+def test_two_sources_for_one_destination_go_in_turn(tmp_path: Path, config_factory,
+                                                    gestionale) -> None:
+    """io_citta.dat and IO_CITTA.DAT (and an io_info.dat of the ERP's own) in one drop."""
+    from connector.export.loop import run_once
+
+    cfg = config_factory()
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "io_citta.dat").write_bytes(citta_file(1))
+    (export / "IO_CITTA.DAT").write_bytes(citta_file(2))
+    (export / "io_info.dat").write_bytes(b"DESCRIZIONE|VALORE\r\nTracciati|1.9\r\n")
+    published, unchanged, quarantined = run_once(cfg, StateStore(cfg.state_dir), max_wait=20)
+    assert (published, quarantined) == (3, 0)
+    assert not list(export.iterdir())
+    rows = StateStore(cfg.state_dir).query(
+        "SELECT source, run_id FROM export_files WHERE outcome = 'published' ORDER BY id")
+    assert sorted(r["source"] for r in rows) == ["IO_CITTA.DAT", "io_citta.dat", "io_info.dat"]
+    assert len({r["run_id"] for r in rows}) == 2  # the second io_citta waited for its turn
+    assert (gestionale / "io_citta.dat").read_bytes().count(b"\r\n") in (2, 3)
