@@ -61,11 +61,12 @@ class ExtractScheduler:
         last = dt.datetime.fromtimestamp(row["last_run"]) if row["last_run"] else None
         return last, dt.datetime.fromtimestamp(row["first_seen"])
 
-    def next_due(self, job: Job, now: dt.datetime | None = None) -> dt.datetime | None:
+    def next_run(self, job: Job, now: dt.datetime | None = None) -> dt.datetime | None:
         if job.schedule is None:
             return None
-        last, first_seen = self._times(job, now or self.clock())
-        return job.schedule.next_due(last, first_seen)
+        now = now or self.clock()
+        last, first_seen = self._times(job, now)
+        return job.schedule.next_run(last, first_seen, now)
 
     def due(self, now: dt.datetime) -> dict[str, list[str]]:
         """Mode -> names of the jobs due now."""

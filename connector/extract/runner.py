@@ -205,7 +205,7 @@ def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
             fp = sink.fp
         try:
             written = _write(plan, parts, fp, outcome)
-            if written.keys.needs_confirmation:
+            if written.keys.needs_confirmation and not dry_run:  # dry run: the validator says it
                 for line, key, first in written.keys.repeats():
                     outcome.problems.add(line, "CHIAVE", key, f"duplicate CHIAVE: the same key "
                                          f"is already on line {first}")
@@ -373,6 +373,9 @@ def render_report(outcomes: list[Outcome], *, mode: str, dry_run: bool, limit: i
                 if n and not (label == "added" and d.first_publish and n > limit):
                     more = f" ... and {n - len(keys)} more" if n > len(keys) else ""
                     lines.append(f"  {label}: " + ", ".join(keys) + more)
+        if d is not None and o.problems.count and d.removed:
+            lines.append("  (rows with errors are left out of the file, so their keys count "
+                         "as removed)")
         lines.extend(f"  {line}" for line in o.details)
         for p in o.problems.items:
             lines.append(f"  error: {p.to_text()}")

@@ -46,6 +46,16 @@ class Schedule:
                first_seen: dt.datetime) -> bool:
         return now >= self.next_due(last_run, first_seen) and self.allowed(now)
 
+    def next_run(self, last_run: dt.datetime | None, first_seen: dt.datetime,
+                 now: dt.datetime) -> dt.datetime | None:
+        """When the next run will start: due, and inside the allowed weekdays and window."""
+        t = max(self.next_due(last_run, first_seen), now).replace(second=0, microsecond=0)
+        for _ in range(8 * 24 * 60):  # every weekday and window comes round within 8 days
+            if self.allowed(t):
+                return t
+            t += dt.timedelta(minutes=1)
+        return None
+
     def describe(self) -> str:
         what = (f"every {_minutes(self.every)}" if self.every is not None
                 else f"cron '{self.cron.expression if self.cron else ''}'")

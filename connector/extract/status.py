@@ -36,7 +36,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
         sched = ExtractScheduler(cfg, store)
         for job in sched.jobs:
-            nxt = sched.next_due(job)
+            nxt = sched.next_run(job)
             jobs.append({"job": job.name, "schedule": job.schedule.describe() if job.schedule else "",
                          "next_due": nxt.timestamp() if nxt else None})
     except Exception as exc:  # noqa: BLE001 - status must render even with a bad section

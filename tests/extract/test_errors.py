@@ -52,6 +52,10 @@ def test_duplicate_chiave_is_found_in_and_out_of_key_order(sqlite_erp, extract_c
     assert not list(cfg.export.watch.glob("*.part"))
     assert o.problems.count == 7  # 12 rows, 5 families: 7 repeats
     assert all(p.column == "CHIAVE" and "duplicate CHIAVE" in p.rule for p in o.problems.items)
+    dry = run_once(cfg, StateStore(cfg.state_dir), dry_run=True, out=io.StringIO())
+    (o,) = dry.outcomes
+    assert o.validation is not None and o.validation.violation_count == 7, dry.report
+    assert dry.report.count("invalid: line") == 7 and "error: " not in dry.report
 
 
 def test_unreachable_database_is_transient_and_hides_the_password(sqlite_erp, extract_config):

@@ -58,6 +58,10 @@ def test_interval_schedule_with_weekdays_and_window_across_midnight():
     assert not sched.is_due(D(2026, 3, 4, 23, 0), last, last)  # Wednesday
     assert sched.is_due(D(2026, 3, 9, 22, 0), last, last)  # waits for the next allowed minute
     assert sched.describe() == "changed every 60 min on mon,tue between 22:00 and 02:00"
+    # the next run: due at 23:10 Monday, allowed at once; from Wednesday noon: Monday 00:00
+    # (the weekday is that of the minute itself, and 00:00 is inside 22:00-02:00)
+    assert sched.next_run(last, last, D(2026, 3, 2, 22, 30)) == D(2026, 3, 2, 23, 10)
+    assert sched.next_run(last, last, D(2026, 3, 4, 12, 0)) == D(2026, 3, 9, 0, 0)
 
 
 def test_cron_schedule_first_run_waits_for_the_expression():
