@@ -158,7 +158,9 @@ class HttpJson:
             resp = self.session.request(method, url, params=params, json=json_body,
                                         timeout=self.timeout, verify=self.verify)
         except requests.exceptions.SSLError as exc:
-            raise TransientError(f"{self.what}: TLS verification failed for {shown}: "
+            # Not retried: an untrusted certificate does not fix itself in seconds (the
+            # next cycle tries again). Verification is never switched off.
+            raise PermanentError(f"{self.what}: TLS verification failed for {shown}: "
                                  f"{self.clean(str(exc))}") from None
         except requests.Timeout:
             raise TransientError(f"{self.what}: no answer within {self.timeout[1]:g} s "

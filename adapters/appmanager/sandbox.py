@@ -30,6 +30,7 @@ import json
 import random
 import socket
 import sqlite3
+import ssl
 import struct
 import threading
 import time
@@ -378,11 +379,12 @@ class SandboxServer:
     def __init__(self, db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
                  auth_key: str = "sandbox-key", project: str = "ic.acme",
                  lm_key: str = "sandbox-lm-key", seed: bool = True, prefix: str = "/api",
-                 rng_seed: int = 1) -> None:
+                 rng_seed: int = 1, tls: ssl.SSLContext | None = None) -> None:
         self.store = SandboxStore(Path(db_path))
         self.host, self.port = host, port
         self.auth_key, self.project, self.lm_key = auth_key, project, lm_key
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.tls = tls  # serve https with this server-side context
         self.faults = Faults()
         self.lock = threading.Lock()
         self.rng = random.Random(rng_seed)
@@ -399,14 +401,17 @@ class SandboxServer:
     @property
     def url(self) -> str:
         """The project base URL: what import.appmanager.url points at."""
-        return f"http://{self.host}:{self.port}{self.prefix}/v1/progetti/{self.project}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}{self.prefix}/v1/progetti/{self.project}"
 
     @property
     def lm_url(self) -> str:
-        return f"http://{self.host}:{self.port}/lmAPI/v1"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/lmAPI/v1"
 
     def start(self) -> SandboxServer:
         self._httpd = _Server((self.host, self.port), _Handler)
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.sandbox = self
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,

@@ -260,3 +260,27 @@ def test_write_many_batch_mixed_outcomes(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "j" / "orders_701.json").read_text(encoding="utf-8"))
     assert doc["record"] == json.loads(json.dumps(to_jsonable(recs[0].model)))
     jsink.close()
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    from adapters.appmanager.client import AppManagerClient
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with SandboxServer(tmp_path / "sb.sqlite", auth_key=AUTH_KEY, tls=server_ctx) as sb:
+        assert sb.url.startswith("https://")
+        trusting = AppManagerClient(sb.url, AUTH_KEY, ca_bundle=ca_file, retry_initial=0.01)
+        assert len(trusting.fetch("orders", 0, 50).items) == 8
+        default = AppManagerClient(sb.url, AUTH_KEY, retry_initial=0.01)
+        with pytest.raises(PermanentError) as exc:
+            default.fetch("orders", 0, 50)
+        assert "TLS verification failed" in str(exc.value)
+        assert AUTH_KEY not in str(exc.value)
+        assert sb.requests <= 1  # refused at the handshake, not retried in a loop
