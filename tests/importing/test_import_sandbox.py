@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp import ErpRef
 from adapters.erp.files_sink import FilesSink
 from connector import status as core_status
 from connector.domain import InboundRecord
-from connector.errors import PermanentError
+from connector.errors import AuthError, PermanentError
 from connector.importing import status as import_status
 from tests.importing.conftest import Rig
 
@@ -284,3 +286,22 @@ def test_status_core_aggregation_includes_import(rig: Rig, config_factory: Any) 
     facts = core_status.collect(cfg, rig.store)
     assert facts["import"]["streams"]["orders"]["imported"] == 2
     assert "orders" in core_status.render(facts)
+
+
+def test_license_manager_discovery_from_the_configuration(
+        sandbox: SandboxServer, config_factory: Any, monkeypatch: Any) -> None:
+    from connector.importing.wiring import build_client
+
+    monkeypatch.setenv("APPMANAGER_AUTH_KEY", sandbox.auth_key)
+    monkeypatch.setenv("LM_KEY_FOR_TEST", sandbox.lm_key)
+    cfg = config_factory(**{"import": {"enabled": True, "appmanager": {
+        "url": None, "license_manager": {"url": sandbox.lm_url, "key_env": "LM_KEY_FOR_TEST"}}}})
+    sandbox.enqueue_demo("leads", 2)
+    client = build_client(cfg, retry_initial=0.01)
+    assert client.base_url == sandbox.url
+    assert len(client.fetch("leads", 0, 10).items) == 2
+    client.close()
+    monkeypatch.delenv("LM_KEY_FOR_TEST")
+    with pytest.raises(AuthError) as exc:
+        build_client(cfg)
+    assert "LM_KEY_FOR_TEST" in str(exc.value)
