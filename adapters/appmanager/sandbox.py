@@ -305,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
             if kind:
                 sb.faults_served.append(kind)
         if latency > 0:
-            time.sleep(latency)
+            sb.closing.wait(latency)  # injected latency; cut short when the server stops
         if kind in (None, "ok"):
             return False
         if kind == "500":
@@ -324,7 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b'{"meta":{"limit":')
             self._reset()
         elif kind == "timeout":
-            time.sleep(hang)
+            sb.closing.wait(hang)
             self.close_connection = True
             return True
         elif kind == "garbage":
@@ -385,6 +385,7 @@ class SandboxServer:
         self.auth_key, self.project, self.lm_key = auth_key, project, lm_key
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.tls = tls  # serve https with this server-side context
+        self.closing = threading.Event()
         self.faults = Faults()
         self.lock = threading.Lock()
         self.rng = random.Random(rng_seed)
@@ -409,6 +410,7 @@ class SandboxServer:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/lmAPI/v1"
 
     def start(self) -> SandboxServer:
+        self.closing.clear()
         self._httpd = _Server((self.host, self.port), _Handler)
         if self.tls is not None:
             self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
@@ -422,6 +424,7 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        self.closing.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
