@@ -215,3 +215,52 @@ def test_two_sources_for_one_destination_go_in_turn(tmp_path: Path, config_facto
     assert sorted(r["source"] for r in rows) == ["IO_CITTA.DAT", "io_citta.dat", "io_info.dat"]
     assert len({r["run_id"] for r in rows}) == 2  # the second io_citta waited for its turn
     assert (gestionale / "io_citta.dat").read_bytes().count(b"\r\n") in (2, 3)
+
+
+def test_polling_observer_for_network_shares(tmp_path: Path, config_factory, gestionale) -> None:
+    cfg = config_factory(export={"polling": True, "poll_interval_seconds": 0.2,
+                                 "rescan_seconds": 3600})
+    export = tmp_path / "export"
+    export.mkdir()
+    with running_export(cfg):
+        time.sleep(0.3)  # the first rescan has run: only the polling observer can see this
+        (export / "io_citta.dat").write_bytes(citta_file(2))
+        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+
+
+def test_archive_and_quarantine_inside_the_export_folder_are_not_taken_again(
+        tmp_path: Path, config_factory, gestionale) -> None:
+    export = tmp_path / "export"
+    cfg = config_factory(export={"archive": str(export / "archive"),
+                                 "quarantine": str(export / "quarantine"), "rescan_seconds": 1})
+    export.mkdir()
+    with running_export(cfg):
+        (export / "io_citta.dat").write_bytes(citta_file(2))
+        (export / "io_art.dat").write_bytes(b"not a tracciato")
+        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for(lambda: (export / "quarantine" / "io_art.dat").exists())
+        time.sleep(1.5)  # a rescan has passed over archive/ and quarantine/
+    store = StateStore(cfg.state_dir)
+    outcomes = sorted(r["outcome"] for r in store.query("SELECT outcome FROM export_files"))
+    assert outcomes == ["published", "quarantined"]  # each once: never taken again
+
+
+def test_retention_removes_old_archive_days_and_quarantined_files(tmp_path: Path,
+                                                                  config_factory) -> None:
+    from connector.export.housekeeping import prune_retention
+    from connector.export.journal import ExportJournal
+
+    cfg = config_factory(export={"archive_days": 30, "quarantine_days": 90})
+    old_day = tmp_path / "archive" / "2001-01-01"
+    new_day = tmp_path / "archive" / time.strftime("%Y-%m-%d")
+    for d in (old_day, new_day):
+        d.mkdir(parents=True)
+        (d / "io_art.dat").write_bytes(b"x")
+    q = tmp_path / "quarantine"
+    q.mkdir()
+    (q / "old.dat").write_bytes(b"x")
+    os.utime(q / "old.dat", (0, 0))
+    (q / "new.dat").write_bytes(b"x")
+    prune_retention(cfg, ExportJournal(StateStore(cfg.state_dir)))
+    assert not old_day.exists() and (new_day / "io_art.dat").exists()
+    assert sorted(p.name for p in q.iterdir()) == ["new.dat"]
