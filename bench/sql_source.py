@@ -97,6 +97,36 @@ def baseline(url: str, out: Path) -> tuple[float, float]:
     return clock.wall, clock.cpu
 
 
+_CHILD = """
+import io, sys
+from pathlib import Path
+from connector.config import parse_config
+from connector.extract import run_once
+from connector.state import StateStore
+from bench.sql_source import QUERY
+work, url = Path(sys.argv[1]), sys.argv[2]
+cfg = parse_config({"company": "ACME", "state_dir": str(work / "state-rss"),
+    "log": {"dir": str(work / "log")}, "export": {"watch": str(work / "watch-rss")},
+    "import": {"enabled": False}, "sandbox": {"enabled": False},
+    "extract": {"enabled": True, "url": url, "jobs": [
+        {"layout": "io_art", "query": QUERY, "key": "{COD_DITTA}§{COD_ART}"}]}}, work)
+assert run_once(cfg, StateStore(cfg.state_dir), out=io.StringIO()).ok
+"""
+
+
+def _child_rss(work: Path, url: str | None) -> int:
+    """Peak RSS (MiB) of a child doing one full run (or only importing, when url is None)."""
+    import resource
+    import subprocess
+
+    code = _CHILD if url else "import connector.extract, sqlalchemy"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-c", code, str(work), url or ""], check=True,
+                   cwd=Path(__file__).resolve().parents[1], capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) // 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.sql_source")
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -165,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         cpu = min(c for _, c in measured)
         print(f"{name:28}{wall:8.2f}{args.rows / wall:11,.0f}{wall / base_wall:7.2f}"
               f"{cpu:8.2f}{cpu / base_cpu:7.2f}")
+    alone = _child_rss(work, None)  # first: RUSAGE_CHILDREN keeps the largest child so far
+    print(f"peak RSS of one full run in a fresh process: {_child_rss(work, url)} MiB "
+          f"(the same process importing the modules only: {alone} MiB)")
     if args.keep is None:
         import shutil
 

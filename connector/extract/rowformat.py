@@ -200,7 +200,6 @@ def _first_code(layout: Layout) -> str:
 
 # ---------------------------------------------------------------------------- quick checks
 _NONE = type(None)
-_NUMBER_TYPES = {int, float, Decimal, _NONE}
 
 
 def _column_check(f: Field) -> re.Pattern[str] | None:
@@ -309,9 +308,19 @@ def _value_by_value(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line
 
 
 def _text_column(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line: int,
-                 problems: Problems, bad: _Bad) -> list[str]:
+                 problems: Problems, bad: _Bad) -> Sequence[str]:
+    values: Sequence[str]
+    try:
+        FS.join(col)  # the common case, every value text: one C pass (TypeError otherwise)
+    except TypeError:
+        pass
+    else:
+        if col and max(map(len, col)) > f.length:
+            return _value_by_value(plan, j, f, col, first_line, problems, bad)
+        if f.required and _has_blank(col):
+            return _value_by_value(plan, j, f, col, first_line, problems, bad)
+        return col
     types = set(map(type, col))
-    values: list[str]
     if types <= {str, _NONE}:
         values = [v or "" for v in col] if _NONE in types else list(col)
     elif types <= {int, _NONE}:  # numeric codes in a text field; str(int) never holds "None"
@@ -326,7 +335,7 @@ def _text_column(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line: i
     return values
 
 
-def _has_blank(values: list[str]) -> bool:
+def _has_blank(values: Sequence[str]) -> bool:
     """Is any value empty or only spaces and tabs? (Cheap first: codes rarely hold spaces.)"""
     if not values:
         return False
@@ -341,12 +350,13 @@ def _has_blank(values: list[str]) -> bool:
 def _number_column(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line: int,
                    problems: Problems, bad: _Bad) -> list[str]:
     check = plan.checks[j]
-    types = set(map(type, col))
-    if check is None or not types <= _NUMBER_TYPES:
+    if check is None:
         return _value_by_value(plan, j, f, col, first_line, problems, bad)
+    # str() of every value, checked at once by the column's regex: a number already valid
+    # passes, anything else (bool, a date, an exponent, too many digits) goes value by value
     joined = FS.join(map(str, col))
-    if _NONE in types:
-        joined = joined.replace("None", "")  # str() of a number never holds "None"
+    if None in col:
+        joined = joined.replace("None", "")
     if check.fullmatch(joined) is None:
         return _value_by_value(plan, j, f, col, first_line, problems, bad)
     if f.kind == "D" and "." in joined:
