@@ -15,6 +15,7 @@ import structlog
 from connector.config import Config
 from connector.errors import ConnectorError, TransientError
 from connector.export.housekeeping import prune_retention
+from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
 from connector.ports import Publisher
@@ -37,8 +38,10 @@ def build_publisher(cfg: Config, store: StateStore, stop: threading.Event) -> Pu
 
 def make_gate(cfg: Config) -> SettleGate:
     ex = cfg.export
+    dialects = tuple((d.match, d.layout) for d in ex.dialects)
     return SettleGate(ex.watch, ex.settle_seconds, ex.done_marker,
-                      skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir))
+                      skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir),
+                      accept=lambda rel: classify(rel, dialects) is not None)
 
 
 class ExportLoop:
@@ -163,7 +166,6 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     """Judge what the export folder holds now, publish nothing; True when all of it is valid."""
     from connector.export import formats_bridge as fb
     from connector.export.journal import ExportJournal
-    from connector.export.naming import classify
     from connector.fsutil import HashingWriter
 
     class _Null(io.RawIOBase):

@@ -105,7 +105,7 @@ class ExportPipeline:
                     taken.add(dest)
                 cids[rel] = new_correlation_id("file")
                 with structlog.contextvars.bound_contextvars(correlation_id=cids[rel]):
-                    result = self._stage_one(rel, staging, catalog_in_use)
+                    result = self._stage_one(rel, target, staging, catalog_in_use)
                 if result is None:
                     deferred.append(rel)
                 elif isinstance(result, Outcome):
@@ -135,10 +135,10 @@ class ExportPipeline:
         return BurstResult(outcomes, deferred)
 
     # Staging one file ----------------------------------------------------------------------
-    def _stage_one(self, rel: str, staging: Path, catalog_in_use: bool) -> _Staged | Outcome | None:
+    def _stage_one(self, rel: str, target: Target | None, staging: Path,
+                   catalog_in_use: bool) -> _Staged | Outcome | None:
         started = time.monotonic()
         src = self.watch / rel
-        target = classify(rel, self.dialects)
         if target is None:
             return None
         try:

@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +51,13 @@ class SettleGate:
     """Tracks pending files and says which are finished."""
 
     def __init__(self, root: Path, settle_seconds: float, done_marker: str | None,
-                 skip_dirs: tuple[Path, ...] = ()) -> None:
+                 skip_dirs: tuple[Path, ...] = (),
+                 accept: Callable[[str], bool] = lambda rel: True) -> None:
         self.root = root
         self.settle = settle_seconds
         self.marker = done_marker
         self.skip_dirs = tuple(p.resolve() for p in skip_dirs)
+        self.accept = accept  # files the pipeline has no use for are never pending
         self._seen: dict[str, _Seen] = {}
 
     def rel(self, path: Path) -> str | None:
@@ -70,7 +73,7 @@ class SettleGate:
             return
         if self.marker and rel.endswith(self.marker):
             rel = rel[: -len(self.marker)]  # a marker makes its data file a candidate
-        if rel in self._seen or is_ignored(rel, self.marker):
+        if rel in self._seen or is_ignored(rel, self.marker) or not self.accept(rel):
             return
         self._seen.setdefault(rel, _Seen(-1, -1, time.monotonic()))
 

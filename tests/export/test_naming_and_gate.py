@@ -77,3 +77,14 @@ def test_settle_gate_marker_mode_and_rescan(tmp_path: Path) -> None:
     (tmp_path / "io_art.dat.done").write_bytes(b"")
     gate.offer(tmp_path / "io_art.dat.done")
     assert gate.poll(now=6.0) == (["io_art.dat"], 0)
+
+
+def test_gate_never_holds_files_the_pipeline_has_no_use_for(tmp_path: Path) -> None:
+    from connector.export.naming import classify
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_bytes(b"x")
+    (tmp_path / "io_art.dat").write_bytes(b"x")
+    gate = SettleGate(tmp_path, 0.0, None, accept=lambda rel: classify(rel) is not None)
+    gate.rescan()
+    assert gate.pending == ["io_art.dat"]
