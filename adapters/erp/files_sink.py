@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import io
 import os
 import re
 import sys
@@ -53,7 +54,7 @@ from connector.domain import (
     Order,
     OrderRow,
 )
-from connector.errors import ConnectorError, PermanentError, TransientError
+from connector.errors import ConnectorError, PermanentError, RecordError, TransientError
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +101,7 @@ def pipe_line(values: Sequence[tuple[str, Any]]) -> str:
     return "|".join(_field(v, n) for n, v in values)
 
 
-def _order_lines(o: Order, ditta: str) -> list[str]:
+def _order_lines(o: Order, ditta: str) -> list[list[tuple[str, Any]]]:
     head_before = [("COD_DITTA", ditta), ("COD_EXT_ORD", o.ext_cod_tipo_ord),
                    ("T_DAT_ORDINE", o.data_ordine),
                    ("NR_ORD_ORIG", o.guid_test_ord or o.unique_id),
@@ -128,16 +129,17 @@ def _order_lines(o: Order, ditta: str) -> list[str]:
                   ("T_COD_COND_PAG", o.cod_cond_pag),
                   ("T_COD_COND_PAG_DEP", o.cod_cond_pag_deperibilita),
                   ("T_COD_OPERATORE", o.cod_operatore),
-                  ("T_DAT_CONS_RIG", rv("data_consegna_riga")), ("T_NOTE", o.note),
+                  ("T_DAT_CONS_RIG", rv("data_consegna_riga")),
+                  ("FILLER5", o.note),  # T_NOTE in AMHelper since 2016; FILLER5 in the docs
                   *[(f"FILLER{i}", None) for i in range(6, 21)],
                   ("COD_SERIE_ORDINI", o.cod_serie_ordini),
                   ("NUM_DOC_AGGIUNTA", o.num_doc_aggiunta)]
-        lines.append(pipe_line(values))
+        lines.append(values)
     return lines
 
 
-def _new_customer_line(c: NewCustomer, ditta: str, ident: str) -> str:
-    return pipe_line([("COD_DITTA", ditta), ("COD_CLIFOR", ""), ("TIPO_CLIFOR", "0"),
+def _new_customer_line(c: NewCustomer, ditta: str, ident: str) -> list[tuple[str, Any]]:
+    return ([("COD_DITTA", ditta), ("COD_CLIFOR", ""), ("TIPO_CLIFOR", "0"),
                       ("TELEFONO1", c.telefono1), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
                       ("CELLULARE", c.cellulare), ("E_MAIL", c.email),
                       ("PIVA", c.partita_iva), ("RAG_SOC", c.ragione_sociale),
@@ -147,8 +149,8 @@ def _new_customer_line(c: NewCustomer, ditta: str, ident: str) -> str:
                       ("ID", ident)])
 
 
-def _customer_line(c: CustomerChange, ditta: str) -> str:
-    return pipe_line([("COD_DITTA", ditta), ("COD_CLIFOR", c.cod_cliente), ("TIPO_CLIFOR", "0"),
+def _customer_line(c: CustomerChange, ditta: str) -> list[tuple[str, Any]]:
+    return ([("COD_DITTA", ditta), ("COD_CLIFOR", c.cod_cliente), ("TIPO_CLIFOR", "0"),
                       ("TELEFONO1", c.telefono1), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
                       ("CELLULARE", c.cellulare), ("E_MAIL", c.email),
                       ("PIVA", c.partita_iva), ("RAG_SOC", c.ragione_sociale),
@@ -157,8 +159,8 @@ def _customer_line(c: CustomerChange, ditta: str) -> str:
                       ("CODICE_FISCALE", c.codice_fiscale), ("ID", c.unique_id)])
 
 
-def _note_line(n: CustomerNote, ditta: str) -> str:
-    return pipe_line([("COD_DITTA", ditta), ("COD_CLIFOR", n.cod_cliente), ("TIPO_CLIFOR", "0"),
+def _note_line(n: CustomerNote, ditta: str) -> list[tuple[str, Any]]:
+    return ([("COD_DITTA", ditta), ("COD_CLIFOR", n.cod_cliente), ("TIPO_CLIFOR", "0"),
                       ("PROGRESSIVO", n.progressivo), ("TIPO_NOTA", n.tipo_nota),
                       ("DES_NOTE", n.nota), ("ID", n.unique_id)])
 
@@ -187,20 +189,37 @@ def render(record: InboundRecord, fmt: str, company: str) -> list[tuple[str, byt
         if isinstance(model, Order):
             files: list[tuple[str, bytes]] = []
             if model.new_customer is not None:
-                files.append((f"AM_CF_ANA_{ditta}_NEW_{uid}.DAT", _crlf(
-                    [_new_customer_line(model.new_customer, ditta,
-                                        model.guid_test_ord or model.unique_id)])))
-            files.append((f"AM_ORD_{ditta}_{uid}.DAT", _crlf(_order_lines(model, ditta))))
+                files.append((f"AM_CF_ANA_{ditta}_NEW_{uid}.DAT", tracciato_bytes(
+                    "AM_CF_ANA", [_new_customer_line(model.new_customer, ditta,
+                                                     model.guid_test_ord or model.unique_id)])))
+            files.append((f"AM_ORD_{ditta}_{uid}.DAT",
+                          tracciato_bytes("AM_ORD", _order_lines(model, ditta))))
             return files
         if isinstance(model, CustomerChange):
-            return [(f"AM_CF_ANA_{ditta}_{uid}.DAT", _crlf([_customer_line(model, ditta)]))]
+            return [(f"AM_CF_ANA_{ditta}_{uid}.DAT",
+                     tracciato_bytes("AM_CF_ANA", [_customer_line(model, ditta)]))]
         if isinstance(model, CustomerNote):
-            return [(f"AM_CF_NOTE_{ditta}_{uid}.DAT", _crlf([_note_line(model, ditta)]))]
+            return [(f"AM_CF_NOTE_{ditta}_{uid}.DAT",
+                     tracciato_bytes("AM_CF_NOTE", [_note_line(model, ditta)]))]
     return [(f"{record.stream}_{uid}.json", json_document(record))]
 
 
-def _crlf(lines: list[str]) -> bytes:
-    return "".join(line + "\r\n" for line in lines).encode("utf-8")
+def tracciato_bytes(layout_name: str, rows: list[list[tuple[str, Any]]]) -> bytes:
+    """Headerless legacy lines through the formats package's writer (the same rules as
+    every tracciato: UTF-8 with BOM, CRLF, typed fields, | and newlines cleaned); the
+    simple pipe form when that package is not there. A value the layout cannot hold is a
+    PermanentError naming the field."""
+    try:
+        from formats.layout import get_layout
+        from formats.writer import write_records
+    except ImportError:
+        return "".join(pipe_line(r) + "\r\n" for r in rows).encode("utf-8")
+    buf = io.BytesIO()
+    try:
+        write_records(buf, get_layout(layout_name), [dict(r) for r in rows], header=False)
+    except RecordError as exc:
+        raise PermanentError(f"{layout_name}: {exc}", field=exc.field) from None
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------------------

@@ -160,17 +160,18 @@ def test_files_sink_tracciato_layouts(tmp_path: Path) -> None:
     names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
     assert names == ["AM_CF_ANA_ACME_NEW_4242.DAT", "AM_ORD_ACME_4242.DAT"]
     raw = (folder / ref.ref).read_bytes()
-    lines = raw.decode("utf-8").split("\r\n")
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, as every tracciato
+    lines = raw.decode("utf-8-sig").split("\r\n")
     assert lines[-1] == "" and len(lines) == 4  # one line per row, CRLF
     for line in lines[:-1]:
         fields = line.split("|")
         assert len(fields) == 54
         assert fields[0] == "ACME" and fields[1] == "CLI-MOBORD"
         assert len(fields[2]) == 8 and fields[2].isdigit()  # ddmmyyyy
-        assert fields[36] == "riga uno§riga _ due"  # T_NOTE: newline -> §, pipe -> _
+        assert fields[36] == "riga uno§riga _ due"  # T_NOTE (FILLER5): newline -> §, | -> _
     assert lines[2].split("|")[9] == "2"  # the last demo row is descriptive
     assert "," in lines[0].split("|")[16] or lines[0].split("|")[16].isdigit()  # decimal comma
-    cust = (folder / "AM_CF_ANA_ACME_NEW_4242.DAT").read_text(encoding="utf-8").split("|")
+    cust = (folder / "AM_CF_ANA_ACME_NEW_4242.DAT").read_text(encoding="utf-8-sig").split("|")
     assert len(cust) == 17 and cust[1] == "" and cust[9] == "Nuova S.r.l."
     # leads have no legacy text layout: JSON in tracciato mode too
     lead = decode_record("leads", {"id": 1, "unique_id": "L/1", "descrizione1": "X"})
@@ -182,7 +183,7 @@ def test_files_sink_refuses_what_the_layout_cannot_hold(tmp_path: Path) -> None:
     sink = FilesSink(tmp_path / "in", "tracciato")
     with pytest.raises(PermanentError) as exc:
         sink.write(_order(note="x" * 4001))  # type: ignore[arg-type]
-    assert "T_NOTE" in str(exc.value) and "4000" in str(exc.value)
+    assert "FILLER5" in str(exc.value) and "4000" in str(exc.value)  # T_NOTE's column
     assert [p.name for p in (tmp_path / "in").iterdir()] == []  # nothing half-written
 
 
