@@ -6,8 +6,9 @@ Formats (import.erp.format):
   model: interpreted codes, decimals as strings, dates in ISO 8601; the item exactly as
   received stays in the journal).
 - `tracciato`: the legacy layouts AppManager used to write (tracciati.md §4.1): headerless,
-  pipe-separated, dates ddmmyyyy, decimal comma, `§` for newlines, no trailing pipe, UTF-8,
-  CRLF. Orders -> `AM_ORD_<ditta>_<unique_id>.DAT` (one line per row, header fields repeated);
+  pipe-separated, dates ddmmyyyy, decimal comma, `§` for newlines, no trailing pipe, UTF-8
+  with BOM, CRLF, written by formats.writer.write_records with the formats package's
+  AM_ORD / AM_CF_ANA / AM_CF_NOTE layouts (a value a layout cannot hold: PermanentError). Orders -> `AM_ORD_<ditta>_<unique_id>.DAT` (one line per row, header fields repeated);
   customer changes -> `AM_CF_ANA_<ditta>_<unique_id>.DAT`; customer notes ->
   `AM_CF_NOTE_<ditta>_<unique_id>.DAT`. An order with a new customer first gets
   `AM_CF_ANA_<ditta>_NEW_<unique_id>.DAT` (empty COD_CLIFOR, ID = the order's
