@@ -119,7 +119,7 @@ def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str
         f"images: {counts['new']} new, {counts['changed']} changed, {counts['unchanged']} "
         f"unchanged, {counts['failed']} failed" + (" (dry run: none copied)" if dry_run else ""))
     if shown:
-        outcome.details.append("  to copy: " + ", ".join(shown))
+        outcome.details.append(("  to copy: " if dry_run else "  copied: ") + ", ".join(shown))
     outcome.details.extend(f"  image failed: {f}" for f in failed)
     catalog = [e for e in entries if e.name in ok_names]
     _catalog(cfg, keys, catalog, outcome, mode=mode, dry_run=dry_run,

@@ -396,7 +396,7 @@ def render_report(outcomes: list[Outcome], *, mode: str, dry_run: bool, limit: i
         lines.append("dry run: " + ("no errors" if ok else "ERRORS found (see above)")
                      + "; nothing was written")
     else:
-        published = sum(1 for o in outcomes if o.status == "published")
+        published = sum(1 for o in outcomes if o.files)
         lines.append(f"{'ok' if ok else 'FAILED'}: {published} of {len(outcomes)} handed to "
                      "the export pipeline")
     return "\n".join(lines) + "\n"
