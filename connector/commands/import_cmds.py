@@ -85,20 +85,34 @@ def import_once(args: argparse.Namespace) -> int:
     store = StateStore(cfg.state_dir)
     stop = _stop_on_signals()
     sink = build_sink(cfg)
-    importer = build_importer(cfg, store, stop, sink=sink)
+    im = cfg.import_
+    problems = False
     try:
-        if args.from_id is not None:
-            importer.journal.set_mark(streams[0], args.from_id)
-        result = importer.run_cycle(streams)
+        if im.source in ("api", "both"):
+            importer = build_importer(cfg, store, stop, sink=sink)
+            try:
+                if args.from_id is not None:
+                    importer.journal.set_mark(streams[0], args.from_id)
+                result = importer.run_cycle(streams)
+            finally:
+                importer.close()
+            rec = result.recovered
+            if rec.delivered or rec.dead or rec.failed or rec.duplicates:
+                print(_line("(retries)", rec))
+            for name, r in result.streams.items():
+                print(_line(name, r))
+            problems = bool(result.problems)
+        if im.legacy.enabled or im.source in ("legacy", "both"):
+            from connector.legacy.loop import run_once as legacy_once
+
+            scan = legacy_once(cfg, store, stop, sink=sink)
+            print(f"legacy files: imported {len(scan.imported)}, quarantined "
+                  f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
+                  f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
+            problems = problems or bool(scan.quarantined or scan.records_dead)
     finally:
-        importer.close()
         sink.close()
-    rec = result.recovered
-    if rec.delivered or rec.dead or rec.failed or rec.duplicates:
-        print(_line("(retries)", rec))
-    for name, r in result.streams.items():
-        print(_line(name, r))
-    return 1 if result.problems else 0
+    return 1 if problems else 0
 
 
 def retry(args: argparse.Namespace) -> int:
