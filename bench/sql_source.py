@@ -105,6 +105,9 @@ from connector.extract import run_once
 from connector.state import StateStore
 from bench.sql_source import QUERY
 work, url = Path(sys.argv[1]), sys.argv[2]
+import shutil
+shutil.rmtree(work / "state-rss", ignore_errors=True)  # a first run: every row is new
+shutil.rmtree(work / "watch-rss", ignore_errors=True)
 cfg = parse_config({"company": "ACME", "state_dir": str(work / "state-rss"),
     "log": {"dir": str(work / "log")}, "export": {"watch": str(work / "watch-rss")},
     "import": {"enabled": False}, "sandbox": {"enabled": False},
@@ -114,17 +117,24 @@ assert run_once(cfg, StateStore(cfg.state_dir), out=io.StringIO()).ok
 """
 
 
+_PEAK = """
+import resource, sys
+try:
+    with open("/proc/self/status") as f:  # VmHWM: this program's own peak, not the fork's
+        print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) // 1024)
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
 def _child_rss(work: Path, url: str | None) -> int:
     """Peak RSS (MiB) of a child doing one full run (or only importing, when url is None)."""
-    import resource
     import subprocess
 
-    code = _CHILD if url else "import connector.extract, sqlalchemy"
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code, str(work), url or ""], check=True,
-                   cwd=Path(__file__).resolve().parents[1], capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) // 1024
+    code = (_CHILD if url else "import connector.extract, sqlalchemy\n") + _PEAK
+    cp = subprocess.run([sys.executable, "-c", code, str(work), url or ""], check=True,
+                        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    return int(cp.stdout.split()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,9 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = min(c for _, c in measured)
         print(f"{name:28}{wall:8.2f}{args.rows / wall:11,.0f}{wall / base_wall:7.2f}"
               f"{cpu:8.2f}{cpu / base_cpu:7.2f}")
-    alone = _child_rss(work, None)  # first: RUSAGE_CHILDREN keeps the largest child so far
     print(f"peak RSS of one full run in a fresh process: {_child_rss(work, url)} MiB "
-          f"(the same process importing the modules only: {alone} MiB)")
+          f"(a process only importing the modules: {_child_rss(work, None)} MiB)")
     if args.keep is None:
         import shutil
 
