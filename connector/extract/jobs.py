@@ -42,7 +42,7 @@ def check_extract(cfg: Config, err: Callable[[str, str], None]) -> None:
     ex = cfg.extract
     if not ex.enabled:
         return
-    if not (ex.url or ex.url_env) and ex.jobs:
+    if not (ex.url or ex.url_env) and (ex.jobs or ex.media.enabled):
         err("extract.url", "set url or url_env (the SQLAlchemy URL of the ERP database)")
     seen: set[str] = set()
     for i, job in enumerate(ex.jobs):
