@@ -41,7 +41,8 @@ def make_gate(cfg: Config) -> SettleGate:
     dialects = tuple((d.match, d.layout) for d in ex.dialects)
     return SettleGate(ex.watch, ex.settle_seconds, ex.done_marker,
                       skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir),
-                      accept=lambda rel: classify(rel, dialects) is not None)
+                      accept=lambda rel: classify(rel, dialects) is not None,
+                      trust_mtime=not ex.polling)
 
 
 class ExportLoop:

@@ -31,7 +31,12 @@ log = structlog.get_logger(__name__)
 class _Seen:
     size: int
     mtime_ns: int
-    since: float  # monotonic time this (size, mtime) was first seen
+    seen_at: float  # monotonic time this (size, mtime) was first seen
+    since: float  # from when the file is known unchanged (seen_at, or earlier by its mtime)
+
+
+# A file is never taken on its first sight: its size and mtime must be seen again this much later.
+CONFIRM_SECONDS = 0.1
 
 
 class _Hints(FileSystemEventHandler):
@@ -52,12 +57,19 @@ class SettleGate:
 
     def __init__(self, root: Path, settle_seconds: float, done_marker: str | None,
                  skip_dirs: tuple[Path, ...] = (),
-                 accept: Callable[[str], bool] = lambda rel: True) -> None:
+                 accept: Callable[[str], bool] = lambda rel: True,
+                 trust_mtime: bool = True) -> None:
         self.root = root
         self.settle = settle_seconds
         self.marker = done_marker
         self.skip_dirs = tuple(p.resolve() for p in skip_dirs)
         self.accept = accept  # files the pipeline has no use for are never pending
+        # On a local disk a file has not changed since its mtime: that counts towards the
+        # settle time, so a file seen late (file events arrive up to 0.5 s after the write)
+        # is not held longer than needed. Writers keep the mtime current while they write,
+        # and tools that preserve timestamps set them after the data. Not on network shares,
+        # whose clocks may differ from ours.
+        self.trust_mtime = trust_mtime
         self._seen: dict[str, _Seen] = {}
 
     def rel(self, path: Path) -> str | None:
@@ -75,7 +87,8 @@ class SettleGate:
             rel = rel[: -len(self.marker)]  # a marker makes its data file a candidate
         if rel in self._seen or is_ignored(rel, self.marker) or not self.accept(rel):
             return
-        self._seen.setdefault(rel, _Seen(-1, -1, time.monotonic()))
+        now = time.monotonic()
+        self._seen.setdefault(rel, _Seen(-1, -1, now, now))
 
     def forget(self, rel: str) -> None:
         self._seen.pop(rel, None)
@@ -103,7 +116,15 @@ class SettleGate:
                 del self._seen[rel]
                 continue
             if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):
-                self._seen[rel] = _Seen(st.st_size, st.st_mtime_ns, now)
+                since = now
+                if self.trust_mtime:
+                    age = time.time() - st.st_mtime_ns / 1e9
+                    if age > 0:
+                        since = now - min(age, self.settle)
+                self._seen[rel] = _Seen(st.st_size, st.st_mtime_ns, now, since)
+                settling += 1
+                continue
+            if now - seen.seen_at < min(CONFIRM_SECONDS, self.settle):
                 settling += 1
                 continue
             if self.marker:
@@ -114,7 +135,7 @@ class SettleGate:
                 ready.append(rel)
             else:
                 settling += 1
-        return ready, settling
+        return sorted(ready), settling
 
     def rescan(self) -> int:
         """Offer every file under the root (skipping archive/quarantine if they live inside)."""

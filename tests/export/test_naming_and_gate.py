@@ -47,7 +47,7 @@ def test_done_markers_are_ignored_only_in_marker_mode() -> None:
 
 
 def test_settle_gate_waits_for_stable_size_and_mtime(tmp_path: Path) -> None:
-    gate = SettleGate(tmp_path, settle_seconds=1.0, done_marker=None)
+    gate = SettleGate(tmp_path, settle_seconds=1.0, done_marker=None, trust_mtime=False)
     f = tmp_path / "io_art.dat"
     f.write_bytes(b"a")
     gate.offer(f)
@@ -88,3 +88,20 @@ def test_gate_never_holds_files_the_pipeline_has_no_use_for(tmp_path: Path) -> N
     gate = SettleGate(tmp_path, 0.0, None, accept=lambda rel: classify(rel) is not None)
     gate.rescan()
     assert gate.pending == ["io_art.dat"]
+
+
+def test_settle_gate_counts_the_time_since_mtime_on_local_disks(tmp_path: Path) -> None:
+    import time
+
+    gate = SettleGate(tmp_path, settle_seconds=1.0, done_marker=None)
+    old = tmp_path / "io_old.dat"
+    old.write_bytes(b"x")
+    os.utime(old, (time.time() - 5, time.time() - 5))  # written 5 s ago, seen only now
+    fresh = tmp_path / "io_new.dat"
+    fresh.write_bytes(b"x")
+    gate.offer(old)
+    gate.offer(fresh)
+    assert gate.poll(now=50.0) == ([], 2)        # never on first sight
+    assert gate.poll(now=50.05) == ([], 2)       # seen again too soon to confirm
+    assert gate.poll(now=50.2) == (["io_old.dat"], 1)
+    assert gate.poll(now=51.1) == (["io_new.dat", "io_old.dat"], 0)
