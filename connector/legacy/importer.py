@@ -33,6 +33,7 @@ from connector.domain import InboundRecord, decode_record
 from connector.errors import FormatError, RecordError
 from connector.fsutil import atomic_writer, fsync_dir, move_durably
 from connector.importing.journal import Journal
+from connector.logsetup import bind_correlation
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -110,7 +111,8 @@ class LegacyImporter:
         for path in stable:
             if stop.is_set():
                 break
-            self.import_file(path, result)
+            with bind_correlation("file"):
+                self.import_file(path, result)
             beat()
         self.store.put("legacy.last_scan_at", str(time.time()))
         return result
