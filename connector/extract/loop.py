@@ -99,19 +99,20 @@ class ExtractScheduler:
                 return
             except ConfigError:
                 raise  # the supervisor stops this loop and reports it
-            except TransientError as exc:
-                log.warning("scheduled extraction failed, retrying later", jobs=names,
-                            error=str(exc), retry_in_s=RETRY_SECONDS)
-                for n in names:
-                    self._retry_at[n] = time.time() + RETRY_SECONDS
-                continue
             except ConnectorError as exc:
                 log.error("scheduled extraction failed", jobs=names, error=str(exc))
                 self.store.record_event("error", "extract", f"scheduled {mode} run: {exc}")
+                transient = set(names) if isinstance(exc, TransientError) else set()
             else:
                 log.info("scheduled extraction done", mode=mode, jobs=names, ok=result.ok)
+                transient = {o.name for o in result.outcomes if o.transient}
             finished = self.clock().timestamp()
             for n in names:
+                if n in transient:  # e.g. the database is down: again soon, not every tick
+                    self._retry_at[n] = time.time() + RETRY_SECONDS
+                    log.warning("scheduled extraction will be retried", job=n,
+                                retry_in_s=RETRY_SECONDS)
+                    continue
                 self._retry_at.pop(n, None)
                 self.store.execute("UPDATE extract_schedule SET last_run = ? WHERE job = ?",
                                    (finished, n))

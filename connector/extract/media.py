@@ -66,7 +66,12 @@ def run_media(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url
     except ConnectorError as exc:
         outcome.status = "failed"
         outcome.message = str(exc)
+        outcome.transient = isinstance(exc, TransientError)
         log.error("media job failed", error=str(exc))
+    except OSError as exc:
+        outcome.status = "failed"
+        outcome.message = f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}"
+        log.error("media job failed", error=outcome.message)
     return outcome
 
 

@@ -35,7 +35,7 @@ import structlog
 
 from connector import metrics
 from connector.config import Config
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import ConfigError, ConnectorError, TransientError
 from connector.extract.drop import PartFile
 from connector.extract.jobs import MEDIA_ENTITY, Job, load_sql, select_jobs, validated
 from connector.extract.keystore import (
@@ -75,6 +75,7 @@ class Outcome:
     files: list[str] = field(default_factory=list)  # what went into the watch folder
     details: list[str] = field(default_factory=list)  # extra report lines (media)
     unchanged: bool = False  # same rows as the last publish
+    transient: bool = False  # failed in a way worth retrying soon (database unreachable)
 
     @property
     def ok(self) -> bool:
@@ -110,7 +111,12 @@ def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
             "INSERT INTO extract_runs (started, mode, trigger, entities, dry_run) "
             "VALUES (?, ?, ?, ?, ?)",
             (started, mode, trigger, json.dumps([j.name for j in jobs]), int(dry_run))).lastrowid
-        outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop)
+        try:
+            outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop)
+        except BaseException as exc:
+            store.execute("UPDATE extract_runs SET ended = ?, ok = 0, summary = ? WHERE id = ?",
+                          (time.time(), json.dumps({"error": str(exc)}), run_id))
+            raise
         ok = all(o.ok for o in outcomes)
         report = render_report(outcomes, mode=mode, dry_run=dry_run,
                                limit=cfg.extract.diff_list_limit)
@@ -168,7 +174,13 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
                 except ConnectorError as exc:
                     outcome.status = "failed"
                     outcome.message = str(exc)
+                    outcome.transient = isinstance(exc, TransientError)
                     log.error("extract job failed", job=job.name, error=str(exc))
+                except OSError as exc:  # the watch folder or state_dir: full, gone, no rights
+                    outcome.status = "failed"
+                    outcome.message = (f"cannot write {exc.filename or 'a file'}: "
+                                       f"{exc.strerror or exc}")
+                    log.error("extract job failed", job=job.name, error=outcome.message)
             outcome.seconds = time.monotonic() - t0
             outcomes.append(outcome)
     finally:

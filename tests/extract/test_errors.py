@@ -119,3 +119,33 @@ def test_status_section(sqlite_erp, extract_config):
     assert any(line.startswith("  schedule io_art: full cron '0 23 * * *'; next ")
                for line in lines)
     assert "extract:" in core_status.render(core_status.collect(cfg, store))
+
+
+def test_watch_folder_unwritable_fails_the_job_with_a_clear_line(sqlite_erp, extract_config):
+    cfg = extract_config(sqlite_erp, jobs=sqlite_erp.jobs(["io_art"]))
+    cfg.export.watch.parent.mkdir(parents=True, exist_ok=True)
+    cfg.export.watch.write_text("not a folder")  # the watch path is a file
+    res = run_once(cfg, StateStore(cfg.state_dir), out=io.StringIO())
+    (o,) = res.outcomes
+    assert o.status == "failed" and o.message.startswith("cannot write "), o.message
+    assert str(cfg.export.watch) in o.message
+
+
+def test_scheduler_retries_an_unreachable_database_later(sqlite_erp, extract_config):
+    import datetime as dt
+    import threading
+
+    from connector.extract.loop import ExtractScheduler
+
+    cfg = extract_config(sqlite_erp, url="postgresql+psycopg://erp@127.0.0.1:1/erp", jobs=[
+        {**sqlite_erp.jobs(["io_art"])[0], "schedule": {"every_minutes": 1}}])
+    store = StateStore(cfg.state_dir)
+    now = dt.datetime(2026, 3, 2, 10, 0)
+    sched = ExtractScheduler(cfg, store, clock=lambda: now)
+    assert sched.due(now) == {"changed": ["io_art"]}
+    sched.tick(threading.Event())
+    row = store.query_one("SELECT last_run FROM extract_schedule WHERE job = 'io_art'")
+    assert row is not None and row["last_run"] is None  # not counted as a run
+    assert sched.due(now) == {}  # but not retried at every tick either
+    sched._retry_at["io_art"] = 0.0  # the retry delay has passed
+    assert sched.due(now) == {"changed": ["io_art"]}
