@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import msgspec
 import requests
 import structlog
 
-from connector.domain import InboundRecord, decode_record, queue_id_of
+from connector.domain import InboundRecord, decode_raw, queue_id_of
 from connector.errors import (
     AuthError,
     PermanentError,
@@ -141,18 +141,19 @@ class HttpJson:
         return text
 
     def call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-             json_body: Any = None, shown: str) -> Any:
-        """One request with retries; returns the decoded JSON body. `shown` names the call
-        in logs and errors (never with secrets)."""
+             json_body: Any = None, shown: str,
+             decode: Callable[[bytes], Any] | None = None) -> Any:
+        """One request with retries; returns the decoded JSON body (decoded by `decode`
+        when given). `shown` names the call in logs and errors (never with secrets)."""
         for attempt in retrying(attempts=self.attempts, initial=self.retry_initial,
                                 maximum=self.retry_max, stop=self.stop,
                                 what=f"{self.what} {shown}"):
             with attempt:
-                return self._once(method, url, params, json_body, shown)
+                return self._once(method, url, params, json_body, shown, decode)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any,
-              shown: str) -> Any:
+              shown: str, decode: Callable[[bytes], Any] | None = None) -> Any:
         started = time.monotonic()
         try:
             resp = self.session.request(method, url, params=params, json=json_body,
@@ -183,6 +184,11 @@ class HttpJson:
         if code != 200:
             body = self.clean(resp.text[:200])
             raise PermanentError(f"{self.what}: HTTP {code} on {shown}: {body}")
+        if decode is not None:
+            try:
+                return decode(resp.content)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass  # not in the form the caller expects: decoded plainly, checked by it
         try:
             return _decode_json(resp.content)
         except (msgspec.DecodeError, ValueError):
@@ -222,7 +228,7 @@ class AppManagerClient:
         return params
 
     def _get(self, stream: str, last_id: int, count: int, offset: int,
-             limit: int | None) -> dict[str, Any]:
+             limit: int | None, decode: Callable[[bytes], Any] | None = None) -> Any:
         try:
             resource, _ = RESOURCES[stream]
         except KeyError:
@@ -230,32 +236,46 @@ class AppManagerClient:
         url = f"{self.base_url}/exportPaginazione/{resource}"
         shown = f"{resource} lastID={last_id} offset={offset} limit={limit}"
         data = self.http.call("GET", url, params=self._params(stream, last_id, count, offset,
-                                                               limit), shown=shown)
+                                                               limit), shown=shown,
+                              decode=decode)
+        if decode is not None and not isinstance(data, dict):
+            return data  # what `decode` made of it
         if not isinstance(data, dict):
             raise TransientError(f"AppManager: the answer to {shown} is not a JSON object")
         return data
 
     def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page:
-        """One page of queue items with id after `last_id`, decoded."""
-        data = self._get(stream, last_id, 0, offset, limit)
+        """One page of queue items with id after `last_id`, decoded.
+
+        The envelope is decoded with each item left as its JSON text, which is decoded
+        into the model (connector.domain.decode_raw) and journaled as received."""
+        answer = self._get(stream, last_id, 0, offset, limit, decode=_ENVELOPES[stream].decode)
         _, list_key = RESOURCES[stream]
-        raw = data.get(list_key)
-        if raw is None:
-            raw = []
-        if not isinstance(raw, list):
-            raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is not a "
-                                 "list")
+        if not isinstance(answer, dict):  # the expected envelope
+            raws = [bytes(r) for r in answer.items or ()]
+            data = {"meta": answer.meta, "cod_progetto": answer.cod_progetto,
+                    "last_id": answer.last_id}
+        else:  # not the expected envelope: the checks below say what is wrong with it
+            data = answer
+            listed = data.get(list_key)
+            if listed is None:
+                listed = []
+            if not isinstance(listed, list):
+                raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is "
+                                     "not a list") from None
+            raws = [_encode_json(item) for item in listed]
         items: list[InboundRecord] = []
         bad: list[Malformed] = []
-        for i, item in enumerate(raw):
+        for i, raw in enumerate(raws):
             try:
-                items.append(decode_record(stream, item))
+                items.append(decode_raw(stream, raw))
             except RecordError as exc:
+                item = _decode_json(raw)
                 qid = queue_id_of(item)
                 err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
                 bad.append(Malformed(qid, item, err))
         return Page(stream=stream, items=tuple(items), malformed=tuple(bad),
-                    meta=_meta(data), raw_count=len(raw))
+                    meta=_meta(data), raw_count=len(raws))
 
     def stats(self, stream: str, last_id: int = 0) -> PageMeta:
         """count=1: only the statistics (meta.total_count, meta.maxID)."""
@@ -263,6 +283,18 @@ class AppManagerClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _envelope(list_key: str) -> msgspec.json.Decoder[Any]:
+    """A page: meta, cod_progetto and last_id as plain values, each item as its JSON text."""
+    page = msgspec.defstruct(f"Page_{list_key}", [
+        ("meta", Any, None), ("cod_progetto", Any, None), ("last_id", Any, None),
+        ("items", list[msgspec.Raw] | None, msgspec.field(default=None, name=list_key))])
+    return msgspec.json.Decoder(page)
+
+
+_ENVELOPES = {stream: _envelope(list_key) for stream, (_, list_key) in RESOURCES.items()}
+_encode_json = msgspec.json.Encoder().encode
 
 
 def _meta(data: dict[str, Any]) -> PageMeta:

@@ -166,15 +166,15 @@ def _note_line(n: CustomerNote, ditta: str) -> list[tuple[str, Any]]:
                       ("DES_NOTE", n.nota), ("ID", n.unique_id)])
 
 
-_ENCODER = msgspec.json.Encoder()  # dataclasses, Decimal (as strings), datetime (ISO 8601)
+_ENCODER = msgspec.json.Encoder()  # structs, Decimal (as strings), datetime (ISO 8601)
 
 
 def json_document(record: InboundRecord) -> bytes:
     """The JSON file of one record: stream, id and unique_id as sent, the decoded model."""
     doc = {
         "stream": record.stream,
-        "id": record.payload.get("id", record.queue_id),
-        "unique_id": record.payload.get("unique_id", record.unique_id),
+        "id": record.queue_id if record.sent_id is None else record.sent_id,
+        "unique_id": record.unique_id if record.sent_unique_id is None else record.sent_unique_id,
         "key": record.key,
         "record": record.model,
     }

@@ -49,17 +49,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import msgspec
 import structlog
 
 from adapters.erp import ErpRef, ErpSink
 from connector import metrics
-from connector.domain import InboundRecord, decode_record
+from connector.domain import InboundRecord, decode_raw, decode_record
 from connector.errors import AuthError, FormatError, PermanentError, TransientError
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
-_PAYLOAD = msgspec.json.Encoder()  # fast; as json.dumps, plus decimals/dates as strings
 
 Outcome = Literal["delivered", "duplicate", "dead", "failed"]
 Decoder = Callable[[str, dict[str, Any]], InboundRecord]
@@ -193,7 +191,7 @@ class Journal:
             "source, payload, state, duplicate_of, received_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id, source,
-             _PAYLOAD.encode(rec.payload).decode("utf-8"),
+             rec.payload_json(),
              state, twin["key"] if twin is not None else None, now, now))
         if twin is not None:
             log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin["key"])
@@ -324,8 +322,10 @@ class Journal:
         out: list[InboundRecord] = []
         for row in rows:
             decoder = self._decoders.get(row["source"], decode_record)
-            rec = decoder(row["stream"], json.loads(row["payload"]))
-            out.append(rec)
+            if decoder is decode_record:  # the same decoding as when it was first received
+                out.append(decode_raw(row["stream"], row["payload"].encode("utf-8")))
+            else:
+                out.append(decoder(row["stream"], json.loads(row["payload"])))
         return out
 
     def pending(self, stream: str | None = None) -> list[InboundRecord]:
