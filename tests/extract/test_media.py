@@ -57,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/missing.jpg":
             self._send(404, "text/html", b"<h1>not found</h1>")
         elif path == "/slow.jpg":
-            time.sleep(1.5)
+            time.sleep(2.5)
             self._send(200, "image/jpeg", GOOD)
         elif path == "/big.jpg":
             self._send(200, "image/jpeg", BIG)
@@ -90,7 +90,7 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-POLICY = DownloadPolicy(connect_timeout=2, read_timeout=0.4, max_bytes=100_000, attempts=2,
+POLICY = DownloadPolicy(connect_timeout=5, read_timeout=1.0, max_bytes=100_000, attempts=2,
                         retry_initial=0.05)
 
 
@@ -134,7 +134,7 @@ def test_url_images_each_fault_reported_good_ones_published(sqlite_erp, extract_
     cfg = extract_config(erp, jobs=[], media={
         "enabled": True, "query": f"SELECT code AS cod_art, title AS titolo, url, "
                                   f"'Foto' AS l1 FROM {erp.table('media')} ORDER BY code",
-        "read_timeout_seconds": 0.4, "attempts": 2, "max_download_mb": 0.1})
+        "read_timeout_seconds": 1.0, "attempts": 2, "max_download_mb": 0.1})
     store = StateStore(cfg.state_dir)
     res = run_once(cfg, store, entities=["io_catalogo"], out=io.StringIO())
     (o,) = res.outcomes
