@@ -28,6 +28,7 @@ def _try_lock(fp: IO[bytes]) -> bool:
         import msvcrt
 
         try:
+            fp.seek(0)  # the lock covers byte 0 of the (empty) lock file in every process
             msvcrt.locking(fp.fileno(), msvcrt.LK_NBLCK, 1)
         except OSError:
             return False

@@ -47,16 +47,20 @@ class ExtractScheduler:
                  jobs={j.name: j.schedule.describe() for j in self.jobs if j.schedule})
         while not stop.is_set():
             beat()
-            self.tick(stop)
+            self.tick(stop, beat)
             stop.wait(self.cfg.extract.tick_seconds)
 
     # ------------------------------------------------------------------ state
-    def _times(self, job: Job, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime]:
+    def _times(self, job: Job, now: dt.datetime,
+               remember: bool = True) -> tuple[dt.datetime | None, dt.datetime]:
+        """(last run, first seen by the scheduler); the first sight is recorded (a cron job
+        runs at its next time after that, an interval job at once)."""
         row = self.store.query_one("SELECT first_seen, last_run FROM extract_schedule "
                                    "WHERE job = ?", (job.name,))
         if row is None:
-            self.store.execute("INSERT OR IGNORE INTO extract_schedule (job, first_seen) "
-                               "VALUES (?, ?)", (job.name, now.timestamp()))
+            if remember:
+                self.store.execute("INSERT OR IGNORE INTO extract_schedule (job, first_seen) "
+                                   "VALUES (?, ?)", (job.name, now.timestamp()))
             return None, now
         last = dt.datetime.fromtimestamp(row["last_run"]) if row["last_run"] else None
         return last, dt.datetime.fromtimestamp(row["first_seen"])
@@ -65,7 +69,7 @@ class ExtractScheduler:
         if job.schedule is None:
             return None
         now = now or self.clock()
-        last, first_seen = self._times(job, now)
+        last, first_seen = self._times(job, now, remember=False)  # status only looks
         return job.schedule.next_run(last, first_seen, now)
 
     def due(self, now: dt.datetime) -> dict[str, list[str]]:
@@ -81,7 +85,7 @@ class ExtractScheduler:
         return out
 
     # ------------------------------------------------------------------ one tick
-    def tick(self, stop: threading.Event) -> None:
+    def tick(self, stop: threading.Event, beat: Callable[[], None] | None = None) -> None:
         from connector.extract.runner import run_once
 
         now = self.clock()
@@ -92,7 +96,7 @@ class ExtractScheduler:
                 continue
             try:
                 result = run_once(self.cfg, self.store, mode=mode, entities=names, out=None,
-                                  trigger="scheduler", stop=stop)
+                                  trigger="scheduler", stop=stop, beat=beat)
             except ExtractBusy as exc:
                 log.info("scheduled extraction postponed: another run holds the lock",
                          jobs=names, holder=str(exc))

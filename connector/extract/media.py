@@ -20,6 +20,7 @@ import io
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,12 +58,14 @@ class _Entry:
 
 
 def run_media(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str, *,
-              mode: str, dry_run: bool, stop: threading.Event | None = None) -> Any:
+              mode: str, dry_run: bool, stop: threading.Event | None = None,
+              beat: Callable[[], None] = lambda: None) -> Any:
     from connector.extract.runner import Outcome
 
     outcome = Outcome(MEDIA_ENTITY)
     try:
-        _run(cfg, store, keys, engine, url, outcome, mode=mode, dry_run=dry_run, stop=stop)
+        _run(cfg, store, keys, engine, url, outcome, mode=mode, dry_run=dry_run, stop=stop,
+             beat=beat)
     except ConnectorError as exc:
         outcome.status = "failed"
         outcome.message = str(exc)
@@ -76,7 +79,8 @@ def run_media(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url
 
 
 def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str,
-         outcome: Any, *, mode: str, dry_run: bool, stop: threading.Event | None) -> None:
+         outcome: Any, *, mode: str, dry_run: bool, stop: threading.Event | None,
+         beat: Callable[[], None]) -> None:
     mc = cfg.extract.media
     sql = load_sql(mc.query, mc.query_file, "extract.media")
     try:
@@ -99,6 +103,7 @@ def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str
     session = requests.Session()
     try:
         for entry in entries:
+            beat()
             if stop is not None and stop.is_set():
                 raise TransientError("stopped: the connector is shutting down")
             if entry.name in done:

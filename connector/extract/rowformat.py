@@ -223,6 +223,7 @@ def _column_check(f: Field) -> re.Pattern[str] | None:
     return re.compile(f"(?:{one})?+(?:\x1f(?:{one})?+)*+")
 
 
+_NEGATIVE_ZERO = re.compile(r"(?:^|\x1f)-0(?:\.0*)?(?:\x1f|$)")
 _BLANK = re.compile(r"(?:^|\x1f)[ \t]*(?:\x1f|$)")  # an empty or all-blank value in a joined column
 
 
@@ -358,6 +359,8 @@ def _number_column(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line:
     if None in col:
         joined = joined.replace("None", "")
     if check.fullmatch(joined) is None:
+        return _value_by_value(plan, j, f, col, first_line, problems, bad)
+    if "-0" in joined and _NEGATIVE_ZERO.search(joined):  # formats writes 0, not -0
         return _value_by_value(plan, j, f, col, first_line, problems, bad)
     if f.kind == "D" and "." in joined:
         joined = joined.replace(".", ",")

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, TextIO, cast
 
@@ -94,9 +95,13 @@ class ExtractResult:
 def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
              entities: list[str] | None = None, dry_run: bool = False,
              out: TextIO | None = sys.stdout, trigger: str = "manual",
-             stop: threading.Event | None = None) -> ExtractResult:
+             stop: threading.Event | None = None,
+             beat: Callable[[], None] | None = None) -> ExtractResult:
     """Run the selected jobs once (see the module docstring); ExtractBusy if a run holds
-    the lock, ConfigError for a bad extract section or unknown entity."""
+    the lock, ConfigError for a bad extract section or unknown entity.
+
+    `beat` (the daemon's heartbeat) is called for every block of rows and every image, so
+    a long extraction does not look like a hung loop."""
     if mode not in MODES:
         raise ConfigError([f"mode: must be full or changed, got {mode!r}"])
     validated(cfg)
@@ -112,7 +117,8 @@ def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
             "VALUES (?, ?, ?, ?, ?)",
             (started, mode, trigger, json.dumps([j.name for j in jobs]), int(dry_run))).lastrowid
         try:
-            outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop)
+            outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop,
+                                 beat=beat or _no_beat)
         except BaseException as exc:
             store.execute("UPDATE extract_runs SET ended = ?, ok = 0, summary = ? WHERE id = ?",
                           (time.time(), json.dumps({"error": str(exc)}), run_id))
@@ -143,8 +149,12 @@ def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
     return ExtractResult(ok, report, mode, dry_run, outcomes)
 
 
+def _no_beat() -> None:
+    pass
+
+
 def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry_run: bool,
-              stop: threading.Event | None) -> list[Outcome]:
+              stop: threading.Event | None, beat: Callable[[], None]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     table_jobs = [j for j in jobs if j.cfg is not None]
     engine = None
@@ -165,12 +175,13 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
 
                 assert engine is not None
                 outcome = run_media(cfg, store, keys, engine, url, mode=mode, dry_run=dry_run,
-                                    stop=stop)
+                                    stop=stop, beat=beat)
             else:
                 assert engine is not None
                 outcome = Outcome(job.name)
                 try:
-                    _run_table(cfg, keys, engine, url, job, outcome, mode=mode, dry_run=dry_run)
+                    _run_table(cfg, keys, engine, url, job, outcome, mode=mode, dry_run=dry_run,
+                               beat=beat)
                 except ConnectorError as exc:
                     outcome.status = "failed"
                     outcome.message = str(exc)
@@ -190,7 +201,8 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
 
 
 def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
-               outcome: Outcome, *, mode: str, dry_run: bool) -> None:
+               outcome: Outcome, *, mode: str, dry_run: bool,
+               beat: Callable[[], None] = _no_beat) -> None:
     assert job.cfg is not None
     jc = job.cfg
     layout = get_layout(jc.layout)
@@ -216,7 +228,7 @@ def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
             sink = PartFile(cfg.export.watch, name)
             fp = sink.fp
         try:
-            written = _write(plan, parts, fp, outcome)
+            written = _write(plan, _beating(parts, beat), fp, outcome)
             if written.keys.needs_confirmation and not dry_run:  # dry run: the validator says it
                 for line, key, first in written.keys.repeats():
                     outcome.problems.add(line, "CHIAVE", key, f"duplicate CHIAVE: the same key "
@@ -290,6 +302,12 @@ class _KeyCheck:
         assert self.tracker is not None
         self.fp.flush()
         return self.tracker.confirm((n, k) for k, _, n in iter_keyed_lines(self.fp, True))
+
+
+def _beating(parts: Iterator[Any], beat: Callable[[], None]) -> Iterator[Any]:
+    for part in parts:
+        beat()
+        yield part
 
 
 def _write(plan: Any, parts: Any, fp: IO[bytes], outcome: Outcome) -> _Written:
