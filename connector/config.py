@@ -458,6 +458,10 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         host, _, port = cfg.status.http.rpartition(":")
         if not host or not port.isdigit():
             err("status.http", "expected host:port, e.g. 127.0.0.1:8766")
+    if cfg.extract.enabled:
+        from connector.extract.jobs import check_extract  # imported here: it imports this module
+
+        check_extract(cfg, err)
 
 
 def parse_config(data: Any, base: Path, source: str | None = None) -> Config:

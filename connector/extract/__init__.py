@@ -2,9 +2,28 @@
 
 `run_once(cfg, store, mode=..., entities=..., dry_run=..., out=...) -> ExtractResult` is
 what `connector export --once` calls; `loop.build_loops` is the daemon's scheduler.
+The names below are imported on first use, so `connector.config` can call
+`connector.extract.jobs.check_extract` without loading the database layer.
 """
 
-from connector.extract.lock import ExtractBusy
-from connector.extract.runner import ExtractResult, Outcome, run_once
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connector.extract.lock import ExtractBusy
+    from connector.extract.runner import ExtractResult, Outcome, run_once
 
 __all__ = ["ExtractBusy", "ExtractResult", "Outcome", "run_once"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ExtractBusy":
+        from connector.extract.lock import ExtractBusy
+
+        return ExtractBusy
+    if name in ("ExtractResult", "Outcome", "run_once"):
+        from connector.extract import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'connector.extract' has no attribute {name!r}")

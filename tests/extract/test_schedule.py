@@ -4,6 +4,9 @@ checks of the extract: section."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -102,16 +105,16 @@ def test_params_builtin_declared_and_unknown():
         resolve_params(["x"], company="ACME", declared={"x": "days:many"})
 
 
-def test_extract_section_checks_list_every_problem(config_factory, tmp_path):
-    cfg = config_factory(extract={"enabled": True, "jobs": [
+def test_extract_section_checks_list_every_problem(config_factory, config_file):
+    bad = {"enabled": True, "jobs": [
         {"layout": "io_nope", "query": "select 1"},
         {"layout": "io_art", "query": "select 1", "query_file": "x.sql"},
         {"layout": "io_art", "query_file": "missing.sql",
          "schedule": {"cron": "0 0 * *"}},
         {"layout": "AM_ORD", "query": "select 1"},
-    ]})
-    with pytest.raises(ConfigError) as err:
-        validated(cfg)
+    ]}
+    with pytest.raises(ConfigError) as err:  # the loader (check-config, daemon start) refuses it
+        config_factory(extract=bad)
     text = "\n".join(err.value.errors)
     for expected in ("extract.url: set url or url_env",
                      "extract.jobs[0].layout: unknown tracciato 'io_nope'",
@@ -121,6 +124,19 @@ def test_extract_section_checks_list_every_problem(config_factory, tmp_path):
                      "extract.jobs[2].schedule.cron: '0 0 * *': expected 5 fields",
                      "extract.jobs[3].layout: AM_ORD is a legacy return file"):
         assert expected in text, text
+    cp = subprocess.run([sys.executable, "-m", "connector", "--config",
+                         str(config_file(extract=bad)), "check-config"],
+                        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                        timeout=60)
+    assert cp.returncode == 2 and "extract.jobs[0].layout: unknown tracciato" in cp.stderr
+    # a disabled section is not judged
+    assert not config_factory(extract={**bad, "enabled": False}).extract.enabled
+
+
+def test_validated_at_run_time_too(config_factory):
+    cfg = config_factory(extract={"enabled": True, "url": "sqlite://", "jobs": [
+        {"layout": "io_art", "query": "select 1"}]})
+    validated(cfg)  # fine
 
 
 def test_unknown_entity_is_refused_with_the_configured_ones(config_factory):
