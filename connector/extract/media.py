@@ -154,12 +154,15 @@ def _read_entries(cfg: Config, engine: Any, url: str, sql: str,
             raise ConfigError([f"extract.media: query column(s) {', '.join(unknown)} are not "
                                f"catalog fields ({', '.join(CATALOG_FIELDS + SOURCE_FIELDS)})"])
         line = 1
+        taken: dict[str, str] = {}  # NOMEFILE -> source: two images never share a name
         for part in parts:
             for row in part:
                 line += 1
                 values = dict(zip(names, row, strict=True))
                 entry = _entry(cfg, values, line, problems)
                 if entry is not None:
+                    entry.name = _unique(entry.name, entry.source, taken)
+                    entry.values["NOMEFILE"] = entry.name
                     entries.append(entry)
     if mc.image_dir is None and any(e.source.startswith("file:") for e in entries):
         raise ConfigError(["extract.media.image_dir: needed for images named by file or code"])
@@ -197,6 +200,18 @@ def _entry(cfg: Config, values: dict[str, Any], line: int, problems: Problems) -
     name = _safe_name(name)
     catalog["NOMEFILE"] = name
     return _Entry(catalog, source, name)
+
+
+def _unique(name: str, source: str, taken: dict[str, str]) -> str:
+    """`name`, or a variant tagged with the source's hash when another image has it
+    (CDN addresses often all end in image.jpg)."""
+    if taken.setdefault(name, source) == source:
+        return name
+    p = PurePosixPath(name)
+    tag = hashlib.sha256(source.encode()).hexdigest()[:6]
+    candidate = f"{p.stem[:NAME_MAX - len(p.suffix) - 7]}_{tag}{p.suffix}"
+    taken.setdefault(candidate, source)
+    return candidate
 
 
 def _local_image(folder: Path | None, image: str, code: str, extensions: list[str]) -> Path | None:

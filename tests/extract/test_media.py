@@ -217,3 +217,21 @@ def test_missing_image_without_placeholder_is_reported(sqlite_erp, extract_confi
     # the entry with an image is published all the same
     lines = (cfg.export.watch / "io_catalogo.dat").read_bytes().decode("utf-8-sig").split("\r\n")
     assert lines[1:-1] == ["A0001.jpg|A0001|A0001|Catalogo|01011900000000"]
+
+
+def test_entry_names_are_safe_short_and_unique(tmp_path):
+    from connector.extract.media import _local_image, _safe_name, _unique
+
+    assert _safe_name("../../etc/passwd") == "passwd"
+    assert _safe_name("Libreria Kwaba [kw07].jpg") == "Libreria Kwaba _kw07_.jpg"
+    long = _safe_name("Libreria Kwaba [kw07] scaffale grande.jpg")
+    assert len(long) <= 25 and long.endswith(".jpg") and "[" not in long
+    taken: dict[str, str] = {}
+    a = _unique("image.jpg", "url:http://cdn/1/image.jpg", taken)
+    b = _unique("image.jpg", "url:http://cdn/2/image.jpg", taken)
+    again = _unique("image.jpg", "url:http://cdn/1/image.jpg", taken)
+    assert a == again == "image.jpg" and b != a and b.startswith("image_") and len(b) <= 25
+    images = tmp_path / "img"
+    images.mkdir()
+    (tmp_path / "secret.jpg").write_bytes(b"x")
+    assert _local_image(images, "../secret.jpg", "A1", [".jpg"]) is None  # no escaping the folder
