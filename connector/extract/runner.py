@@ -223,7 +223,8 @@ def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
         sink: PartFile | None = None
         fp: IO[bytes]
         if dry_run:
-            fp = tempfile.TemporaryFile(prefix="extract-")  # noqa: SIM115 - closed below
+            # an anonymous file (gone when closed) in state_dir: sized for the connector, never tmpfs
+            fp = tempfile.TemporaryFile(prefix="extract-", dir=cfg.state_dir)  # noqa: SIM115
         else:
             sink = PartFile(cfg.export.watch, name)
             fp = sink.fp
