@@ -256,7 +256,7 @@ class ExtractMediaConfig:
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    """Scheduled SQL extraction from the ERP database into tracciati (see docs/readme/extract.md)."""
+    """Scheduled SQL extraction from the ERP database into tracciati (README, "Extracting from the ERP database")."""
 
     enabled: bool = False
     url: str | None = None  # SQLAlchemy URL without password, or:
