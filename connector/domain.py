@@ -777,12 +777,13 @@ _BLANK = rb'(?:\s|\\[bfnrt/]|\\u[0-9a-fA-F]{4}|[\x80-\xff])*'
 _NONFINITE = re.compile(rb'"' + _BLANK + rb'[+-]?(?:inf(?:inity)?|s?nan[0-9]*)' + _BLANK + rb'"',
                         re.IGNORECASE)
 _ESCAPED_LETTER = re.compile(rb'\\u00[4-7]')
+_NAN, _INF, _ESCAPE = re.compile(b"nan"), re.compile(b"inf"), re.compile(rb"\\u00")  # faster than `in`
 
 
 def _maybe_nonfinite(raw: bytes) -> bool:
     low = raw.lower()
-    return bool(((b"nan" in low or b"inf" in low) and _NONFINITE.search(raw))
-                or (b"\\u00" in raw and _ESCAPED_LETTER.search(raw)))
+    return bool(((_NAN.search(low) or _INF.search(low)) and _NONFINITE.search(raw))
+                or (_ESCAPE.search(raw) and _ESCAPED_LETTER.search(raw)))
 
 
 def decode_raw(stream: str, raw: bytes) -> InboundRecord:

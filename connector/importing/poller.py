@@ -146,9 +146,13 @@ class Importer:
 
     def poll_stream(self, stream: str, res: StreamResult | None = None) -> StreamResult:
         """Page through one stream until its queue is drained. A small pipeline: while
-        page N is journaled (mark moved past it), page N+1 is being fetched and the pages
-        before written to the ERP, each in its own thread. Page N+1 is asked for only once page N
-        is journaled; a crash leaves journaled records pending, delivered at the next start."""
+        page N is journaled (mark moved past it), page N+1 is being fetched and decoded and
+        the pages before written to the ERP, each in its own thread. Page N+1 is asked for
+        (lastID = page N's top id) as soon as page N is in hand and checked, before N is
+        journaled: reading is all it does, and the stored mark still moves only with the
+        journal, so a crash or a failed journal write only drops the page read ahead (read
+        again from the mark next time). A crash leaves journaled records pending, delivered
+        at the next start."""
         res = res or StreamResult(stream)
         feed = self.feed
         if feed is None:
@@ -169,18 +173,19 @@ class Importer:
                     break
                 res.fetched += len(fresh_items)
                 res.malformed += len(fresh_bad)
+                if top is not None:  # only id-less malformed items: nothing to advance past
+                    more = page.raw_count >= self.page_size or (
+                        page.meta.total_count is not None
+                        and page.meta.total_count > page.raw_count)  # a server capping limit
+                    if more and not self.stop.is_set():
+                        pending = fetcher.submit(feed.fetch, stream, top, self.page_size)
                 new = self.journal.record_page(
                     stream, fresh_items,
                     malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
                     mark=top)
                 res.new += len(new)
-                if top is not None:  # only id-less malformed items: nothing to advance past
+                if top is not None:
                     mark = top
-                    more = page.raw_count >= self.page_size or (
-                        page.meta.total_count is not None
-                        and page.meta.total_count > page.raw_count)  # a server capping limit
-                    if more and not self.stop.is_set():
-                        pending = fetcher.submit(feed.fetch, stream, mark, self.page_size)
                 # One batch in the ERP writer at a time; what is journaled meanwhile waits
                 # in the backlog and goes as the next batch (fewer disk flushes per record).
                 backlog.extend(new)
@@ -192,6 +197,8 @@ class Importer:
                     delivering = writer.submit(self.journal.deliver_many, backlog, self.sink)
                     backlog = []
                 self.beat()
+                if self.stop.is_set():  # the page read ahead, if any, is dropped
+                    break
             if delivering is not None:
                 res.count(delivering.result())
                 delivering = None
