@@ -30,20 +30,22 @@ class Loop(Protocol):
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None: ...
 
 
-# Each factory module has build_loops(cfg, store) -> list[Loop]; a module that is not
-# there yet (or is switched off by its config) contributes nothing.
-LOOP_FACTORIES = (
-    "adapters.appmanager.sandbox_loop",
-    "connector.export.loop",
-    "connector.importing.loop",
-    "connector.legacy.loop",
-    "connector.extract.loop",
+# Each factory module has build_loops(cfg, store) -> list[Loop] and decides itself what
+# runs; a part its configuration switches off is not even imported (start-up time).
+LOOP_FACTORIES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
+    ("adapters.appmanager.sandbox_loop", lambda cfg: cfg.sandbox.enabled),
+    ("connector.export.loop", lambda cfg: cfg.export.enabled),
+    ("connector.importing.loop", lambda cfg: cfg.import_.enabled),
+    ("connector.legacy.loop", lambda cfg: cfg.import_.enabled),
+    ("connector.extract.loop", lambda cfg: cfg.extract.enabled),
 )
 
 
 def build_loops(cfg: Config, store: StateStore) -> list[Loop]:
     loops: list[Loop] = []
-    for name in LOOP_FACTORIES:
+    for name, wanted in LOOP_FACTORIES:
+        if not wanted(cfg):
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -8,5 +8,5 @@ import connector.app
 from connector.cli import main
 
 if __name__ == "__main__":
-    connector.app.LOOP_FACTORIES = (*connector.app.LOOP_FACTORIES, "svc_fakeloops")  # type: ignore[assignment]
+    connector.app.LOOP_FACTORIES = (*connector.app.LOOP_FACTORIES, ("svc_fakeloops", lambda cfg: True))
     sys.exit(main())
