@@ -71,6 +71,37 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class RawPage:
+    """A page as received: each item its JSON text; `ids` the queue id of each (None when
+    unreadable), read as the decoders read them."""
+
+    stream: str
+    raws: tuple[bytes, ...]
+    ids: tuple[int | None, ...]
+    meta: PageMeta
+
+    @property
+    def raw_count(self) -> int:
+        return len(self.raws)
+
+    def decode(self) -> Page:
+        """Decode every item; a malformed one is kept with its error (naming the field)."""
+        stream = self.stream
+        items: list[InboundRecord] = []
+        bad: list[Malformed] = []
+        for i, raw in enumerate(self.raws):
+            try:
+                items.append(decode_raw(stream, raw))
+            except RecordError as exc:
+                item = _decode_json(raw)
+                qid = queue_id_of(item)
+                err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
+                bad.append(Malformed(qid, item, err))
+        return Page(stream=stream, items=tuple(items), malformed=tuple(bad), meta=self.meta,
+                    raw_count=len(self.raws))
+
+
+@dataclass(frozen=True)
 class Page:
     stream: str
     items: tuple[InboundRecord, ...]
@@ -245,7 +276,12 @@ class AppManagerClient:
         return data
 
     def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page:
-        """One page of queue items with id after `last_id`, decoded.
+        """One page of queue items with id after `last_id`, decoded."""
+        return self.fetch_raw(stream, last_id, limit, offset).decode()
+
+    def fetch_raw(self, stream: str, last_id: int, limit: int, offset: int = 0) -> RawPage:
+        """One page with each item still its JSON text, and the queue ids read from it
+        (cheap): enough to ask for the next page while this one is decoded.
 
         The envelope is decoded with each item left as its JSON text, which is decoded
         into the model (connector.domain.decode_raw) and journaled as received."""
@@ -264,18 +300,8 @@ class AppManagerClient:
                 raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is "
                                      "not a list") from None
             raws = [_encode_json(item) for item in listed]
-        items: list[InboundRecord] = []
-        bad: list[Malformed] = []
-        for i, raw in enumerate(raws):
-            try:
-                items.append(decode_raw(stream, raw))
-            except RecordError as exc:
-                item = _decode_json(raw)
-                qid = queue_id_of(item)
-                err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
-                bad.append(Malformed(qid, item, err))
-        return Page(stream=stream, items=tuple(items), malformed=tuple(bad),
-                    meta=_meta(data), raw_count=len(raws))
+        return RawPage(stream=stream, raws=tuple(raws), ids=tuple(_queue_id(r) for r in raws),
+                       meta=_meta(data))
 
     def stats(self, stream: str, last_id: int = 0) -> PageMeta:
         """count=1: only the statistics (meta.total_count, meta.maxID)."""
@@ -294,6 +320,21 @@ def _envelope(list_key: str) -> msgspec.json.Decoder[Any]:
 
 
 _ENVELOPES = {stream: _envelope(list_key) for stream, (_, list_key) in RESOURCES.items()}
+
+
+class _Id(msgspec.Struct):
+    id: Any = None
+
+
+_read_id = msgspec.json.Decoder(_Id).decode
+
+
+def _queue_id(raw: bytes) -> int | None:
+    """An item's queue id as the decoders read it (queue_id_of), without decoding the rest."""
+    try:
+        return queue_id_of({"id": _read_id(raw).id})
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None  # not an object: no id
 _encode_json = msgspec.json.Encoder().encode
 
 
@@ -308,5 +349,5 @@ def _meta(data: dict[str, Any]) -> PageMeta:
                     last_id=_int_or_none(data.get("last_id")))
 
 
-__all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "Malformed", "Page",
+__all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "Malformed", "Page", "RawPage",
            "PageMeta", "parse_retry_after"]

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import structlog
 
-from adapters.appmanager.client import Malformed, Page
+from adapters.appmanager.client import Malformed, Page, RawPage
 from adapters.erp import ErpSink
 from connector import metrics
 from connector.config import STREAMS
@@ -158,27 +158,43 @@ class Importer:
         if feed is None:
             raise ConnectorError("no AppManager feed configured (import.source is legacy)")
         mark = self.journal.mark(stream)
+        # A feed that can hand over a page undecoded (with its ids) is asked for the next
+        # page before this one is decoded: decoding overlaps the server's answer.
+        fetch_raw: Callable[[str, int, int], RawPage] | None = getattr(feed, "fetch_raw", None)
+        fetch: Callable[[str, int, int], Page | RawPage] = fetch_raw or feed.fetch
         fetcher = ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{stream}")
         writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{stream}")
-        pending: Future[Page] | None = fetcher.submit(feed.fetch, stream, mark, self.page_size)
+        pending: Future[Page | RawPage] | None = fetcher.submit(fetch, stream, mark,
+                                                                self.page_size)
+        asked = mark  # the lastID of the page in `pending`
         delivering: Future[list[Outcome]] | None = None
         backlog: list[InboundRecord] = []
         try:
             while pending is not None:
-                page = pending.result()
+                got = pending.result()
                 pending = None
                 res.pages += 1
+                if isinstance(got, RawPage):
+                    ahead = _next_last_id(got.ids, mark, got.raw_count, got.meta.total_count,
+                                          self.page_size)
+                    if ahead is not None and not self.stop.is_set():
+                        pending, asked = fetcher.submit(fetch, stream, ahead,
+                                                        self.page_size), ahead
+                    page = got.decode()
+                else:
+                    page = got
                 fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
                 if not fresh_items and not fresh_bad:
                     break
                 res.fetched += len(fresh_items)
                 res.malformed += len(fresh_bad)
-                if top is not None:  # only id-less malformed items: nothing to advance past
-                    more = page.raw_count >= self.page_size or (
-                        page.meta.total_count is not None
-                        and page.meta.total_count > page.raw_count)  # a server capping limit
-                    if more and not self.stop.is_set():
-                        pending = fetcher.submit(feed.fetch, stream, top, self.page_size)
+                nxt = _next_last_id([top] if top is not None else [], mark, page.raw_count,
+                                    page.meta.total_count, self.page_size)
+                if pending is not None and (nxt is None or asked != nxt):
+                    pending.cancel()  # read ahead from another id (cannot happen): dropped
+                    pending = None
+                if nxt is not None and pending is None and not self.stop.is_set():
+                    pending, asked = fetcher.submit(fetch, stream, nxt, self.page_size), nxt
                 new = self.journal.record_page(
                     stream, fresh_items,
                     malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
@@ -246,6 +262,17 @@ def _after_mark(stream: str, page: Page, mark: int
                 seen.add(m.queue_id)
             bad.append(m)
     return items, bad, (max(seen) if seen else None)
+
+
+def _next_last_id(ids: Iterable[int | None], mark: int, raw_count: int,
+                  total_count: int | None, page_size: int) -> int | None:
+    """The lastID of the next page to ask for: the top id past the mark, when the page
+    says there is more (a full page, or a server capping the limit below total_count)."""
+    top = max((i for i in ids if i is not None and i > mark), default=None)
+    if top is None:  # nothing past the mark (or only id-less items): nothing to advance past
+        return None
+    more = raw_count >= page_size or (total_count is not None and total_count > raw_count)
+    return top if more else None
 
 
 def _chunks(items: list[InboundRecord], n: int) -> Iterable[list[InboundRecord]]:

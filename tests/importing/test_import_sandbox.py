@@ -305,3 +305,51 @@ def test_license_manager_discovery_from_the_configuration(
     with pytest.raises(AuthError) as exc:
         build_client(cfg)
     assert "LM_KEY_FOR_TEST" in str(exc.value)
+
+
+class _DecodedPagesOnly:
+    """A feed without fetch_raw: pages come decoded, the next is asked for after each."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.asked: list[int] = []
+
+    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Any:
+        self.asked.append(last_id)
+        return self.client.fetch(stream, last_id, limit, offset)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def test_a_feed_without_read_ahead_pages_the_same(rig: Rig) -> None:
+    ids = rig.sb.enqueue_demo("orders", 23, rows=1)
+    feed = _DecodedPagesOnly(rig.client)
+    rig.importer.feed = feed
+    rig.importer.page_size = 5
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 23 and len(rig.files("orders_*.json")) == 23
+    assert feed.asked == [0, *sorted(ids)[4::5]]  # each lastID the top of the page before
+    assert rig.journal.mark("orders") == max(ids)
+
+
+def test_a_stop_request_ends_after_the_page_in_hand(rig: Rig) -> None:
+    ids = sorted(rig.sb.enqueue_demo("orders", 30, rows=1))
+    rig.importer.page_size = 10
+    journal_page = rig.journal.record_page
+
+    def record_then_stop(*args: Any, **kwargs: Any) -> Any:
+        fresh = journal_page(*args, **kwargs)
+        rig.importer.stop.set()  # while page 2 is already being read ahead
+        return fresh
+
+    rig.journal.record_page = record_then_stop  # type: ignore[method-assign]
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 10 and rig.journal.mark("orders") == ids[9]
+    assert len(rig.files("orders_*.json")) == 10  # the page read ahead is not journaled
+    rig.importer.stop.clear()
+    rig.journal.record_page = journal_page  # type: ignore[method-assign]
+    assert rig.importer.poll_stream("orders").delivered == 20  # read again from the mark
