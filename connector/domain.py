@@ -467,6 +467,7 @@ _ENCODE = msgspec.json.Encoder().encode
 # Decoding
 # ---------------------------------------------------------------------------------------
 _NET_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_OFFSETS: dict[str, timezone] = {}  # "+0100" -> its timezone: a handful, built once each
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
 
 
@@ -488,10 +489,16 @@ def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None
     if m:
         millis = int(m.group(1))
         tz: timezone = UTC
-        if m.group(2):
-            sign = 1 if m.group(2)[0] == "+" else -1
-            hours, minutes = int(m.group(2)[1:3]), int(m.group(2)[3:5])
-            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        offset = m.group(2)
+        if offset:
+            known = _OFFSETS.get(offset)
+            if known is None:
+                sign = 1 if offset[0] == "+" else -1
+                hours, minutes = int(offset[1:3]), int(offset[3:5])
+                known = timezone(sign * timedelta(hours=hours, minutes=minutes))
+                if len(_OFFSETS) < 256:
+                    _OFFSETS[offset] = known
+            tz = known
         try:
             return datetime.fromtimestamp(millis / 1000.0, tz)
         except (OverflowError, OSError, ValueError):

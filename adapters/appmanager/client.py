@@ -72,12 +72,13 @@ class Malformed:
 
 @dataclass(frozen=True)
 class RawPage:
-    """A page as received: each item its JSON text; `ids` the queue id of each (None when
-    unreadable), read as the decoders read them."""
+    """A page as received: each item its JSON text. `last_id` is the queue id of its last
+    item (None when unreadable), read as the decoders read it, without decoding the rest:
+    the lastID to ask for the next page with, as the queue comes in id order."""
 
     stream: str
     raws: tuple[bytes, ...]
-    ids: tuple[int | None, ...]
+    last_id: int | None
     meta: PageMeta
 
     @property
@@ -280,8 +281,8 @@ class AppManagerClient:
         return self.fetch_raw(stream, last_id, limit, offset).decode()
 
     def fetch_raw(self, stream: str, last_id: int, limit: int, offset: int = 0) -> RawPage:
-        """One page with each item still its JSON text, and the queue ids read from it
-        (cheap): enough to ask for the next page while this one is decoded.
+        """One page with each item still its JSON text, and its last item's queue id read
+        from it (cheap): enough to ask for the next page while this one is decoded.
 
         The envelope is decoded with each item left as its JSON text, which is decoded
         into the model (connector.domain.decode_raw) and journaled as received."""
@@ -300,8 +301,8 @@ class AppManagerClient:
                 raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is "
                                      "not a list") from None
             raws = [_encode_json(item) for item in listed]
-        return RawPage(stream=stream, raws=tuple(raws), ids=tuple(_queue_id(r) for r in raws),
-                       meta=_meta(data))
+        return RawPage(stream=stream, raws=tuple(raws),
+                       last_id=_queue_id(raws[-1]) if raws else None, meta=_meta(data))
 
     def stats(self, stream: str, last_id: int = 0) -> PageMeta:
         """count=1: only the statistics (meta.total_count, meta.maxID)."""

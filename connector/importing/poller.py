@@ -175,8 +175,8 @@ class Importer:
                 pending = None
                 res.pages += 1
                 if isinstance(got, RawPage):
-                    ahead = _next_last_id(got.ids, mark, got.raw_count, got.meta.total_count,
-                                          self.page_size)
+                    ahead = _next_last_id([got.last_id], mark, got.raw_count,
+                                          got.meta.total_count, self.page_size)
                     if ahead is not None and not self.stop.is_set():
                         pending, asked = fetcher.submit(fetch, stream, ahead,
                                                         self.page_size), ahead
@@ -191,8 +191,8 @@ class Importer:
                 nxt = _next_last_id([top] if top is not None else [], mark, page.raw_count,
                                     page.meta.total_count, self.page_size)
                 if pending is not None and (nxt is None or asked != nxt):
-                    pending.cancel()  # read ahead from another id (cannot happen): dropped
-                    pending = None
+                    pending.cancel()  # read ahead from another id (the last item was not
+                    pending = None    # the top one, or it is malformed): dropped, asked again
                 if nxt is not None and pending is None and not self.stop.is_set():
                     pending, asked = fetcher.submit(fetch, stream, nxt, self.page_size), nxt
                 new = self.journal.record_page(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.appmanager import sandbox_demo
+from adapters.appmanager.client import RawPage, _queue_id
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp import ErpRef
 from adapters.erp.files_sink import FilesSink
@@ -353,3 +354,39 @@ def test_a_stop_request_ends_after_the_page_in_hand(rig: Rig) -> None:
     rig.importer.stop.clear()
     rig.journal.record_page = journal_page  # type: ignore[method-assign]
     assert rig.importer.poll_stream("orders").delivered == 20  # read again from the mark
+
+
+class _ReversedPages:
+    """Each page's items in reverse id order: the last item is not the top one."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.asked: list[int] = []
+
+    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Any:
+        raise AssertionError("fetch_raw is used when a feed has it")
+
+    def fetch_raw(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Any:
+        self.asked.append(last_id)
+        page = self.client.fetch_raw(stream, last_id, limit, offset)
+        raws = page.raws[::-1]
+        return RawPage(stream, raws, _queue_id(raws[-1]) if raws else None, page.meta)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def test_a_read_ahead_from_the_wrong_id_is_asked_again(rig: Rig) -> None:
+    ids = sorted(rig.sb.enqueue_demo("orders", 12, rows=1))
+    feed = _ReversedPages(rig.client)
+    rig.importer.feed = feed
+    rig.importer.page_size = 5
+
+    res = rig.importer.poll_stream("orders")
+
+    assert res.delivered == 12 and len(rig.files("orders_*.json")) == 12
+    assert rig.journal.mark("orders") == ids[-1]
+    # the pages were asked for from each page's top id; a read-ahead from a page's last
+    # (lowest) id is dropped, cancelled or not yet sent, and asked again from the top
+    assert [a for a in feed.asked if a in (0, ids[4], ids[9])] == [0, ids[4], ids[9]]
+    assert set(feed.asked) <= {0, ids[4], ids[9], ids[0], ids[5], ids[10]}
