@@ -802,6 +802,12 @@ def decode_raw(stream: str, raw: bytes) -> InboundRecord:
     dec = _FAST.get(stream)
     if dec is None:
         raise ValueError(f"unknown stream {stream!r}")
+    if not raw.isascii():  # the text is journaled as is: it must be UTF-8 throughout
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecordError(f"item: not UTF-8 text (byte {exc.start} of the item)",
+                              field="item") from None
     if not _maybe_nonfinite(raw):
         try:
             model = dec.decode(raw)

@@ -94,8 +94,11 @@ class RawPage:
             try:
                 items.append(decode_raw(stream, raw))
             except RecordError as exc:
-                item = _decode_json(raw)
-                qid = queue_id_of(item)
+                try:
+                    item = _decode_json(raw)
+                except ValueError:  # not even JSON text (e.g. not UTF-8): kept as text
+                    item = raw.decode("utf-8", "replace")
+                qid = queue_id_of(item) if isinstance(item, dict) else _queue_id(raw)
                 err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
                 bad.append(Malformed(qid, item, err))
         return Page(stream=stream, items=tuple(items), malformed=tuple(bad), meta=self.meta,
@@ -219,7 +222,7 @@ class HttpJson:
         if decode is not None:
             try:
                 return decode(resp.content)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except ValueError:  # msgspec's errors, or not UTF-8
                 pass  # not in the form the caller expects: decoded plainly, checked by it
         try:
             return _decode_json(resp.content)
@@ -334,7 +337,7 @@ def _queue_id(raw: bytes) -> int | None:
     """An item's queue id as the decoders read it (queue_id_of), without decoding the rest."""
     try:
         return queue_id_of({"id": _read_id(raw).id})
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except ValueError:  # msgspec's errors, or not UTF-8
         return None  # not an object: no id
 _encode_json = msgspec.json.Encoder().encode
 

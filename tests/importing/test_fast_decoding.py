@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from adapters.appmanager import sandbox_demo
+from adapters.appmanager.client import PageMeta, RawPage
 from adapters.erp.files_sink import json_document
 from connector import domain
 from connector.domain import STREAM_NAMES, Order, decode_raw, decode_record
@@ -132,3 +133,18 @@ def test_numbers_keep_their_digits_and_the_payload_is_the_text_received() -> Non
     # the lists as sent are not part of the model's output
     assert "righe" not in doc["record"] and "rows" in doc["record"]
     assert "dettagli" not in doc["record"]["rows"][0]
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"id": 2, "unique_id": "U2", "note": "bad \xff here"}',  # a field of the model
+    b'{"id": 2, "unique_id": "U2", "zz_unknown": "bad \xff here"}',  # a field it skips
+])
+def test_an_item_that_is_not_utf8_is_quarantined_alone(bad: bytes) -> None:
+    good = json.dumps({"id": 1, "unique_id": "U1", "note": "caff\u00e8"},
+                      ensure_ascii=False).encode("utf-8")
+    page = RawPage("orders", (good, bad), 2, PageMeta()).decode()
+    assert [r.unique_id for r in page.items] == ["U1"]
+    assert page.items[0].payload_json() == good.decode("utf-8")
+    (m,) = page.malformed
+    assert m.queue_id == 2 and m.error.field == "item" and "UTF-8" in str(m.error)
+    assert isinstance(m.item, str) and "bad" in m.item  # kept, as text
