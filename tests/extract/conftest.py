@@ -17,26 +17,7 @@ import sqlalchemy as sa
 
 from connector.config import Config
 from tests.conftest import make_config_dict
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIA_URL = "mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4"
-
-_reachable: dict[str, str | None] = {}
-
-
-def server_problem(url: str) -> str | None:
-    if url not in _reachable:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            _reachable[url] = None
-        except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
-            _reachable[url] = f"{url.split('://')[0]} not reachable: {str(exc).splitlines()[0]}"
-        finally:
-            engine.dispose()
-    return _reachable[url]
-
+from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
 TABLES = {
     "customers": """code VARCHAR(20) PRIMARY KEY, name VARCHAR(100), address VARCHAR(100),

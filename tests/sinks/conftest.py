@@ -20,28 +20,9 @@ from adapters.erp.files_sink import FilesSink, safe_part
 from adapters.erp.sql_sink import SqlSink
 from connector.config import CommandSinkConfig, SqlSinkConfig
 from connector.domain import InboundRecord
+from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIA_URL = "mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4"
 ERP_PROGRAM = Path(__file__).with_name("erp_program.py")
-
-_reachable: dict[str, str | None] = {}
-
-
-def server_problem(url: str) -> str | None:
-    """None when the server answers, else why not (cached per run)."""
-    if url not in _reachable:
-        args = {"connect_timeout": 3}
-        engine = sa.create_engine(url, connect_args=args)
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            _reachable[url] = None
-        except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
-            _reachable[url] = f"{url.split('://')[0]} not reachable: {str(exc).splitlines()[0]}"
-        finally:
-            engine.dispose()
-    return _reachable[url]
 
 
 def sql_url_for(kind: str, tmp_path: Path) -> str:
