@@ -175,7 +175,8 @@ class Journal:
             conn.execute("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
                          "last_queue_id = MAX(COALESCE(last_queue_id, 0), ?) WHERE key = ?",
                          (now, rec.queue_id, rec.key))
-            log.info("record seen again", key=rec.key, queue_id=rec.queue_id)
+            log.info("record seen again", key=rec.key, queue_id=rec.queue_id,
+                     correlation_id=f"record-{rec.key}")
             metrics.inc("connector_import_repeats_total", help="records queued again",
                         stream=rec.stream)
             return False
@@ -194,7 +195,8 @@ class Journal:
              rec.payload_json(),
              state, twin["key"] if twin is not None else None, now, now))
         if twin is not None:
-            log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin["key"])
+            log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin["key"],
+                     correlation_id=f"record-{rec.key}")
             return False
         return True
 
@@ -308,14 +310,19 @@ class Journal:
                     "next_retry_at = ?, updated_at = ? WHERE key = ?",
                     ("dead" if outcome == "dead" else "pending", attempts, error[:2000],
                      now + self._backoff(attempts), now, rec.key))
-        for rec, outcome, _ref, error in results:
+        for rec, outcome, ref, error in results:
             metrics.inc("connector_import_records_total", help="inbound records by outcome",
                         stream=rec.stream, outcome=outcome)
-            if outcome == "dead":
+            if outcome in ("delivered", "duplicate"):
+                log.info(f"record {outcome}", stream=rec.stream, key=rec.key,
+                         queue_id=rec.queue_id, sink=sink.name, erp_ref=ref.ref if ref else None,
+                         correlation_id=f"record-{rec.key}")
+            elif outcome == "dead":
                 log.error("ERP refused record, dead-lettered", key=rec.key,
-                          queue_id=rec.queue_id, reason=error)
+                          queue_id=rec.queue_id, reason=error, correlation_id=f"record-{rec.key}")
             elif outcome == "failed":
-                log.warning("ERP write failed, will retry", key=rec.key, error=error)
+                log.warning("ERP write failed, will retry", key=rec.key, error=error,
+                            correlation_id=f"record-{rec.key}")
 
     # Reading back ------------------------------------------------------------------------
     def _load(self, rows: Iterable[sqlite3.Row]) -> list[InboundRecord]:
