@@ -4,7 +4,7 @@ One pass, constant memory (apart from the fixed-size key filter, see keys.py). T
 is read in blocks of whole lines. A block that a compiled per-header pattern matches as a
 whole is valid and is copied (or rewritten by one regex substitution) without any
 per-line Python; a block that does not match is examined line by line to name every
-problem precisely. See docs/perf/formats.md for the figures.
+problem precisely. See docs/PERFORMANCE.md for the figures.
 """
 
 from __future__ import annotations

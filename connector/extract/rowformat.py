@@ -12,7 +12,7 @@ valid goes through the slow path: formats' own `Field.format`, `clean_text`, `is
 and `problem`, the code the writer and the validator use. So a line is exactly what
 formats would write, or its row is reported with line, field, value and rule and left
 out. Working by column is why a million rows cost about as much as a plain
-fetch-and-CSV (docs/perf/sql_source.md).
+fetch-and-CSV (docs/PERFORMANCE.md, "SQL source").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Rows come through a server-side cursor in partitions of `fetch_rows`, so a milli
 table never sits in memory. For the drivers whose server-side cursor we know (sqlite3,
 psycopg 3, PyMySQL) the query is compiled by SQLAlchemy for the dialect and read from
 the DBAPI cursor of SQLAlchemy's own connection: plain tuples, without building a Row
-per row (about a third of the fetch time, see docs/perf/sql_source.md). Any other
+per row (about a third of the fetch time, see docs/PERFORMANCE.md, "SQL source"). Any other
 driver goes through SQLAlchemy's Result with `stream_results`.
 
 Driver exceptions become the connector's: a database that cannot be reached is a
