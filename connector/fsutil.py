@@ -133,23 +133,7 @@ class HashingWriter:
         return hashlib.sha256(b"".join(blocks)).hexdigest()
 
 
-def copy_hashed(src: BinaryIO, dst: BinaryIO) -> HashingWriter:
-    w = HashingWriter(dst)
+def copy_into(src: BinaryIO, writer: HashingWriter) -> None:
+    """Stream src into a HashingWriter in 1 MiB chunks."""
     while chunk := src.read(1024 * 1024):
-        w.write(chunk)
-    return w
-
-
-def file_hashes(path: Path) -> tuple[str, str, int]:
-    """(sha256, dropbox content_hash, size) of a file, streamed."""
-
-    class _Null:
-        def write(self, b: bytes) -> int:
-            return len(b)
-
-        def flush(self) -> None:
-            pass
-
-    with open(path, "rb") as f:
-        w = copy_hashed(f, _Null())  # type: ignore[arg-type]
-    return w.sha256, w.content_hash, w.size
+        writer.write(chunk)

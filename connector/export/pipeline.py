@@ -33,6 +33,7 @@ from connector.export.naming import MEDIA_EXT, Target, classify
 from connector.fsutil import (
     HashingWriter,
     atomic_writer,
+    copy_into,
     fsync_dir,
     move_durably,
     unique_destination,
@@ -159,7 +160,7 @@ class ExportPipeline:
                     problem = self._media_problem(target, catalog_in_use)
                     if problem:
                         return self._quarantine(rel, fb.Judgement.problem(rel, problem), started)
-                    copy_hashed_into(fin, writer)
+                    copy_into(fin, writer)
                 else:
                     report = self._normalise(target, rel, fin, writer)
                     if not report.valid:
@@ -303,12 +304,6 @@ class ExportPipeline:
                 f"not enough free space to stage {len(rels)} file(s) in {self.cfg.staging_dir}: "
                 f"{free // MB} MB free, {2 * need // MB} MB needed above the "
                 f"{self.ex.min_free_mb} MB floor (export.min_free_mb); nothing was moved")
-
-
-def copy_hashed_into(fin: object, writer: HashingWriter) -> None:
-    read = fin.read  # type: ignore[attr-defined]
-    while chunk := read(1024 * 1024):
-        writer.write(chunk)
 
 
 def cleanup_staging(cfg: Config) -> None:
