@@ -153,21 +153,23 @@ class ExportPipeline:
         out = staging / target.folder / target.name
         out.parent.mkdir(parents=True, exist_ok=True)
         rows: int | None = None
+        verdict: fb.Judgement | None = None  # set when the file is refused
         try:
             with open(src, "rb") as fin, open(out, "wb") as raw:
                 writer = HashingWriter(raw)
                 if target.kind in ("media", "report"):
                     problem = self._media_problem(target, catalog_in_use)
                     if problem:
-                        return self._quarantine(rel, fb.Judgement.problem(rel, problem), started)
-                    copy_into(fin, writer)
+                        verdict = fb.Judgement.problem(rel, problem)
+                    else:
+                        copy_into(fin, writer)
                 else:
                     report = self._normalise(target, rel, fin, writer)
-                    if not report.valid:
-                        return self._quarantine(rel, report, started)
                     rows = report.rows
-                writer.flush()
-                os.fsync(raw.fileno())
+                    verdict = None if report.valid else report
+                if verdict is None:
+                    writer.flush()
+                    os.fsync(raw.fileno())
             after = src.stat()
         except FileNotFoundError:
             return None
@@ -177,6 +179,8 @@ class ExportPipeline:
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
             log.info("file changed while being read, will retry", file=rel)
             return None
+        if verdict is not None:  # judged on a stable file, and moved once it is closed
+            return self._quarantine(rel, verdict, started)
         item = PublishItem(out, target.folder, target.name, writer.size, writer.sha256,
                            writer.content_hash)
         return _Staged(rel, target, item, rows, started)
