@@ -45,7 +45,7 @@ class StateStore:
             except sqlite3.Error as exc:
                 raise ConnectorError(f"cannot open state store {self.path}: {exc}") from exc
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            _ensure_wal(conn, self.path)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
@@ -109,3 +109,22 @@ class StateStore:
     def last_events(self, level: str = "error", limit: int = 5) -> list[sqlite3.Row]:
         return self.query("SELECT at, component, message FROM events WHERE level = ? "
                           "ORDER BY id DESC LIMIT ?", (level, limit))
+
+
+def _ensure_wal(conn: sqlite3.Connection, path: Path) -> None:
+    """Switch a new database to WAL (the mode is stored in the file, so once is enough).
+
+    Switching needs the database to itself and SQLite does not wait for that (no busy
+    handler), so connections opened at the same moment on a new file retry briefly.
+    """
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise ConnectorError(f"cannot open state store {path}: {exc}") from exc
+            time.sleep(0.02)  # start-up only: no stop event exists yet

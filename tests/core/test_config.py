@@ -83,3 +83,33 @@ def test_relative_defaults_resolve_against_the_config_folder(tmp_path: Path) -> 
     absolute = parse_config({"company": "ACME", "import": {"erp": {"sql": {
         "url": "sqlite:////srv/erp.sqlite"}}}}, tmp_path)
     assert absolute.import_.erp.sql.url == "sqlite:////srv/erp.sqlite"
+
+
+def test_state_store_opened_by_many_threads_at_once_on_a_new_file(tmp_path: Path) -> None:
+    """The daemon's loops open their connections at the same moment on a first start."""
+    import sqlite3
+    import threading
+
+    from connector.state import StateStore
+
+    errors: list[BaseException] = []
+    for attempt in range(60):
+        folder = tmp_path / f"state{attempt}"
+        folder.mkdir()
+        sqlite3.connect(folder / "connector.sqlite").close()  # a new, empty database
+        barrier = threading.Barrier(12)
+
+        def open_it(folder: Path = folder, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                StateStore(folder).close()
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    assert StateStore(tmp_path / "state0").query_one("PRAGMA journal_mode")[0] == "wal"
