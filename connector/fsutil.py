@@ -14,18 +14,25 @@ from typing import BinaryIO
 DROPBOX_BLOCK = 4 * 1024 * 1024
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or create in `path` durable (no-op where directories cannot be opened)."""
-    if os.name == "nt":
+def fsync_dir(path: Path, *, strict: bool = False) -> None:
+    """Make a rename or create in `path` durable.
+
+    Best effort by default (some file systems cannot fsync a folder); `strict` raises the
+    OSError, for callers whose guarantee depends on it (the ERP files sink).
+    """
+    if os.name != "posix":
         return
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
+        if strict:
+            raise
         return
     try:
         os.fsync(fd)
     except OSError:
-        pass
+        if strict:
+            raise
     finally:
         os.close(fd)
 

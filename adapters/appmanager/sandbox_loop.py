@@ -18,10 +18,18 @@ from connector.state import StateStore
 log = structlog.get_logger(__name__)
 
 
-def make_server(cfg: Config) -> SandboxServer:
+def start_server(cfg: Config) -> SandboxServer:
+    """A listening sandbox, or a ConfigError naming sandbox.port (e.g. the port is taken)."""
     sb = cfg.sandbox
-    return SandboxServer(sb.db, host=sb.host, port=sb.port, auth_key=sb.auth_key,
-                         project=sb.project, seed=sb.seed)
+    server = SandboxServer(sb.db, host=sb.host, port=sb.port, auth_key=sb.auth_key,
+                           project=sb.project, seed=sb.seed)
+    try:
+        server.start()
+    except OSError as exc:
+        server.close()
+        raise ConfigError([f"sandbox.port: cannot listen on {cfg.sandbox.host}:"
+                           f"{cfg.sandbox.port}: {exc.strerror or exc}"]) from None
+    return server
 
 
 class SandboxLoop:
@@ -31,13 +39,7 @@ class SandboxLoop:
         self.cfg = cfg
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
-        server = make_server(self.cfg)
-        try:
-            server.start()
-        except OSError as exc:
-            server.close()
-            raise ConfigError([f"sandbox.port: cannot listen on {self.cfg.sandbox.host}:"
-                               f"{self.cfg.sandbox.port}: {exc.strerror or exc}"]) from None
+        server = start_server(self.cfg)
         every = self.cfg.sandbox.enqueue_every_seconds
         next_at = time.monotonic() + every
         try:

@@ -56,6 +56,7 @@ from connector.domain import (
     OrderRow,
 )
 from connector.errors import ConnectorError, PermanentError, RecordError, TransientError
+from connector.fsutil import fsync_dir
 
 log = structlog.get_logger(__name__)
 
@@ -332,7 +333,7 @@ class FilesSink:
             self._write_batch_threads(records, jobs, results, written)
         if written:
             try:
-                _fsync_dir(self.path)
+                fsync_dir(self.path, strict=True)
                 self._append_ledger(written)
             except OSError as exc:
                 err = TransientError(f"cannot record the files written into {self.path}: "
@@ -477,7 +478,7 @@ class FilesSink:
                 pass
             raise
         if sync_dir:
-            _fsync_dir(self.path)
+            fsync_dir(self.path, strict=True)
 
     def _append_ledger(self, names: list[str]) -> None:
         # Not fsynced on purpose: the files are durable already, and the journal records
@@ -533,15 +534,5 @@ def _sync_filesystem(path: Path) -> None:
         if _syncfs(fd) != 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)

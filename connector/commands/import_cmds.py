@@ -47,13 +47,15 @@ def _setup(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _stop_on_signals() -> threading.Event:
+def _stop_on_signals(*signums: int) -> threading.Event:
+    """A stop event that SIGTERM (and any of `signums`) sets instead of killing us."""
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
+    for signum in (signal.SIGTERM, *signums):
+        signal.signal(signum, on_signal)
     return stop
 
 
@@ -141,7 +143,7 @@ def retry(args: argparse.Namespace) -> int:
 def sandbox(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from adapters.appmanager.sandbox_loop import make_server
+    from adapters.appmanager.sandbox_loop import start_server
 
     cfg = _setup(args)
     sb = cfg.sandbox
@@ -149,22 +151,8 @@ def sandbox(args: argparse.Namespace) -> int:
         sb = dataclasses.replace(sb, host=args.host or sb.host,
                                  port=sb.port if args.port is None else args.port)
         cfg = dataclasses.replace(cfg, sandbox=sb)
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server = make_server(cfg)
-    try:
-        server.start()
-    except OSError as exc:
-        server.close()
-        from connector.errors import ConfigError
-
-        raise ConfigError([f"sandbox.port: cannot listen on {sb.host}:{sb.port}: "
-                           f"{exc.strerror or exc}"]) from None
+    stop = _stop_on_signals(signal.SIGINT)
+    server = start_server(cfg)
     print(f"AppManager sandbox: {server.url}  (database {sb.db}; the key is sandbox.auth_key; "
           "Ctrl-C stops)", flush=True)
     try:

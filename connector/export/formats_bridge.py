@@ -6,10 +6,11 @@ Keeping these calls in one module means a change in formats/ touches one place h
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
-from connector.config import DialectConfig
+from connector.config import DialectConfig, ExportConfig
 from connector.errors import FormatError
 
 
@@ -82,3 +83,15 @@ def judge_file(path: Any, max_errors: int = 1000) -> Judgement:
 
     report = validate.validate_file(path, max_errors=max_errors)
     return _judgement(report, str(path))
+
+
+def judge(fin: Any, writer: Any, rel: str, kind: str, ex: ExportConfig, company: str
+          ) -> Judgement:
+    """Judge a dropped tracciato or CSV and write its canonical form to `writer`."""
+    if kind == "dialect":
+        name = rel.rsplit("/", 1)[-1].lower()
+        dialect = next(d for d in ex.dialects if fnmatch.fnmatchcase(name, d.match.lower()))
+        return convert(fin, writer, dialect, company=company, length_policy=ex.length_policy,
+                       max_errors=ex.max_errors)
+    return canonicalize(fin, writer, rel, length_policy=ex.length_policy,
+                        max_errors=ex.max_errors)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 import io
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
@@ -45,6 +43,36 @@ def make_gate(cfg: Config) -> SettleGate:
                       trust_mtime=not ex.polling)
 
 
+def start_pipeline(cfg: Config, store: StateStore, stop: threading.Event,
+                   beat: Callable[[], None] = lambda: None) -> ExportPipeline:
+    """The folders exist, a crashed burst's staging is gone, the publisher is up."""
+    ex = cfg.export
+    for d in (ex.watch, ex.archive, ex.quarantine):
+        d.mkdir(parents=True, exist_ok=True)
+    cleanup_staging(cfg)
+    return ExportPipeline(cfg, store, build_publisher(cfg, store, stop), stop, beat)
+
+
+class BurstHold:
+    """Files dropped together go together: ready files wait up to `window` seconds
+    while others of the same drop are still being written."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._since: float | None = None
+
+    def release(self, ready: list[str], settling: int, now: float) -> bool:
+        if not ready:
+            self._since = None
+            return False
+        if self._since is None:
+            self._since = now
+        if settling and now - self._since < self.window:
+            return False
+        self._since = None
+        return True
+
+
 class ExportLoop:
     name = "export"
 
@@ -56,11 +84,9 @@ class ExportLoop:
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
         ex = self.cfg.export
-        for d in (ex.watch, ex.archive, ex.quarantine):
-            d.mkdir(parents=True, exist_ok=True)
-        cleanup_staging(self.cfg)
-        publisher = build_publisher(self.cfg, self.store, stop)
-        pipeline = ExportPipeline(self.cfg, self.store, publisher, stop, beat)
+        pipeline = start_pipeline(self.cfg, self.store, stop, beat)
+        publisher = pipeline.publisher
+        hold = BurstHold(ex.batch_seconds)
         watcher = FolderWatcher(self.gate, polling=ex.polling,
                                 poll_interval=ex.poll_interval_seconds)
         watcher.start()
@@ -69,7 +95,6 @@ class ExportLoop:
         next_rescan = 0.0
         next_housekeeping = 0.0
         backoff_until = 0.0
-        first_ready_at: float | None = None
         try:
             while not stop.is_set():
                 beat()
@@ -85,15 +110,8 @@ class ExportLoop:
                 watcher.drain_hints(0.05 if self.gate.pending else 1.0, stop)
                 ready, settling = self.gate.poll()
                 self.waiting = self.gate.pending
-                if not ready or now < backoff_until:
-                    first_ready_at = None if not ready else first_ready_at
+                if now < backoff_until or not hold.release(ready, settling, now):
                     continue
-                # Files dropped together go together: hold ready files briefly while
-                # others of the same drop are still being written.
-                first_ready_at = first_ready_at or now
-                if settling and now - first_ready_at < ex.batch_seconds:
-                    continue
-                first_ready_at = None
                 try:
                     result = pipeline.process(ready)
                 except TransientError as exc:
@@ -126,41 +144,30 @@ def run_once(cfg: Config, store: StateStore, stop: threading.Event | None = None
     max_wait seconds are left for the next run.
     """
     stop = stop or threading.Event()
-    ex = cfg.export
-    for d in (ex.watch, ex.archive, ex.quarantine):
-        d.mkdir(parents=True, exist_ok=True)
-    cleanup_staging(cfg)
+    pipeline = start_pipeline(cfg, store, stop)
     gate = make_gate(cfg)
     gate.rescan()
-    publisher = build_publisher(cfg, store, stop)
-    pipeline = ExportPipeline(cfg, store, publisher, stop)
+    # One shot: latency does not matter, so wait longer for the rest of a drop.
+    hold = BurstHold(max(cfg.export.settle_seconds * 2, 1.0))
     counts = {"published": 0, "unchanged": 0, "quarantined": 0}
     deadline = time.monotonic() + max_wait
-    first_ready_at: float | None = None
     try:
         while gate.pending and not stop.is_set() and time.monotonic() < deadline:
             ready, settling = gate.poll()
-            now = time.monotonic()
-            if ready and first_ready_at is None:
-                first_ready_at = now
-            if first_ready_at is None or (
-                    settling and now - first_ready_at < max(ex.settle_seconds * 2, 1.0)):
+            if not hold.release(ready, settling, time.monotonic()):
                 stop.wait(0.1)
                 continue
-            first_ready_at = None
             result = pipeline.process(ready)
             for o in result.outcomes:
                 counts[o.outcome] = counts.get(o.outcome, 0) + 1
             for rel in set(ready) - set(result.deferred):
                 gate.forget(rel)
     finally:
-        publisher.close()
+        pipeline.publisher.close()
     left = gate.pending
     if left:
         log.warning("files left for the next run (still being written)", files=left[:20])
     return counts["published"], counts["unchanged"], counts["quarantined"]
-
-
 
 
 def dry_run(cfg: Config, out: TextIO) -> bool:
@@ -192,15 +199,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
             continue
         sink = HashingWriter(_Null())  # type: ignore[arg-type]
         with open(cfg.export.watch / rel, "rb") as fin:
-            if target.kind == "dialect":
-                d = next(x for x in cfg.export.dialects
-                         if fnmatch.fnmatchcase(Path(rel).name.lower(), x.match.lower()))
-                j = fb.convert(fin, sink, d, company=cfg.company,
-                               length_policy=cfg.export.length_policy, max_errors=cfg.export.max_errors)
-            else:
-                j = fb.canonicalize(fin, sink, rel,
-                                    length_policy=cfg.export.length_policy,
-                                    max_errors=cfg.export.max_errors)
+            j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
             all_valid = False
             out.write(f"{rel}: INVALID, would be quarantined ({j.count} problem(s))\n")

@@ -11,7 +11,6 @@ Invariants (ARCHITECTURE.md, outbound):
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import threading
@@ -164,7 +163,8 @@ class ExportPipeline:
                     else:
                         copy_into(fin, writer)
                 else:
-                    report = self._normalise(target, rel, fin, writer)
+                    report = fb.judge(fin, writer, rel, target.kind, self.ex,
+                                      self.cfg.company)
                     rows = report.rows
                     verdict = None if report.valid else report
                 if verdict is None:
@@ -184,16 +184,6 @@ class ExportPipeline:
         item = PublishItem(out, target.folder, target.name, writer.size, writer.sha256,
                            writer.content_hash)
         return _Staged(rel, target, item, rows, started)
-
-    def _normalise(self, target: Target, rel: str, fin: object, writer: HashingWriter
-                   ) -> fb.Judgement:
-        if target.kind == "dialect":
-            dialect = next(d for d in self.ex.dialects
-                           if fnmatch.fnmatchcase(Path(rel).name.lower(), d.match.lower()))
-            return fb.convert(fin, writer, dialect, company=self.cfg.company,
-                              length_policy=self.ex.length_policy, max_errors=self.ex.max_errors)
-        return fb.canonicalize(fin, writer, rel,
-                               length_policy=self.ex.length_policy, max_errors=self.ex.max_errors)
 
     def _media_problem(self, target: Target, catalog_in_use: bool) -> str | None:
         ext = Path(target.name).suffix.lower()
