@@ -12,16 +12,20 @@ API (the names other parts rely on):
 - `record(rec, source="api") -> bool`: store the payload; True when the record is new (its
   key was never journaled and, for orders, its guid_test_ord neither). A repeat only counts
   the sighting; a repeat by guid is stored as state "duplicate" and never delivered.
-- `record_page(stream, records, malformed=(), mark=None, source="api") -> list[InboundRecord]`:
-  `record` for each record, `quarantine` for each malformed item and the stream's mark
-  advanced to `mark`, all in ONE transaction; returns the new records, to deliver.
+- `record_page(stream, records, malformed=(), mark=None, source="api", attempts=())
+  -> list[InboundRecord]`: `record` for each record, `quarantine` for each malformed item,
+  the stream's mark advanced to `mark` and the outcomes of earlier writes (`attempts`)
+  recorded, all in ONE transaction; returns the new records, to deliver.
 - `quarantine(stream, item, error, queue_id=None, source="api")`: keep a malformed item
   with its error (shown by `connector status`), it is never delivered.
 - `deliver(rec, sink) -> Outcome` and `deliver_many(recs, sink) -> list[Outcome]`: write
   through the ErpSink (its optional `write_many(recs) -> list[ErpRef | Exception]` when it
   has one, for batches) and record the outcome: "delivered", "duplicate" (already there),
   "dead" (the sink raised PermanentError: dead letter, retried with backoff), "failed"
-  (TransientError: stays pending, retried with backoff).
+  (TransientError: stays pending, retried with backoff). The two halves on their own:
+  `write(recs, sink) -> list[Attempt]` (the ERP writes, the journal untouched) and
+  `save_outcomes(attempts)`; the poller writes in one thread and records the attempts with
+  its next page, so only one thread writes the journal.
 - `pending(stream=None) -> list[InboundRecord]`: journaled, never tried (a crash between
   journal and ERP write): deliver these first at start-up.
 - `retry_due(stream=None, force=False, now=None) -> list[InboundRecord]`: dead letters and
@@ -71,7 +75,6 @@ CREATE TABLE IF NOT EXISTS import_journal (
     queue_id INTEGER,                -- the first queue id it came with
     last_queue_id INTEGER,           -- the latest (a re-queued record gets a new one)
     source TEXT NOT NULL DEFAULT 'api',
-    payload TEXT NOT NULL,           -- the item as received, JSON
     state TEXT NOT NULL,             -- pending | delivered | dead | duplicate
     duplicate_of TEXT,
     seen INTEGER NOT NULL DEFAULT 1,
@@ -86,6 +89,12 @@ CREATE TABLE IF NOT EXISTS import_journal (
 );
 CREATE INDEX IF NOT EXISTS import_journal_state ON import_journal(state, stream);
 CREATE INDEX IF NOT EXISTS import_journal_guid ON import_journal(guid);
+-- The item as received (JSON), written once: kept apart from the journal row so that
+-- recording an outcome rewrites a small row, not the whole item (orders run to kilobytes).
+CREATE TABLE IF NOT EXISTS import_payload (
+    key TEXT PRIMARY KEY,            -- import_journal.key
+    payload TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS import_quarantine (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     stream TEXT NOT NULL,
@@ -147,6 +156,21 @@ class StreamFacts:
     last_error_at: float | None
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One ERP write and what came of it (recorded in the journal afterwards)."""
+
+    record: InboundRecord
+    outcome: Outcome
+    ref: ErpRef | None
+    error: str
+    sink: str
+
+
+_IN_CHUNK = 500  # keys per IN (...) list: well under SQLite's oldest variable limit (999)
+_ROWS_PER_STATEMENT = 50  # rows per multi-row statement (11 values each: under 999 too)
+
+
 class Journal:
     _decoders: ClassVar[dict[str, Decoder]] = {"api": decode_record}
 
@@ -158,6 +182,19 @@ class Journal:
         self.max_retry_seconds = max_retry_seconds
         self.clock = clock
         store.ensure_schema("importing", _DDL)
+        self._move_payloads_out()
+
+    def _move_payloads_out(self) -> None:
+        """A journal made before payloads had their own table keeps them in a column of
+        import_journal: move them over, once."""
+        columns = {r["name"] for r in self.store.query("PRAGMA table_info(import_journal)")}
+        if "payload" not in columns:
+            return
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO import_payload(key, payload) "
+                         "SELECT key, payload FROM import_journal")
+            conn.execute("ALTER TABLE import_journal DROP COLUMN payload")
+        log.info("import journal: payloads moved to their own table")
 
     @classmethod
     def register_decoder(cls, source: str, decoder: Decoder) -> None:
@@ -166,39 +203,58 @@ class Journal:
     # Recording -------------------------------------------------------------------------
     def record(self, rec: InboundRecord, source: str = "api") -> bool:
         with self.store.transaction() as conn:
-            return self._record(conn, rec, source)
+            return bool(self._record_many(conn, [rec], source))
 
-    def _record(self, conn: sqlite3.Connection, rec: InboundRecord, source: str) -> bool:
+    def _record_many(self, conn: sqlite3.Connection, records: Sequence[InboundRecord],
+                     source: str) -> list[InboundRecord]:
+        """Journal records (one lookup per page, not per record); the new ones, in order.
+        A key seen before only counts the sighting; an order whose guid_test_ord an earlier
+        record of its stream has is stored as a duplicate of it and never delivered."""
+        if not records:
+            return []
         now = self.clock()
-        row = conn.execute("SELECT key FROM import_journal WHERE key = ?", (rec.key,)).fetchone()
-        if row is not None:
-            conn.execute("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
+        known = set(_select_in(conn, "SELECT key FROM import_journal WHERE key IN ({})",
+                               [r.key for r in records]))
+        guids = {g for g in (r.guid for r in records) if g is not None}
+        owner: dict[tuple[str, str], str] = {}  # (stream, guid) -> the key that holds it
+        if guids:
+            for guid, stream, key in _select_in(
+                    conn, "SELECT guid, stream, key FROM import_journal WHERE guid IN ({}) "
+                    "AND state != 'duplicate'", sorted(guids)):
+                owner.setdefault((stream, guid), key)
+        fresh: list[InboundRecord] = []
+        rows: list[tuple[Any, ...]] = []
+        payloads: list[tuple[str, str]] = []
+        repeats: list[tuple[float, int, str]] = []
+        for rec in records:
+            if rec.key in known:
+                repeats.append((now, rec.queue_id, rec.key))
+                log.info("record seen again", key=rec.key, queue_id=rec.queue_id,
+                         correlation_id=f"record-{rec.key}")
+                metrics.inc("connector_import_repeats_total", help="records queued again",
+                            stream=rec.stream)
+                continue
+            known.add(rec.key)
+            guid = rec.guid
+            twin = owner.get((rec.stream, guid)) if guid is not None else None
+            if guid is not None and twin is None:
+                owner[(rec.stream, guid)] = rec.key
+            rows.append((rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id,
+                         source, "duplicate" if twin is not None else "pending", twin, now, now))
+            payloads.append((rec.key, rec.payload_json()))
+            if twin is not None:
+                log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin,
+                         correlation_id=f"record-{rec.key}")
+            else:
+                fresh.append(rec)
+        _insert(conn, "INSERT INTO import_journal(key, stream, unique_id, guid, queue_id, "
+                "last_queue_id, source, state, duplicate_of, received_at, updated_at) VALUES ",
+                rows)
+        _insert(conn, "INSERT OR REPLACE INTO import_payload(key, payload) VALUES ", payloads)
+        conn.executemany("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
                          "last_queue_id = MAX(COALESCE(last_queue_id, 0), ?) WHERE key = ?",
-                         (now, rec.queue_id, rec.key))
-            log.info("record seen again", key=rec.key, queue_id=rec.queue_id,
-                     correlation_id=f"record-{rec.key}")
-            metrics.inc("connector_import_repeats_total", help="records queued again",
-                        stream=rec.stream)
-            return False
-        guid = rec.guid
-        twin = None
-        if guid is not None:
-            twin = conn.execute("SELECT key FROM import_journal WHERE guid = ? AND stream = ? "
-                                "AND state != 'duplicate' LIMIT 1",
-                                (guid, rec.stream)).fetchone()
-        state = "duplicate" if twin is not None else "pending"
-        conn.execute(
-            "INSERT INTO import_journal(key, stream, unique_id, guid, queue_id, last_queue_id, "
-            "source, payload, state, duplicate_of, received_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id, source,
-             rec.payload_json(),
-             state, twin["key"] if twin is not None else None, now, now))
-        if twin is not None:
-            log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin["key"],
-                     correlation_id=f"record-{rec.key}")
-            return False
-        return True
+                         repeats)
+        return fresh
 
     def _quarantine(self, conn: sqlite3.Connection, stream: str, item: Any, error: Exception,
                     queue_id: int | None, source: str) -> None:
@@ -222,18 +278,20 @@ class Journal:
 
     def record_page(self, stream: str, records: Sequence[InboundRecord],
                     malformed: Iterable[tuple[Any, Exception, int | None]] = (),
-                    mark: int | None = None, source: str = "api") -> list[InboundRecord]:
-        """Journal a page, quarantine its malformed items (item, error, queue_id) and
-        advance the stream's mark, atomically. Returns the new records."""
-        fresh: list[InboundRecord] = []
+                    mark: int | None = None, source: str = "api",
+                    attempts: Sequence[Attempt] = ()) -> list[InboundRecord]:
+        """Journal a page, quarantine its malformed items (item, error, queue_id), advance
+        the stream's mark and record the outcomes of earlier writes (`attempts`, see
+        `write`), atomically: one transaction, so one disk flush, per page. Returns the
+        new records."""
         with self.store.transaction() as conn:
-            for rec in records:
-                if self._record(conn, rec, source):
-                    fresh.append(rec)
+            fresh = self._record_many(conn, records, source)
             for item, error, queue_id in malformed:
                 self._quarantine(conn, stream, item, error, queue_id, source)
             if mark is not None:
                 self._advance_mark(conn, stream, mark)
+            self._save_outcomes(conn, attempts)
+        self._log_outcomes(attempts)
         return fresh
 
     # Delivering ------------------------------------------------------------------------
@@ -241,87 +299,113 @@ class Journal:
         return float(min(self.max_retry_seconds,
                          self.retry_seconds * (2 ** max(0, min(attempts - 1, 30)))))
 
-    def _write(self, rec: InboundRecord, sink: ErpSink) -> tuple[Outcome, ErpRef | None, str]:
-        try:
-            ref = sink.write(rec)
-        except AuthError:
-            raise
-        except (PermanentError, FormatError) as exc:
-            return "dead", None, str(exc)
-        except TransientError as exc:
-            return "failed", None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a sink bug must not lose the record
-            log.exception("ERP sink raised an unexpected error", key=rec.key)
-            return "dead", None, f"internal error in sink {sink.name}: {exc!r}"
-        return ("duplicate" if ref.duplicate else "delivered"), ref, ""
-
     def deliver(self, rec: InboundRecord, sink: ErpSink) -> Outcome:
         return self.deliver_many([rec], sink)[0]
 
     def deliver_many(self, records: Sequence[InboundRecord], sink: ErpSink) -> list[Outcome]:
         """Write each record, then record all outcomes in one transaction. A crash in
         between only repeats writes, which the sink answers with duplicate=True."""
-        results: list[tuple[InboundRecord, Outcome, ErpRef | None, str]] = []
+        done: list[Attempt] = []
         try:
-            write_many = getattr(sink, "write_many", None)
-            if write_many is not None and len(records) > 1:
-                for rec, got in zip(records, write_many(records), strict=True):
-                    results.append((rec, *self._classify(rec, sink, got)))
-            else:
-                for rec in records:
-                    outcome, ref, error = self._write(rec, sink)
-                    results.append((rec, outcome, ref, error))
+            self.write(records, sink, done)
         finally:
-            self._save_outcomes(results, sink)
-        return [r[1] for r in results]
+            self.save_outcomes(done)
+        return [a.outcome for a in done]
 
-    def _classify(self, rec: InboundRecord, sink: ErpSink, got: ErpRef | Exception
-                  ) -> tuple[Outcome, ErpRef | None, str]:
-        """write_many's answer for one record, as _write would have returned it."""
+    def write(self, records: Sequence[InboundRecord], sink: ErpSink,
+              into: list[Attempt] | None = None) -> list[Attempt]:
+        """Write records to the ERP and say how each went, without touching the journal
+        (the caller records the attempts: `save_outcomes`, or with the next page in
+        `record_page`). The sink's write_many is used for batches when it has one. Each
+        attempt is appended to `into` as soon as it is known, so that a caller interrupted
+        by AuthError still records the ones before."""
+        done = [] if into is None else into
+        write_many = getattr(sink, "write_many", None)
+        if write_many is not None and len(records) > 1:
+            for rec, got in zip(records, write_many(records), strict=True):
+                done.append(self._classify(rec, sink, got))
+        else:
+            for rec in records:
+                done.append(self._write_one(rec, sink))
+        return done
+
+    def _write_one(self, rec: InboundRecord, sink: ErpSink) -> Attempt:
+        try:
+            ref = sink.write(rec)
+        except AuthError:
+            raise
+        except (PermanentError, FormatError) as exc:
+            return Attempt(rec, "dead", None, str(exc), sink.name)
+        except TransientError as exc:
+            return Attempt(rec, "failed", None, str(exc), sink.name)
+        except Exception as exc:  # noqa: BLE001 - a sink bug must not lose the record
+            log.exception("ERP sink raised an unexpected error", key=rec.key)
+            return Attempt(rec, "dead", None, f"internal error in sink {sink.name}: {exc!r}",
+                           sink.name)
+        return Attempt(rec, "duplicate" if ref.duplicate else "delivered", ref, "", sink.name)
+
+    def _classify(self, rec: InboundRecord, sink: ErpSink, got: ErpRef | Exception) -> Attempt:
+        """write_many's answer for one record, as _write_one would have returned it."""
         if isinstance(got, ErpRef):
-            return ("duplicate" if got.duplicate else "delivered"), got, ""
+            return Attempt(rec, "duplicate" if got.duplicate else "delivered", got, "", sink.name)
         if isinstance(got, AuthError):
             raise got
         if isinstance(got, PermanentError | FormatError):
-            return "dead", None, str(got)
+            return Attempt(rec, "dead", None, str(got), sink.name)
         if isinstance(got, TransientError):
-            return "failed", None, str(got)
-        return "dead", None, f"internal error in sink {sink.name}: {got!r}"
+            return Attempt(rec, "failed", None, str(got), sink.name)
+        return Attempt(rec, "dead", None, f"internal error in sink {sink.name}: {got!r}",
+                       sink.name)
 
-    def _save_outcomes(self, results: list[tuple[InboundRecord, Outcome, ErpRef | None, str]],
-                       sink: ErpSink) -> None:
-        if not results:
+    def save_outcomes(self, attempts: Sequence[Attempt]) -> None:
+        """Record how ERP writes went, in one transaction."""
+        if not attempts:
+            return
+        with self.store.transaction() as conn:
+            self._save_outcomes(conn, attempts)
+        self._log_outcomes(attempts)
+
+    def _save_outcomes(self, conn: sqlite3.Connection, attempts: Sequence[Attempt]) -> None:
+        if not attempts:
             return
         now = self.clock()
-        with self.store.transaction() as conn:
-            for rec, outcome, ref, error in results:
-                if outcome in ("delivered", "duplicate"):
-                    conn.execute(
-                        "UPDATE import_journal SET state = 'delivered', sink = ?, erp_ref = ?, "
-                        "delivered_at = ?, updated_at = ?, last_error = NULL, "
-                        "next_retry_at = NULL WHERE key = ?",
-                        (sink.name, ref.ref if ref else None, now, now, rec.key))
-                    continue
-                row = conn.execute("SELECT attempts FROM import_journal WHERE key = ?",
-                                   (rec.key,)).fetchone()
-                attempts = (row["attempts"] if row else 0) + 1
-                conn.execute(
-                    "UPDATE import_journal SET state = ?, attempts = ?, last_error = ?, "
-                    "next_retry_at = ?, updated_at = ? WHERE key = ?",
-                    ("dead" if outcome == "dead" else "pending", attempts, error[:2000],
-                     now + self._backoff(attempts), now, rec.key))
-        for rec, outcome, ref, error in results:
+        landed = [(a.record.key, a.sink, a.ref.ref if a.ref else None)
+                  for a in attempts if a.outcome in ("delivered", "duplicate")]
+        for i in range(0, len(landed), _ROWS_PER_STATEMENT):
+            chunk = landed[i:i + _ROWS_PER_STATEMENT]
+            conn.execute(
+                "UPDATE import_journal AS j SET state = 'delivered', sink = v.column2, "
+                "erp_ref = v.column3, delivered_at = ?, updated_at = ?, last_error = NULL, "
+                "next_retry_at = NULL FROM (VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
+                + ") AS v WHERE j.key = v.column1",
+                (now, now, *(x for t in chunk for x in t)))
+        for a in attempts:
+            if a.outcome in ("delivered", "duplicate"):
+                continue
+            row = conn.execute("SELECT attempts FROM import_journal WHERE key = ?",
+                               (a.record.key,)).fetchone()
+            tries = (row["attempts"] if row else 0) + 1
+            conn.execute(
+                "UPDATE import_journal SET state = ?, attempts = ?, last_error = ?, "
+                "next_retry_at = ?, updated_at = ? WHERE key = ?",
+                ("dead" if a.outcome == "dead" else "pending", tries, a.error[:2000],
+                 now + self._backoff(tries), now, a.record.key))
+
+    def _log_outcomes(self, attempts: Sequence[Attempt]) -> None:
+        for a in attempts:
+            rec = a.record
             metrics.inc("connector_import_records_total", help="inbound records by outcome",
-                        stream=rec.stream, outcome=outcome)
-            if outcome in ("delivered", "duplicate"):
-                log.info(f"record {outcome}", stream=rec.stream, key=rec.key,
-                         queue_id=rec.queue_id, sink=sink.name, erp_ref=ref.ref if ref else None,
-                         correlation_id=f"record-{rec.key}")
-            elif outcome == "dead":
+                        stream=rec.stream, outcome=a.outcome)
+            if a.outcome in ("delivered", "duplicate"):
+                log.info(f"record {a.outcome}", stream=rec.stream, key=rec.key,
+                         queue_id=rec.queue_id, sink=a.sink,
+                         erp_ref=a.ref.ref if a.ref else None, correlation_id=f"record-{rec.key}")
+            elif a.outcome == "dead":
                 log.error("ERP refused record, dead-lettered", key=rec.key,
-                          queue_id=rec.queue_id, reason=error, correlation_id=f"record-{rec.key}")
-            elif outcome == "failed":
-                log.warning("ERP write failed, will retry", key=rec.key, error=error,
+                          queue_id=rec.queue_id, reason=a.error,
+                          correlation_id=f"record-{rec.key}")
+            else:
+                log.warning("ERP write failed, will retry", key=rec.key, error=a.error,
                             correlation_id=f"record-{rec.key}")
 
     # Reading back ------------------------------------------------------------------------
@@ -335,27 +419,28 @@ class Journal:
                 out.append(decoder(row["stream"], json.loads(row["payload"])))
         return out
 
+    _LOAD = ("SELECT j.stream, j.source, p.payload FROM import_journal AS j "
+             "JOIN import_payload AS p ON p.key = j.key WHERE ")
+
     def pending(self, stream: str | None = None) -> list[InboundRecord]:
-        sql = ("SELECT stream, source, payload FROM import_journal "
-               "WHERE state = 'pending' AND attempts = 0")
+        sql = self._LOAD + "j.state = 'pending' AND j.attempts = 0"
         params: tuple[Any, ...] = ()
         if stream is not None:
-            sql += " AND stream = ?"
+            sql += " AND j.stream = ?"
             params = (stream,)
-        return self._load(self.store.query(sql + " ORDER BY received_at, queue_id", params))
+        return self._load(self.store.query(sql + " ORDER BY j.received_at, j.queue_id", params))
 
     def retry_due(self, stream: str | None = None, force: bool = False,
                   now: float | None = None) -> list[InboundRecord]:
-        sql = ("SELECT stream, source, payload FROM import_journal WHERE "
-               "(state = 'dead' OR (state = 'pending' AND attempts > 0))")
+        sql = self._LOAD + "(j.state = 'dead' OR (j.state = 'pending' AND j.attempts > 0))"
         params: list[Any] = []
         if not force:
-            sql += " AND COALESCE(next_retry_at, 0) <= ?"
+            sql += " AND COALESCE(j.next_retry_at, 0) <= ?"
             params.append(self.clock() if now is None else now)
         if stream is not None:
-            sql += " AND stream = ?"
+            sql += " AND j.stream = ?"
             params.append(stream)
-        return self._load(self.store.query(sql + " ORDER BY received_at, queue_id", params))
+        return self._load(self.store.query(sql + " ORDER BY j.received_at, j.queue_id", params))
 
     def entry(self, key: str) -> JournalEntry | None:
         row = self.store.query_one("SELECT * FROM import_journal WHERE key = ?", (key,))
@@ -458,3 +543,22 @@ def _entry(r: sqlite3.Row) -> JournalEntry:
                         erp_ref=r["erp_ref"], received_at=r["received_at"],
                         delivered_at=r["delivered_at"], seen=r["seen"],
                         duplicate_of=r["duplicate_of"])
+
+
+def _select_in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> Iterable[Any]:
+    """Rows of `sql` with its `IN ({})` filled with `values`, a chunk at a time; a row of
+    one column comes as its value."""
+    for i in range(0, len(values), _IN_CHUNK):
+        chunk = values[i:i + _IN_CHUNK]
+        for row in conn.execute(sql.format(", ".join("?" * len(chunk))), chunk):
+            yield row[0] if len(row) == 1 else tuple(row)
+
+
+def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """INSERT rows with one statement per _ROWS_PER_STATEMENT rows: each statement runs
+    with the GIL released, and taking it back can wait for a busy thread, so fewer
+    statements (not executemany's one per row) keep the journal from waiting."""
+    for i in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[i:i + _ROWS_PER_STATEMENT]
+        marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
+        conn.execute(head + ", ".join([marks] * len(chunk)), [x for r in chunk for x in r])

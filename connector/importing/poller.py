@@ -32,7 +32,7 @@ from connector import metrics
 from connector.config import STREAMS
 from connector.domain import InboundRecord
 from connector.errors import AuthError, ConnectorError, PermanentError, StopRequested
-from connector.importing.journal import Journal, Outcome
+from connector.importing.journal import Attempt, Journal, Outcome
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -167,7 +167,10 @@ class Importer:
         pending: Future[Page | RawPage] | None = fetcher.submit(fetch, stream, mark,
                                                                 self.page_size)
         asked = mark  # the lastID of the page in `pending`
-        delivering: Future[list[Outcome]] | None = None
+        # The ERP writer thread only writes; what came of each write is recorded by this
+        # thread, with the next page's journal transaction: one writer of the journal (no
+        # waiting on each other's locks) and one disk flush per page.
+        delivering: Future[list[Attempt]] | None = None
         backlog: list[InboundRecord] = []
         try:
             while pending is not None:
@@ -195,29 +198,33 @@ class Importer:
                     pending = None    # the top one, or it is malformed): dropped, asked again
                 if nxt is not None and pending is None and not self.stop.is_set():
                     pending, asked = fetcher.submit(fetch, stream, nxt, self.page_size), nxt
+                # One batch in the ERP writer at a time; what is journaled meanwhile waits
+                # in the backlog and goes as the next batch (fewer disk flushes per record).
+                written: list[Attempt] = []
+                if delivering is not None and (delivering.done()
+                                               or len(backlog) >= 4 * self.page_size):
+                    written = delivering.result()
+                    delivering = None
                 new = self.journal.record_page(
                     stream, fresh_items,
                     malformed=[(m.item, m.error, m.queue_id) for m in fresh_bad],
-                    mark=top)
+                    mark=top, attempts=written)
+                res.count(a.outcome for a in written)
                 res.new += len(new)
                 if top is not None:
                     mark = top
-                # One batch in the ERP writer at a time; what is journaled meanwhile waits
-                # in the backlog and goes as the next batch (fewer disk flushes per record).
                 backlog.extend(new)
-                if delivering is not None and (delivering.done()
-                                               or len(backlog) >= 4 * self.page_size):
-                    res.count(delivering.result())
-                    delivering = None
                 if delivering is None and backlog:
-                    delivering = writer.submit(self.journal.deliver_many, backlog, self.sink)
+                    delivering = writer.submit(self.journal.write, backlog, self.sink)
                     backlog = []
                 self.beat()
                 if self.stop.is_set():  # the page read ahead, if any, is dropped
                     break
             if delivering is not None:
-                res.count(delivering.result())
+                written = delivering.result()
                 delivering = None
+                self.journal.save_outcomes(written)
+                res.count(a.outcome for a in written)
             if backlog:
                 res.count(self.journal.deliver_many(backlog, self.sink))
                 backlog = []
@@ -225,7 +232,9 @@ class Importer:
             if pending is not None:
                 pending.cancel()
             fetcher.shutdown(wait=True)
-            writer.shutdown(wait=True)  # an ERP write in progress finishes and is recorded
+            writer.shutdown(wait=True)  # an ERP write in progress finishes
+            if delivering is not None and delivering.done() and not delivering.exception():
+                self.journal.save_outcomes(delivering.result())  # recorded even on the way out
         res.mark = mark
         self.journal.stream_done(stream)
         metrics.mark_success(f"import_{stream}")
