@@ -213,15 +213,15 @@ class Journal:
         if not records:
             return []
         now = self.clock()
-        known = set(_select_in(conn, "SELECT key FROM import_journal WHERE key IN ({})",
-                               [r.key for r in records]))
-        guids = {g for g in (r.guid for r in records) if g is not None}
+        keys = [r.key for r in records]
+        guids = sorted({g for g in (r.guid for r in records) if g is not None})
+        known: set[str] = set()
         owner: dict[tuple[str, str], str] = {}  # (stream, guid) -> the key that holds it
-        if guids:
-            for guid, stream, key in _select_in(
-                    conn, "SELECT guid, stream, key FROM import_journal WHERE guid IN ({}) "
-                    "AND state != 'duplicate'", sorted(guids)):
+        for key, guid, stream, state in _lookup(conn, keys, guids):
+            known.add(key)
+            if guid is not None and state != "duplicate":
                 owner.setdefault((stream, guid), key)
+        known.intersection_update(keys)
         fresh: list[InboundRecord] = []
         rows: list[tuple[Any, ...]] = []
         payloads: list[tuple[str, str]] = []
@@ -251,9 +251,10 @@ class Journal:
                 "last_queue_id, source, state, duplicate_of, received_at, updated_at) VALUES ",
                 rows)
         _insert(conn, "INSERT OR REPLACE INTO import_payload(key, payload) VALUES ", payloads)
-        conn.executemany("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
-                         "last_queue_id = MAX(COALESCE(last_queue_id, 0), ?) WHERE key = ?",
-                         repeats)
+        if repeats:
+            conn.executemany("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
+                             "last_queue_id = MAX(COALESCE(last_queue_id, 0), ?) WHERE key = ?",
+                             repeats)
         return fresh
 
     def _quarantine(self, conn: sqlite3.Connection, stream: str, item: Any, error: Exception,
@@ -371,6 +372,7 @@ class Journal:
         now = self.clock()
         landed = [(a.record.key, a.sink, a.ref.ref if a.ref else None)
                   for a in attempts if a.outcome in ("delivered", "duplicate")]
+        # One statement per 50 records (see _insert).
         for i in range(0, len(landed), _ROWS_PER_STATEMENT):
             chunk = landed[i:i + _ROWS_PER_STATEMENT]
             conn.execute(
@@ -545,13 +547,18 @@ def _entry(r: sqlite3.Row) -> JournalEntry:
                         duplicate_of=r["duplicate_of"])
 
 
-def _select_in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> Iterable[Any]:
-    """Rows of `sql` with its `IN ({})` filled with `values`, a chunk at a time; a row of
-    one column comes as its value."""
-    for i in range(0, len(values), _IN_CHUNK):
-        chunk = values[i:i + _IN_CHUNK]
-        for row in conn.execute(sql.format(", ".join("?" * len(chunk))), chunk):
-            yield row[0] if len(row) == 1 else tuple(row)
+def _lookup(conn: sqlite3.Connection, keys: Sequence[str], guids: Sequence[str]
+            ) -> Iterable[tuple[str, str | None, str, str]]:
+    """(key, guid, stream, state) of the journaled records with one of these keys or one of
+    these guids: one statement per page (each statement hands the GIL over and back)."""
+    step = _IN_CHUNK // 2
+    for i in range(0, max(len(keys), len(guids)), step):
+        k, g = keys[i:i + step], guids[i:i + step]
+        sql = ("SELECT key, guid, stream, state FROM import_journal WHERE key IN ({})"
+               .format(", ".join("?" * len(k))))
+        if g:
+            sql += " OR guid IN ({})".format(", ".join("?" * len(g)))
+        yield from conn.execute(sql, (*k, *g))
 
 
 def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]) -> None:

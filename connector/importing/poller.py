@@ -33,6 +33,7 @@ from connector.config import STREAMS
 from connector.domain import InboundRecord
 from connector.errors import AuthError, ConnectorError, PermanentError, StopRequested
 from connector.importing.journal import Attempt, Journal, Outcome
+from connector.importing.readahead import ReadAhead
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -86,6 +87,9 @@ class CycleResult:
     @property
     def problems(self) -> bool:
         return self.recovered.problems or any(s.problems for s in self.streams.values())
+
+
+_READ_AHEAD = 3  # pages read ahead of the one being decoded and journaled
 
 
 def ordered(streams: Iterable[str]) -> list[str]:
@@ -145,47 +149,45 @@ class Importer:
         return res
 
     def poll_stream(self, stream: str, res: StreamResult | None = None) -> StreamResult:
-        """Page through one stream until its queue is drained. A small pipeline: while
-        page N is journaled (mark moved past it), page N+1 is being fetched and decoded and
-        the pages before written to the ERP, each in its own thread. Page N+1 is asked for
-        (lastID = page N's top id) as soon as page N is in hand and checked, before N is
-        journaled: reading is all it does, and the stored mark still moves only with the
-        journal, so a crash or a failed journal write only drops the page read ahead (read
-        again from the mark next time). A crash leaves journaled records pending, delivered
-        at the next start."""
+        """Page through one stream until its queue is drained. A small pipeline of three
+        threads: a reader keeps up to _READ_AHEAD pages ahead (connector.importing.
+        readahead: page N+1 is asked for, with lastID = page N's last id, as soon as N has
+        arrived); this thread decodes each page, checks its ids and journals it (mark
+        moved past it, and the outcomes of the writes before recorded, in one
+        transaction); the ERP writer thread writes what was journaled. Reading ahead only
+        reads: the stored mark moves with the journal alone, so a crash, a failed journal
+        write or a stop request only drops what was read ahead (read again from the mark
+        next time). A crash leaves journaled records pending, delivered at the next
+        start."""
         res = res or StreamResult(stream)
         feed = self.feed
         if feed is None:
             raise ConnectorError("no AppManager feed configured (import.source is legacy)")
         mark = self.journal.mark(stream)
-        # A feed that can hand over a page undecoded (with its ids) is asked for the next
-        # page before this one is decoded: decoding overlaps the server's answer.
+        page_size = self.page_size
+
+        def next_id(asked: int, raw: RawPage) -> int | None:
+            return _next_last_id([raw.last_id], asked, raw.raw_count, raw.meta.total_count,
+                                 page_size)
+
+        # A feed that can hand over a page undecoded (with its last id) is read ahead while
+        # the pages before are decoded and journaled.
         fetch_raw: Callable[[str, int, int], RawPage] | None = getattr(feed, "fetch_raw", None)
-        fetch: Callable[[str, int, int], Page | RawPage] = fetch_raw or feed.fetch
-        fetcher = ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{stream}")
+        reader = ReadAhead(fetch_raw or feed.fetch, stream, page_size, next_id, self.stop,
+                           depth=_READ_AHEAD)
+        reader.restart(mark)
         writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{stream}")
-        pending: Future[Page | RawPage] | None = fetcher.submit(fetch, stream, mark,
-                                                                self.page_size)
-        asked = mark  # the lastID of the page in `pending`
         # The ERP writer thread only writes; what came of each write is recorded by this
         # thread, with the next page's journal transaction: one writer of the journal (no
         # waiting on each other's locks) and one disk flush per page.
         delivering: Future[list[Attempt]] | None = None
         backlog: list[InboundRecord] = []
         try:
-            while pending is not None:
-                got = pending.result()
-                pending = None
+            while True:
+                asked, got = reader.get()
                 res.pages += 1
-                if isinstance(got, RawPage):
-                    ahead = _next_last_id([got.last_id], mark, got.raw_count,
-                                          got.meta.total_count, self.page_size)
-                    if ahead is not None and not self.stop.is_set():
-                        pending, asked = fetcher.submit(fetch, stream, ahead,
-                                                        self.page_size), ahead
-                    page = got.decode()
-                else:
-                    page = got
+                ahead = next_id(asked, got) if isinstance(got, RawPage) else None
+                page = got.decode() if isinstance(got, RawPage) else got
                 fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
                 if not fresh_items and not fresh_bad:
                     break
@@ -193,11 +195,8 @@ class Importer:
                 res.malformed += len(fresh_bad)
                 nxt = _next_last_id([top] if top is not None else [], mark, page.raw_count,
                                     page.meta.total_count, self.page_size)
-                if pending is not None and (nxt is None or asked != nxt):
-                    pending.cancel()  # read ahead from another id (the last item was not
-                    pending = None    # the top one, or it is malformed): dropped, asked again
-                if nxt is not None and pending is None and not self.stop.is_set():
-                    pending, asked = fetcher.submit(fetch, stream, nxt, self.page_size), nxt
+                if nxt != ahead:  # read ahead from another id (the last item was not the
+                    reader.restart(nxt)  # top one, or it is malformed): dropped, asked again
                 # One batch in the ERP writer at a time; what is journaled meanwhile waits
                 # in the backlog and goes as the next batch (fewer disk flushes per record).
                 written: list[Attempt] = []
@@ -218,7 +217,7 @@ class Importer:
                     delivering = writer.submit(self.journal.write, backlog, self.sink)
                     backlog = []
                 self.beat()
-                if self.stop.is_set():  # the page read ahead, if any, is dropped
+                if nxt is None or self.stop.is_set():  # what was read ahead is dropped
                     break
             if delivering is not None:
                 written = delivering.result()
@@ -229,9 +228,7 @@ class Importer:
                 res.count(self.journal.deliver_many(backlog, self.sink))
                 backlog = []
         finally:
-            if pending is not None:
-                pending.cancel()
-            fetcher.shutdown(wait=True)
+            reader.close()
             writer.shutdown(wait=True)  # an ERP write in progress finishes
             if delivering is not None and delivering.done() and not delivering.exception():
                 self.journal.save_outcomes(delivering.result())  # recorded even on the way out
