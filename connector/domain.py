@@ -471,8 +471,24 @@ _OFFSETS: dict[str, timezone] = {}  # "+0100" -> its timezone: a handful, built 
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_from_iso = datetime.fromisoformat
+
+
 def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None:
     """A date as AppManager may send it; None for null or "". RecordError otherwise."""
+    # The two common forms first, without the checks below (this runs for every date of
+    # every row): ISO 8601 as sent (Python 3.11 reads "Z" too), and .NET /Date(ms±hhmm)/.
+    if type(value) is str and value:
+        if "0" <= value[0] <= "9":
+            try:
+                return _from_iso(value)
+            except ValueError:
+                pass
+        elif value[0] == "/":
+            m = _NET_DATE.match(value)
+            if m:
+                return _net_date(m, value, field_name)
     if value is None:
         return None
     if not isinstance(value, str):
@@ -487,23 +503,7 @@ def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None
             pass
     m = _NET_DATE.match(text)
     if m:
-        millis = int(m.group(1))
-        tz: timezone = UTC
-        offset = m.group(2)
-        if offset:
-            known = _OFFSETS.get(offset)
-            if known is None:
-                sign = 1 if offset[0] == "+" else -1
-                hours, minutes = int(offset[1:3]), int(offset[3:5])
-                known = timezone(sign * timedelta(hours=hours, minutes=minutes))
-                if len(_OFFSETS) < 256:
-                    _OFFSETS[offset] = known
-            tz = known
-        try:
-            return datetime.fromtimestamp(millis / 1000.0, tz)
-        except (OverflowError, OSError, ValueError):
-            raise RecordError(f"{field_name}: date out of range: {value!r}",
-                              field=field_name) from None
+        return _net_date(m, value, field_name)
     m = _SLASH_DATE.match(text)
     if m:
         parts = [int(p) if p else 0 for p in m.groups()]
@@ -527,6 +527,25 @@ def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None
             pass
     raise RecordError(f"{field_name}: not a date in a known form (ISO 8601, /Date(ms)/): "
                       f"{value!r}", field=field_name)
+
+
+def _net_date(m: re.Match[str], value: str, field_name: str) -> datetime:
+    """/Date(ms)/ or /Date(ms±hhmm)/: milliseconds since 1970 (UTC), shown in that offset.
+    The epoch plus a timedelta: exact to the millisecond, and no platform limit on dates
+    before 1970 (Windows has one for fromtimestamp)."""
+    offset = m.group(2)
+    try:
+        tz = _OFFSETS.get(offset) if offset else UTC
+        if tz is None:
+            sign = 1 if offset[0] == "+" else -1
+            hours, minutes = int(offset[1:3]), int(offset[3:5])
+            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))  # under 24 h
+            if len(_OFFSETS) < 256:
+                _OFFSETS[offset] = tz
+        return (_EPOCH + timedelta(milliseconds=int(m.group(1)))).astimezone(tz)
+    except (OverflowError, ValueError):
+        raise RecordError(f"{field_name}: date out of range: {value!r}",
+                          field=field_name) from None
 
 
 def _text(value: Any, name: str) -> str | None:

@@ -39,6 +39,11 @@ from tests.importing.conftest import AUTH_KEY
     ("2024/03/01 10:15:00", datetime(2024, 3, 1, 10, 15)),
     ("/Date(1709284500000)/", datetime(2024, 3, 1, 9, 15, tzinfo=UTC)),
     ("/Date(1709284500000+0100)/", datetime(2024, 3, 1, 9, 15, tzinfo=UTC)),
+    # before 1970 (fromtimestamp cannot on Windows), and exact to the millisecond far out
+    ("/Date(-86400001)/", datetime(1969, 12, 30, 23, 59, 59, 999000, tzinfo=UTC)),
+    ("/Date(175572635524945+2359)/",
+     datetime(7533, 9, 5, 16, 31, 4, 945000, tzinfo=timezone(timedelta(hours=23, minutes=59)))),
+    (" 2024-03-01T10:15:00 ", datetime(2024, 3, 1, 10, 15)),
     (None, None),
     ("", None),
 ])
@@ -49,7 +54,9 @@ def test_wire_dates(wire: str | None, expected: datetime | None) -> None:
         assert got is not None and got.utcoffset() == timedelta(hours=1)
 
 
-@pytest.mark.parametrize("wire", ["01/03/2024", "2024-13-01", "/Date(abc)/", "yesterday", 12])
+@pytest.mark.parametrize("wire", ["01/03/2024", "2024-13-01", "/Date(abc)/", "yesterday", 12,
+                                  "/Date(1709284500000+2400)/", "/Date(1709284500000-9999)/",
+                                  "/Date(99999999999999999)/"])
 def test_bad_dates_name_the_field(wire: object) -> None:
     with pytest.raises(RecordError) as exc:
         parse_wire_datetime(wire, "righe[0].data_consegna_riga")
