@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -237,15 +238,17 @@ class Order(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 def delivery_date_of(rows: tuple[OrderRow, ...], header: datetime | None) -> datetime | None:
     """The latest row delivery date (compared without zone), else the header's."""
-    latest: datetime | None = None
-    key: datetime | None = None
-    for r in rows:
-        d = r.data_consegna_riga
-        if d is not None:
-            k = d.replace(tzinfo=None) if d.tzinfo is not None else d
-            if key is None or k > key:
-                latest, key = d, k
-    return latest if latest is not None else header
+    dates = [d for d in (r.data_consegna_riga for r in rows) if d is not None]
+    if not dates:
+        return header
+    if len(dates) == 1:
+        return dates[0]
+    # Wall times compared, whatever the zone: the first of the latest, as a loop would.
+    return max(dates, key=_wall_time)
+
+
+def _wall_time(d: datetime) -> datetime:
+    return d.replace(tzinfo=None) if d.tzinfo is not None else d
 
 
 class CustomerChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -441,16 +444,18 @@ class InboundRecord:
         return p
 
     def payload_json(self) -> str:
-        """The item as received, as JSON text (what the journal stores)."""
-        if self.raw is not None:
-            return self.raw.decode("utf-8")
-        return _ENCODE(self.payload).decode("utf-8")
+        """The item as received, as JSON text."""
+        return self.payload_bytes().decode("utf-8")
 
-    @property
+    def payload_bytes(self) -> bytes:
+        """The item as received, as JSON text encoded in UTF-8 (what the journal stores)."""
+        return self.raw if self.raw is not None else _ENCODE(self.payload)
+
+    @cached_property
     def key(self) -> str:
         return f"{self.stream}/{self.unique_id}"
 
-    @property
+    @cached_property
     def guid(self) -> str | None:
         """Orders: the device's guid_test_ord, a second identity (a re-queued order with a
         new unique_id but the same guid is the same order)."""

@@ -53,6 +53,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, ClassVar, Literal
 
 import structlog
@@ -96,7 +97,7 @@ CREATE INDEX IF NOT EXISTS import_journal_guid ON import_journal(guid);
 -- recording an outcome rewrites a small row, not the whole item (orders run to kilobytes).
 CREATE TABLE IF NOT EXISTS import_payload (
     key TEXT PRIMARY KEY,            -- import_journal.key
-    payload TEXT NOT NULL
+    payload BLOB NOT NULL            -- JSON, UTF-8, exactly as received
 );
 CREATE TABLE IF NOT EXISTS import_quarantine (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -227,7 +228,7 @@ class Journal:
         known.intersection_update(keys)
         fresh: list[InboundRecord] = []
         rows: list[tuple[Any, ...]] = []
-        payloads: list[tuple[str, str]] = []
+        payloads: list[tuple[str, bytes]] = []
         repeats: list[tuple[float, int, str]] = []
         for rec in records:
             if rec.key in known:
@@ -244,7 +245,7 @@ class Journal:
                 owner[(rec.stream, guid)] = rec.key
             rows.append((rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id,
                          source, "duplicate" if twin is not None else "pending", twin, now, now))
-            payloads.append((rec.key, rec.payload_json()))
+            payloads.append((rec.key, rec.payload_bytes()))
             if twin is not None:
                 log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin,
                          correlation_id=f"record-{rec.key}")
@@ -383,7 +384,7 @@ class Journal:
                 "erp_ref = v.column3, delivered_at = ?, updated_at = ?, last_error = NULL, "
                 "next_retry_at = NULL FROM (VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
                 + ") AS v WHERE j.key = v.column1",
-                (now, now, *(x for t in chunk for x in t)))
+                (now, now, *chain.from_iterable(chunk)))
         for a in attempts:
             if a.outcome in ("delivered", "duplicate"):
                 continue
@@ -425,10 +426,13 @@ class Journal:
         out: list[InboundRecord] = []
         for row in rows:
             decoder = self._decoders.get(row["source"], decode_record)
+            payload = row["payload"]  # UTF-8 bytes; text in journals of the first release
+            if isinstance(payload, str):
+                payload = payload.encode("utf-8")
             if decoder is decode_record:  # the same decoding as when it was first received
-                out.append(decode_raw(row["stream"], row["payload"].encode("utf-8")))
+                out.append(decode_raw(row["stream"], payload))
             else:
-                out.append(decoder(row["stream"], json.loads(row["payload"])))
+                out.append(decoder(row["stream"], json.loads(payload)))
         return out
 
     _LOAD = ("SELECT j.stream, j.source, p.payload FROM import_journal AS j "
@@ -578,4 +582,4 @@ def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]
     for i in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[i:i + _ROWS_PER_STATEMENT]
         marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
-        conn.execute(head + ", ".join([marks] * len(chunk)), [x for r in chunk for x in r])
+        conn.execute(head + ", ".join([marks] * len(chunk)), list(chain.from_iterable(chunk)))

@@ -77,6 +77,10 @@ def test_a_page_with_repeats_and_twins_is_journaled_as_record_by_record(
     dup = journal.entry(twin.key)
     assert dup is not None and dup.state == "duplicate" and dup.duplicate_of == c.key
     assert journal.mark("orders") == 9
+    # the payload is kept as the bytes received (decode_record's records: as re-encoded)
+    row = journal.store.query_one("SELECT payload FROM import_payload WHERE key = ?", (b.key,))
+    assert row is not None and row["payload"] == b.payload_bytes()
+    assert [r.model for r in journal.pending()] == [a.model, b.model, c.model]
 
 
 def test_only_the_polling_thread_writes_the_journal(rig: Rig) -> None:
