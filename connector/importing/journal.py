@@ -70,8 +70,8 @@ _stdlib_log = logging.getLogger(__name__)  # the logger structlog's calls above 
 Outcome = Literal["delivered", "duplicate", "dead", "failed"]
 Decoder = Callable[[str, dict[str, Any]], InboundRecord]
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS import_journal (
+_JOURNAL_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     key TEXT PRIMARY KEY,            -- stream/unique_id: what ERP writes are idempotent on
     stream TEXT NOT NULL,
     unique_id TEXT NOT NULL,
@@ -91,8 +91,12 @@ CREATE TABLE IF NOT EXISTS import_journal (
     delivered_at REAL,
     updated_at REAL NOT NULL
 );
+"""
+_JOURNAL_INDEXES = """
 CREATE INDEX IF NOT EXISTS import_journal_state ON import_journal(state, stream);
 CREATE INDEX IF NOT EXISTS import_journal_guid ON import_journal(guid);
+"""
+_DDL = _JOURNAL_TABLE.format(name="import_journal") + _JOURNAL_INDEXES + """
 -- The item as received (JSON), written once: kept apart from the journal row so that
 -- recording an outcome rewrites a small row, not the whole item (orders run to kilobytes).
 CREATE TABLE IF NOT EXISTS import_payload (
@@ -172,7 +176,10 @@ class Attempt:
 
 
 _IN_CHUNK = 500  # keys per IN (...) list: well under SQLite's oldest variable limit (999)
-_ROWS_PER_STATEMENT = 50  # rows per multi-row statement (11 values each: under 999 too)
+_ROWS_PER_STATEMENT = 50  # rows per multi-row INSERT (11 values each: under 999 too)
+_JOURNAL_COLUMNS = ("key", "stream", "unique_id", "guid", "queue_id", "last_queue_id", "source",
+                    "state", "duplicate_of", "seen", "attempts", "last_error", "next_retry_at",
+                    "sink", "erp_ref", "received_at", "delivered_at", "updated_at")
 
 
 class Journal:
@@ -194,10 +201,19 @@ class Journal:
         columns = {r["name"] for r in self.store.query("PRAGMA table_info(import_journal)")}
         if "payload" not in columns:
             return
+        kept = ", ".join(c for c in _JOURNAL_COLUMNS if c in columns)
+        # Rebuilt rather than ALTER TABLE ... DROP COLUMN, which SQLite before 3.35 lacks.
         with self.store.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO import_payload(key, payload) "
                          "SELECT key, payload FROM import_journal")
-            conn.execute("ALTER TABLE import_journal DROP COLUMN payload")
+            conn.execute(_JOURNAL_TABLE.format(name="import_journal_new"))
+            conn.execute(f"INSERT INTO import_journal_new({kept}) "
+                         f"SELECT {kept} FROM import_journal")
+            conn.execute("DROP TABLE import_journal")
+            conn.execute("ALTER TABLE import_journal_new RENAME TO import_journal")
+            for statement in _JOURNAL_INDEXES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
         log.info("import journal: payloads moved to their own table")
 
     @classmethod
@@ -374,17 +390,13 @@ class Journal:
         if not attempts:
             return
         now = self.clock()
-        landed = [(a.record.key, a.sink, a.ref.ref if a.ref else None)
+        landed = [(a.sink, a.ref.ref if a.ref else None, now, now, a.record.key)
                   for a in attempts if a.outcome in ("delivered", "duplicate")]
-        # One statement per 50 records (see _insert).
-        for i in range(0, len(landed), _ROWS_PER_STATEMENT):
-            chunk = landed[i:i + _ROWS_PER_STATEMENT]
-            conn.execute(
-                "UPDATE import_journal AS j SET state = 'delivered', sink = v.column2, "
-                "erp_ref = v.column3, delivered_at = ?, updated_at = ?, last_error = NULL, "
-                "next_retry_at = NULL FROM (VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
-                + ") AS v WHERE j.key = v.column1",
-                (now, now, *chain.from_iterable(chunk)))
+        if landed:
+            conn.executemany(
+                "UPDATE import_journal SET state = 'delivered', sink = ?, erp_ref = ?, "
+                "delivered_at = ?, updated_at = ?, last_error = NULL, next_retry_at = NULL "
+                "WHERE key = ?", landed)
         for a in attempts:
             if a.outcome in ("delivered", "duplicate"):
                 continue

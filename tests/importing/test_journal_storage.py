@@ -52,6 +52,9 @@ def test_a_journal_with_payloads_in_its_rows_is_moved_over(tmp_path: Path) -> No
 
     columns = {r["name"] for r in store.query("PRAGMA table_info(import_journal)")}
     assert "payload" not in columns
+    indexes = {r["name"] for r in store.query("PRAGMA index_list(import_journal)")}
+    assert {"import_journal_state", "import_journal_guid"} <= indexes
+    assert journal.entry(old[1].key).state == "delivered"  # type: ignore[union-attr]
     pending = journal.pending()
     assert [r.key for r in pending] == [old[0].key, old[2].key]
     assert [r.model for r in pending] == [old[0].model, old[2].model]
