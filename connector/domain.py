@@ -501,11 +501,6 @@ def parse_wire_datetime(value: Any, field_name: str = "date") -> datetime | None
     text = value.strip()
     if not text:
         return None
-    if text[0].isdigit() and "/" not in text:  # the common ISO 8601 case, fast
-        try:
-            return datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
-        except ValueError:
-            pass
     m = _NET_DATE.match(text)
     if m:
         return _net_date(m, value, field_name)
