@@ -160,6 +160,9 @@ class ImportConfig:
     erp: ErpConfig = field(default_factory=ErpConfig)
     retry_seconds: float = 300.0  # dead letters are retried this often (with backoff per record)
     max_retry_seconds: float = 6 * 3600.0
+    # Big pages decoded in a second process (a second interpreter lock): several times the
+    # throughput of a backlog on a multi-core machine. False: everything in this process.
+    decode_worker: bool = True
 
 
 @dataclass(frozen=True)

@@ -423,16 +423,40 @@ class InboundRecord:
     received (journaled as is): kept as the JSON text it came in (`raw`) and decoded into
     a dict only when asked for. `key` is the stable identity ERP writes are idempotent on.
     `sent_id` and `sent_unique_id` are `id` and `unique_id` as sent (number or text).
+
+    A record decoded in the decode worker process (connector.importing.decoding) arrives
+    without its model (`decoded` None) but with what the sink prepared from it there
+    (`prepared`: the sink's preparer and its result); its model is decoded again from `raw`
+    only if something asks for it.
     """
 
     stream: str
     queue_id: int
     unique_id: str
-    model: Model = field(compare=False)
+    decoded: Model | None = field(default=None, compare=False, repr=False)
     raw: bytes | None = field(default=None, compare=False, repr=False)
     sent_id: Any = field(default=None, compare=False, repr=False)
     sent_unique_id: Any = field(default=None, compare=False, repr=False)
     payload_dict: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    prepared: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def decoded_elsewhere(cls, stream: str, queue_id: int, unique_id: str, raw: bytes,
+                          sent_id: Any, sent_unique_id: Any, guid: str | None,
+                          prepared: tuple[Any, Any] | None) -> InboundRecord:
+        """A record another process decoded (from `raw`, which is kept) and found valid."""
+        rec = cls(stream=stream, queue_id=queue_id, unique_id=unique_id, raw=raw,
+                  sent_id=sent_id, sent_unique_id=sent_unique_id, prepared=prepared)
+        rec.__dict__["guid"] = guid  # what the cached property would compute from the model
+        return rec
+
+    @property
+    def model(self) -> Model:
+        m = self.decoded
+        if m is None:
+            m = decode_raw(self.stream, self.raw or b"{}").model
+            object.__setattr__(self, "decoded", m)
+        return m
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -459,8 +483,9 @@ class InboundRecord:
     def guid(self) -> str | None:
         """Orders: the device's guid_test_ord, a second identity (a re-queued order with a
         new unique_id but the same guid is the same order)."""
-        if isinstance(self.model, Order) and self.model.guid_test_ord:
-            return self.model.guid_test_ord.strip().lower() or None
+        model = self.model
+        if isinstance(model, Order) and model.guid_test_ord:
+            return model.guid_test_ord.strip().lower() or None
         return None
 
 
@@ -754,7 +779,7 @@ def decode_record(stream: str, item: Any) -> InboundRecord:
     """Decode one queue item of `stream`. RecordError (naming the field) when malformed."""
     data = _require_dict(item, "item") if stream in STREAM_MODELS else item
     queue_id, unique_id, model = _decode_model(stream, data)
-    return InboundRecord(stream=stream, queue_id=queue_id, unique_id=unique_id, model=model,
+    return InboundRecord(stream=stream, queue_id=queue_id, unique_id=unique_id, decoded=model,
                          sent_id=data.get("id"), sent_unique_id=data.get("unique_id"),
                          payload_dict=data)
 
@@ -842,7 +867,7 @@ def decode_raw(stream: str, raw: bytes) -> InboundRecord:
         raise RecordError("item: not valid JSON", field="item") from None
     queue_id, unique_id, model = _decode_model(stream, item)
     plain = _plain_json(raw)
-    return InboundRecord(stream=stream, queue_id=queue_id, unique_id=unique_id, model=model,
+    return InboundRecord(stream=stream, queue_id=queue_id, unique_id=unique_id, decoded=model,
                          raw=raw, sent_id=plain.get("id"), sent_unique_id=plain.get("unique_id"),
                          payload_dict=plain)
 
@@ -864,7 +889,7 @@ def _finish(stream: str, model: Any, raw: bytes) -> InboundRecord | None:
         stato = model.cod_stato
         force_setattr(model, "state",
                       ACTIVITY_STATES.get(stato.strip().upper(), "unknown") if stato else "unknown")
-    return InboundRecord(stream=stream, queue_id=model.id, unique_id=uid, model=model, raw=raw,
+    return InboundRecord(stream=stream, queue_id=model.id, unique_id=uid, decoded=model, raw=raw,
                          sent_id=model.id, sent_unique_id=sent)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import multiprocessing
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -118,6 +119,14 @@ def _ensure_importable() -> None:
     root = str(Path(__file__).resolve().parents[1])
     if root not in sys.path:
         sys.path.insert(0, root)
+    # The import's decode worker is a spawned process, and spawn starts sys.executable,
+    # which here is the service host, not an interpreter. (None found: the pages are
+    # decoded in the service's own process.)
+    for exe in (Path(sys.exec_prefix) / "Scripts" / "python.exe",
+                Path(sys.exec_prefix) / "python.exe", Path(sys.base_exec_prefix) / "python.exe"):
+        if exe.is_file():
+            multiprocessing.set_executable(str(exe))
+            break
 
 
 # Install and control ---------------------------------------------------------------------

@@ -87,22 +87,28 @@ class RawPage:
 
     def decode(self) -> Page:
         """Decode every item; a malformed one is kept with its error (naming the field)."""
-        stream = self.stream
-        items: list[InboundRecord] = []
-        bad: list[Malformed] = []
-        for i, raw in enumerate(self.raws):
-            try:
-                items.append(decode_raw(stream, raw))
-            except RecordError as exc:
-                try:
-                    item = _decode_json(raw)
-                except ValueError:  # not even JSON text (e.g. not UTF-8): kept as text
-                    item = raw.decode("utf-8", "replace")
-                qid = queue_id_of(item) if isinstance(item, dict) else _queue_id(raw)
-                err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
-                bad.append(Malformed(qid, item, err))
-        return Page(stream=stream, items=tuple(items), malformed=tuple(bad), meta=self.meta,
+        return self.page([decode_item(self.stream, i, raw) for i, raw in enumerate(self.raws)])
+
+    def page(self, decoded: list[InboundRecord | Malformed]) -> Page:
+        """The page of these decoded items (one per raw item, in order)."""
+        items = tuple(d for d in decoded if isinstance(d, InboundRecord))
+        bad = tuple(d for d in decoded if isinstance(d, Malformed))
+        return Page(stream=self.stream, items=items, malformed=bad, meta=self.meta,
                     raw_count=len(self.raws))
+
+
+def decode_item(stream: str, i: int, raw: bytes) -> InboundRecord | Malformed:
+    """Item `i` of a page: its record, or Malformed with the error naming the field."""
+    try:
+        return decode_raw(stream, raw)
+    except RecordError as exc:
+        try:
+            item = _decode_json(raw)
+        except ValueError:  # not even JSON text (e.g. not UTF-8): kept as text
+            item = raw.decode("utf-8", "replace")
+        qid = queue_id_of(item) if isinstance(item, dict) else _queue_id(raw)
+        err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
+        return Malformed(qid, item, err)
 
 
 @dataclass(frozen=True)

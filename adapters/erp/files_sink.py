@@ -38,6 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -206,6 +207,18 @@ def render(record: InboundRecord, fmt: str, company: str) -> list[tuple[str, byt
     return [(f"{record.stream}_{uid}.json", json_document(record))]
 
 
+@dataclass(frozen=True)
+class FilesRender:
+    """`render` for one format and company: the files sink's preparer, which the decode
+    worker process runs on each record it decodes (picklable, compared by value)."""
+
+    format: str
+    company: str
+
+    def __call__(self, record: InboundRecord) -> list[tuple[str, bytes]]:
+        return render(record, self.format, self.company)
+
+
 def tracciato_bytes(layout_name: str, rows: list[list[tuple[str, Any]]]) -> bytes:
     """Headerless legacy lines through the formats package's writer (the same rules as
     every tracciato: UTF-8 with BOM, CRLF, typed fields, | and newlines cleaned); the
@@ -239,6 +252,7 @@ class FilesSink:
         self._pool: ThreadPoolExecutor | None = None
         self._landed: set[str] = set()
         self._ledger_offset = 0
+        self._render = FilesRender(fmt, company)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -279,8 +293,21 @@ class FilesSink:
         self._read_ledger()
         return name in self._landed or (self.path / name).exists()
 
+    def preparer(self) -> FilesRender:
+        """What the decode worker process may run on each record for this sink."""
+        return self._render
+
+    def _files(self, record: InboundRecord) -> list[tuple[str, bytes]]:
+        """The record's files: as prepared with it, else rendered now (PermanentError when
+        a value cannot be represented)."""
+        prepared = record.prepared
+        if prepared is not None and prepared[0] == self._render:
+            files: list[tuple[str, bytes]] = prepared[1]
+            return files
+        return self._render(record)
+
     def write(self, record: InboundRecord) -> ErpRef:
-        files = render(record, self.format, self.company)  # PermanentError when unrepresentable
+        files = self._files(record)
         main = files[-1][0]
         try:
             if self._landed_already(main):
@@ -312,7 +339,7 @@ class FilesSink:
 
         for i, rec in enumerate(records):
             try:
-                files = render(rec, self.format, self.company)
+                files = self._files(rec)
                 main = files[-1][0]
                 if landed(main):
                     results[i] = ErpRef(self.name, main, duplicate=True)

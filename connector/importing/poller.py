@@ -32,6 +32,7 @@ from connector import metrics
 from connector.config import STREAMS
 from connector.domain import InboundRecord
 from connector.errors import AuthError, ConnectorError, PermanentError, StopRequested
+from connector.importing.decoding import PageDecoder
 from connector.importing.journal import Attempt, Journal, Outcome
 from connector.importing.readahead import ReadAhead
 from connector.state import StateStore
@@ -100,7 +101,8 @@ def ordered(streams: Iterable[str]) -> list[str]:
 class Importer:
     def __init__(self, feed: Feed | None, journal: Journal, sink: ErpSink, store: StateStore, *,
                  page_size: int = 50, stop: threading.Event | None = None,
-                 beat: Callable[[], None] | None = None) -> None:
+                 beat: Callable[[], None] | None = None,
+                 decoder: PageDecoder | None = None) -> None:
         self.feed = feed
         self.journal = journal
         self.sink = sink
@@ -108,10 +110,13 @@ class Importer:
         self.page_size = page_size
         self.stop = stop or threading.Event()
         self.beat = beat or (lambda: None)
+        self.decoder = decoder
 
     def close(self) -> None:
         if self.feed is not None:
             self.feed.close()
+        if self.decoder is not None:
+            self.decoder.close()
 
     # One cycle ----------------------------------------------------------------------
     def run_cycle(self, streams: Sequence[str] = STREAMS, retry: bool = True) -> CycleResult:
@@ -173,6 +178,12 @@ class Importer:
         # A feed that can hand over a page undecoded (with its last id) is read ahead while
         # the pages before are decoded and journaled.
         fetch_raw: Callable[[str, int, int], RawPage] | None = getattr(feed, "fetch_raw", None)
+        decoder = self.decoder
+        if fetch_raw is not None and decoder is not None:
+            read = fetch_raw
+
+            def fetch_raw(stream: str, last_id: int, limit: int) -> RawPage:
+                return decoder.submit(read(stream, last_id, limit))
         reader = ReadAhead(fetch_raw or feed.fetch, stream, page_size, next_id, self.stop,
                            depth=_READ_AHEAD)
         reader.restart(mark)

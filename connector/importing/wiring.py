@@ -11,6 +11,7 @@ from adapters.appmanager.client import AppManagerClient
 from adapters.erp import ErpSink, build_sink
 from connector.config import Config, secret
 from connector.errors import AuthError, ConfigError
+from connector.importing.decoding import PageDecoder
 from connector.importing.journal import Journal
 from connector.importing.poller import Importer
 from connector.state import StateStore
@@ -80,6 +81,11 @@ def build_journal(cfg: Config, store: StateStore) -> Journal:
 def build_importer(cfg: Config, store: StateStore, stop: threading.Event | None = None,
                    sink: ErpSink | None = None, beat: Callable[[], None] | None = None,
                    feed: AppManagerClient | None = None) -> Importer:
-    return Importer(feed or build_client(cfg, stop), build_journal(cfg, store),
-                    sink or build_sink(cfg), store, page_size=cfg.import_.appmanager.page_size,
-                    stop=stop, beat=beat)
+    sink = sink or build_sink(cfg)
+    decoder = None
+    if cfg.import_.decode_worker:
+        preparer = getattr(sink, "preparer", None)  # what the sink can prepare there
+        decoder = PageDecoder(preparer() if preparer is not None else None)
+    return Importer(feed or build_client(cfg, stop), build_journal(cfg, store), sink, store,
+                    page_size=cfg.import_.appmanager.page_size, stop=stop, beat=beat,
+                    decoder=decoder)

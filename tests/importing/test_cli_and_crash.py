@@ -31,10 +31,10 @@ from tests.importing.conftest import AUTH_KEY
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _write_config(root: Path, sb_url: str, **erp: Any) -> Path:
+def _write_config(root: Path, sb_url: str, page_size: int = 10, **erp: Any) -> Path:
     data = make_config_dict(root, **{
         "import": {"enabled": True, "retry_seconds": 30,
-                   "appmanager": {"url": sb_url, "page_size": 10, "read_timeout": 2,
+                   "appmanager": {"url": sb_url, "page_size": page_size, "read_timeout": 2,
                                   "connect_timeout": 1},
                    "erp": {"sink": "files", "path": str(root / "erp"), "format": "json",
                            **erp}}})
@@ -174,13 +174,29 @@ def _count(folder: Path) -> int:
     return sum(1 for _ in folder.glob("orders_*.json")) if folder.exists() else 0
 
 
+def _decode_workers() -> set[int]:
+    """The decode worker processes alive on this machine (Linux: read from /proc)."""
+    found = set()
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and b"spawn_main" in (d / "cmdline").read_bytes() and \
+                    (d / "stat").read_text().split(") ")[1][0] != "Z":
+                found.add(int(d.name))
+        except OSError:
+            pass
+    return found
+
+
 @pytest.mark.slow
-def test_sigkill_at_random_moments_each_order_lands_exactly_once(sandbox: SandboxServer,
-                                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize("page_size, rows", [(10, 2), (20, 8)],
+                         ids=["small pages", "big pages through the decode worker"])
+def test_sigkill_at_random_moments_each_order_lands_exactly_once(
+        sandbox: SandboxServer, tmp_path: Path, page_size: int, rows: int) -> None:
     seed = int(os.environ.get("CRASH_SEED", time.time()))
     rng = random.Random(seed)
-    ids = sandbox.enqueue_demo("orders", 1000, rows=2)
-    config = _write_config(tmp_path, sandbox.url)
+    workers_before = _decode_workers() if sys.platform.startswith("linux") else set()
+    ids = sandbox.enqueue_demo("orders", 1000, rows=rows)
+    config = _write_config(tmp_path, sandbox.url, page_size=page_size)
     folder = tmp_path / "erp"
     kills = 0
     requeued: list[int] = []
@@ -226,3 +242,8 @@ def test_sigkill_at_random_moments_each_order_lands_exactly_once(sandbox: Sandbo
     assert journal.mark("orders") == max(requeued)
     assert sum(e.seen for e in entries) == 1000 + len(requeued)
     assert journal.quarantined() == []
+    if sys.platform.startswith("linux"):  # no decode worker outlived its killed connector
+        deadline = time.monotonic() + 10
+        while _decode_workers() - workers_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _decode_workers() - workers_before

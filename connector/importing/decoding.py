@@ -1,0 +1,167 @@
+"""Decoding pages in a worker process: a second interpreter, so a second GIL.
+
+The import path is bound by Python's global interpreter lock, not by the CPU: decoding
+each item into the model and rendering what the sink writes from it take most of it. A
+page read ahead (connector.importing.readahead) is handed to one worker process at once,
+which decodes its items and runs the sink's preparer on each (the files sink: the files'
+names and bytes); it sends back, per item, only what the poller and the journal need
+(queue id, unique_id, guid, id and unique_id as sent) and the prepared files, never the
+model. The poller journals the page with the item texts it already holds, and the sink
+writes what was prepared; a record's model is decoded again in this process only if
+something asks for it.
+
+Only big pages go there (MIN_BYTES): for a few records a process hop costs more than it
+saves, so a connector that keeps up with its agents never starts the worker; one catching
+up with a backlog does, once, and keeps it until it stops.
+
+A malformed item is decoded again here, to quarantine it with the same error as before. If
+the worker process cannot be started or dies, that page and the next are decoded here
+(a warning is logged once); nothing is lost or decoded differently. The worker ignores
+SIGINT and SIGTERM (Ctrl-C and a service stop reach the whole process group: the
+connector stops it when done) and ends with the connector, even one killed outright.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from adapters.appmanager.client import Malformed, Page, RawPage, decode_item
+from connector.domain import InboundRecord, decode_raw
+from connector.errors import RecordError
+
+log = structlog.get_logger(__name__)
+
+MIN_BYTES = 64 * 1024  # a page smaller than this is decoded in this process
+Preparer = Callable[[InboundRecord], Any]
+# Per item: None (malformed: decoded again by the poller for its error), or
+# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None).
+Decoded = tuple[int, str, str | None, Any, Any, Any] | None
+
+
+def _worker_init() -> None:
+    """(In the worker process, first.) Ctrl-C and a service manager's SIGTERM (sent to the
+    whole process group or cgroup) are for the connector, which stops the worker when it
+    is done with it; nothing here logs, but a stray line would go to stderr, not stdout.
+    The worker ends with the connector: its pipes stay open in the worker itself, so a
+    connector killed outright would leave it waiting forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True,
+                         name="parent-watch").start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])  # ready when the connector has ended
+    os._exit(0)
+
+
+def decode_in_worker(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
+                     ) -> list[Decoded]:
+    """(In the worker process.) Each item decoded; the sink's preparer run on the valid
+    ones (its error leaves the item unprepared: the sink meets it again when writing)."""
+    out: list[Decoded] = []
+    for raw in raws:
+        try:
+            rec = decode_raw(stream, raw)
+        except RecordError:
+            out.append(None)
+            continue
+        prepared = None
+        if prepare is not None:
+            try:
+                prepared = prepare(rec)
+            except Exception:  # noqa: BLE001 - the sink raises it again, in its own terms
+                prepared = None
+        out.append((rec.queue_id, rec.unique_id, rec.guid, rec.sent_id, rec.sent_unique_id,
+                    prepared))
+    return out
+
+
+@dataclass(frozen=True)
+class DecodingPage(RawPage):
+    """A raw page whose items the worker process is decoding."""
+
+    decoding: Future[list[Decoded]] | None = field(default=None, compare=False, repr=False)
+    preparer: Preparer | None = field(default=None, compare=False, repr=False)
+
+    def decode(self) -> Page:
+        try:
+            assert self.decoding is not None
+            results = self.decoding.result()
+        except Exception as exc:  # noqa: BLE001 - decoded here instead, as without a worker
+            _warn_once(exc)
+            return super().decode()
+        decoded: list[InboundRecord | Malformed] = []
+        stream, prep = self.stream, self.preparer
+        for i, (raw, r) in enumerate(zip(self.raws, results, strict=True)):
+            if r is None:
+                decoded.append(decode_item(stream, i, raw))
+                continue
+            queue_id, unique_id, guid, sent_id, sent_uid, prepared = r
+            decoded.append(InboundRecord.decoded_elsewhere(
+                stream, queue_id, unique_id, raw, sent_id, sent_uid, guid,
+                (prep, prepared) if prepared is not None else None))
+        return self.page(decoded)
+
+
+class PageDecoder:
+    """One worker process that decodes raw pages (started on first use, stopped by close).
+    `prepare` is the sink's preparer (picklable), or None."""
+
+    def __init__(self, prepare: Preparer | None = None) -> None:
+        self.prepare = prepare
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+        self._lock = threading.Lock()
+
+    def submit(self, page: RawPage) -> RawPage:
+        """The page, with its decoding under way in the worker (as is when unavailable)."""
+        if sum(len(r) for r in page.raws) < MIN_BYTES:
+            return page
+        with self._lock:
+            if self._broken:
+                return page
+            try:
+                if self._pool is None:
+                    # spawn, not fork: this process has threads (fork copies their locks)
+                    self._pool = ProcessPoolExecutor(
+                        1, mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_worker_init)
+                fut = self._pool.submit(decode_in_worker, page.stream, page.raws, self.prepare)
+            except (BrokenProcessPool, OSError, RuntimeError) as exc:
+                self._broken = True
+                _warn_once(exc)
+                return page
+        return DecodingPage(stream=page.stream, raws=page.raws, last_id=page.last_id,
+                            meta=page.meta, decoding=fut, preparer=self.prepare)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+_warned = threading.Event()
+
+
+def _warn_once(exc: BaseException) -> None:
+    if not _warned.is_set():
+        _warned.set()
+        log.warning("decode worker process unavailable: decoding in this process",
+                    error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,235 @@
+"""Pages decoded in the worker process give what decoding here gives: the same records,
+the same malformed items with the same errors, the same files byte for byte; a worker
+that dies, or a connector killed outright, loses nothing and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from adapters.appmanager import sandbox_demo
+from adapters.appmanager.client import Page, PageMeta, RawPage
+from adapters.appmanager.sandbox import SandboxServer
+from adapters.erp.files_sink import FilesRender, FilesSink, render
+from connector.domain import InboundRecord
+from connector.importing import decoding
+from connector.importing.decoding import DecodingPage, PageDecoder
+from connector.importing.journal import Journal
+from connector.importing.poller import Importer
+from connector.state import StateStore
+from tests.importing.conftest import Rig
+
+REPO = Path(__file__).resolve().parents[2]
+
+BAD_ITEMS: list[bytes] = [
+    b'{"id": 1001, "unique_id": 2, "sconto_1": "NaN"}',  # non-finite number as text
+    b'{"id": 1002, "unique_id": 2, "righe": [{"qta": "\\u004eaN"}]}',
+    b'{"id": 1003, "unique_id": "  "}',  # no unique_id
+    b'{"id": 1004, "unique_id": "U", "righe": [{"tipo_um": "7"}]}',  # unknown code
+    b'{"id": 1005, "unique_id": "U5", "note": "bad \xff here"}',  # not UTF-8
+    b'{"id": 1006, "unique_id": "U6", "data_ordine": "yesterday"}',
+    b'[1, 2]',  # not an object
+    b'{"id": "x", "unique_id": 1}',  # unreadable id
+]
+
+
+NOW = datetime(2026, 11, 20, 9, 30)  # the same items each time a page is built
+
+
+def _page(n: int = 40, bad: bool = True, seed: int = 5) -> RawPage:
+    rng = random.Random(seed)
+    raws: list[bytes] = []
+    for i in range(n):
+        item = sandbox_demo.demo_order(rng, rows=6, new_customer=i % 7 == 0,
+                                       offer=i % 5 == 0, now=NOW)
+        raws.append(msgspec.json.encode({**item, "id": i + 1,
+                                         "unique_id": rng.choice([5000 + i, f" U-{i} "])}))
+        if bad and i % 5 == 2:
+            raws.append(BAD_ITEMS[(i // 5) % len(BAD_ITEMS)])
+    return RawPage("orders", tuple(raws), n, PageMeta(total_count=n))
+
+
+def _facts(page: Page) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    items = [(r.queue_id, r.unique_id, r.key, r.guid, r.sent_id, r.sent_unique_id,
+              r.payload_bytes()) for r in page.items]
+    bad = [(m.queue_id, str(m.error), m.error.field, m.item) for m in page.malformed]
+    return items, bad
+
+
+@pytest.fixture
+def decoder() -> Any:
+    d = PageDecoder(FilesRender("json", "ACME"))
+    yield d
+    d.close()
+
+
+@pytest.mark.parametrize("fmt", ["json", "tracciato"])
+def test_a_page_decoded_in_the_worker_is_the_page_decoded_here(fmt: str) -> None:
+    raw = _page()
+    assert sum(len(r) for r in raw.raws) >= decoding.MIN_BYTES
+    here = raw.decode()
+    assert len(here.malformed) == 8 and len(here.items) == 40  # the test has both kinds
+    d = PageDecoder(FilesRender(fmt, "ACME"))
+    try:
+        pending = d.submit(raw)
+        assert isinstance(pending, DecodingPage)
+        there = pending.decode()
+    finally:
+        d.close()
+    assert _facts(there) == _facts(here)
+    assert (there.raw_count, there.meta) == (here.raw_count, here.meta)
+    for a, b in zip(there.items, here.items, strict=True):
+        assert a.decoded is None and a.prepared is not None  # no model came back
+        assert a.prepared[1] == render(b, fmt, "ACME")  # what the sink writes, byte for byte
+        assert a.model == b.model  # decoded again here only when asked for
+
+
+def test_the_sink_writes_what_was_prepared_and_renders_what_was_not(tmp_path: Path,
+                                                                   decoder: PageDecoder) -> None:
+    page = decoder.submit(_page(bad=False)).decode()
+    sink = FilesSink(tmp_path / "erp", "json", company="ACME")
+    other = FilesSink(tmp_path / "erp2", "tracciato", company="ACME")  # another preparer
+    try:
+        refs = sink.write_many(page.items)
+        refs2 = other.write_many(page.items)
+    finally:
+        sink.close()
+        other.close()
+    assert all(not isinstance(r, Exception) for r in refs + refs2)
+    here = _page(bad=False).decode().items
+    for rec in here:
+        for name, data in render(rec, "json", "ACME"):
+            assert (tmp_path / "erp" / name).read_bytes() == data
+        for name, data in render(rec, "tracciato", "ACME"):
+            assert (tmp_path / "erp2" / name).read_bytes() == data
+
+
+def test_a_small_page_is_decoded_here_without_starting_the_worker(decoder: PageDecoder
+                                                                  ) -> None:
+    small = _page(n=3, bad=False)
+    assert decoder.submit(small) is small
+    assert decoder._pool is None
+
+
+def test_a_worker_that_dies_loses_nothing(decoder: PageDecoder) -> None:
+    first = decoder.submit(_page(seed=1))
+    assert isinstance(first, DecodingPage)
+    first.decode()
+    pool = decoder._pool
+    assert pool is not None
+    for pid in list(pool._processes):  # the OOM killer, say
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # submitting again finds the pool broken
+        nxt = decoder.submit(_page(seed=2))
+        if not isinstance(nxt, DecodingPage):
+            break
+        assert _facts(nxt.decode()) == _facts(_page(seed=2).decode())
+        time.sleep(0.05)
+    assert _facts(decoder.submit(_page(seed=3)).decode()) == _facts(_page(seed=3).decode())
+
+
+def test_a_failure_inside_the_worker_is_decoded_here(decoder: PageDecoder,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _page(seed=4)
+    pending = decoder.submit(raw)
+    assert isinstance(pending, DecodingPage)
+    pending.decode()
+
+    class Failed:
+        def result(self) -> Any:
+            raise RuntimeError("the worker raised")
+
+    broken = DecodingPage(stream=raw.stream, raws=raw.raws, last_id=raw.last_id,
+                          meta=raw.meta, decoding=Failed(),  # type: ignore[arg-type]
+                          preparer=decoder.prepare)
+    assert _facts(broken.decode()) == _facts(raw.decode())
+
+
+def test_the_worker_ends_when_the_connector_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "hold.py"
+    script.write_text(
+        "import sys, time\n"
+        "from tests.importing.test_decode_worker import _page\n"
+        "from adapters.erp.files_sink import FilesRender\n"
+        "from connector.importing.decoding import PageDecoder\n"
+        "if __name__ == '__main__':\n"
+        "    d = PageDecoder(FilesRender('json', 'ACME'))\n"
+        "    d.submit(_page()).decode()\n"
+        "    print(*d._pool._processes, flush=True)\n"
+        "    time.sleep(120)\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout is not None
+        worker = int(proc.stdout.readline().split()[0])
+        os.kill(worker, 0)  # alive
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.05)
+    assert not _alive(worker), "the worker outlived the connector"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ")[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_an_import_through_the_worker_lands_every_order_once(sandbox: SandboxServer,
+                                                             tmp_path: Path) -> None:
+    sandbox.enqueue_demo("orders", 120, rows=8)
+    bad = sandbox.enqueue("orders", {"unique_id": "BAD", "sconto_1": "NaN"})
+    sandbox.enqueue_demo("orders", 30, rows=8)
+    rig = Rig(sandbox, tmp_path, page_size=40)
+    rig.importer.decoder = PageDecoder(rig.sink.preparer())
+    try:
+        res = rig.importer.poll_stream("orders")
+        assert rig.importer.decoder._pool is not None  # the pages went through the worker
+    finally:
+        rig.importer.close()
+        rig.close()
+    assert (res.new, res.delivered, res.malformed) == (150, 150, 1)
+    docs = rig.docs("orders")
+    assert len(docs) == 150 and len({d["unique_id"] for d in docs}) == 150
+    journal = Journal(StateStore(tmp_path / "state"))
+    assert {e.state for e in journal.entries("orders")} == {"delivered"}
+    (q,) = journal.quarantined("orders")
+    assert q.queue_id == bad and q.field == "sconto_1"
+    # the same import without the worker writes the same files
+    sandbox2 = tmp_path / "again"
+    rig2 = Rig(sandbox, sandbox2, page_size=40)
+    rig2.importer = Importer(rig2.client, Journal(rig2.store), rig2.sink, rig2.store,
+                             page_size=40)
+    try:
+        rig2.importer.poll_stream("orders")
+    finally:
+        rig2.close()
+    assert {p.name: p.read_bytes() for p in rig.files()} == {
+        p.name: p.read_bytes() for p in rig2.files()}
+
+
+def test_a_record_decoded_elsewhere_decodes_its_model_only_when_asked() -> None:
+    raw = _page(n=1, bad=False).raws[0]
+    (here,) = _page(n=1, bad=False).decode().items
+    rec = InboundRecord.decoded_elsewhere("orders", here.queue_id, here.unique_id, raw,
+                                          here.sent_id, here.sent_unique_id, "the-guid", None)
+    assert rec == here and rec.key == here.key and rec.payload_bytes() == raw
+    assert rec.guid == "the-guid"  # as the worker computed it: the model is not decoded
+    assert rec.decoded is None
+    assert rec.model == here.model and rec.decoded is not None
