@@ -82,10 +82,10 @@ def build_importer(cfg: Config, store: StateStore, stop: threading.Event | None 
                    sink: ErpSink | None = None, beat: Callable[[], None] | None = None,
                    feed: AppManagerClient | None = None) -> Importer:
     sink = sink or build_sink(cfg)
-    decoder = None
-    if cfg.import_.decode_worker:
-        preparer = getattr(sink, "preparer", None)  # what the sink can prepare there
-        decoder = PageDecoder(preparer() if preparer is not None else None)
+    # Only for a sink that can take its input ready-made from the worker (the files sink):
+    # any other would decode each record's model here again.
+    preparer = getattr(sink, "preparer", None)
+    decoder = PageDecoder(preparer()) if cfg.import_.decode_worker and preparer else None
     return Importer(feed or build_client(cfg, stop), build_journal(cfg, store), sink, store,
                     page_size=cfg.import_.appmanager.page_size, stop=stop, beat=beat,
                     decoder=decoder)

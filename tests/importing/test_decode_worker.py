@@ -4,6 +4,7 @@ that dies, or a connector killed outright, loses nothing and leaves no process b
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -233,3 +234,31 @@ def test_a_record_decoded_elsewhere_decodes_its_model_only_when_asked() -> None:
     assert rec.guid == "the-guid"  # as the worker computed it: the model is not decoded
     assert rec.decoded is None
     assert rec.model == here.model and rec.decoded is not None
+
+
+def test_the_worker_serves_the_files_sink_only_and_can_be_switched_off(
+        sandbox: SandboxServer, import_cfg: Any, tmp_path: Path) -> None:
+    from connector.importing.wiring import build_importer
+
+    cfg = import_cfg(sandbox)
+    store = StateStore(tmp_path / "state")
+    files = FilesSink(tmp_path / "erp", "json", company="ACME")
+
+    class SqlLike:  # a sink without a preparer decodes each model itself
+        name = "sql"
+
+    try:
+        with_files = build_importer(cfg, store, sink=files)
+        assert with_files.decoder is not None and with_files.decoder.prepare == files.preparer()
+        with_files.close()
+        other = build_importer(cfg, store, sink=SqlLike())  # type: ignore[arg-type]
+        assert other.decoder is None
+        other.close()
+        off = dataclasses.replace(cfg, import_=dataclasses.replace(cfg.import_,
+                                                                   decode_worker=False))
+        switched_off = build_importer(off, store, sink=files)
+        assert switched_off.decoder is None
+        switched_off.close()
+    finally:
+        files.close()
+        store.close()
