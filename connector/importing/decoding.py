@@ -15,8 +15,9 @@ saves, so a connector that keeps up with its agents never starts the worker; one
 up with a backlog does, once, and keeps it until it stops.
 
 A malformed item is decoded again here, to quarantine it with the same error as before. If
-the worker process cannot be started or dies, that page and the next are decoded here
-(a warning is logged once); nothing is lost or decoded differently. The worker ignores
+the worker process cannot be started, dies, fails, or takes over RESULT_TIMEOUT for a page,
+that page and every later one are decoded here (a warning is logged once); nothing is lost
+or decoded differently. The worker ignores
 SIGINT and SIGTERM (Ctrl-C and a service stop reach the whole process group: the
 connector stops it when done) and ends with the connector, even one killed outright.
 """
@@ -44,6 +45,7 @@ from connector.errors import RecordError
 log = structlog.get_logger(__name__)
 
 MIN_BYTES = 64 * 1024  # a page smaller than this is decoded in this process
+RESULT_TIMEOUT = 60.0  # seconds for a page (it takes milliseconds): a stuck worker is left
 Preparer = Callable[[InboundRecord], Any]
 # Per item: None (malformed: decoded again by the poller for its error), or
 # (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None).
@@ -98,13 +100,15 @@ class DecodingPage(RawPage):
 
     decoding: Future[list[Decoded]] | None = field(default=None, compare=False, repr=False)
     preparer: Preparer | None = field(default=None, compare=False, repr=False)
+    source: PageDecoder | None = field(default=None, compare=False, repr=False)
 
     def decode(self) -> Page:
         try:
             assert self.decoding is not None
-            results = self.decoding.result()
+            results = self.decoding.result(timeout=RESULT_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - decoded here instead, as without a worker
-            _warn_once(exc)
+            if self.source is not None:
+                self.source.give_up(exc)
             return super().decode()
         decoded: list[InboundRecord | Malformed] = []
         stream, prep = self.stream, self.preparer
@@ -144,24 +148,27 @@ class PageDecoder:
                         initializer=_worker_init)
                 fut = self._pool.submit(decode_in_worker, page.stream, page.raws, self.prepare)
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
-                self._broken = True
-                _warn_once(exc)
+                self._give_up(exc)
                 return page
         return DecodingPage(stream=page.stream, raws=page.raws, last_id=page.last_id,
-                            meta=page.meta, decoding=fut, preparer=self.prepare)
+                            meta=page.meta, decoding=fut, preparer=self.prepare, source=self)
+
+    def give_up(self, exc: BaseException) -> None:
+        """The worker failed (died, raised, or stuck): decode here from now on."""
+        with self._lock:
+            self._give_up(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self._broken:
+            self._broken = True
+            log.warning("decode worker process unavailable: decoding in this process",
+                        error=f"{type(exc).__name__}: {exc}")
+        pool, self._pool = self._pool, None
+        if pool is not None:  # not waited for: it may be stuck (it ends with this process)
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-_warned = threading.Event()
-
-
-def _warn_once(exc: BaseException) -> None:
-    if not _warned.is_set():
-        _warned.set()
-        log.warning("decode worker process unavailable: decoding in this process",
-                    error=f"{type(exc).__name__}: {exc}")

@@ -140,6 +140,29 @@ def test_a_worker_that_dies_loses_nothing(decoder: PageDecoder) -> None:
     assert _facts(decoder.submit(_page(seed=3)).decode()) == _facts(_page(seed=3).decode())
 
 
+def test_a_stuck_worker_is_left_and_the_pages_decoded_here(
+        decoder: PageDecoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = decoder.submit(_page(seed=1))
+    assert isinstance(first, DecodingPage)
+    first.decode()
+    pool = decoder._pool
+    assert pool is not None
+    (pid,) = pool._processes
+    os.kill(pid, signal.SIGSTOP)  # stuck
+    try:
+        monkeypatch.setattr(decoding, "RESULT_TIMEOUT", 0.5)
+        started = time.monotonic()
+        page = decoder.submit(_page(seed=2))
+        assert isinstance(page, DecodingPage)
+        assert _facts(page.decode()) == _facts(_page(seed=2).decode())
+        assert time.monotonic() - started < 5
+        later = _page(seed=3)
+        assert decoder.submit(later) is later  # no longer sent to the worker
+        decoder.close()  # does not wait for the stuck worker
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
 def test_a_failure_inside_the_worker_is_decoded_here(decoder: PageDecoder,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     raw = _page(seed=4)
