@@ -2,13 +2,16 @@
 
     python -m bench.import_bench [--orders 10000] [--rows 10] [--page-size 50]
                                  [--format json] [--rounds 3] [--erp-dir DIR]
+                                 [--single-process]
 
 The sandbox runs as its own process (`connector sandbox`), so neither side competes with
 it for the GIL. In the same run the script times
 - the baseline: a plain requests loop that pages through the same queue (lastID paging,
   the same page size) and discards each page (json.loads to learn the next lastID);
-- the connector: the real import path (client, decoding, journal, files sink with fsync)
-  on a fresh state store and import folder, draining the orders queue;
+- the connector: the real import path (client, decoding in the decode worker process,
+  journal, files sink with fsync) on a fresh state store and import folder, draining the
+  orders queue (`--single-process`: without the decode worker); its CPU includes the
+  worker's;
 alternately: baseline, connector, baseline, connector, ... baseline. Each round's ratio is
 its connector time over the mean of the baselines just before and just after it (this
 shared VM's speed drifts by tens of percent within a minute); the result is the median of
@@ -56,14 +59,14 @@ def _seed(db: Path, orders: int, rows: int) -> None:
     store.close()
 
 
-def _config(root: Path, port: int, page_size: int, fmt: str, erp_dir: Path | None = None
-            ) -> Path:
+def _config(root: Path, port: int, page_size: int, fmt: str, erp_dir: Path | None = None,
+            decode_worker: bool = True) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     data = {
         "version": 1, "company": "ACME", "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "warning"},
         "export": {"enabled": False},
-        "import": {"enabled": True,
+        "import": {"enabled": True, "decode_worker": decode_worker,
                    "appmanager": {"url": f"http://127.0.0.1:{port}/api/v1/progetti/ic.acme",
                                   "page_size": page_size},
                    "erp": {"sink": "files", "path": str(erp_dir or root / "erp"),
@@ -163,14 +166,19 @@ def connector_run(config: Path) -> tuple[float, int, int]:
     sink.close()
     elapsed = time.perf_counter() - started
     cpu1 = os.times()
-    global CONNECTOR_CPU, CONNECTOR_SYS
-    CONNECTOR_CPU = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-    CONNECTOR_SYS = cpu1.system - cpu0.system
+    global CONNECTOR_CPU, CONNECTOR_SYS, WORKER_CPU
+    # The decode worker is a child process, ended and reaped by importer.close(): its CPU
+    # is in the children's times from then on.
+    WORKER_CPU = (cpu1.children_user - cpu0.children_user) + (
+        cpu1.children_system - cpu0.children_system)
+    CONNECTOR_CPU = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) + WORKER_CPU
+    CONNECTOR_SYS = (cpu1.system - cpu0.system) + (cpu1.children_system - cpu0.children_system)
     return elapsed, res.delivered, res.pages
 
 
 CONNECTOR_CPU = 0.0
 CONNECTOR_SYS = 0.0
+WORKER_CPU = 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--erp-dir", type=Path, default=None,
                     help="ERP import folder (default: in the temporary folder); e.g. a tmpfs "
                          "folder to separate disk time from CPU time")
+    ap.add_argument("--single-process", action="store_true",
+                    help="import.decode_worker: false (no decode worker process)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args(argv)
 
@@ -218,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             # until the end (on ext4 without a journal, deleting files slows the next
             # creations nearby for a minute or more: see docs/PERFORMANCE.md).
             work = root / f"round{n}"
-            config = _config(work, port, args.page_size, args.format, erp_parent / f"erp{n}")
+            config = _config(work, port, args.page_size, args.format, erp_parent / f"erp{n}",
+                             decode_worker=not args.single_process)
             c, delivered, cpages = connector_run(config)
             after, _, _ = baseline(url, args.page_size)
             files = sum(1 for p in (erp_parent / f"erp{n}").iterdir()
@@ -226,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             ratio = c / ((before + after) / 2)
             ratios.append(ratio)
             print(f"round {n}: baseline {before:.2f} s and {after:.2f} s; connector {c:.2f} s "
-                  f"(CPU {CONNECTOR_CPU:.2f} s, {CONNECTOR_SYS:.2f} s of it in the kernel), "
+                  f"(CPU {CONNECTOR_CPU:.2f} s: {WORKER_CPU:.2f} s in the decode worker, "
+                  f"{CONNECTOR_SYS:.2f} s in the kernel), "
                   f"{delivered} orders delivered in {cpages} pages, {files} files; "
                   f"ratio {ratio:.2f}")
             ok = ok and delivered == args.orders and files == args.orders
