@@ -25,73 +25,21 @@ connector stops it when done) and ends with the connector, even one killed outri
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import sys
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
 from adapters.appmanager.client import Malformed, Page, RawPage, decode_item
-from connector.domain import InboundRecord, decode_raw
-from connector.errors import RecordError
+from connector.domain import InboundRecord
+from connector.importing.decode_worker import Decoded, Preparer, decode_page, start_worker
 
 log = structlog.get_logger(__name__)
 
 MIN_BYTES = 64 * 1024  # a page smaller than this is decoded in this process
 RESULT_TIMEOUT = 60.0  # seconds for a page (it takes milliseconds): a stuck worker is left
-Preparer = Callable[[InboundRecord], Any]
-# Per item: None (malformed: decoded again by the poller for its error), or
-# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None).
-Decoded = tuple[int, str, str | None, Any, Any, Any] | None
-
-
-def _worker_init() -> None:
-    """(In the worker process, first.) Ctrl-C and a service manager's SIGTERM (sent to the
-    whole process group or cgroup) are for the connector, which stops the worker when it
-    is done with it; nothing here logs, but a stray line would go to stderr, not stdout.
-    The worker ends with the connector: its pipes stay open in the worker itself, so a
-    connector killed outright would leave it waiting forever."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True,
-                         name="parent-watch").start()
-
-
-def _exit_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])  # ready when the connector has ended
-    os._exit(0)
-
-
-def decode_in_worker(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
-                     ) -> list[Decoded]:
-    """(In the worker process.) Each item decoded; the sink's preparer run on the valid
-    ones (its error leaves the item unprepared: the sink meets it again when writing)."""
-    out: list[Decoded] = []
-    for raw in raws:
-        try:
-            rec = decode_raw(stream, raw)
-        except RecordError:
-            out.append(None)
-            continue
-        prepared = None
-        if prepare is not None:
-            try:
-                prepared = prepare(rec)
-            except Exception:  # noqa: BLE001 - the sink raises it again, in its own terms
-                prepared = None
-        out.append((rec.queue_id, rec.unique_id, rec.guid, rec.sent_id, rec.sent_unique_id,
-                    prepared))
-    return out
 
 
 @dataclass(frozen=True)
@@ -145,8 +93,8 @@ class PageDecoder:
                     # spawn, not fork: this process has threads (fork copies their locks)
                     self._pool = ProcessPoolExecutor(
                         1, mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_worker_init)
-                fut = self._pool.submit(decode_in_worker, page.stream, page.raws, self.prepare)
+                        initializer=start_worker)
+                fut = self._pool.submit(decode_page, page.stream, page.raws, self.prepare)
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
                 self._give_up(exc)
                 return page

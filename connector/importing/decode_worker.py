@@ -1,0 +1,65 @@
+"""The decode worker process's side (connector.importing.decoding starts it): decode a
+page's items and run the sink's preparer on each.
+
+Kept apart, with only what decoding needs imported, because the worker starts by importing
+this module: without `requests` and the rest of the connector it is up in a fraction of
+the time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from connector.domain import InboundRecord, decode_raw
+from connector.errors import RecordError
+
+Preparer = Callable[[InboundRecord], Any]
+# Per item: None (malformed: decoded again by the poller for its error), or
+# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None).
+Decoded = tuple[int, str, str | None, Any, Any, Any] | None
+
+
+def start_worker() -> None:
+    """(In the worker process, first.) Ctrl-C and a service manager's SIGTERM (sent to the
+    whole process group or cgroup) are for the connector, which stops the worker when it
+    is done with it. The worker ends with the connector: its pipes stay open in the worker
+    itself, so a connector killed outright would leave it waiting forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True,
+                         name="parent-watch").start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])  # ready when the connector has ended
+    os._exit(0)
+
+
+def decode_page(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
+                ) -> list[Decoded]:
+    """(In the worker process.) Each item decoded; the sink's preparer run on the valid
+    ones (its error leaves the item unprepared: the sink meets it again when writing)."""
+    out: list[Decoded] = []
+    for raw in raws:
+        try:
+            rec = decode_raw(stream, raw)
+        except RecordError:
+            out.append(None)
+            continue
+        prepared = None
+        if prepare is not None:
+            try:
+                prepared = prepare(rec)
+            except Exception:  # noqa: BLE001 - the sink raises it again, in its own terms
+                prepared = None
+        out.append((rec.queue_id, rec.unique_id, rec.guid, rec.sent_id, rec.sent_unique_id,
+                    prepared))
+    return out
