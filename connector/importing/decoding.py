@@ -17,15 +17,16 @@ up with a backlog does, once, and keeps it until it stops.
 A malformed item is decoded again here, to quarantine it with the same error as before. If
 the worker process cannot be started, dies, fails, or takes over RESULT_TIMEOUT for a page,
 that page and every later one are decoded here (a warning is logged once); nothing is lost
-or decoded differently. The worker ignores
-SIGINT and SIGTERM (Ctrl-C and a service stop reach the whole process group: the
-connector stops it when done) and ends with the connector, even one killed outright.
+or decoded differently. The worker's side is connector.importing.decode_worker: it ignores
+SIGINT and SIGTERM (Ctrl-C and a service stop reach the whole process group: the connector
+stops it when done) and ends with the connector, even one killed outright.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -74,6 +75,13 @@ class DecodingPage(RawPage):
 class PageDecoder:
     """One worker process that decodes raw pages (started on first use, stopped by close).
     `prepare` is the sink's preparer (picklable), or None."""
+
+    def reading(self, fetch_raw: Callable[[str, int, int], RawPage]
+                ) -> Callable[[str, int, int], RawPage]:
+        """`fetch_raw`, each page it fetches handed to the worker at once."""
+        def fetch(stream: str, last_id: int, limit: int) -> RawPage:
+            return self.submit(fetch_raw(stream, last_id, limit))
+        return fetch
 
     def __init__(self, prepare: Preparer | None = None) -> None:
         self.prepare = prepare

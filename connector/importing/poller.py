@@ -157,9 +157,11 @@ class Importer:
         """Page through one stream until its queue is drained. A small pipeline of three
         threads: a reader keeps up to _READ_AHEAD pages ahead (connector.importing.
         readahead: page N+1 is asked for, with lastID = page N's last id, as soon as N has
-        arrived); this thread decodes each page, checks its ids and journals it (mark
-        moved past it, and the outcomes of the writes before recorded, in one
-        transaction); the ERP writer thread writes what was journaled. Reading ahead only
+        arrived) and hands each to the decode worker process when there is one
+        (connector.importing.decoding); this thread takes each page decoded (or decodes
+        it), checks its ids and journals it (mark moved past it, and the outcomes of the
+        writes before recorded, in one transaction); the ERP writer thread writes what was
+        journaled. Reading ahead only
         reads: the stored mark moves with the journal alone, so a crash, a failed journal
         write or a stop request only drops what was read ahead (read again from the mark
         next time). A crash leaves journaled records pending, delivered at the next
@@ -177,13 +179,10 @@ class Importer:
 
         # A feed that can hand over a page undecoded (with its last id) is read ahead while
         # the pages before are decoded and journaled.
+        # With a decode worker, each page is handed to it as soon as it is read.
         fetch_raw: Callable[[str, int, int], RawPage] | None = getattr(feed, "fetch_raw", None)
-        decoder = self.decoder
-        if fetch_raw is not None and decoder is not None:
-            read = fetch_raw
-
-            def fetch_raw(stream: str, last_id: int, limit: int) -> RawPage:
-                return decoder.submit(read(stream, last_id, limit))
+        if fetch_raw is not None and self.decoder is not None:
+            fetch_raw = self.decoder.reading(fetch_raw)
         reader = ReadAhead(fetch_raw or feed.fetch, stream, page_size, next_id, self.stop,
                            depth=_READ_AHEAD)
         reader.restart(mark)
