@@ -12,7 +12,7 @@ something asks for it.
 
 Only big pages go there (MIN_BYTES): for a few records a process hop costs more than it
 saves, so a connector that keeps up with its agents never starts the worker; one catching
-up with a backlog does, once, and keeps it until it stops.
+up with a backlog does, and stops it after the first import cycle that had no big page.
 
 A malformed item is decoded again here, to quarantine it with the same error as before. If
 the worker process cannot be started, dies, fails, or takes over RESULT_TIMEOUT for a page,
@@ -88,6 +88,7 @@ class PageDecoder:
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
         self._lock = threading.Lock()
+        self._used = False  # a page went to the worker since the last release_if_idle
 
     def submit(self, page: RawPage) -> RawPage:
         """The page, with its decoding under way in the worker (as is when unavailable)."""
@@ -103,6 +104,7 @@ class PageDecoder:
                         1, mp_context=multiprocessing.get_context("spawn"),
                         initializer=start_worker)
                 fut = self._pool.submit(decode_page, page.stream, page.raws, self.prepare)
+                self._used = True
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
                 self._give_up(exc)
                 return page
@@ -122,6 +124,16 @@ class PageDecoder:
         pool, self._pool = self._pool, None
         if pool is not None:  # not waited for: it may be stuck (it ends with this process)
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def release_if_idle(self) -> None:
+        """Stop the worker if no page went to it since the last call (one call per import
+        cycle: a connector that has caught up does not keep the process)."""
+        with self._lock:
+            used, self._used = self._used, False
+            if used or self._pool is None:
+                return
+            pool, self._pool = self._pool, None
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:

@@ -138,6 +138,8 @@ class Importer:
                 self.journal.stream_error(stream, str(exc))
                 metrics.inc("connector_import_stream_failures_total",
                             help="import cycles of a stream that failed", stream=stream)
+        if self.decoder is not None:
+            self.decoder.release_if_idle()  # a backlog caught up: no process kept for nothing
         return result
 
     def redeliver(self, res: StreamResult, streams: Sequence[str] = STREAMS,

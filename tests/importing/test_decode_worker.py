@@ -285,3 +285,28 @@ def test_the_worker_serves_the_files_sink_only_and_can_be_switched_off(
     finally:
         files.close()
         store.close()
+
+
+def test_the_worker_stops_after_a_cycle_without_big_pages(sandbox: SandboxServer,
+                                                         tmp_path: Path) -> None:
+    rig = Rig(sandbox, tmp_path, page_size=40)
+    decoder = rig.importer.decoder = PageDecoder(rig.sink.preparer())
+    try:
+        sandbox.enqueue_demo("orders", 60, rows=8)  # a backlog: big pages
+        rig.importer.run_cycle(["orders"])
+        assert decoder._pool is not None
+        (first,) = decoder._pool._processes
+        sandbox.enqueue_demo("orders", 60, rows=8)  # still catching up: kept
+        rig.importer.run_cycle(["orders"])
+        assert decoder._pool is not None and first in decoder._pool._processes
+        sandbox.enqueue_demo("orders", 2, rows=2)  # keeping up: one small page
+        rig.importer.run_cycle(["orders"])
+        assert decoder._pool is None  # a cycle without a big page: the worker is stopped
+        assert not _alive(first)
+        sandbox.enqueue_demo("orders", 60, rows=8)  # the next backlog starts another
+        rig.importer.run_cycle(["orders"])
+        assert decoder._pool is not None and first not in decoder._pool._processes
+    finally:
+        rig.importer.close()
+        rig.close()
+    assert len(rig.docs("orders")) == 182
