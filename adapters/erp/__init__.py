@@ -9,6 +9,10 @@ Contract of every sink (files, sql, command):
   `TransientError` when it may work later (ERP down, disk full, lock timeout).
 - It never raises anything else on purpose; a library exception escaping is a bug.
 - `close()` releases connections; the sink may not be used afterwards.
+- Optionally `preparer()`: a picklable callable that the decode worker process runs on each
+  record it decodes (connector.importing.decoding); the record then comes with
+  `prepared = (preparer, result)` and without its model, and the sink uses the result when
+  the preparer is its own. A sink without one gets records decoded in this process.
 
 Orders deduplicated by `guid_test_ord` (a second identity) are handled by the journal,
 before the sink is called.
