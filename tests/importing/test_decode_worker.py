@@ -310,3 +310,31 @@ def test_the_worker_stops_after_a_cycle_without_big_pages(sandbox: SandboxServer
         rig.importer.close()
         rig.close()
     assert len(rig.docs("orders")) == 182
+
+
+def test_a_record_the_sink_cannot_represent_is_refused_as_without_the_worker(
+        tmp_path: Path) -> None:
+    raw = _page(n=20, bad=False)
+    long_note = {**msgspec.json.decode(raw.raws[3]), "note": "x" * 5000}
+    raws = raw.raws[:3] + (msgspec.json.encode(long_note),) + raw.raws[4:]
+    page = RawPage("orders", raws, 20, raw.meta)
+    d = PageDecoder(FilesRender("tracciato", "ACME"))
+    try:
+        pending = d.submit(page)
+        assert isinstance(pending, DecodingPage)
+        there = pending.decode()
+    finally:
+        d.close()
+    assert there.items[3].prepared is None  # the worker's render failed: left to the sink
+    assert all(r.prepared is not None for i, r in enumerate(there.items) if i != 3)
+    results = []
+    for folder, items in (("worker", there.items), ("here", page.decode().items)):
+        sink = FilesSink(tmp_path / folder, "tracciato", company="ACME")
+        try:
+            results.append([str(r) if isinstance(r, Exception) else r.ref
+                            for r in sink.write_many(items)])
+        finally:
+            sink.close()
+    assert results[0] == results[1]
+    assert "field FILLER5: text is 5000 characters long" in results[0][3]
+    assert all(r.endswith(".DAT") for i, r in enumerate(results[0]) if i != 3)
