@@ -67,6 +67,17 @@ def _facts(page: Page) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return items, bad
 
 
+def _decoded_by_a_worker(fmt: str, raw: RawPage) -> Page:
+    """`raw` decoded by a worker of its own for a files sink in `fmt`."""
+    d = PageDecoder(FilesRender(fmt, "ACME"))
+    try:
+        pending = d.submit(raw)
+        assert isinstance(pending, DecodingPage)
+        return pending.decode()
+    finally:
+        d.close()
+
+
 @pytest.fixture
 def decoder() -> Any:
     d = PageDecoder(FilesRender("json", "ACME"))
@@ -80,13 +91,7 @@ def test_a_page_decoded_in_the_worker_is_the_page_decoded_here(fmt: str) -> None
     assert sum(len(r) for r in raw.raws) >= decoding.MIN_BYTES
     here = raw.decode()
     assert len(here.malformed) == 8 and len(here.items) == 40  # the test has both kinds
-    d = PageDecoder(FilesRender(fmt, "ACME"))
-    try:
-        pending = d.submit(raw)
-        assert isinstance(pending, DecodingPage)
-        there = pending.decode()
-    finally:
-        d.close()
+    there = _decoded_by_a_worker(fmt, raw)
     assert _facts(there) == _facts(here)
     assert (there.raw_count, there.meta) == (here.raw_count, here.meta)
     for a, b in zip(there.items, here.items, strict=True):
@@ -318,13 +323,7 @@ def test_a_record_the_sink_cannot_represent_is_refused_as_without_the_worker(
     long_note = {**msgspec.json.decode(raw.raws[3]), "note": "x" * 5000}
     raws = raw.raws[:3] + (msgspec.json.encode(long_note),) + raw.raws[4:]
     page = RawPage("orders", raws, 20, raw.meta)
-    d = PageDecoder(FilesRender("tracciato", "ACME"))
-    try:
-        pending = d.submit(page)
-        assert isinstance(pending, DecodingPage)
-        there = pending.decode()
-    finally:
-        d.close()
+    there = _decoded_by_a_worker("tracciato", page)
     assert there.items[3].prepared is None  # the worker's render failed: left to the sink
     assert all(r.prepared is not None for i, r in enumerate(there.items) if i != 3)
     results = []
