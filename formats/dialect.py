@@ -15,7 +15,7 @@ import fnmatch
 import io
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -24,7 +24,10 @@ from formats.fieldtypes import DAT_ULT_MOD, DAT_ULT_MOD_VALUE, Field
 from formats.keys import KeyTracker
 from formats.layout import CHIAVE, COD_DITTA, Layout, get_layout
 from formats.report import ValidationReport, excerpt
+from formats.validate import HARD_LINE_LIMIT, MAX_COLUMNS
 from formats.writer import BOM, clean_text
+
+CSV_LINE_LIMIT = HARD_LINE_LIMIT  # characters of one physical line of a CSV export
 
 _TRUE = {"-1", "1", "true", "yes", "y", "si", "sì", "s", "x", "vero", "t"}
 _FALSE = {"0", "false", "no", "n", "falso", "f"}
@@ -157,6 +160,7 @@ class _Converter:
 
     def convert_row(self, line: int, row: list[str], report: ValidationReport,
                     ) -> tuple[list[str], bool]:
+        """The tracciato values of one CSV row; False when it has an error (a row error)."""
         values: dict[str, str] = {}
         ok = True
         reported: set[str] = set()  # fields already reported: one problem per field
@@ -169,38 +173,44 @@ class _Converter:
                 report.add(line, where, raw.encode("utf-8", "surrogateescape")
                            .decode("utf-8", "replace"),
                            f"a byte is not valid {self.d.encoding}: set the dialect's encoding "
-                           "(e.g. cp1252) or save the file as UTF-8")
+                           "(e.g. cp1252) or save the file as UTF-8", row=True)
                 ok = False
                 reported.add(t.field.name)
                 continue
             text, rule = self._value(t.field, raw)
             if rule:
-                report.add(line, where, raw, f"{rule} (-> {t.field.name})")
+                report.add(line, where, raw, f"{rule} (-> {t.field.name})", row=True)
                 ok = False
                 reported.add(t.field.name)
             values[t.field.name] = text
         failed = self._fill_defaults(values)
         for t, exc in failed:
             report.add(line, t.field.name, t.default or "", f"the dialect's default cannot be "
-                       f"filled: {exc}")
+                       f"filled: {exc}", row=True)
             ok = False
         reported.update(t.field.name for t, _ in failed)
         out = []
         for t in self.targets:
             name = t.field.name
             text = values.get(name, "")
-            if not t.field.is_valid(text):
-                if self.truncate and t.field.kind == "C" and len(text) > t.field.length:
-                    report.warn(f"line {line}, column {t.source or name}: {len(text)} "
-                                f"characters cut to {t.field.length}")
+            where = t.source or name
+            finding = None if t.field.is_valid(text) else t.field.check(text)
+            if finding is not None and name not in reported:
+                if self.truncate and t.field.may_truncate and len(text) > t.field.length:
+                    report.warn(line, where, text, f"text is {len(text)} characters long; "
+                                f"{name} is documented up to {t.field.length} (-> {name})",
+                                row=True, outcome=f"cut to {t.field.length} "
+                                "(export.length_policy: truncate)")
                     text = text[:t.field.length]
-                rule = t.field.problem(text)
-                if rule and name not in reported:
-                    if t.source_index is not None:
-                        report.add(line, t.source, text, f"{rule} (-> {name})")
-                    else:
-                        report.add(line, name, text, rule)
+                elif finding.severity == "error":
+                    rule = finding.rule if t.source_index is None else f"{finding.rule} (-> {name})"
+                    report.add(line, where, text, rule, row=True)
                     ok = False
+                else:
+                    rule = finding.rule if t.source_index is None else f"{finding.rule} (-> {name})"
+                    report.warn(line, where, text, rule, row=True, outcome=finding.outcome)
+                    if finding.repaired is not None:
+                        text = finding.repaired
             out.append(text)
         if self.layout.has_dat_ult_mod:
             out.append(DAT_ULT_MOD_VALUE)
@@ -269,13 +279,33 @@ class _Converter:
         return text, None
 
 
+class _TooLong(Exception):
+    pass
+
+
+def _bounded_lines(text: io.TextIOWrapper, limit: int) -> Iterator[str]:
+    """The physical lines of the CSV, refusing one longer than `limit` characters as soon
+    as that many are read (a file without line ends costs `limit`, not its size)."""
+    while True:
+        line = text.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit:
+            raise _TooLong
+        yield line
+
+
 def _csv_rows(src: BinaryIO, d: Dialect) -> Iterator[tuple[int, list[str]]]:
     encoding = "utf-8-sig" if codecs.lookup(d.encoding).name == "utf-8" else d.encoding
     text = io.TextIOWrapper(src, encoding=encoding, errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=d.delimiter, quotechar=d.quotechar, strict=False)
+    reader = csv.reader(_bounded_lines(text, CSV_LINE_LIMIT), delimiter=d.delimiter,
+                        quotechar=d.quotechar, strict=False)
     start = 1
     try:
         for row in reader:
+            if len(row) > MAX_COLUMNS:
+                raise csv.Error(f"line {start} has {len(row):,} columns; at most {MAX_COLUMNS:,} "
+                                "are read")
             yield start, row
             start = reader.line_num + 1
     finally:
@@ -283,31 +313,40 @@ def _csv_rows(src: BinaryIO, d: Dialect) -> Iterator[tuple[int, list[str]]]:
 
 
 def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
-            length_policy: str = "error", max_errors: int = 1000) -> ValidationReport:
-    """Turn an ERP CSV into the canonical tracciato; discard dst unless report.valid."""
+            length_policy: str = "error", max_errors: int = 1000, strict: bool = False,
+            hold: Collection[int] = (), held: BinaryIO | None = None) -> ValidationReport:
+    """Turn an ERP CSV into the canonical tracciato; discard dst unless report.valid.
+
+    hold: CSV rows (by the line they start on) copied to `held` as CSV rows of the same
+    dialect, after the header, instead of being converted (report.held maps each to its
+    row in `held`): the second pass of a file whose errors are row errors.
+    """
     layout = get_layout(dialect.layout)
     problems = check_dialect(dialect)
     if problems:
         raise ConfigError([f"dialect {dialect.match}: {p}" for p in problems])
     if length_policy not in ("error", "truncate"):
         raise ValueError("length_policy must be 'error' or 'truncate'")
-    report = ValidationReport(layout=layout.name, max_errors=max_errors)
+    report = ValidationReport(layout=layout.name, max_errors=max_errors, strict=strict)
     conv = _Converter(dialect, layout, company, length_policy == "truncate")
     seekable = _seekable(src)
-    rows = _csv_rows(src, dialect)
-    if dialect.header:
-        first = next(rows, None)
-        if first is None:
-            report.add(0, None, "", "the file is empty: the dialect expects a header row")
-            return report
-        names = first[1]
-    else:
-        names = []
+    hold = frozenset(hold)
+    keys = KeyTracker(size_hint=_size_of(src) if seekable else None)
+    key_pos: int | None = None
+    names: list[str] = []
+    held_out = _HeldCsv(held, dialect) if hold and held is not None else None
     try:
-        keys = KeyTracker()
-        key_pos: int | None = None
+        rows = _csv_rows(src, dialect)
         pending: list[tuple[int, list[str]]] = []
-        if not dialect.header:
+        if dialect.header:
+            first = next(rows, None)
+            if first is None:
+                report.add(0, None, "", "the file is empty: the dialect expects a header row")
+                return report
+            names = first[1]
+            if held_out is not None:
+                held_out.header = names
+        else:
             first_row = next(rows, None)
             if first_row is None:
                 report.add(0, None, "", "the file is empty")
@@ -326,6 +365,9 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
         for line, row in _chain(pending, rows):
             if not any(c.strip() for c in row):
                 continue  # blank CSV lines carry nothing
+            if line in hold and held_out is not None:
+                report.held[line] = held_out.write(row)
+                continue
             report.rows += 1
             values, _ = conv.convert_row(line, row, report)
             if key_pos is not None and values[key_pos]:
@@ -339,28 +381,60 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
     except csv.Error as exc:
         report.add(0, None, "", f"the CSV cannot be read: {exc}")
         return report
+    except _TooLong:
+        report.add(0, None, "", f"a line goes on past {CSV_LINE_LIMIT:,} characters without a "
+                   "line end: a CSV export line is never that long (are the line ends "
+                   "missing?); the rest of the file was not read")
+        return report
+    finally:
+        if held_out is not None:
+            held_out.close()
     if keys.needs_confirmation and key_pos is not None:
         if seekable:
-            repeats = keys.confirm(_keys_again(src, dialect, conv, names, key_pos))
+            repeats = keys.confirm(_keys_again(src, dialect, conv, key_pos, hold))
         else:
             repeats = keys.unconfirmed()
         for line, key, first_line in repeats:
             where = f"CSV line {first_line}" if first_line else "an earlier row"
             report.add(line, layout.key, key, f"{layout.key} {excerpt(key, 40)} repeats the one "
-                       f"of {where}; every row needs its own {layout.key}")
-    report.sort()
+                       f"of {where}; every row needs its own {layout.key}", row=True)
     return report
 
 
-def _keys_again(src: BinaryIO, d: Dialect, conv: _Converter, names: list[str],
-                key_pos: int) -> Iterator[tuple[int, str]]:
+class _HeldCsv:
+    """Held-back CSV rows, written in the dialect they came in (ready to fix and drop again)."""
+
+    def __init__(self, fp: BinaryIO, d: Dialect) -> None:
+        encoding = "utf-8-sig" if codecs.lookup(d.encoding).name == "utf-8" else d.encoding
+        self.text = io.TextIOWrapper(fp, encoding=encoding, errors="surrogateescape",
+                                     newline="")
+        self.writer = csv.writer(self.text, delimiter=d.delimiter, quotechar=d.quotechar,
+                                 lineterminator="\r\n")
+        self.header: list[str] | None = None
+        self.rows = 0
+
+    def write(self, row: list[str]) -> int:
+        """Write one row; its row number in the held file (the header is row 1)."""
+        if self.rows == 0 and self.header is not None:
+            self.writer.writerow(self.header)
+        self.writer.writerow(row)
+        self.rows += 1
+        return self.rows + (1 if self.header is not None else 0)
+
+    def close(self) -> None:
+        self.text.flush()
+        self.text.detach()
+
+
+def _keys_again(src: BinaryIO, d: Dialect, conv: _Converter, key_pos: int,
+                skip: frozenset[int]) -> Iterator[tuple[int, str]]:
     src.seek(0)
     scratch = ValidationReport(layout=None, max_errors=0)
     rows = _csv_rows(src, d)
     if d.header:
         next(rows, None)
     for line, row in rows:
-        if not any(c.strip() for c in row):
+        if not any(c.strip() for c in row) or line in skip:
             continue
         values, _ = conv.convert_row(line, row, scratch)
         if values[key_pos]:
@@ -378,3 +452,12 @@ def _seekable(src: BinaryIO) -> bool:
         return bool(src.seekable()) and src.tell() == 0
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def _size_of(src: BinaryIO) -> int | None:
+    try:
+        end = src.seek(0, 2)
+        src.seek(0)
+        return int(end)
+    except (OSError, ValueError):
+        return None

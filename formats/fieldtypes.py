@@ -19,6 +19,7 @@ DAT_ULT_MOD = "DAT_ULT_MOD"
 DAT_ULT_MOD_VALUE = "01011900000000"  # §1 rule 6: always this constant
 
 Kind = Literal["C", "I", "D", "Dt", "DT", "F", "L"]
+Severity = Literal["error", "warning"]
 
 KIND_NAMES = {
     "C": "text", "I": "integer", "D": "decimal (comma)", "Dt": "date ddmmyyyy",
@@ -51,6 +52,9 @@ class Field:
     required: bool = False
     typed: bool = True  # False: the spec gives no type/length; permissive C4000
     documented_length: int | None = None  # as the spec lists it (e.g. 8000 before the cap)
+    sources: tuple[str, ...] = ()  # where the field is documented or written (provenance)
+    aliases: tuple[str, ...] = ()  # alternate column names real writers use for it
+    key_like: bool = False  # links records (e.g. NUM_REG): never truncated
     _full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +112,88 @@ class Field:
     # ------------------------------------------------------------------ diagnostics
     def is_valid(self, value: str) -> bool:
         return self._full.fullmatch(value) is not None
+
+    @property
+    def may_truncate(self) -> bool:
+        """Text that length_policy=truncate may cut: never a key or a key-like field."""
+        return self.kind == "C" and not self.required and not self.key_like
+
+    def check(self, value: str) -> Finding | None:
+        """The two-severity verdict on a value the documented pattern does not match.
+
+        None: as documented. An error: AppManager would read the value wrong or not at
+        all. A warning: the value departs from the documentation the way real writers'
+        values do (longer, more digits), and is published as written, or repaired.
+        """
+        if self._full.fullmatch(value) is not None:
+            return None
+        if not value.strip():
+            if self.required:
+                return Finding("error", f"{self.name} is required and must not be empty")
+            if self.kind == "C" or not self.typed:
+                return None
+            return Finding("error", "remove the spaces: an empty value is written as nothing")
+        if "\r" in value or "\n" in value:
+            return Finding("error", "contains a line break; line breaks inside text must be "
+                                    f"written as {SECTION}")
+        if "|" in value:
+            return Finding("error", "contains |, the column separator; replace it (e.g. with _)")
+        if len(value) > TEXT_CAP:
+            return Finding("error", f"{len(value)} characters long; no value may be longer "
+                                    f"than {TEXT_CAP}")
+        k = self.kind if self.typed else "C"
+        if k == "C":
+            return Finding("warning", f"text is {len(value)} characters long; {self.name} is "
+                                      f"documented up to {self.length}")
+        if value != value.strip():
+            return Finding("error", "remove the spaces around the value (no padding allowed)")
+        if k == "I":
+            if _INT.fullmatch(value):
+                return Finding("warning", f"{_digits(value)} digits; {self.name} is documented "
+                                          f"with at most {self.length}")
+            if _COMMA_DEC.fullmatch(value):
+                return Finding("warning", f"decimals in {self.name}, documented as a whole "
+                                          "number")
+            return Finding("error", "must be a whole number (digits only, optional leading -), "
+                                    "e.g. 12")
+        if k == "F":
+            if _INT.fullmatch(value):
+                return Finding("warning", "a flag is documented as 0 (no) or -1 (yes)")
+            return Finding("error", "flag must be 0 (no) or -1 (yes)")
+        if k in ("D", "L"):
+            return self._decimal_check(value)
+        return Finding("error", _date_problem(value, with_time=k == "DT"))
+
+    def _decimal_check(self, value: str) -> Finding:
+        sep = "," if self.kind == "D" else "."
+        m = (_COMMA_DEC if sep == "," else _DOT_DEC).fullmatch(value) or _INT.fullmatch(value)
+        repaired = None
+        if m is None and self.kind == "L" and _COMMA_DEC.fullmatch(value):
+            repaired = value.replace(",", ".")
+            m = _DOT_DEC.fullmatch(repaired)
+        if m is None:
+            if self.kind == "D" and _DOT_DEC.fullmatch(value):
+                return Finding("error", "decimal separator must be ',', not '.' (e.g. 1234,56): "
+                                        "Italian readers take the dot for a thousands separator "
+                                        "(15000.50 would be read as 1500050)")
+            example = "1234,56" if self.kind == "D" else "45.123456"
+            return Finding("error", f"must be a number with '{sep}' as decimal separator and no "
+                                    f"thousands separator (e.g. {example})")
+        whole = max(self.length - self.scale, 1)
+        text = repaired or value
+        int_part, _, dec_part = text.lstrip("-").partition(sep)
+        over = []
+        if len(int_part) > whole:
+            over.append(f"{len(int_part)} digits before the '{sep}', documented {whole}")
+        if len(dec_part) > self.scale:
+            over.append(f"{len(dec_part)} decimals, documented {self.scale}")
+        if repaired is not None:
+            extra = f" ({'; '.join(over)})" if over else ""
+            return Finding("warning", f"decimal comma in {self.name}, a dot-decimal field the "
+                                      f"map reads{extra}", repaired, f"published as {repaired}")
+        if not over:  # cannot happen with the patterns above; never let a value pass unjudged
+            return Finding("error", self.problem(value) or "not a valid value")
+        return Finding("warning", f"{'; '.join(over)} in {self.name}")
 
     def problem(self, value: str) -> str | None:
         """None if the value is fine, else the rule it breaks, in plain words."""
@@ -193,6 +279,25 @@ class Field:
         if isinstance(value, float | Decimal):
             return format_decimal(value, None, ",")
         return str(value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule a value breaks: its severity, in plain words, and a repaired value if any."""
+
+    severity: Severity
+    rule: str
+    repaired: str | None = None  # published instead of the value (a repair: a warning)
+    outcome: str = "published as written"  # what happens to a value with a warning
+
+
+_INT = re.compile(r"-?\d+")
+_COMMA_DEC = re.compile(r"-?\d+,\d+")
+_DOT_DEC = re.compile(r"-?\d+\.\d+")
+
+
+def _digits(value: str) -> int:
+    return len(value.lstrip("-"))
 
 
 def format_decimal(value: float | int | Decimal, scale: int | None, sep: str) -> str:

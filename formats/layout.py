@@ -31,7 +31,11 @@ class Layout:
     _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        by_name = {f.name: f for f in self.fields}
+        for f in self.fields:
+            for alias in f.aliases:
+                by_name.setdefault(alias, f)
+        object.__setattr__(self, "_by_name", by_name)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -51,14 +55,21 @@ class Layout:
         return DAT_ULT_MOD in self._by_name
 
     def get(self, name: str) -> Field | None:
-        return self._by_name.get(name)
+        f = self._by_name.get(name)
+        return f if f is not None and f.name == name else None
 
     def field_for(self, name: str) -> Field | None:
-        """The Field of a header column: listed ones, or untyped when extras are allowed."""
+        """The Field of a header column: listed ones (by their documented or an alternate
+        name), or untyped when extras are allowed."""
         f = self._by_name.get(name)
         if f is None and self.extras_allowed:
             return untyped(name)
         return f
+
+    def canonical_name(self, name: str) -> str | None:
+        """The documented name of a column when `name` is one of its known alternate names."""
+        f = self._by_name.get(name)
+        return f.name if f is not None and f.name != name else None
 
     def matches_filename(self, filename: str) -> bool:
         base = filename.replace("\\", "/").rsplit("/", 1)[-1].lower()

@@ -2,20 +2,42 @@
 
 One pass, constant memory (apart from the fixed-size key filter, see keys.py). The file
 is read in blocks of whole lines. A block that a compiled per-header pattern matches as a
-whole is valid and is copied (or rewritten by one regex substitution) without any
+whole is as documented and is copied (or rewritten by one regex substitution) without any
 per-line Python; a block that does not match is examined line by line to name every
 problem precisely. See docs/PERFORMANCE.md for the figures.
+
+Two severities. An *error* is what AppManager would read wrong or not at all (a broken
+header, a wrong field count, a dot decimal in a comma field, an impossible date, a
+duplicate CHIAVE...); a *warning* is a departure from the documentation pages that real
+writers make (longer text, more digits or decimals, a column the layout does not list, an
+alternate column name, a value repaired): published as written, and reported. An error
+confined to a data line is a *row error*: the caller may hold those lines back
+(canonicalize(hold=..., held=...)) and publish the rest.
+
+Every input is bounded, checked in linear time: the header (MAX_HEADER_BYTES,
+MAX_COLUMNS), every line (line_limit: columns x 4000 characters x 4 bytes, at most
+HARD_LINE_LIMIT), and the report (formats.report). A file beyond a bound is refused
+after reading at most the bound, with one error that says which.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from formats.fieldtypes import DAT_ULT_MOD, DAT_ULT_MOD_VALUE, SECTION, Field, untyped
+from connector.errors import FormatError
+from formats.fieldtypes import (
+    DAT_ULT_MOD,
+    DAT_ULT_MOD_VALUE,
+    SECTION,
+    TEXT_CAP,
+    Field,
+    untyped,
+)
 from formats.keys import KeyTracker
 from formats.layout import Layout, layout_for_filename
 from formats.report import ValidationReport, excerpt
@@ -26,32 +48,81 @@ BLOCK = 64 * 1024  # bytes per block; the block regex slows down on much larger 
 LENGTH_POLICIES = ("error", "truncate")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+MAX_HEADER_BYTES = 64 * 1024  # the widest layout's header is under 3 KB
+MAX_COLUMNS = 1000  # the widest layout has about 110 columns
+HARD_LINE_LIMIT = 4 * 1024 * 1024  # no line of any layout may be longer, whatever its columns
+
+
+def line_limit(columns: int) -> int:
+    """The longest line a layout of `columns` columns can hold: every value at the 4000
+    character cap, each character 4 bytes of UTF-8, the separators; at most HARD_LINE_LIMIT."""
+    return min(HARD_LINE_LIMIT, max(columns, 1) * (TEXT_CAP * 4 + 1) + 2)
+
+
+class LineTooLong(FormatError):
+    """A line (or the header) goes on past the bound: the file cannot be a tracciato."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a line is longer than {limit:,} bytes", limit=limit)
+        self.limit = limit
+
 
 # ---------------------------------------------------------------------------- reading
-def iter_blocks(src: BinaryIO, block_size: int = BLOCK) -> Iterator[bytes]:
-    """Blocks of whole lines, each ending with b'\\n' (one is added to a last unterminated line)."""
-    rest = b""
-    while True:
-        data = src.read(block_size)
-        if not data:
-            break
-        if rest:
-            data = rest + data
-        cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            rest = data  # a line longer than a block: keep reading
-            continue
-        rest = data[cut:]
-        yield data[:cut]
-    if rest:
-        yield rest + b"\n"
+class BlockReader:
+    """Blocks of whole lines, each ending with b'\\n' (one is added to a last unterminated
+    line). A line that goes on past `max_line` bytes raises LineTooLong once that many
+    bytes are read: the memory and time spent on it are bounded by max_line, not by the
+    file. `max_line` may be changed between blocks (the header has a bound of its own).
+    """
+
+    def __init__(self, src: BinaryIO, max_line: int = HARD_LINE_LIMIT,
+                 block_size: int = BLOCK) -> None:
+        self.src = src
+        self.max_line = max_line
+        self.block_size = block_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending: list[bytes] = []  # the start of a line that spans reads (joined once)
+        size = 0
+        while True:
+            data = self.src.read(self.block_size)
+            if not data:
+                break
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                pending.append(data)
+                size += len(data)
+                if size > self.max_line:
+                    raise LineTooLong(self.max_line)
+                continue
+            if pending:
+                if size + data.index(b"\n") > self.max_line:
+                    raise LineTooLong(self.max_line)
+                pending.append(data[:cut])
+                block = b"".join(pending)
+            else:
+                block = data[:cut] if cut < len(data) else data
+            rest = data[cut:]
+            pending = [rest] if rest else []
+            size = len(rest)
+            yield block
+        if pending:
+            yield b"".join(pending) + b"\n"
 
 
-def iter_raw_lines(src: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """(line number, line bytes without the final LF), BOM removed from line 1."""
+def iter_blocks(src: BinaryIO, block_size: int = BLOCK, max_line: int = HARD_LINE_LIMIT
+                ) -> Iterator[bytes]:
+    """Blocks of whole lines (see BlockReader)."""
+    return iter(BlockReader(src, max_line, block_size))
+
+
+def iter_raw_lines(src: BinaryIO, max_line: int = HARD_LINE_LIMIT) -> Iterator[tuple[int, bytes]]:
+    """(line number, line bytes without the final LF), BOM removed from line 1.
+
+    Raises LineTooLong for a line beyond max_line bytes."""
     n = 0
     first = True
-    for block in iter_blocks(src):
+    for block in iter_blocks(src, max_line=max_line):
         if first:
             first = False
             if block.startswith(BOM):
@@ -96,6 +167,7 @@ class _Plan:
     min_fields: int
     block_valid: re.Pattern[str]  # a block of valid lines, any line end
     block_canonical: re.Pattern[str]  # a block already byte-identical to its output
+    line_valid: re.Pattern[str]  # one line (CR removed) as documented
     fix_mode: str  # how a valid block becomes canonical: "eol", "last" or "lines"
     key_re: re.Pattern[str] | None
 
@@ -139,7 +211,7 @@ class _Plan:
 
 
 def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
-    index = {n: i for i, n in enumerate(names)}
+    index = {f.name: i for i, f in enumerate(fields)}  # by documented name (aliases resolved)
     dum = index.get(DAT_ULT_MOD)
     append_dum = layout.header and layout.has_dat_ult_mod and dum is None
     out_names = names + [DAT_ULT_MOD] if append_dum else list(names)
@@ -160,6 +232,7 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
         canon[dum] = DAT_ULT_MOD_VALUE
     suffix = "\\|" + DAT_ULT_MOD_VALUE if append_dum else ""
     block_canonical = re.compile("(?:" + line_pattern(canon) + suffix + r"\r\n)*")
+    line_valid = re.compile(line_pattern(pats))
     if dum is None:
         fix_mode = "eol"  # line ends to fix, maybe DAT_ULT_MOD to append
     elif dum == len(fields) - 1 == min_fields - 1 and dum > 0:
@@ -171,14 +244,20 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
     if key_index is not None:
         key_re = re.compile(r"(?:[^|\n]*\|){" + str(key_index) + r"}([^|\r\n]*)[^\n]*\n")
     return _Plan(layout, fields, names, out_names, dum, append_dum, key_index, min_fields,
-                 block_valid, block_canonical, fix_mode, key_re)
+                 block_valid, block_canonical, line_valid, fix_mode, key_re)
 
 
 def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan | None:
-    """Check the header row (line 1); None when the lines cannot be judged at all."""
+    """Check the header row (line 1); None when the lines cannot be judged at all.
+
+    Every problem of the header is a file error (the columns would be read wrong), but
+    a column the layout does not list and a known alternate name are warnings: the
+    column is passed through as written.
+    """
+    example = "|".join(layout.field_names[:3])
     if not text.strip():
         report.add(1, None, text, "the first line must be the header with the column names "
-                   f"(e.g. {'|'.join(layout.field_names[:3])}|...); it is empty")
+                   f"(e.g. {example}|...); it is empty")
         return None
     if "|" not in text and len(layout.fields) > 1:
         for sep in (";", "\t", ","):
@@ -188,40 +267,58 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
                            f"header uses {shown}")
                 return None
     raw_names = text.split("|")
+    if len(raw_names) > MAX_COLUMNS:
+        report.add(1, None, text, f"the header has {len(raw_names):,} columns; a tracciato has "
+                   f"at most {MAX_COLUMNS:,}: is this the right file?")
+        return None
     if len(raw_names) > 1 and raw_names[-1] == "":
         report.add(1, None, "..." + text[-24:], "the header ends with |: remove the trailing "
                    "separator")
         raw_names = raw_names[:-1]
     known_upper = {n.upper(): n for n in layout.field_names}
+
+    def known(name: str) -> bool:
+        return layout.get(name) is not None or layout.canonical_name(name) is not None
+
     looks_like_names = [n.strip() for n in raw_names if _NAME_RE.fullmatch(n.strip())]
-    if not any(n.strip().upper() in known_upper for n in raw_names) and \
+    if not any(known(n.strip()) or n.strip().upper() in known_upper for n in raw_names) and \
             len(looks_like_names) < len(raw_names):
         report.add(1, None, text, "the first line must be the header with the column names "
-                   f"(e.g. {'|'.join(layout.field_names[:3])}|...); this looks like a data row")
+                   f"(e.g. {example}|...); this looks like a data row")
         return None
     names: list[str] = []
     fields: list[Field] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # documented name -> the column that has it
     for raw in raw_names:
         name = raw.strip()
+        shown = excerpt(name, 40)
         if name != raw or " " in name:
-            report.add(1, raw.strip() or None, raw, "column names must not contain spaces "
+            report.add(1, name or None, raw, "column names must not contain spaces "
                        "(no padding around |)")
             name = name.replace(" ", "")
+            shown = excerpt(name, 40)
         if not name:
             report.add(1, None, raw, "empty column name in the header")
-        f = layout.field_for(name) if name else None
-        if name in seen:
-            report.add(1, name, name, f"column {name} appears twice in the header")
-            f = None
-        elif name and f is None:
-            hint = ""
-            if name.upper() in known_upper:
-                hint = f"; did you mean {known_upper[name.upper()]}? (names are upper case)"
-            report.add(1, name, name, f"unknown column {name} for {layout.name}{hint}")
-        seen.add(name)
+        f = (layout.field_for(name) if name else None) or untyped(name or "?")
+        if name and f.name in seen:
+            other = seen[f.name]
+            why = "" if other == name else (f" ({excerpt(other, 40)} and {shown} name the "
+                                            f"same field {f.name})")
+            report.add(1, name, name, f"column {shown} appears twice in the header{why}")
+            f = untyped(name)
+        elif name:
+            seen[f.name] = name
+            if not known(name):
+                hint = ""
+                if name.upper() in known_upper:
+                    hint = f"; did you mean {known_upper[name.upper()]}? (names are upper case)"
+                report.warn(1, name, name, f"{shown} is not a column of {layout.name}{hint}",
+                            outcome="passed through as written, not checked")
+            elif layout.canonical_name(name) is not None:
+                report.warn(1, name, name, f"{shown} is an alternate name of {f.name}",
+                            outcome="read as that column, published as written")
         names.append(name)
-        fields.append(f if f is not None else untyped(name or "?"))
+        fields.append(f)
     for req in layout.required:
         if req not in seen:
             report.add(1, req, "", f"required column {req} is missing from the header")
@@ -230,12 +327,19 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
 
 # ---------------------------------------------------------------------------- the engine
 class _Judge:
-    """One pass over a source; optionally writes the canonical form to dst."""
+    """One pass over a source; optionally writes the canonical form to dst.
+
+    hold: data lines (1-based, as numbered in the source) that are not judged nor
+    published but copied as they are, after the source's header, to `held`.
+    """
 
     def __init__(self, layout: Layout, report: ValidationReport, *, dst: BinaryIO | None,
-                 length_policy: str, size_hint: int | None) -> None:
+                 length_policy: str, size_hint: int | None, hold: Collection[int] = (),
+                 held: BinaryIO | None = None) -> None:
         if length_policy not in LENGTH_POLICIES:
             raise ValueError(f"length_policy must be one of {LENGTH_POLICIES}")
+        if hold and held is None:
+            raise ValueError("lines to hold back need a `held` file")
         self.layout = layout
         self.report = report
         self.dst = dst
@@ -245,6 +349,13 @@ class _Judge:
                                catch_up=self._earlier_keys if size_hint is not None else None)
         self.plan: _Plan | None = None
         self.stopped = False
+        self.hold = frozenset(hold)
+        self._holds = sorted(self.hold)
+        self._next_hold = 0  # index in _holds of the first held line not reached yet
+        self.held = held
+        self.held_lines: dict[int, int] = {}  # source line -> line in the held file
+        self._bom = b""
+        self._header_raw: bytes | None = None
 
     def _earlier_keys(self, before_line: int) -> Iterator[tuple[list[str], int]]:
         """Keys of the lines before `before_line`, re-read from src (see keys.py)."""
@@ -252,38 +363,55 @@ class _Judge:
         assert src is not None and plan is not None
         pos = src.tell()
         try:
-            for line, key in _keys_of(src, plan, None, before_line):
+            for line, key in _keys_of(src, plan, None, before_line, self.hold):
                 yield [key], line
         finally:
             src.seek(pos)
 
     def run(self, src: BinaryIO) -> None:
         self.src = src
+        layout = self.layout
+        reader = BlockReader(src, MAX_HEADER_BYTES if layout.header
+                             else line_limit(len(layout.fields)))
         line_no = 0  # lines done so far
         first = True
-        for block in iter_blocks(src):
-            if first:
-                first = False
-                started = self._start(block)
-                if started is None:
-                    return
-                block = started
-                if self.layout.header:
-                    nl = block.index(b"\n")
-                    self._header(block[:nl])
-                    if self.stopped:
+        try:
+            for block in reader:
+                if first:
+                    first = False
+                    started = self._start(block)
+                    if started is None:
                         return
-                    block = block[nl + 1:]
-                    line_no = 1
-                    if not block:
-                        continue
-            line_no = self._block(block, line_no)
+                    block = started
+                    if layout.header:
+                        nl = block.index(b"\n")
+                        if nl > MAX_HEADER_BYTES:
+                            raise LineTooLong(MAX_HEADER_BYTES)
+                        self._header(block[:nl])
+                        if self.stopped:
+                            return
+                        assert self.plan is not None
+                        reader.max_line = line_limit(self.plan.ncols)
+                        block = block[nl + 1:]
+                        line_no = 1
+                        if not block:
+                            continue
+                line_no = self._block(block, line_no)
+        except LineTooLong as exc:
+            what = "the header" if line_no == 0 and layout.header else f"line {line_no + 1}"
+            self.report.add(line_no + 1, None, "", f"{what} goes on past {exc.limit:,} bytes "
+                            "without a line end: a tracciato line is never that long (are the "
+                            "line ends missing, or is this not a tracciato?); the rest of the "
+                            "file was not read")
+            self.stopped = True
+            return
         if first:
-            need = "the header row" if self.layout.header else "one row"
+            need = "the header row" if layout.header else "one row"
             self.report.add(0, None, "", f"the file is empty: a tracciato needs at least {need}")
 
     def _start(self, block: bytes) -> bytes | None:
         if block.startswith(BOM):
+            self._bom = BOM
             block = block[len(BOM):]
         elif block[:2] in (b"\xff\xfe", b"\xfe\xff"):
             self.report.add(0, None, "", "the file is UTF-16; save it as UTF-8")
@@ -295,6 +423,7 @@ class _Judge:
         return block
 
     def _header(self, raw: bytes) -> None:
+        self._header_raw = raw
         text, problem = decode_line(raw)
         if problem:
             self.report.add(1, None, excerpt(text), problem)
@@ -310,6 +439,9 @@ class _Judge:
         assert plan is not None
         if line_no == 0 and self.dst is not None:
             self.dst.write(BOM)  # positional files: BOM only, no header
+        if self._next_hold < len(self._holds) and \
+                self._holds[self._next_hold] <= line_no + block.count(b"\n"):
+            return self._slow(block.split(b"\n")[:-1], line_no)
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
@@ -337,6 +469,9 @@ class _Judge:
         out: list[str] = []
         for raw in raws:
             line_no += 1
+            if line_no in self.hold:
+                self._hold_line(line_no, raw)
+                continue
             line = self._line(line_no, raw)
             if line is not None:
                 out.append(line)
@@ -344,15 +479,34 @@ class _Judge:
             self.dst.write("".join(out).encode("utf-8"))
         return line_no
 
+    def _hold_line(self, n: int, raw: bytes) -> None:
+        """Copy a held-back line, as it is in the source, to the held file."""
+        held = self.held
+        assert held is not None
+        if not self.held_lines:
+            held.write(self._bom)
+            if self._header_raw is not None:
+                held.write(self._header_raw + b"\n")
+        self.held_lines[n] = len(self.held_lines) + (2 if self._header_raw is not None else 1)
+        held.write(raw + b"\n")
+        self._next_hold = bisect.bisect_right(self._holds, n)
+
     def _line(self, n: int, raw: bytes) -> str | None:
         plan = self.plan
         assert plan is not None
         report = self.report
         text, problem = decode_line(raw)
+        if problem is None and plan.line_valid.fullmatch(text):  # as documented
+            report.rows += 1
+            parts = text.split("|")
+            key = line_key(plan.key_index, parts)
+            if key:
+                self.keys.add(key, n)
+            return plan.out_line(parts) if self.dst is not None else None
         if problem:
-            report.add(n, None, text, problem)
+            report.add(n, None, text, problem, row=True)
         if not text:
-            report.add(n, None, "", "empty line: remove it")
+            report.add(n, None, "", "empty line: remove it", row=True)
             return None
         report.rows += 1
         parts = text.split("|")
@@ -362,7 +516,7 @@ class _Judge:
         nparts = len(parts)
         if nparts == plan.ncols + 1 and parts[-1] == "":
             report.add(n, None, "..." + text[-24:], "the line ends with |: remove the trailing "
-                       "separator")
+                       "separator", row=True)
             parts.pop()
             nparts -= 1
         if not plan.min_fields <= nparts <= plan.ncols:
@@ -370,40 +524,49 @@ class _Judge:
                 else f"{plan.min_fields} to {plan.ncols}"
             what = "the header has" if self.layout.header else "this tracciato has"
             report.add(n, None, text, f"the line has {nparts} fields but {what} {want}: "
-                       f"look for a | inside a text or a missing or extra field")
+                       f"look for a | inside a text or a missing or extra field", row=True)
             return None
         for i, value in enumerate(parts):
             f = plan.fields[i]
             if f.is_valid(value):
                 continue
-            rule = f.problem(value)
-            if rule is None:
+            finding = f.check(value)
+            if finding is None:
                 continue
-            if self.truncate and f.kind == "C" and len(value) > f.length \
-                    and "|" not in value and "\r" not in value:
-                report.warn(f"line {n}, column {f.name}: {len(value)} characters cut to "
-                            f"{f.length}")
+            column = plan.names[i]
+            if self.truncate and f.may_truncate and len(value) > f.length \
+                    and "\r" not in value and "\n" not in value:
+                report.warn(n, column, value, f"text is {len(value)} characters long; "
+                            f"{column} is documented up to {f.length}", row=True,
+                            outcome=f"cut to {f.length} (export.length_policy: truncate)")
                 parts[i] = value[:f.length]
                 continue
-            report.add(n, f.name, value, rule)
+            if finding.severity == "error":
+                report.add(n, column, value, finding.rule, row=True)
+                continue
+            report.warn(n, column, value, finding.rule, row=True, outcome=finding.outcome)
+            if finding.repaired is not None:
+                parts[i] = finding.repaired
         if self.dst is None:
             return None
         return plan.out_line(parts)
 
     def finish(self, src: BinaryIO | None) -> None:
-        """Report repeated keys (confirmed, with their first line, by a second pass over src)."""
+        """Report repeated keys (confirmed, with their first line, by a second pass over src).
+
+        A repeat is a row error on the later line: that line is the one held back."""
         key_name = self.layout.key or "key"
-        if not self.keys.needs_confirmation or self.plan is None:
+        if self.stopped or not self.keys.needs_confirmation or self.plan is None:
             repeats = []
         elif src is not None:
-            repeats = self.keys.confirm(_keys_of(src, self.plan, self.keys.candidates))
+            repeats = self.keys.confirm(_keys_of(src, self.plan, self.keys.candidates,
+                                                 skip=self.hold))
         else:
             repeats = self.keys.unconfirmed()
         for line, key, first in repeats:
             where = f"the one on line {first}" if first else "an earlier row"
             self.report.add(line, key_name, key, f"{key_name} {excerpt(key, 40)} repeats "
-                            f"{where}; every row needs its own {key_name}")
-        self.report.sort()
+                            f"{where}; every row needs its own {key_name}", row=True)
 
 
 def line_key(key_index: int | None, parts: list[str]) -> str:
@@ -415,17 +578,18 @@ def line_key(key_index: int | None, parts: list[str]) -> str:
 
 
 def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int] | None,
-             before_line: int | None = None) -> Iterator[tuple[int, str]]:
+             before_line: int | None = None, skip: frozenset[int] = frozenset()
+             ) -> Iterator[tuple[int, str]]:
     """(line, key) from the start of src, with the same rule as the first pass.
 
     With candidates, only the keys among them (blocks without any are skipped whole);
-    with before_line, only the lines before it.
+    with before_line, only the lines before it; never the lines in `skip` (held back).
     """
     src.seek(0)
     line_no = 0
     first = True
     header = plan.layout.header
-    for block in iter_blocks(src):
+    for block in iter_blocks(src, max_line=line_limit(plan.ncols) + MAX_HEADER_BYTES):
         start = 0
         if first:
             first = False
@@ -444,14 +608,14 @@ def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int] | None,
                 if before_line is not None and n >= before_line:
                     return
                 if (candidates is None or key in candidates) and not (n == 1 and header) \
-                        and key.strip():
+                        and key.strip() and n not in skip:
                     yield n, key
         else:
             for line in text.split("\n")[:-1]:
                 line_no += 1
                 if before_line is not None and line_no >= before_line:
                     return
-                if line_no == 1 and header or not line:
+                if line_no == 1 and header or not line or line_no in skip:
                     continue
                 if line.endswith("\r"):
                     line = line[:-1]
@@ -464,26 +628,32 @@ def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int] | None,
 
 # ---------------------------------------------------------------------------- public API
 def canonicalize(src: BinaryIO, dst: BinaryIO, layout: Layout, *, length_policy: str = "error",
-                 max_errors: int = 1000) -> ValidationReport:
+                 max_errors: int = 1000, strict: bool = False, hold: Collection[int] = (),
+                 held: BinaryIO | None = None) -> ValidationReport:
     """Validate src and write its canonical form to dst in one pass.
 
-    The canonical form: UTF-8 with BOM, CRLF, header in layout order (the columns present,
-    then allowed extras), DAT_ULT_MOD = 01011900000000. Discard dst unless report.valid.
-    With length_policy="truncate" over-long text is cut and reported as a warning.
+    The canonical form: UTF-8 with BOM, CRLF, the source's columns in the source's order,
+    DAT_ULT_MOD = 01011900000000, repaired values (a decimal comma in a coordinate)
+    repaired. Discard dst unless report.valid. With length_policy="truncate" text longer
+    than documented is cut (never a key or key-like field), with a warning. strict: every
+    warning is an error. hold: data lines (numbered as in src) copied as they are to
+    `held`, after the header, instead of being judged and published (report.held maps
+    each to its line in `held`): the second pass of a file whose errors are row errors.
     """
-    report = ValidationReport(layout=layout.name, max_errors=max_errors)
+    report = ValidationReport(layout=layout.name, max_errors=max_errors, strict=strict)
     seekable = _seekable(src)
     judge = _Judge(layout, report, dst=dst, length_policy=length_policy,
-                   size_hint=_size_of(src) if seekable else None)
+                   size_hint=_size_of(src) if seekable else None, hold=hold, held=held)
     judge.run(src)
     judge.finish(src if seekable else None)
+    report.held = judge.held_lines
     return report
 
 
 def validate_stream(src: BinaryIO, layout: Layout, *, max_errors: int = 1000,
-                    length_policy: str = "error") -> ValidationReport:
+                    length_policy: str = "error", strict: bool = False) -> ValidationReport:
     """Validate a binary stream (read twice when it is seekable and keys may repeat)."""
-    report = ValidationReport(layout=layout.name, max_errors=max_errors)
+    report = ValidationReport(layout=layout.name, max_errors=max_errors, strict=strict)
     seekable = _seekable(src)
     judge = _Judge(layout, report, dst=None, length_policy=length_policy,
                    size_hint=_size_of(src) if seekable else None)
@@ -492,19 +662,19 @@ def validate_stream(src: BinaryIO, layout: Layout, *, max_errors: int = 1000,
     return report
 
 
-def validate_file(path: Path, layout: Layout | None = None, *,
-                  max_errors: int = 1000) -> ValidationReport:
+def validate_file(path: Path, layout: Layout | None = None, *, max_errors: int = 1000,
+                  strict: bool = False) -> ValidationReport:
     """Judge one file; the layout comes from the file name unless given."""
     path = Path(path)
     if layout is None:
         layout = layout_for_filename(path.name)
         if layout is None:
-            report = ValidationReport(layout=None, max_errors=max_errors)
+            report = ValidationReport(layout=None, max_errors=max_errors, strict=strict)
             report.add(0, None, path.name, "unknown file name: a tracciato is named "
                        "io_<entity>.dat (e.g. io_clifor_gen.dat); `connector layouts` lists them")
             return report
     with open(path, "rb") as src:
-        return validate_stream(src, layout, max_errors=max_errors)
+        return validate_stream(src, layout, max_errors=max_errors, strict=strict)
 
 
 def _seekable(src: BinaryIO) -> bool:
@@ -524,4 +694,4 @@ def _size_of(src: BinaryIO) -> int | None:
 
 
 __all__ = ["canonicalize", "validate_file", "validate_stream", "iter_raw_lines", "decode_line",
-           "SECTION"]
+           "BlockReader", "LineTooLong", "line_limit", "SECTION"]

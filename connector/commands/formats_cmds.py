@@ -13,12 +13,15 @@ from formats.templates import describe_layout, describe_layouts, template
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("validate", help="judge tracciati files; exit 0 all valid, 1 any invalid")
+    p = sub.add_parser("validate", help="judge tracciati files; exit 0 no errors (warnings "
+                       "allowed), 1 any error, 2 usage")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--layout", metavar="LAYOUT", default=None,
                    help="judge every FILE as this layout instead of going by file name")
-    p.add_argument("--max-errors", type=int, default=1000, metavar="N",
-                   help="keep at most N problems per file (the rest are counted)")
+    p.add_argument("--max-errors", type=_count, default=1000, metavar="N",
+                   help="keep at most N errors and N warnings per file (the rest are counted)")
+    p.add_argument("--strict", action="store_true",
+                   help="every warning is an error (the documented layout enforced)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=validate_cmd)
 
@@ -41,6 +44,16 @@ def _layout_or_none(name: str) -> Layout | None:
         return None
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
 def validate_cmd(args: argparse.Namespace) -> int:
     layout = None
     if args.layout:
@@ -56,15 +69,15 @@ def validate_cmd(args: argparse.Namespace) -> int:
     results = []
     all_valid = True
     for path in paths:
-        report = validate_file(path, layout, max_errors=args.max_errors)
+        report = validate_file(path, layout, max_errors=args.max_errors, strict=args.strict)
         all_valid &= report.valid
         if args.json:
             results.append({"file": str(path), **report.to_dict()})
         else:
             sys.stdout.write(report.to_text(str(path)))
     if args.json:
-        json.dump({"valid": all_valid, "files": results}, sys.stdout, ensure_ascii=False,
-                  indent=2)
+        json.dump({"valid": all_valid, "strict": args.strict, "files": results}, sys.stdout,
+                  ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     return 0 if all_valid else 1
 

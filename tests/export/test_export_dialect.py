@@ -41,13 +41,13 @@ def test_bad_csv_is_quarantined_naming_csv_line(tmp_path: Path, config_factory) 
     cfg = config_factory(export={"dialects": [DIALECT]})
     export = tmp_path / "export"
     export.mkdir()
-    csv = "Codice;Comune;Cap;Prov\r\nA001;Forli;47121;FC\r\nA0000002;Lodi;26900;LO\r\n"
+    csv = "Codice;Comune;Cap;Prov\r\nA001;Forli;47121;FC\r\nA001;Lodi;26900;LO\r\n"
     with running_export(cfg):
         (export / "comuni.csv").write_bytes(csv.encode("cp1252"))
         report = wait_for(lambda: (tmp_path / "quarantine" / "comuni.csv.errors.txt").exists()
                           and tmp_path / "quarantine" / "comuni.csv.errors.txt")
     text = report.read_text(encoding="utf-8")
-    assert "line 3" in text and "CODICE" in text
+    assert "line 3" in text and "CHIAVE ACME§A001 repeats the one of CSV line 2" in text
 
 
 def test_check_config_reports_dialect_problems(tmp_path: Path, config_factory) -> None:

@@ -14,6 +14,7 @@ from connector.cli import main
 GOOD = ("CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
         "ACMNE§A001|ACMNE|A001|ABANO TERME|35031|PD|01011900000000\r\n")
 BAD = GOOD + "ACMNE§A002|ACMNE|A002|PADOVA|35100|PDX|31022013000000\r\n"
+WARNED = GOOD + "ACMNE§A003|ACMNE|A003|ESTE|35042|PDX|01011900000000\r\n"
 
 
 @pytest.fixture
@@ -36,19 +37,53 @@ def test_validate_invalid_file_exits_1_with_every_problem(
         files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(files[0]), str(files[1])]) == 1
     out = capsys.readouterr().out
-    assert "INVALID (io_citta), 2 problems in 2 rows" in out
-    assert "line 3, column PROVINCIA, value 'PDX'" in out
-    assert "line 3, column DAT_ULT_MOD, value '31022013000000'" in out
+    assert "INVALID (io_citta), 1 problem in 2 rows, 1 warning" in out
+    assert "  line 3, column DAT_ULT_MOD, value '31022013000000'" in out
+    assert "  warning: line 3, column PROVINCIA, value 'PDX'" in out
 
 
 def test_validate_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--json", str(files[0]), str(files[1])]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["valid"] is False
+    assert doc["valid"] is False and doc["strict"] is False
     assert [f["valid"] for f in doc["files"]] == [True, False]
-    assert doc["files"][1]["violations"][0] == {
+    assert doc["files"][1]["violations"] == [{
+        "line": 3, "column": "DAT_ULT_MOD", "value": "31022013000000",
+        "rule": "31022013 is not a real calendar date (day 31, month 02, year 2013)",
+        "severity": "error"}]
+    assert doc["files"][1]["warnings"] == [{
         "line": 3, "column": "PROVINCIA", "value": "PDX",
-        "rule": "text is 3 characters long; the maximum for PROVINCIA is 2"}
+        "rule": "text is 3 characters long; PROVINCIA is documented up to 2: published as "
+                "written", "severity": "warning"}]
+
+
+def test_validate_exits_0_with_warnings_only_and_1_with_strict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "io_citta.dat"
+    path.write_text(WARNED, encoding="utf-8", newline="")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "valid io_citta file, 2 rows, 1 warning" in out and "warning: line 3" in out
+    assert main(["validate", "--strict", "--json", str(path)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["strict"] is True and doc["files"][0]["warnings"] == []
+    v = doc["files"][0]["violations"][0]
+    assert (v["line"], v["column"], v["severity"]) == (3, "PROVINCIA", "error")
+
+
+def test_validate_max_errors_keeps_the_first_lines(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The repeat on line 3 is found last; it is still the first one listed."""
+    rows = ["ACMNE§A001|ACMNE|A001|X|1|PD|01011900000000",
+            "ACMNE§A001|ACMNE|A002|X|1|PD|01011900000000",
+            "ACMNE§A003|ACMNE|A003|X|1|PD|0101190000000",
+            "ACMNE§A004|ACMNE|A004|X|1|PD|0101190000000"]
+    path = tmp_path / "io_citta.dat"
+    path.write_text(GOOD.splitlines()[0] + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["validate", "--max-errors", "2", str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(",")[0].strip() for ln in lines[1:3]] == ["line 3", "line 4"]
+    assert lines[3] == "  ... and 1 more"
 
 
 def test_validate_usage_errors_exit_2(files: tuple[Path, Path], tmp_path: Path,
@@ -56,9 +91,10 @@ def test_validate_usage_errors_exit_2(files: tuple[Path, Path], tmp_path: Path,
     assert main(["validate", str(tmp_path / "missing.dat")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["validate", "--layout", "io_nope", str(files[0])]) == 2
-    with pytest.raises(SystemExit) as exc:
-        main(["validate"])
-    assert exc.value.code == 2
+    for argv in (["validate"], ["validate", "--max-errors", "-1", str(files[0])]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
 
 
 def test_validate_with_layout_for_an_unusual_name(tmp_path: Path) -> None:
@@ -86,4 +122,4 @@ def test_the_real_command_line(files: tuple[Path, Path]) -> None:
     cmd = [sys.executable, "-m", "connector", "validate", str(files[1])]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
-    assert "PROVINCIA" in done.stdout and done.stderr == ""
+    assert "DAT_ULT_MOD" in done.stdout and done.stderr == ""

@@ -87,10 +87,14 @@ def test_headerless_csv_uses_column_positions_and_comma_quotes() -> None:
 
 def test_length_policy_and_bad_dialects() -> None:
     d = Dialect(match="*", layout="io_citta", columns={"c": "CODICE", "p": "PROVINCIA"})
-    report, _ = run("c;p\nA;PADOVA\n", d)
-    assert not report.valid
+    report, out = run("c;p\nA;PADOVA\n", d)  # longer than documented: a warning, as written
+    assert report.valid and "|PADOVA|" in out
+    assert report.warnings[0].column == "p" and "-> PROVINCIA" in report.warnings[0].rule
+    assert not run("c;p\nA;PADOVA\n", d, strict=True)[0].valid
     report, out = run("c;p\nA;PADOVA\n", d, length_policy="truncate")
-    assert report.valid and "|PA|" in out
+    assert report.valid and "|PA|" in out and "cut to 2" in report.warnings[0].rule
+    report, out = run("c;p\nA0001;PD\n", d, length_policy="truncate")  # CODICE: a key, never cut
+    assert report.valid and "|A0001|" in out
     bad = Dialect(match="*", layout="io_citta", columns={"c": "NOPE"}, defaults={"CAP": "{X}"})
     assert check_dialect(bad) == ["columns.c: io_citta has no field NOPE",
                                   "defaults.CAP: unknown placeholder {X}"]

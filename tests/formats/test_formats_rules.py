@@ -47,17 +47,23 @@ def test_column_names_with_spaces_break() -> None:
     assert all(v.line == 1 and "spaces" in v.rule for v in report.violations)
 
 
-def test_unknown_column_breaks_unless_the_layout_allows_extras() -> None:
+def test_unknown_column_is_a_warning_in_every_layout() -> None:
     report = judge(citta(ROW + "|x", head=HEAD + "|FOO"))
-    line, col, rule = only(report)
-    assert (line, col) == (1, "FOO") and "unknown column" in rule
+    assert report.valid and report.warning_count == 1
+    w = report.warnings[0]
+    assert (w.line, w.column, w.severity) == (1, "FOO", "warning")
+    assert "not a column of io_citta" in w.rule and "passed through" in w.rule
     extras = "CHIAVE|COD_DITTA|ID_CONTATTO|FOO|DAT_ULT_MOD\r\nK1|ACME|7|anything|\r\n"
-    assert judge(extras, "io_clifor_detcon").valid
+    report = judge(extras, "io_clifor_detcon")
+    assert report.valid and [w.column for w in report.warnings] == ["FOO"]
+    line, col, rule = only(judge(citta(ROW + "|x", head=HEAD + "|FOO"), strict=True))
+    assert (line, col) == (1, "FOO") and "strict mode" in rule
 
 
 def test_lower_case_column_gets_a_hint() -> None:
-    line, col, rule = only(judge(citta(ROW, head=HEAD.replace("CAP", "cap"))))
-    assert col == "cap" and "did you mean CAP" in rule
+    report = judge(citta(ROW, head=HEAD.replace("CAP", "cap")))
+    assert report.valid and report.warnings[0].column == "cap"
+    assert "did you mean CAP" in report.warnings[0].rule
 
 
 def test_optional_columns_may_be_absent_required_ones_may_not() -> None:
@@ -166,22 +172,52 @@ def test_typed_values_keep() -> None:
     ("DAT_ULT_MOD", "01011900250000", "not a real time"),
     ("DAT_ULT_MOD", "01011900", "14 digits"),
     ("SCO_PERC1", "5.5", "separator must be ','"),
-    ("SCO_PERC1", "5,1234567", "at most 6 decimals"),
-    ("SCO_PERC1", "123456789", "at most 8 digits before"),
+    ("SCO_PERC1", "15000.50", "1500050"),
     ("SCO_PERC1", "1.000,50", "no thousands separator"),
     ("FIDO_AZIENDALE", " 100", "spaces"),
-    ("TIPO_CLIFOR", "1,0", "whole number"),
-    ("TIPO_CLIFOR", "123", "more than 2 digits"),
-    ("FLG_NEW_CLIFOR", "1", "0 (no) or -1 (yes)"),
-    ("LATITUDINE", "45,4064", "separator must be '.'"),
+    ("TIPO_CLIFOR", "1.0", "whole number"),
+    ("TIPO_CLIFOR", "uno", "whole number"),
+    ("FLG_NEW_CLIFOR", "si", "0 (no) or -1 (yes)"),
+    ("LATITUDINE", "45;4064", "'.' as decimal separator"),
     ("COD_CLIFOR", "", "required"),
     ("COD_CLIFOR", "   ", "required"),
-    ("COD_CLIFOR", "X" * 51, "maximum for COD_CLIFOR is 50"),
 ])
 def test_typed_values_break(column: str, value: str, words: str) -> None:
     line, col, rule = only(judge(gen(**{column: value}), "io_clifor_gen"))
     assert (line, col) == (2, column)
     assert words in rule
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("SCO_PERC1", "5,1234567", "7 decimals, documented 6"),
+    ("SCO_PERC1", "123456789", "9 digits before the ',', documented 8"),
+    ("TIPO_CLIFOR", "1,0", "documented as a whole number"),
+    ("TIPO_CLIFOR", "123", "3 digits; TIPO_CLIFOR is documented with at most 2"),
+    ("FLG_NEW_CLIFOR", "1", "0 (no) or -1 (yes)"),
+    ("COD_CLIFOR", "X" * 51, "documented up to 50"),
+    ("LATITUDINE", "45.12345678", "8 decimals, documented 6"),
+])
+def test_values_beyond_the_documentation_are_warnings_published_as_written(
+        column: str, value: str, words: str) -> None:
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(gen(**{column: value}).encode()), dst,
+                          get_layout("io_clifor_gen"))
+    assert report.valid and report.warning_count == 1, report.to_text("f")
+    w = report.warnings[0]
+    assert (w.line, w.column, w.severity) == (2, column, "warning")
+    assert words in w.rule and "published as written" in w.rule
+    assert f"|{value}|".encode() in dst.getvalue()
+    line, col, rule = only(judge(gen(**{column: value}), "io_clifor_gen", strict=True))
+    assert (line, col) == (2, column) and words in rule
+
+
+def test_a_coordinate_with_a_decimal_comma_is_published_with_a_dot() -> None:
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(gen(LATITUDINE="45,4064").encode()), dst,
+                          get_layout("io_clifor_gen"))
+    assert report.valid and report.warning_count == 1
+    assert "published as 45.4064" in report.warnings[0].rule
+    assert b"|45.4064|" in dst.getvalue() and b"45,4064" not in dst.getvalue()
 
 
 def test_text_cap_is_4000_even_where_the_spec_lists_8000() -> None:
@@ -240,17 +276,28 @@ def test_legacy_orders_have_no_header_and_52_or_54_fields() -> None:
 
 # ----------------------------------------------------------------------------- the report
 def test_every_violation_is_counted_and_max_errors_are_kept() -> None:
-    rows = [f"K{i}|ACME|A{i % 999}|X||PDX|01011900000000" for i in range(2500)]
+    rows = [f"K{i}|ACME|A{i % 999}|X||P|0101190000000" for i in range(2500)]
     report = judge(citta(*rows), max_errors=100)
     assert report.violation_count == 2500 and len(report.violations) == 100
     text = report.to_text("io_citta.dat")
     assert "... and 2400 more" in text
-    assert "line 2, column PROVINCIA, value 'PDX'" in text
+    assert "line 2, column DAT_ULT_MOD, value '0101190000000'" in text
     assert report.first_error().endswith("(and 2499 more)")
     d = report.to_dict()
     assert d["violation_count"] == 2500 and d["violations"][0] == {
-        "line": 2, "column": "PROVINCIA", "value": "PDX",
-        "rule": "text is 3 characters long; the maximum for PROVINCIA is 2"}
+        "line": 2, "column": "DAT_ULT_MOD", "value": "0101190000000",
+        "rule": "date must be 14 digits ddmmyyyyhhmmss (e.g. 02012013093000)",
+        "severity": "error"}
+
+
+def test_the_errors_kept_are_the_first_by_line_whatever_order_they_are_found_in() -> None:
+    """A repeated CHIAVE is found at the end of the pass: it still comes first when kept."""
+    rows = [ROW, ROW.replace("A001|ABANO", "A002|ABANO"),
+            *[f"K{i}|ACME|A{i}|X||PD|3101190000000" for i in range(3, 6)]]
+    report = judge(citta(*rows), max_errors=2)
+    assert report.violation_count == 4
+    assert [(v.line, v.column) for v in report.violations] == [(3, "CHIAVE"), (4, "DAT_ULT_MOD")]
+    assert "... and 2 more" in report.to_text("f")
 
 
 def test_unknown_file_name_is_a_violation_on_line_0(tmp_path: Path) -> None:
@@ -262,8 +309,10 @@ def test_unknown_file_name_is_a_violation_on_line_0(tmp_path: Path) -> None:
 
 
 def test_long_values_are_shortened_in_the_report() -> None:
-    report = judge(citta(ROW.replace("ABANO TERME", "Y" * 500)))
+    report = judge(citta(ROW.replace("ABANO TERME", "Y" * 5000)))
     assert len(report.violations[0].value) < 80
+    report = judge(citta(ROW.replace("ABANO TERME", "Y" * 500)))
+    assert report.valid and len(report.warnings[0].value) < 80
 
 
 # ----------------------------------------------------------------------------- canonical output
@@ -272,8 +321,31 @@ def test_truncate_policy_cuts_text_and_warns() -> None:
     report = canonicalize(io.BytesIO(citta(ROW.replace("|PD|", "|PDX|")).encode()), dst,
                           get_layout("io_citta"), length_policy="truncate")
     assert report.valid and report.warning_count == 1
-    assert "PROVINCIA" in report.warnings[0]
+    assert report.warnings[0].column == "PROVINCIA" and "cut to 2" in report.warnings[0].rule
     assert b"|PD|01011900000000\r\n" in dst.getvalue()
+
+
+def test_truncate_policy_never_cuts_a_key_or_a_key_like_field() -> None:
+    """CHIAVE and the entity's code are published as written (a warning); so is NUM_REG,
+    which links documents to their due dates."""
+    long_code = "A" * 5  # CODICE is documented C4
+    src = citta(ROW.replace("|A001|", f"|{long_code}|"))
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(src.encode()), dst, get_layout("io_citta"),
+                          length_policy="truncate")
+    assert report.valid and f"|{long_code}|".encode() in dst.getvalue()
+    assert "published as written" in report.warnings[0].rule
+    layout = get_layout("io_clifor_scadoc")
+    num_reg = layout.get("NUM_REG")
+    assert num_reg is not None and not num_reg.may_truncate
+    head = "CHIAVE|COD_DITTA|NUM_REG|COD_RATA|DES_TIPO"
+    src = f"{head}\r\nK1|ACME|{'1' * 15}|R1|{'d' * 300}\r\n"
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(src.encode()), dst, layout, length_policy="truncate")
+    assert report.valid, report.to_text("f")
+    out = dst.getvalue().decode("utf-8-sig")
+    assert f"|{'1' * 15}|" in out and f"|{'d' * 255}|01011900000000\r\n" in out
+    assert {w.column for w in report.warnings} == {"NUM_REG", "DES_TIPO"}
 
 
 def test_canonical_output_sets_dat_ult_mod_and_adds_it_when_missing() -> None:
