@@ -72,6 +72,15 @@ class DialectConfig:
 
 
 @dataclass(frozen=True)
+class MaxBadRowsConfig:
+    """How many bad rows a tracciato may have and still be published without them (the bad
+    rows held back in quarantine); beyond either bound the whole file is refused."""
+
+    count: int = 100
+    percent: float = 10.0
+
+
+@dataclass(frozen=True)
 class ExportConfig:
     enabled: bool = True
     watch: Path = Path("var/erp/export")
@@ -87,6 +96,10 @@ class ExportConfig:
     min_free_mb: int = 100
     length_policy: Literal["error", "truncate"] = "error"
     max_errors: int = 1000
+    # lenient: what real writers write beyond the documentation is published, with a
+    # warning; strict: every warning is an error (the documented layout enforced).
+    strictness: Literal["strict", "lenient"] = "lenient"
+    max_bad_rows: MaxBadRowsConfig = field(default_factory=MaxBadRowsConfig)
     batch_seconds: float = 0.2  # files ready within this window of each other go together
     info_file: bool = True
     dialects: list[DialectConfig] = field(default_factory=list)
@@ -426,6 +439,15 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         err("export.archive_days", "retention days must be >= 0")
     if ex.done_marker is not None and not ex.done_marker.startswith("."):
         err("export.done_marker", "must be a suffix starting with '.', e.g. .done")
+    if not 0 <= ex.max_errors <= 100_000:
+        err("export.max_errors", "must be between 0 and 100000")
+    from formats.report import MAX_HELD_LINES  # imported here: formats is not needed to load
+
+    if not 0 <= ex.max_bad_rows.count <= MAX_HELD_LINES:
+        err("export.max_bad_rows.count", f"must be between 0 (never hold rows back: refuse the "
+            f"whole file) and {MAX_HELD_LINES}")
+    if not 0 <= ex.max_bad_rows.percent <= 100:
+        err("export.max_bad_rows.percent", "must be between 0 and 100")
     for i, d in enumerate(ex.dialects):
         if d is not None:
             from formats.dialect import Dialect, check_dialect

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from connector.config import DialectConfig, ExportConfig
@@ -18,9 +18,15 @@ from connector.errors import FormatError
 class Judgement:
     valid: bool
     rows: int
-    text: str  # the human report: a heading, then one line per violation, then warnings
-    first: str  # the first violation, for logs, the journal and `connector status`
-    count: int  # every violation, including those not kept
+    text: str  # the human report: a heading, then one line per error, then warnings
+    first: str  # the first error, for logs, the journal and `connector status` (bounded)
+    count: int  # every error, including those not kept
+    warnings: int = 0  # every warning
+    first_warnings: tuple[str, ...] = ()  # the first few, for `connector status` (bounded)
+    bad_lines: frozenset[int] | None = None  # every error is confined to these data lines
+    bad_rows: int = 0
+    held: dict[int, int] = field(default_factory=dict)  # held-back line -> its held line
+    report: Any = None  # the formats report, to word the held-back rows' own report
 
     @classmethod
     def problem(cls, rel: str, reason: str) -> Judgement:
@@ -29,11 +35,49 @@ class Judgement:
 
 def _judgement(report: Any, rel: str) -> Judgement:
     return Judgement(bool(report.valid), int(report.rows), report.to_text(rel),
-                     report.first_error(), int(report.violation_count))
+                     report.first_error(), int(report.violation_count),
+                     int(report.warning_count), tuple(report.first_warnings()),
+                     report.bad_lines if report.rows_only else None, int(report.bad_rows),
+                     dict(report.held), report)
 
 
-def canonicalize(fin: Any, writer: Any, rel: str, *,
-                 length_policy: str, max_errors: int) -> Judgement:
+def lines_to_hold(j: Judgement, ex: ExportConfig) -> frozenset[int] | None:
+    """The data lines to hold back so that the rest can be published, or None when the
+    file must be refused whole: a file error (header, encoding of the whole file, a line
+    beyond every bound...), or more bad rows than export.max_bad_rows allows."""
+    if j.valid or not j.bad_lines:
+        return None
+    limit = ex.max_bad_rows
+    total = max(j.rows, j.bad_rows, 1)
+    if j.bad_rows > limit.count or j.bad_rows * 100 > limit.percent * total:
+        return None
+    return j.bad_lines
+
+
+def held_report(first: Judgement, rel: str, held_name: str, published_rows: int) -> str:
+    """The report beside held-back rows: each error with its line in the held file and in
+    the file as it was dropped."""
+    report = first.report
+    lines = [f"{held_name}: {len(first.held) or first.bad_rows} row(s) of {rel} held back "
+             f"({first.count} problem(s)); the other {published_rows} row(s) were published."]
+    if report is not None:
+        for v in report.violations:
+            at = first.held.get(v.line)
+            where = f"line {at} (line {v.line} of the dropped file)" if at else f"line {v.line}"
+            col = f", column {v.column}" if v.column else ""
+            val = f", value '{v.value}'" if v.value else ""
+            lines.append(f"  {where}{col}{val}: {v.rule}")
+        if report.omitted:
+            lines.append(f"  ... and {report.omitted} more")
+    lines.append("")
+    lines.append("Fix these rows and drop this file again into the export folder (the header "
+                 "is included): its rows are added to what was published.")
+    return "\n".join(lines) + "\n"
+
+
+def canonicalize(fin: Any, writer: Any, rel: str, *, length_policy: str, max_errors: int,
+                 strict: bool = False, hold: frozenset[int] = frozenset(),
+                 held: Any = None) -> Judgement:
     from formats import layout as fl
     from formats import validate
 
@@ -42,17 +86,20 @@ def canonicalize(fin: Any, writer: Any, rel: str, *,
         return Judgement.problem(rel, f"line 0: {rel!r} is not a known tracciato; tracciati are "
                                       "named io_<entity>.dat (`connector layouts` lists them)")
     report = validate.canonicalize(cast(BinaryIO, fin), cast(BinaryIO, writer), layout,
-                                    length_policy=length_policy, max_errors=max_errors)
+                                    length_policy=length_policy, max_errors=max_errors,
+                                    strict=strict, hold=hold, held=cast(BinaryIO, held))
     return _judgement(report, rel)
 
 
 def convert(fin: Any, writer: Any, dialect: DialectConfig, *, company: str, length_policy: str,
-            max_errors: int) -> Judgement:
+            max_errors: int, strict: bool = False, hold: frozenset[int] = frozenset(),
+            held: Any = None) -> Judgement:
     import formats.dialect as fd
 
     d = fd.Dialect(**{f.name: getattr(dialect, f.name) for f in dataclasses.fields(DialectConfig)})
     report = fd.convert(cast(BinaryIO, fin), cast(BinaryIO, writer), d, company=company,
-                        length_policy=length_policy, max_errors=max_errors)
+                        length_policy=length_policy, max_errors=max_errors, strict=strict,
+                        hold=hold, held=cast(BinaryIO, held))
     return _judgement(report, dialect.match)
 
 
@@ -78,20 +125,22 @@ def write_info(writer: Any, values: dict[str, str]) -> None:
                      [{"DESCRIZIONE": k, "VALORE": v} for k, v in values.items()])
 
 
-def judge_file(path: Any, max_errors: int = 1000) -> Judgement:
+def judge_file(path: Any, max_errors: int = 1000, strict: bool = False) -> Judgement:
     from formats import validate
 
-    report = validate.validate_file(path, max_errors=max_errors)
+    report = validate.validate_file(path, max_errors=max_errors, strict=strict)
     return _judgement(report, str(path))
 
 
-def judge(fin: Any, writer: Any, rel: str, kind: str, ex: ExportConfig, company: str
-          ) -> Judgement:
-    """Judge a dropped tracciato or CSV and write its canonical form to `writer`."""
+def judge(fin: Any, writer: Any, rel: str, kind: str, ex: ExportConfig, company: str, *,
+          hold: frozenset[int] = frozenset(), held: Any = None) -> Judgement:
+    """Judge a dropped tracciato or CSV and write its canonical form to `writer`; with
+    `hold`, those data lines go to `held` as they are, and the rest to `writer`."""
+    strict = ex.strictness == "strict"
     if kind == "dialect":
         name = rel.rsplit("/", 1)[-1].lower()
         dialect = next(d for d in ex.dialects if fnmatch.fnmatchcase(name, d.match.lower()))
         return convert(fin, writer, dialect, company=company, length_policy=ex.length_policy,
-                       max_errors=ex.max_errors)
+                       max_errors=ex.max_errors, strict=strict, hold=hold, held=held)
     return canonicalize(fin, writer, rel, length_policy=ex.length_policy,
-                        max_errors=ex.max_errors)
+                        max_errors=ex.max_errors, strict=strict, hold=hold, held=held)

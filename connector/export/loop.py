@@ -202,10 +202,19 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
             j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
             all_valid = False
-            out.write(f"{rel}: INVALID, would be quarantined ({j.count} problem(s))\n")
+            hold = fb.lines_to_hold(j, cfg.export)
+            if hold:
+                out.write(f"{rel}: {len(hold)} bad row(s) would be held back in quarantine, the "
+                          f"other {max(j.rows - len(hold), 0)} published ({j.count} problem(s))\n")
+            else:
+                out.write(f"{rel}: INVALID, would be quarantined ({j.count} problem(s))\n")
             out.write(j.text)
             continue
         same = journal.last_sha256(target.folder, target.name) == sink.sha256
         verdict = "unchanged, would not be republished" if same else "would be published"
-        out.write(f"{rel}: valid, {j.rows} rows -> {target.folder}/{target.name} ({verdict})\n")
+        warned = f", {j.warnings} warning(s)" if j.warnings else ""
+        out.write(f"{rel}: valid, {j.rows} rows{warned} -> {target.folder}/{target.name} "
+                  f"({verdict})\n")
+        if j.warnings:
+            out.write(j.text)
     return all_valid

@@ -6,11 +6,18 @@ Invariants (ARCHITECTURE.md, outbound):
 - a source leaves the export folder only after its output is published and journaled,
   so a crash anywhere repeats work and never loses it;
 - identical content is not republished;
-- bad input goes to quarantine with a report of every bad line; the rest goes on.
+- bad input goes to quarantine with a report of every bad line; the rest goes on;
+- a tracciato whose errors are confined to a few rows (export.max_bad_rows) is published
+  without them: the bad rows are held back in quarantine/held-back/, as a file of their
+  own (the header included) with its report, before anything is published, so a crash
+  repeats that step (to the same place: the name comes from the rows held) and never
+  loses them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import shutil
 import threading
@@ -29,6 +36,7 @@ from connector.errors import TransientError
 from connector.export import formats_bridge as fb
 from connector.export.journal import ExportJournal, Outcome
 from connector.export.naming import MEDIA_EXT, Target, classify
+from connector.export.verdicts import Verdict, Verdicts
 from connector.fsutil import (
     HashingWriter,
     atomic_writer,
@@ -52,6 +60,15 @@ class _Staged:
     item: PublishItem
     rows: int | None
     started: float
+    judged: fb.Judgement | None = None  # tracciati: warnings of the published rows
+    held: _Held | None = None  # rows held back in quarantine
+
+
+@dataclass
+class _Held:
+    rows: int
+    path: Path  # the held-back rows, in quarantine
+    report: Path
 
 
 @dataclass
@@ -72,6 +89,7 @@ class ExportPipeline:
         self.ex = cfg.export
         self.store = store
         self.journal = ExportJournal(store)
+        self.verdicts = Verdicts(store)
         self.publisher = publisher
         self.stop = stop or threading.Event()
         self.beat = beat  # the loop's heartbeat: a long burst must not look like a hang
@@ -125,11 +143,14 @@ class ExportPipeline:
                         s.item.sha256, s.item.content_hash,
                         int((time.monotonic() - s.started) * 1000)))
             done = [o for o in outcomes if o.outcome in ("published", "unchanged")]
+            by_rel = {st.rel: st for st in staged}
+            self.verdicts.record([_verdict(o, by_rel[o.source]) for o in done
+                                  if o.source in by_rel and by_rel[o.source].judged is not None])
             self.journal.record(run_id, done)
             for o in done:
                 self._archive(o.source)
                 with structlog.contextvars.bound_contextvars(correlation_id=cids.get(o.source)):
-                    self._log_outcome(o)
+                    self._log_outcome(o, by_rel.get(o.source))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return BurstResult(outcomes, deferred)
@@ -153,6 +174,9 @@ class ExportPipeline:
         out.parent.mkdir(parents=True, exist_ok=True)
         rows: int | None = None
         verdict: fb.Judgement | None = None  # set when the file is refused
+        judged: fb.Judgement | None = None
+        held_tmp = out.with_name(out.name + ".held")
+        held: tuple[fb.Judgement, int] | None = None  # (the first judgement, rows held back)
         try:
             with open(src, "rb") as fin, open(out, "wb") as raw:
                 writer = HashingWriter(raw)
@@ -163,10 +187,22 @@ class ExportPipeline:
                     else:
                         copy_into(fin, writer)
                 else:
-                    report = fb.judge(fin, writer, rel, target.kind, self.ex,
-                                      self.cfg.company)
-                    rows = report.rows
-                    verdict = None if report.valid else report
+                    judged = fb.judge(fin, writer, rel, target.kind, self.ex, self.cfg.company)
+                    hold = fb.lines_to_hold(judged, self.ex)
+                    if hold:  # a second pass: the bad rows aside, the rest published
+                        fin.seek(0)
+                        raw.seek(0)
+                        raw.truncate()
+                        writer = HashingWriter(raw)
+                        with open(held_tmp, "wb") as hf:
+                            rest = fb.judge(fin, writer, rel, target.kind, self.ex,
+                                            self.cfg.company, hold=hold, held=hf)
+                        if rest.valid:  # the first judgement words the held rows' report
+                            held = (dataclasses.replace(judged, held=rest.held),
+                                    len(rest.held) or len(hold))
+                            judged = rest
+                    rows = judged.rows
+                    verdict = None if judged.valid else judged
                 if verdict is None:
                     writer.flush()
                     os.fsync(raw.fileno())
@@ -183,7 +219,38 @@ class ExportPipeline:
             return self._quarantine(rel, verdict, started)
         item = PublishItem(out, target.folder, target.name, writer.size, writer.sha256,
                            writer.content_hash)
-        return _Staged(rel, target, item, rows, started)
+        staged = _Staged(rel, target, item, rows, started, judged)
+        if held is not None and judged is not None:
+            staged.held = self._hold_back(rel, held_tmp, held[0], held[1], judged.rows)
+        return staged
+
+    def _hold_back(self, rel: str, tmp: Path, first: fb.Judgement, count: int,
+                   published_rows: int) -> _Held:
+        """Put the held-back rows (staged in `tmp`) and their report into quarantine.
+
+        The folder is named after the time and a digest of the rows, and a folder with the
+        same digest is reused: a repeated attempt (after a crash, or the same file dropped
+        again) writes the same rows to the same place instead of a second copy."""
+        h = hashlib.sha256(rel.encode("utf-8", "surrogateescape") + b"\0")
+        with open(tmp, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        digest = h.hexdigest()[:8]
+        base = self.ex.quarantine / "held-back"
+        folder = next((d for d in sorted(base.glob(f"*-{digest}")) if d.is_dir()),
+                      base / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}")
+        dest = folder / rel
+        text = fb.held_report(first, rel, dest.name, published_rows)
+        with atomic_writer(dest.with_name(dest.name + ".errors.txt")) as f:
+            f.write(text.encode("utf-8"))
+        moved = move_durably(tmp, dest.parent, dest.name, overwrite=True)
+        metrics.inc("connector_rows_held_back_total", float(count),
+                    help="Rows of tracciati held back in quarantine")
+        log.warning("rows held back", file=rel, held_back=count, published=published_rows,
+                    first_error=first.first, held=str(moved))
+        self.store.record_event("warning", "export", f"{rel}: published {published_rows} rows, "
+                                f"held back {count}: {first.first}")
+        return _Held(count, moved, moved.with_name(moved.name + ".errors.txt"))
 
     def _media_problem(self, target: Target, catalog_in_use: bool) -> str | None:
         ext = Path(target.name).suffix.lower()
@@ -253,8 +320,14 @@ class ExportPipeline:
         dest_dir = self.ex.quarantine / Path(rel).parent
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = unique_destination(dest_dir / Path(rel).name)
-        report = (verdict.text + "\nNothing of this file was published. Fix it and drop it "
-                  "again into the export folder.\n")
+        why = ""
+        if verdict.bad_lines is not None:  # row errors only, but too many to hold them back
+            limit = self.ex.max_bad_rows
+            why = (f" {verdict.bad_rows} row(s) are bad: more than export.max_bad_rows allows "
+                   f"to hold back (at most {limit.count} rows and {limit.percent:g}% of the "
+                   "file), so the file was refused whole.")
+        report = (verdict.text + f"\nNothing of this file was published.{why} Fix it and drop "
+                  "it again into the export folder.\n")
         with atomic_writer(dest.with_name(dest.name + ".errors.txt")) as f:
             f.write(report.encode("utf-8"))
         try:
@@ -274,14 +347,24 @@ class ExportPipeline:
         self.store.record_event("warning", "export", f"{rel} quarantined: {first}")
         return outcome
 
-    def _log_outcome(self, o: Outcome) -> None:
+    def _log_outcome(self, o: Outcome, staged: _Staged | None = None) -> None:
         if o.outcome == "published":
             metrics.inc("connector_files_published_total", help="Files published", folder=o.folder)
             metrics.inc("connector_bytes_published_total", float(o.bytes or 0),
                         help="Bytes published", folder=o.folder)
             metrics.mark_success("export")
+        extra: dict[str, object] = {}
+        judged = staged.judged if staged is not None else None
+        if judged is not None and judged.warnings:
+            extra.update(warnings=judged.warnings, first_warning=judged.first_warnings[0])
+        if staged is not None and staged.held is not None:
+            extra.update(held_back=staged.held.rows, held=str(staged.held.path))
+            log.info(f"file {o.outcome}: published {o.rows} rows, held back "
+                     f"{staged.held.rows}", file=o.source, to=f"{o.folder}/{o.name}",
+                     rows=o.rows, bytes=o.bytes, duration_ms=o.duration_ms, **extra)
+            return
         log.info(f"file {o.outcome}", file=o.source, to=f"{o.folder}/{o.name}", rows=o.rows,
-                 bytes=o.bytes, duration_ms=o.duration_ms)
+                 bytes=o.bytes, duration_ms=o.duration_ms, **extra)
 
     def _check_free_space(self, rels: list[str]) -> None:
         need = 0
@@ -298,6 +381,14 @@ class ExportPipeline:
                 f"not enough free space to stage {len(rels)} file(s) in {self.cfg.staging_dir}: "
                 f"{free // MB} MB free, {2 * need // MB} MB needed above the "
                 f"{self.ex.min_free_mb} MB floor (export.min_free_mb); nothing was moved")
+
+
+def _verdict(o: Outcome, s: _Staged) -> Verdict:
+    j = s.judged
+    assert j is not None
+    h = s.held
+    return Verdict(o.folder, o.name, o.source, o.rows, j.warnings, j.first_warnings,
+                   h.rows if h else 0, str(h.path) if h else None, str(h.report) if h else None)
 
 
 def cleanup_staging(cfg: Config) -> None:

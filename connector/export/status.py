@@ -1,4 +1,5 @@
-"""Export facts for `connector status`: last publish per tracciato, waiting, quarantined."""
+"""Export facts for `connector status`: last publish per tracciato (with its warnings and
+held-back rows), waiting, quarantined."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from connector.config import Config
 from connector.export.journal import ExportJournal
 from connector.export.naming import is_ignored
+from connector.export.verdicts import Verdicts
 from connector.state import StateStore
 from connector.status import fmt_time
 
@@ -27,6 +29,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     return {
         "watch": str(ex.watch),
         "published": journal.published(),
+        "verdicts": Verdicts(store).all(),
         "waiting": waiting,
         "quarantined": [q for q in journal.quarantine_list() if _exists(q["path"])],
     }
@@ -47,6 +50,20 @@ def render(section: dict[str, Any]) -> list[str]:
         rows = "-" if p["rows"] is None else p["rows"]
         lines.append(f"  {p['folder']}/{p['name']:<28} {fmt_time(p['published_at'])}  "
                      f"rows {rows:>8}  bytes {p['bytes']:>10}  sha256 {str(p['sha256'])[:12]}")
+    for v in section.get("verdicts", []):
+        held = v["held_back"]
+        what = f"published {v['rows']} rows, held back {held}" if held else \
+            f"published {v['rows']} rows"
+        warned = f", {v['warnings']} warning(s)" if v["warnings"] else ""
+        lines.append(f"  {v['folder']}/{v['name']}: {what}{warned}")
+        if held:
+            lines.append(f"    held back: {v['held_path']}")
+            lines.append(f"      report: {v['held_report']}")
+        for w in v["first_warnings"]:
+            lines.append(f"    warning: {w}")
+        if v["warnings"] > len(v["first_warnings"]):
+            lines.append(f"    ... and {v['warnings'] - len(v['first_warnings'])} more warnings "
+                         "(`connector validate` on the archived file lists them)")
     waiting = section["waiting"]
     lines.append(f"  waiting: {len(waiting)}" + (f" ({', '.join(waiting[:10])}"
                                                  f"{', ...' if len(waiting) > 10 else ''})"
