@@ -1,16 +1,22 @@
 """Benchmark of formats/: validate + canonicalize a big io_clifor_gen file against a plain loop.
 
     python -m bench.formats [--rows N] [--rss-rows A,B] [--repeat K] [--no-rss]
+                            [--warned] [--pathological]
 
 Prints, for three inputs (canonical as the reference connector writes it; LF line ends
 and no BOM, so every line is rewritten; canonical but with keys in scrambled order, so
-the CHIAVE table is in use), the time of
+the CHIAVE table is in use), and with --warned a fourth (every row with a warning: a
+coordinate with a decimal comma, repaired), the time of
 `canonicalize` (validate every field + CHIAVE uniqueness + write the canonical form)
 against a plain Python loop that reads the same file, splits each line on | and writes
 it back, measured in this same run (best of --repeat, interleaved). The target ratio is
 judged on CPU time (time.process_time), which other processes on a shared machine
 cannot inflate the way they inflate wall time; both are printed. Then the peak RSS
 (VmHWM) of a child process doing the same at each size of --rss-rows.
+
+--pathological: the inputs of issue 18 finding 8 (a 128 MB file without a line end, a
+header of a million columns) through the validator and the export pipeline: time, peak
+traced memory, report and state-store size.
 """
 
 from __future__ import annotations
@@ -37,22 +43,25 @@ _HEADER = ("CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|RAG_SOC|INDIRIZZO|PARTITA_IV
 COLUMNS = _HEADER.split("|")
 
 
-def _row(i: int) -> str:
+def _row(i: int, lat: str = "45.3601") -> str:
     """About 170 bytes, like a real customer row: code, name, address, VAT, terms, dates."""
     code = f"C{i:07d}"
     day = 1 + i % 28
     return "|".join((
         f"ACME§{code}", "ACME", str(i % 2), code, f"ROSSI {i % 997}", f"VIA ROMA {i % 300}",
         f"IT{i:011d}", "", "", "", "", "", "", "", "35031", "PADOVA", "PD",
-        "45.3601", "11.7897", "", "0", "0", "", "", "", "", "EUR", "5,5", "", "", "L1", "",
+        lat, "11.7897", "", "0", "0", "", "", "", "", "EUR", "5,5", "", "", "L1", "",
         "", f"{day:02d}012013", "", "", "", "", "1000,00", "", "", "0", "", "01011900000000"))
 
 
-def generate(path: Path, rows: int, *, canonical: bool, shuffled: bool = False) -> None:
+def generate(path: Path, rows: int, *, canonical: bool, shuffled: bool = False,
+             warned: bool = False) -> None:
     """A valid io_clifor_gen file; canonical: BOM + CRLF, else no BOM + LF.
 
-    Rows come sorted by CHIAVE unless shuffled (then every key is still unique).
+    Rows come sorted by CHIAVE unless shuffled (then every key is still unique); warned:
+    every row's LATITUDINE has a decimal comma (a warning, repaired to a dot).
     """
+    lat = "45,3601" if warned else "45.3601"
     eol = "\r\n" if canonical else "\n"
     modulus = rows if rows % 2 and rows % 5 else rows + 1  # coprime with 2654435761
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -61,7 +70,7 @@ def generate(path: Path, rows: int, *, canonical: bool, shuffled: bool = False) 
         f.write("|".join(COLUMNS) + eol)
         batch = []
         for i in range(rows):
-            batch.append(_row((i * 2654435761) % modulus if shuffled else i))
+            batch.append(_row((i * 2654435761) % modulus if shuffled else i, lat))
             if len(batch) == 10000:
                 f.write(eol.join(batch) + eol)
                 batch.clear()
@@ -89,6 +98,60 @@ def ours(src: Path, dst: Path) -> tuple[float, float]:
     if not report.valid:
         raise SystemExit("bench: generated file judged invalid: " + report.first_error())
     return elapsed
+
+
+def pathological(tmp: Path) -> None:
+    """Issue 18 finding 8: the validator and the export pipeline on hostile shapes."""
+    import threading
+    import tracemalloc
+
+    from connector.config import parse_config
+    from connector.export.loop import build_publisher
+    from connector.export.pipeline import ExportPipeline
+    from connector.state import StateStore
+    from formats import validate_file
+
+    shapes = {
+        "128 MB without a line end": lambda f: [f.write(b"x" * (1 << 20)) for _ in range(128)],
+        "a header of 1,000,000 columns": lambda f: f.write(
+            b"|".join(b"COLONNA_%d" % i for i in range(1_000_000)) + b"\r\nx\r\n"),
+    }
+    print("pathological inputs (issue 18, finding 8):")
+    for shape, write in shapes.items():
+        root = tmp / f"patho{len(shape)}"
+        (root / "export").mkdir(parents=True)
+        path = root / "export" / "io_citta.dat"
+        with open(path, "wb") as f:
+            write(f)
+        tracemalloc.start()
+        t = time.perf_counter()
+        report = validate_file(path)
+        took, peak = time.perf_counter() - t, tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"  {shape} ({path.stat().st_size / 1e6:.0f} MB): validator {took * 1000:.1f} ms, "
+              f"peak {peak / 1024:.0f} KiB, report {len(report.to_text(path.name))} chars: "
+              f"{report.first_error()[:70]}...")
+        cfg = parse_config({"version": 1, "company": "ACME", "state_dir": str(root / "state"),
+                            "dropbox": {"root": str(root / "Dropbox"),
+                                        "staging": str(root / "staging")},
+                            "export": {"watch": str(root / "export"),
+                                       "archive": str(root / "archive"),
+                                       "quarantine": str(root / "quarantine"),
+                                       "min_free_mb": 1},
+                            "import": {"enabled": False}, "sandbox": {"enabled": False}}, root)
+        store = StateStore(cfg.state_dir)
+        pipeline = ExportPipeline(cfg, store, build_publisher(cfg, store, threading.Event()))
+        tracemalloc.start()
+        t = time.perf_counter()
+        result = pipeline.process(["io_citta.dat"])
+        took, peak = time.perf_counter() - t, tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        store.close()
+        state = sum(p.stat().st_size for p in (root / "state").iterdir())
+        errors = (root / "quarantine" / "io_citta.dat.errors.txt").stat().st_size
+        print(f"    export pipeline: {result.outcomes[0].outcome} in {took * 1000:.1f} ms, peak "
+              f"{peak / 1024:.0f} KiB, errors.txt {errors} bytes, state store {state / 1024:.0f} "
+              "KiB")
 
 
 def peak_rss_kib() -> int:
@@ -127,22 +190,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--rss-rows", default="1000000,4000000")
     ap.add_argument("--no-rss", action="store_true")
+    ap.add_argument("--warned", action="store_true",
+                    help="also time a file whose every row has a warning (repaired)")
+    ap.add_argument("--pathological", action="store_true",
+                    help="only the hostile inputs of issue 18 (time, memory, sizes)")
     ap.add_argument("--child-rss", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_rss:
         child_rss(args.child_rss)
+        return 0
+    if args.pathological:
+        with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmpdir:
+            pathological(Path(tmpdir))
         return 0
     print(f"bench.formats: {args.rows:,} rows of {LAYOUT}, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cpus")
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmpdir:
         tmp = Path(tmpdir)
-        variants = ((True, False, "canonical input (BOM, CRLF), sorted keys"),
-                    (False, False, "LF input, no BOM (rewritten), sorted keys"),
-                    (True, True, "canonical input, keys in scrambled order"))
-        for canonical, shuffled, kind in variants:
+        variants = [(True, False, False, "canonical input (BOM, CRLF), sorted keys"),
+                    (False, False, False, "LF input, no BOM (rewritten), sorted keys"),
+                    (True, True, False, "canonical input, keys in scrambled order")]
+        if args.warned:
+            variants.append((True, False, True, "every row with a warning (coordinate "
+                             "repaired), not in the target"))
+        for canonical, shuffled, warned, kind in variants:
             src = tmp / "io_clifor_gen.dat"
-            generate(src, args.rows, canonical=canonical, shuffled=shuffled)
+            generate(src, args.rows, canonical=canonical, shuffled=shuffled, warned=warned)
             size = src.stat().st_size
             base_t, our_t = [], []
             for _ in range(args.repeat):  # interleaved, best of each: noise only adds time
@@ -151,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             bw, ow = min(w for w, _ in base_t), min(w for w, _ in our_t)
             bc, oc = min(c for _, c in base_t), min(c for _, c in our_t)
             ratio = oc / bc
-            worst = max(worst, ratio)
+            if not warned:
+                worst = max(worst, ratio)
             print(f"  {kind}: {size / 1e6:.0f} MB\n"
                   f"    cpu:  plain loop {bc:.2f} s, validate+canonicalize {oc:.2f} s, "
                   f"ratio {ratio:.2f}\n"

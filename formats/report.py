@@ -29,9 +29,10 @@ _CONTROL.update({0x0D: "\\r", 0x0A: "\\n", 0x09: "\\t"})
 
 
 def excerpt(value: str, limit: int = EXCERPT) -> str:
-    """A value as shown to a person: shortened, control characters made visible."""
-    shown = value if len(value) <= limit else value[:limit] + "..."
-    return shown.translate(_CONTROL)
+    """A value as shown to a person: control characters made visible, then shortened to
+    `limit` characters (and "...")."""
+    shown = value[:limit + 1].translate(_CONTROL)
+    return shown if len(shown) <= limit and len(value) <= limit else shown[:limit] + "..."
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class _Kept:
             heapq.heappush(self._heap, item)
         elif item > self._heap[0]:  # earlier than the last kept one: it takes its place
             heapq.heapreplace(self._heap, item)
+
+    def wants(self, line: int) -> bool:
+        """Whether a violation on `line` would be kept (else it is only counted)."""
+        return len(self._heap) < self.limit or -line > self._heap[0][0]
 
     def items(self) -> list[Violation]:
         return [v for _, _, v in sorted(self._heap, key=lambda t: (-t[0], -t[1]))]
@@ -162,8 +167,10 @@ class ValidationReport:
         error instead when strict)."""
         if self.strict:
             self.add(line, column, value, rule + " (an error in strict mode)", row=row)
-            return
-        self._warnings.add(_violation(line, column, value, f"{rule}: {outcome}", "warning"))
+        elif self._warnings.wants(line):
+            self._warnings.add(_violation(line, column, value, f"{rule}: {outcome}", "warning"))
+        else:
+            self._warnings.count += 1  # a file full of warnings costs no text for each
 
     def sort(self) -> None:
         """Kept for callers of the old interface: the violations are always in line order."""
@@ -231,5 +238,5 @@ def _cut(text: str, limit: int) -> str:
 def _violation(line: int, column: str | None, value: str, rule: str,
                severity: Severity) -> Violation:
     col = excerpt(column, COLUMN_LIMIT) if column else column
-    return Violation(line, col, excerpt(value), _cut(rule, RULE_LIMIT).translate(_CONTROL),
-                     severity)
+    return Violation(line, col, excerpt(value), _cut(rule[:RULE_LIMIT + 1].translate(_CONTROL),
+                                                     RULE_LIMIT), severity)

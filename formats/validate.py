@@ -167,7 +167,10 @@ class _Plan:
     min_fields: int
     block_valid: re.Pattern[str]  # a block of valid lines, any line end
     block_canonical: re.Pattern[str]  # a block already byte-identical to its output
-    line_valid: re.Pattern[str]  # one line (CR removed) as documented
+    # One line (CR removed) with the right number of fields: field i is either as
+    # documented (group i None) or anything else (group i holds it), so one C-level match
+    # names the fields to look at.
+    line_fields: re.Pattern[str]
     fix_mode: str  # how a valid block becomes canonical: "eol", "last" or "lines"
     key_re: re.Pattern[str] | None
 
@@ -230,9 +233,15 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
     canon = list(pats)
     if dum is not None:
         canon[dum] = DAT_ULT_MOD_VALUE
-    suffix = "\\|" + DAT_ULT_MOD_VALUE if append_dum else ""
-    block_canonical = re.compile("(?:" + line_pattern(canon) + suffix + r"\r\n)*")
-    line_valid = re.compile(line_pattern(pats))
+    # With DAT_ULT_MOD to append, no line is already as published: a line that looks so
+    # has one field more than its header (found by fuzzing; it used to pass as canonical).
+    block_canonical = re.compile(r"(?!)" if append_dum else
+                                 "(?:" + line_pattern(canon) + r"\r\n)*")
+    # Atomic: a field matched (as documented only when it spans the whole field) is never
+    # tried again, so a line with the wrong number of fields fails in linear time instead
+    # of trying both ways for every field.
+    line_fields = re.compile(line_pattern(["(?>" + p + r"(?=\||\Z)|([^|\r\n]*+))"
+                                           for p in pats]))
     if dum is None:
         fix_mode = "eol"  # line ends to fix, maybe DAT_ULT_MOD to append
     elif dum == len(fields) - 1 == min_fields - 1 and dum > 0:
@@ -244,7 +253,7 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
     if key_index is not None:
         key_re = re.compile(r"(?:[^|\n]*\|){" + str(key_index) + r"}([^|\r\n]*)[^\n]*\n")
     return _Plan(layout, fields, names, out_names, dum, append_dum, key_index, min_fields,
-                 block_valid, block_canonical, line_valid, fix_mode, key_re)
+                 block_valid, block_canonical, line_fields, fix_mode, key_re)
 
 
 def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan | None:
@@ -496,12 +505,16 @@ class _Judge:
         assert plan is not None
         report = self.report
         text, problem = decode_line(raw)
-        if problem is None and plan.line_valid.fullmatch(text):  # as documented
+        m = plan.line_fields.fullmatch(text) if problem is None else None
+        if m is not None:  # the right number of fields
             report.rows += 1
             parts = text.split("|")
             key = line_key(plan.key_index, parts)
             if key:
                 self.keys.add(key, n)
+            groups = m.groups()
+            if groups.count(None) != len(groups):  # some fields are not as documented
+                self._fields(n, parts, [i for i, g in enumerate(groups) if g is not None])
             return plan.out_line(parts) if self.dst is not None else None
         if problem:
             report.add(n, None, text, problem, row=True)
@@ -526,10 +539,20 @@ class _Judge:
             report.add(n, None, text, f"the line has {nparts} fields but {what} {want}: "
                        f"look for a | inside a text or a missing or extra field", row=True)
             return None
-        for i, value in enumerate(parts):
+        self._fields(n, parts, [i for i, value in enumerate(parts)
+                                if not plan.fields[i].is_valid(value)])
+        if self.dst is None:
+            return None
+        return plan.out_line(parts)
+
+    def _fields(self, n: int, parts: list[str], suspects: list[int]) -> None:
+        """Judge the fields of line n that are not as documented; repairs go into parts."""
+        plan = self.plan
+        assert plan is not None
+        report = self.report
+        for i in suspects:
             f = plan.fields[i]
-            if f.is_valid(value):
-                continue
+            value = parts[i]
             finding = f.check(value)
             if finding is None:
                 continue
@@ -547,9 +570,6 @@ class _Judge:
             report.warn(n, column, value, finding.rule, row=True, outcome=finding.outcome)
             if finding.repaired is not None:
                 parts[i] = finding.repaired
-        if self.dst is None:
-            return None
-        return plan.out_line(parts)
 
     def finish(self, src: BinaryIO | None) -> None:
         """Report repeated keys (confirmed, with their first line, by a second pass over src).

@@ -362,6 +362,15 @@ def test_canonical_output_sets_dat_ult_mod_and_adds_it_when_missing() -> None:
         "CODICE|CHIAVE|COD_DITTA|DAT_ULT_MOD\r\nA|K1|ACME|01011900000000\r\n")
 
 
+def test_an_extra_field_is_refused_where_dat_ult_mod_is_appended() -> None:
+    """Found by fuzzing: without DAT_ULT_MOD in the header, a line carrying one field more
+    (the constant) looked already published and passed unjudged."""
+    src = "CHIAVE|COD_DITTA|CODICE\r\nK1|ACME|A|01011900000000\r\n"
+    line, col, rule = only(canonicalize(io.BytesIO(src.encode()), io.BytesIO(),
+                                        get_layout("io_citta")))
+    assert (line, col) == (2, None) and "4 fields but the header has 3" in rule
+
+
 @pytest.mark.parametrize("order", ["sorted", "sorted-then-not", "unsorted"])
 def test_repeats_are_found_whatever_the_key_order(order: str) -> None:
     keys = [f"K{i:05d}" for i in range(6000)]
