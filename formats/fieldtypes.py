@@ -193,7 +193,7 @@ class Field:
                                       f"map reads{extra}", repaired, f"published as {repaired}")
         if not over:  # cannot happen with the patterns above; never let a value pass unjudged
             return Finding("error", self.problem(value) or "not a valid value")
-        return Finding("warning", f"{'; '.join(over)} in {self.name}")
+        return Finding("warning", f"{self.name} has {'; '.join(over)}")
 
     def problem(self, value: str) -> str | None:
         """None if the value is fine, else the rule it breaks, in plain words."""

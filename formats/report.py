@@ -77,7 +77,9 @@ class _Kept:
 
     def wants(self, line: int) -> bool:
         """Whether a violation on `line` would be kept (else it is only counted)."""
-        return len(self._heap) < self.limit or -line > self._heap[0][0]
+        if len(self._heap) < self.limit:
+            return True
+        return bool(self._heap) and -line > self._heap[0][0]
 
     def items(self) -> list[Violation]:
         return [v for _, _, v in sorted(self._heap, key=lambda t: (-t[0], -t[1]))]

@@ -221,3 +221,35 @@ def test_check_config_validates_the_new_keys(config_factory) -> None:
         config_factory(export={"max_bad_rows": {"count": -1, "percent": 101}})
     errors = "\n".join(info.value.errors)
     assert "export.max_bad_rows.count" in errors and "export.max_bad_rows.percent" in errors
+
+
+DIALECT = {
+    "match": "comuni*.csv", "layout": "io_citta", "delimiter": ";", "encoding": "cp1252",
+    "columns": {"Codice": "CODICE", "Comune": "DESCRIZIONE", "Prov": "PROVINCIA"},
+}
+
+
+def test_bad_csv_rows_are_held_back_as_csv_rows(tmp_path: Path, config_factory,
+                                                gestionale) -> None:
+    cfg = config_factory(export={"dialects": [DIALECT]})
+    export = tmp_path / "export"
+    rows = [f"A{i:03d};Comune {i};PD" for i in range(1, 31)]
+    rows[7] = 'A008;"Sant\'Angelo; Lodigiano";LO'
+    rows[12] = "A002;Doppione;PD"  # the same code again: the same CHIAVE
+    _drop(export, "comuni_2026.csv", ("Codice;Comune;Prov\r\n" + "\r\n".join(rows) + "\r\n")
+          .encode("cp1252"))
+    result = _pipeline(cfg).process(["comuni_2026.csv"])
+    assert [o.outcome for o in result.outcomes] == ["published"]
+    published = (gestionale / "io_citta.dat").read_text(encoding="utf-8-sig").splitlines()
+    assert len(published) == 30 and "ACME§A008|ACME|A008|Sant'Angelo; Lodigiano|LO|" \
+        "01011900000000" in published
+    [held_dir] = _held_dirs(tmp_path)
+    held = (held_dir / "comuni_2026.csv").read_bytes().decode("cp1252")
+    assert held == "Codice;Comune;Prov\r\nA002;Doppione;PD\r\n"
+    report = (held_dir / "comuni_2026.csv.errors.txt").read_text(encoding="utf-8")
+    assert "line 2 (line 14 of the dropped file)" in report and "repeats" in report
+    assert "gestionale/io_citta.dat: published 29 rows, held back 1" in _status(cfg)
+    # fixed and dropped again, the held file goes through the same dialect
+    _drop(export, "comuni_2026.csv", held.replace("A002;", "A031;").encode("cp1252"))
+    result = _pipeline(cfg).process(["comuni_2026.csv"])
+    assert [o.outcome for o in result.outcomes] == ["published"]

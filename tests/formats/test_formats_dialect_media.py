@@ -104,6 +104,16 @@ def test_length_policy_and_bad_dialects() -> None:
         "layout: unknown tracciato 'io_nope'"]
 
 
+def test_a_repeated_key_with_a_warning_on_the_way() -> None:
+    """Found by fuzzing: the second pass over a CSV with a repeated key crashed on the
+    first warning it met (a report that keeps nothing)."""
+    d = Dialect(match="*", layout="io_citta", columns={"c": "CODICE", "p": "PROVINCIA"})
+    report, _ = run("c;p\nA1;PADOVA\nA1;PD\n", d)
+    assert [(v.line, v.column) for v in report.violations] == [(3, "CHIAVE")]
+    assert report.warnings[0].column == "p"
+    assert ValidationReport(None, max_errors=0).violations == []
+
+
 def test_dialect_for_matches_globs_case_insensitively() -> None:
     assert dialect_for("C:/erp/CLIENTI_2024.CSV", [CLIENTI]) is CLIENTI
     assert dialect_for("articoli.csv", [CLIENTI]) is None
