@@ -114,6 +114,10 @@ def test_writer_length_policy() -> None:
     result = write_records(buf, get_layout("io_citta"), [rec], length_policy="truncate")
     assert result.warning_count == 1 and "PROVINCIA" in result.warnings[0]
     assert b"|PA|" in buf.getvalue()
+    key = dict(rec, PROVINCIA="PD", CODICE="A00001")  # a key is never cut: refused instead
+    with pytest.raises(RecordError) as err:
+        write_records(io.BytesIO(), get_layout("io_citta"), [key], length_policy="truncate")
+    assert err.value.field == "CODICE"
 
 
 @pytest.mark.parametrize(("record", "field"), [
