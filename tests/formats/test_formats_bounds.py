@@ -145,3 +145,15 @@ def test_a_csv_without_line_end_is_refused_in_bounded_memory(no_newline: Path) -
     report, used = peak(run)
     assert report.violation_count == 1 and "goes on past" in report.violations[0].rule
     assert used < 8 * HARD_LINE_LIMIT + 2 * MB, used
+
+
+def test_the_key_scan_is_linear_in_a_long_line_without_pipes() -> None:
+    """Found by fuzzing: the CHIAVE scan tried every position of a line lacking the
+    pipes before its key, quadratic in the line's length (a 100 KB line: about 10^10
+    steps, beyond the test timeout). Now it is one pass."""
+    head = b"COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD|CHIAVE\r\n"
+    rows = b"ACME|A1|||||K1\r\n" + b"x" * 100_000 + b"\r\nACME|A2|||||K1\r\n"
+    for layout in ("io_citta", "io_clifor_detcon"):
+        report = validate_stream(io.BytesIO(head + rows), get_layout(layout))
+        found = {(v.line, v.column) for v in report.violations}
+        assert (4, "CHIAVE") in found and (3, None) in found, report.to_text(layout)

@@ -105,8 +105,10 @@ def test_one_input(data: bytes) -> None:
             read = True
         except FormatError:
             read = False
-        # The judge and the reader share their rules: what the judge accepts reads.
-        assert read or not report.valid, "the judge found the file valid, the reader refused it"
+        # The judge and the reader share their rules: what the judge accepts as written
+        # reads (truncate makes the judge cut what the reader, reading as is, refuses).
+        assert read or not report.valid or policy == "truncate", \
+            "the judge found the file valid, the reader refused it"
     if mode & 2:
         csv = convert(io.BytesIO(body), io.BytesIO(), DIALECT, company="ACME",
                       length_policy=policy, max_errors=max_errors, strict=strict)
