@@ -26,6 +26,8 @@ import bisect
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 from typing import BinaryIO
 
@@ -517,7 +519,8 @@ class _Judge:
                 self.keys.add(key, n)
             groups = m.groups()
             if groups.count(None) != len(groups):  # some fields are not as documented
-                self._fields(n, parts, [i for i, g in enumerate(groups) if g is not None])
+                self._fields(n, parts, list(compress(range(len(groups)),
+                                                     map(is_not, groups, repeat(None)))))
             return plan.out_line(parts) if self.dst is not None else None
         if problem:
             report.add(n, None, text, problem, row=True)
