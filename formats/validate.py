@@ -412,7 +412,7 @@ class _Judge:
                             continue
                 line_no = self._block(block, line_no)
         except LineTooLong as exc:
-            what = "the header" if line_no == 0 and layout.header else f"line {line_no + 1}"
+            what = "the header" if line_no == 0 and layout.header else "the line"
             self.report.add(line_no + 1, None, "", f"{what} goes on past {exc.limit:,} bytes "
                             "without a line end: a tracciato line is never that long (are the "
                             "line ends missing, or is this not a tracciato?); the rest of the "

@@ -68,7 +68,7 @@ def test_a_line_without_end_after_a_good_header_is_refused_at_the_layout_bound(
     limit = line_limit(7)
     assert limit == 7 * 16001 + 2
     assert [(v.line, v.rule[:40]) for v in report.violations] == [
-        (3, "line 3 goes on past 112,009 bytes withou")]
+        (3, "the line goes on past 112,009 bytes with")]
     assert report.file_errors == 1 and not report.rows_only
     assert used < limit + 2 * MB, used
 
