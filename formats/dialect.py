@@ -190,7 +190,8 @@ class _Converter:
             name = t.field.name
             text = values.get(name, "")
             if not t.field.is_valid(text):
-                if self.truncate and t.field.kind == "C" and len(text) > t.field.length:
+                if self.truncate and t.field.kind == "C" and len(text) > t.field.length \
+                        and not t.field.key_like:  # a key is never cut: it links records
                     report.warn(f"line {line}, column {t.source or name}: {len(text)} "
                                 f"characters cut to {t.field.length}")
                     text = text[:t.field.length]

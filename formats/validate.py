@@ -222,8 +222,9 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
         seen.add(name)
         names.append(name)
         fields.append(f if f is not None else untyped(name or "?"))
+    present = seen | {layout.canonical_name(n) or n for n in seen}  # aliases count
     for req in layout.required:
-        if req not in seen:
+        if req not in present:
             report.add(1, req, "", f"required column {req} is missing from the header")
     return _build_plan(layout, names, fields)
 
@@ -379,7 +380,7 @@ class _Judge:
             rule = f.problem(value)
             if rule is None:
                 continue
-            if self.truncate and f.kind == "C" and len(value) > f.length \
+            if self.truncate and f.kind == "C" and len(value) > f.length and not f.key_like \
                     and "|" not in value and "\r" not in value:
                 report.warn(f"line {n}, column {f.name}: {len(value)} characters cut to "
                             f"{f.length}")

@@ -129,7 +129,7 @@ def _value(f: Field, value: object, number: int, truncate: bool, result: WriteRe
         text = clean_text(text)
     if f.is_valid(text):
         return text
-    if truncate and f.kind == "C" and len(text) > f.length:
+    if truncate and f.kind == "C" and len(text) > f.length and not f.key_like:
         result.warning_count += 1
         if len(result.warnings) < 1000:
             result.warnings.append(f"record {number}, field {f.name}: {len(text)} characters "

@@ -294,7 +294,8 @@ def _value_by_value(plan: Plan, j: int, f: Field, col: Sequence[Any], first_line
     out: list[str] = []
     for n, value in enumerate(col):
         text, problem, _ = slow_value(f, value)
-        if problem is not None and plan.truncate and f.kind == "C" and len(text) > f.length:
+        if problem is not None and plan.truncate and f.kind == "C" and len(text) > f.length \
+                and not f.key_like:  # a key is never cut: it links records
             plan.warning_count += 1
             if len(plan.warnings) < 1000:
                 plan.warnings.append(f"line {first_line + n}, field {f.name}: {len(text)} "
