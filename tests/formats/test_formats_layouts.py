@@ -174,3 +174,16 @@ def test_table_syntax() -> None:
     assert lay.get("D").sources == ("CIC",)  # type: ignore[union-attr]
     assert lay.get("DAT_ULT_MOD").sources == ("IW",)  # type: ignore[union-attr]
     assert lay.get("CHIAVE").sources == ("IW", "AMH", "CIC")  # type: ignore[union-attr]
+
+
+def test_the_writer_takes_records_with_alternate_names() -> None:
+    from formats import write_records
+
+    out = io.BytesIO()
+    write_records(out, get_layout("io_agenti_esclusioni"),
+                  [{"CHIAVE": "ACME§A1", "COD_DITTA": "ACME", "COD_AGENTE": "A1"}])
+    head, row, _ = out.getvalue()[3:].decode().split("\r\n")
+    assert head == "CHIAVE|COD_DITTA|DAT_ULT_MOD|COD_AGENTE"  # no empty COD_AGE beside it
+    assert row == "ACME§A1|ACME|01011900000000|A1"
+    report = validate_stream(io.BytesIO(out.getvalue()), get_layout("io_agenti_esclusioni"))
+    assert report.valid
