@@ -78,7 +78,7 @@ FLG_REDDITTIVITA/FLG_REDDITIVITA ? FLG_KIT ? FLG_ORDINABILE ? DES_CLA_PROV ?
 % IW tracciati/io_art_um.md; AMH CSV/imp/rec_art_um.cs and the AMHelper.xml shipped with CIC (MULTIPLO); CIB BEIEIBUS.vb Elabora_ExportArt (the IB_ART_UM block); CIC BEIEIBUS.vb Elabora_ExportArtUM
 # FAT_CONV: CIB and CIC write 1/factor with 8 decimals (0,00000000) for UM type 2 and the
 # package quantity with 4 for type 3; empty for UM type 1 (AMHelper says 0).
-[IW AMH CIB CIC] COD_ART C50! UM C50! DESC_UM C1000 FAT_CONV D15,5 TIPO_UM I1
+[IW AMH CIB CIC] COD_ART C50! UM C50!^ DESC_UM C1000 FAT_CONV D15,5 TIPO_UM I1
 # FLG_DEFAULT: on the later IW page (the doc-old copy; the 2015 page lacks it), AMHelper
 # and CIC; CIB does not write it.
 [IW AMH CIC] FLG_DEFAULT F

@@ -112,7 +112,7 @@ def documented(f: Field) -> str:
     if f.kind == "C":
         return str(f.documented_length or f.length)
     if f.kind == "I":
-        return f"{f.length} digits"
+        return f"{f.length} digit{'s' if f.length > 1 else ''}"
     if f.kind in ("D", "L"):
         return f"{f.length},{f.scale}"
     return {"Dt": "ddmmyyyy", "DT": "ddmmyyyyhhmmss", "F": "0/-1"}[f.kind]
