@@ -52,9 +52,16 @@ class Field:
     required: bool = False
     typed: bool = True  # False: the spec gives no type/length; permissive C4000
     documented_length: int | None = None  # as the spec lists it (e.g. 8000 before the cap)
-    sources: tuple[str, ...] = ()  # where the field is documented or written (provenance)
-    aliases: tuple[str, ...] = ()  # alternate column names real writers use for it
-    key_like: bool = False  # links records (e.g. NUM_REG): never truncated
+    # Provenance: the public sources that list or write this column, as tags (IW, DI, AMH,
+    # CIB, CIC; formats/_table.py explains them). Empty for a column no layout lists.
+    sources: tuple[str, ...] = ()
+    # Other header names real writers use for this same column (e.g. COD_VALUTA for VALUTA);
+    # Layout.field_for resolves them, the published file keeps the name as written.
+    aliases: tuple[str, ...] = ()
+    # The column identifies or links records (CHIAVE, NUM_REG, a code): a value longer than
+    # documented is kept whole, never cut by length_policy: truncate (cutting it would break
+    # the link, e.g. a due date that no longer finds its document).
+    key_like: bool = False
     _full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -48,12 +48,12 @@ def _columns_for(layout: Layout, first: Mapping[str, object] | None,
     else:
         present = set(first)
         names = [f.name for f in layout.fields if f.name in present or f.name == DAT_ULT_MOD
-                 or f.required]
-        names += [k for k in first if layout.get(k) is None]
+                 or (f.required and present.isdisjoint(f.aliases))]
+        names += [k for k in first if layout.get(k) is None]  # alternate names, extras
     if layout.has_dat_ult_mod and DAT_ULT_MOD not in names:
         names.append(DAT_ULT_MOD)
     for n in names:
-        if layout.get(n) is None and not layout.extras_allowed:
+        if layout.field_for(n) is None:
             raise RecordError(f"{layout.name} has no field {n}", field=n)
     return names
 
@@ -79,7 +79,7 @@ def write_records(fp: BinaryIO, layout: Layout, records: Iterable[Mapping[str, o
     first = next(it, None)
     names = _columns_for(layout, first, columns)
     result.columns = names
-    fields: list[Field] = [layout.get(n) or untyped(n) for n in names]
+    fields: list[Field] = [layout.field_for(n) or untyped(n) for n in names]
     known = set(names)
     with_header = header and layout.header
     fp.write(BOM)
@@ -97,11 +97,11 @@ def write_records(fp: BinaryIO, layout: Layout, records: Iterable[Mapping[str, o
                               f"{layout.name} file ({', '.join(names[:6])}...)",
                               field=extra[0], record=number)
         values = []
-        for f in fields:
+        for name, f in zip(names, fields, strict=True):
             if f.name == DAT_ULT_MOD:
                 values.append(DAT_ULT_MOD_VALUE)
                 continue
-            values.append(_value(f, rec.get(f.name), number, truncate, result, layout))
+            values.append(_value(f, rec.get(name), number, truncate, result, layout))
         buf.append("|".join(values))
         result.rows += 1
         if len(buf) >= _FLUSH_ROWS:

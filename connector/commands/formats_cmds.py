@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from formats import get_layout, validate_file
-from formats.layout import Layout
+from formats.fieldtypes import DAT_ULT_MOD, KIND_NAMES, Field
+from formats.layout import Layout, all_layouts
 from formats.templates import describe_layout, describe_layouts, template
 
 
@@ -27,7 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("layouts", help="list the known tracciati")
     p.add_argument("name", nargs="?", metavar="LAYOUT", help="show the fields of one layout")
-    p.add_argument("--fields", action="store_true", help="show the fields of every layout")
+    p.add_argument("--fields", action="store_true",
+                   help="show each field's type, documented length, alternate names and "
+                        "sources (of LAYOUT, or of every layout)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=layouts_cmd)
 
     p = sub.add_parser("template", help="print a header-only file with one example row")
@@ -87,12 +92,89 @@ def layouts_cmd(args: argparse.Namespace) -> int:
         layout = _layout_or_none(args.name)
         if layout is None:
             return 2
-        print(describe_layout(layout))
+        layouts = [layout]
+    else:
+        layouts = all_layouts()
+    if args.json:
+        if args.name or args.fields:
+            data: object = [layout_dict(lay) for lay in layouts]
+            if args.name:
+                data = layout_dict(layouts[0])
+        else:
+            data = [{k: v for k, v in layout_dict(lay).items() if k != "fields"}
+                    for lay in layouts]
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
         return 0
-    sys.stdout.write(describe_layouts(verbose=args.fields))
-    if not args.fields:
-        print("* = minimum set. `connector layouts LAYOUT` shows the fields of one.")
+    if args.fields:
+        sys.stdout.write("\n\n".join(describe_fields(lay) for lay in layouts) + "\n")
+        return 0
+    if args.name:
+        print(describe_layout(layouts[0]))
+        return 0
+    sys.stdout.write(describe_layouts(verbose=False))
+    print("* = minimum set. `connector layouts LAYOUT --fields` shows the fields of one, "
+          "with their sources.")
     return 0
+
+
+def documented(f: Field) -> str:
+    """The field's documented size: characters, digits, precision,scale or the format."""
+    if not f.typed:
+        return "-"
+    if f.kind == "C":
+        return str(f.documented_length or f.length)
+    if f.kind == "I":
+        return f"{f.length} digit{'s' if f.length > 1 else ''}"
+    if f.kind in ("D", "L"):
+        return f"{f.length},{f.scale}"
+    return {"Dt": "ddmmyyyy", "DT": "ddmmyyyyhhmmss", "F": "0/-1"}[f.kind]
+
+
+def _dat_ult_mod(layout: Layout) -> str:
+    if layout.get(DAT_ULT_MOD) is None:
+        return "none"
+    return "added when missing" if layout.has_dat_ult_mod else "accepted, not added"
+
+
+def describe_fields(layout: Layout) -> str:
+    """One layout with, per field: type, documented size, flags, aliases and sources."""
+    head = f"{layout.name}  ({layout.filename})  {layout.description}"
+    lines = [head]
+    if layout.alt_filenames:
+        lines.append("  also named: " + ", ".join(layout.alt_filenames))
+    lines.append(f"  key: {layout.key or 'none'}; DAT_ULT_MOD: {_dat_ult_mod(layout)}")
+    for tag, place in layout.refs:
+        lines.append(f"  {tag:<4} {place}")
+    rows = [("#", "field", "type", "documented", "flags", "also named", "sources")]
+    for i, f in enumerate(layout.fields, 1):
+        flags = ",".join(flag for flag, on in (("required", f.required), ("key", f.key_like))
+                         if on)
+        rows.append((str(i), f.name, f.type_code, documented(f), flags,
+                     " ".join(f.aliases), " ".join(f.sources)))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    for r in rows:
+        cells = [r[c].rjust(widths[c]) if c == 0 else r[c].ljust(widths[c])
+                 for c in range(len(widths))]
+        lines.append(("    " + "  ".join(cells) + "  " + r[-1]).rstrip())
+    return "\n".join(lines)
+
+
+def layout_dict(layout: Layout) -> dict[str, Any]:
+    return {
+        "name": layout.name, "file": layout.filename, "also_named": list(layout.alt_filenames),
+        "description": layout.description, "group": layout.group,
+        "minimum_set": layout.minimum_set, "header": layout.header, "key": layout.key,
+        "dat_ult_mod": _dat_ult_mod(layout), "sources": list(layout.sources),
+        "refs": [{"source": tag, "place": place} for tag, place in layout.refs],
+        "fields": [{
+            "name": f.name, "type": f.type_code, "kind": KIND_NAMES[f.kind] if f.typed else None,
+            "length": f.length if f.typed else None, "scale": f.scale if f.typed else None,
+            "documented": documented(f), "documented_length": f.documented_length,
+            "required": f.required, "typed": f.typed, "key_like": f.key_like,
+            "aliases": list(f.aliases), "sources": list(f.sources),
+        } for f in layout.fields],
+    }
 
 
 def template_cmd(args: argparse.Namespace) -> int:

@@ -122,4 +122,47 @@ def test_the_real_command_line(files: tuple[Path, Path]) -> None:
     cmd = [sys.executable, "-m", "connector", "validate", str(files[1])]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
-    assert "DAT_ULT_MOD" in done.stdout and done.stderr == ""
+    assert "PROVINCIA" in done.stdout and done.stderr == ""
+
+
+def test_layouts_fields_show_types_lengths_aliases_and_sources(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["layouts", "io_art_ultacq", "--fields"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("io_art_ultacq  (io_art_ultacq.dat)")
+    assert any(line.split()[:2] == ["CIB", "BEIEIBUS.vb"] for line in lines)
+    valuta = next(line for line in lines if " VALUTA " in line).split()
+    assert valuta[1:5] == ["VALUTA", "C4", "4", "COD_VALUTA"]
+    assert valuta[5:] == ["IW", "AMH", "CIB", "CIC"]
+    num_doc = next(line for line in lines if " NUM_DOC " in line).split()
+    assert num_doc[2:5] == ["I7", "7", "digits"]
+    assert main(["layouts", "io_clifor_scadoc", "--fields"]) == 0
+    out = capsys.readouterr().out
+    assert "NUM_REG" in out and "required,key" in out
+    flg = next(line for line in out.splitlines() if " FLG_DA_LIB " in line).split()
+    assert flg[2:] == ["?", "-", "AMH", "CIB", "CIC"]
+    assert main(["layouts", "--fields"]) == 0
+    every = capsys.readouterr().out
+    assert "io_attivita  (io_attivita.dat)" in every and "AM_CF_NOTE" in every
+
+
+def test_layouts_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["layouts", "io_clifor_gen", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "io_clifor_gen" and data["sources"] == ["IW", "AMH", "CIB", "CIC"]
+    zona = next(f for f in data["fields"] if f["name"] == "ZONA")
+    assert zona["aliases"] == ["DES_ZONA"] and zona["documented"] == "255"
+    assert zona["sources"] == ["IW", "AMH", "CIB", "CIC"] and zona["key_like"] is False
+    lat = next(f for f in data["fields"] if f["name"] == "LATITUDINE")
+    assert (lat["type"], lat["length"], lat["scale"]) == ("L50,6", 50, 6)
+    pec = next(f for f in data["fields"] if f["name"] == "PEC")
+    assert pec["typed"] is False and pec["type"] == "?" and pec["sources"] == ["AMH"]
+    assert main(["layouts", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {d["name"] for d in summary} >= {"io_attivita", "io_tipi_attivita", "AM_ORD"}
+    assert all("fields" not in d for d in summary)
+    assert main(["layouts", "--fields", "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert len(full) == len(summary) and all(d["fields"] for d in full)
+    assert main(["layouts", "io_nope", "--json"]) == 2

@@ -26,5 +26,5 @@ def test_the_harness_catches_a_broken_judge(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(report, "excerpt", lambda value, limit=60: value)
     with pytest.raises(AssertionError):
-        harness.test_one_input((CORPUS / "citta-warnings").read_bytes()[:2]
-                               + b"CHIAVE|COD_DITTA|CODICE\r\nK|A|" + b"c" * 200 + b"\r\n")
+        citta = bytes([[lay.name for lay in harness.LAYOUTS].index("io_citta"), 0])
+        harness.test_one_input(citta + b"CHIAVE|COD_DITTA|CODICE\r\nK|A|" + b"c" * 200 + b"\r\n")
