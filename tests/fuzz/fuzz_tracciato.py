@@ -1,7 +1,9 @@
 """Fuzzing harness of the tracciato reader (atheris convention: test_one_input(data)).
 
 The first two bytes choose what to fuzz, the rest is the file:
-  data[0]  the layout (every known one, legacy positional layouts included)
+  data[0]  the layout (every known one, legacy positional layouts included), as an index
+           into all_layouts(): a layout added to formats/_table.py shifts the indexes, so
+           remap the seeds' first byte by layout name then (the seeds are named after theirs)
   data[1]  bit 0: put the layout's own header first (so the bytes reach the rows)
            bit 1: strict; bit 2: length_policy truncate; bit 3: max_errors 3
            bits 4-5: also read the records (read_records), convert it as a CSV dialect,
