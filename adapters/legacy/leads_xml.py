@@ -24,7 +24,7 @@ _RENAMES = {
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _DIFFGRAM = "{urn:schemas-microsoft-com:xml-diffgram-v1}"
 _DATE_COLUMNS = {"data_import"}
-_DECIMAL_COLUMNS = {"fatturato"}
+# FATTURATO is text, as in AMHelper's TestataLeadsExport: not checked as a number.
 
 
 def _local(tag: str) -> str:
@@ -71,13 +71,6 @@ def _parse(name: str, data: bytes, company: str, stream: str) -> list[ParsedReco
             value = item.get(key)
             if value is not None and not _looks_like_iso_date(value):
                 problems.append(Problem(index, key.upper(), value, "not an ISO 8601 date"))
-        for key in _DECIMAL_COLUMNS:
-            value = item.get(key)
-            if value is not None:
-                try:
-                    float(value.replace(",", "."))
-                except ValueError:
-                    problems.append(Problem(index, key.upper(), value, "not a decimal number"))
         if stream == "lead_notes" and not (item.get("cod_lead") or "").strip():
             problems.append(Problem(index, "COD_LEAD", None, "a lead note needs the lead's code"))
         legacy_id = (item.get("legacy_id") or "").strip()

@@ -85,7 +85,7 @@ def test_leads_and_lead_notes_from_dataset_xml() -> None:
     new, update = _decode("leads_data_1_2_3.xml", LEADS_XML)
     assert isinstance(new.model, Lead) and new.model.is_new
     assert new.model.descrizione1 == "Bianchi Spa" and new.model.cod_prog == "ic.acme"
-    assert new.model.note == "Fiera 2026\nstand 12" and new.model.fatturato == Decimal("125000.50")
+    assert new.model.note == "Fiera 2026\nstand 12" and new.model.fatturato == "125000.50"
     assert new.model.cod_fonte == "FI" and new.model.fonte == "Fiera"
     assert update.model.cod_lead == "L0099" and not update.model.is_new
     (note,) = _decode("leads_note_1_2_3.xml", LEAD_NOTES_XML)
@@ -119,7 +119,7 @@ def test_a_wrong_field_count_names_the_line() -> None:
     ("T_DAT_ORDINE", "", "required date is empty"),
     ("R_QTA_1", "1.234,5", "not a decimal number"),
     ("R_PREZZO_1", "abc", "not a decimal number"),
-    ("TIPO_UM", "7", "must be between 1 and 3"),
+    ("TIPO_UM", "x", "not a whole number"),
     ("COD_DITTA", "OTHER", "COD_DITTA of another company"),
 ])
 def test_bad_values_name_line_and_field(field: str, value: str, rule: str) -> None:
@@ -153,3 +153,27 @@ def test_bad_xml_files() -> None:
 
 def test_an_empty_order_file_is_refused() -> None:
     assert _problems("AM_ORD_1.DAT", "\r\n") == ["file: no order rows in the file"]
+
+
+def test_unknown_unit_and_free_goods_types_are_read_with_a_warning() -> None:
+    """A descriptive line with TIPO_UM 0 and an article line with codes the reference
+    connector does not know: imported, read as it reads them, the second with warnings."""
+    text = (order_line(R_IND_TIPO_RIGA="2", R_DES_RIGA_ORD="Fragile", TIPO_UM="0",
+                       R_IND_TIPO_OM="0") + "\r\n"
+            + order_line(R_COD_ART="A", R_QTA_1="1", TIPO_UM="7", R_IND_TIPO_OM="9"))
+    (rec,) = _decode("AM_ORD_1.DAT", text)
+    order = rec.model
+    assert isinstance(order, Order)
+    assert [(r.is_descriptive, r.uom, r.free_goods) for r in order.rows] == [
+        (True, "primary", "normal"), (False, "primary", "normal")]
+    assert rec.warnings == (
+        "righe[1].ext_cod_tipo_riga_omag: unknown free-goods type '9', read as a normal row (0)",
+        "righe[1].tipo_um: unknown unit-of-measure type '7', read as 1 (the primary unit)")
+
+
+def test_a_lead_with_a_text_turnover_is_imported() -> None:
+    text = LEADS_XML.replace("<FATTURATO>125000.50</FATTURATO>",
+                             "<FATTURATO>circa 2 milioni</FATTURATO>")
+    assert "circa 2 milioni" in text
+    new, _ = _decode("leads_data_1.xml", text)
+    assert isinstance(new.model, Lead) and new.model.fatturato == "circa 2 milioni"
