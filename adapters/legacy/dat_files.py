@@ -14,6 +14,7 @@ from adapters.legacy.dat import (
     LineReader,
     ParsedRecord,
     Problem,
+    check_company,
     company_problem,
     decode_text,
     split_lines,
@@ -88,6 +89,7 @@ def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
     """One order per file, one line per row, header values repeated on each line."""
     problems: list[Problem] = []
     readers = _readers(name, data, ORDER_FIELDS, ORDER_FIELD_COUNTS, problems)
+    check_company(name, [r.fields[0] for r in readers], company)
     if not readers and not problems:
         raise LegacyFileError(name, [Problem(None, None, None, "no order rows in the file")])
     rows: list[dict[str, Any]] = []
@@ -142,6 +144,7 @@ def _simple(name: str, data: bytes, company: str, stream: str, names: tuple[str,
             wire: tuple[str, ...]) -> list[ParsedRecord]:
     problems: list[Problem] = []
     readers = _readers(name, data, names, (len(names),), problems)
+    check_company(name, [r.fields[0] for r in readers], company)
     out = []
     for r in readers:
         company_problem(r, 0, company)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.legacy import LegacyFileError, kind_of, parse_file
+from adapters.legacy import ForeignCompanyFile, LegacyFileError, kind_of, parse_file
 from connector.domain import CustomerChange, CustomerNote, Lead, LeadNote, Order, decode_record
 from tests.legacy.samples import (
     LEAD_NOTES_XML,
@@ -120,7 +120,6 @@ def test_a_wrong_field_count_names_the_line() -> None:
     ("R_QTA_1", "1.234,5", "not a decimal number"),
     ("R_PREZZO_1", "abc", "not a decimal number"),
     ("TIPO_UM", "x", "not a whole number"),
-    ("COD_DITTA", "OTHER", "COD_DITTA of another company"),
 ])
 def test_bad_values_name_line_and_field(field: str, value: str, rule: str) -> None:
     line = order_line(R_COD_ART="A", **{field: value})
@@ -137,7 +136,8 @@ def test_two_orders_in_one_file_are_refused() -> None:
 def test_bad_customer_and_note_files() -> None:
     assert _problems("AM_CF_ANA_1.DAT", customer_line() + "|x")[0] == "line 1: 18 fields, expected 17"
     assert "customer code is empty" in _problems("AM_CF_ANA_1.DAT", customer_line(cod=""))[0]
-    assert "another company" in _problems("AM_CF_NOTE_1.DAT", note_line(COD_DITTA="BETA"))[0]
+    mixed = note_line() + "\r\n" + note_line(COD_DITTA="BETA")
+    assert "another company in a file of ACME" in _problems("AM_CF_NOTE_1.DAT", mixed)[0]
     assert parse_file("AM_CF_NOTE_1.DAT", b"\r\n", "ACME") == []  # nothing to import, not an error
 
 
@@ -147,12 +147,30 @@ def test_bad_xml_files() -> None:
     bad_date = LEAD_NOTES_XML.replace("2026-11-20T09:15:00.0000000+01:00", "20/11/2026")
     (problem,) = _problems("leads_note_1.xml", bad_date)
     assert problem == "line 1, field DATA_IMPORT, value '20/11/2026': not an ISO 8601 date"
-    other = LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>", "<COD_DITTA>BETA</COD_DITTA>", 1)
-    assert "another company" in _problems("leads_data_1.xml", other)[0]
+    mixed = LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>", "<COD_DITTA>BETA</COD_DITTA>", 1)
+    assert "another company in a file of ACME" in _problems("leads_data_1.xml", mixed)[0]
 
 
 def test_an_empty_order_file_is_refused() -> None:
     assert _problems("AM_ORD_1.DAT", "\r\n") == ["file: no order rows in the file"]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("IB_AM_ORD_BETA_7.DAT", order_file().replace("ACME|", "BETA|")),
+    ("AM_CF_ANA_BETA_1.DAT", customer_line(COD_DITTA="beta ") + "\r\n"
+     + customer_line(COD_DITTA="", cod="C2")),  # a blank COD_DITTA claims nothing
+    ("AM_CF_NOTE_BETA_1.DAT", note_line(COD_DITTA="BETA")),
+    ("leads_data_BETA_1.xml", LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>",
+                                                "<COD_DITTA>BETA</COD_DITTA>")),
+])
+def test_a_file_of_another_company_is_not_ours_to_judge(name: str, text: str) -> None:
+    """Every COD_DITTA another company's: ForeignCompanyFile (left for that connector),
+    even when the file has problems a file of ours would be quarantined for."""
+    with pytest.raises(ForeignCompanyFile) as err:
+        parse_file(name, (text + "\r\n|broken").encode("utf-8") if name.endswith(".DAT")
+                   else text.encode("utf-8"), "ACME")
+    assert err.value.companies == ["BETA"] and "left for that company's connector" in str(
+        err.value)
 
 
 def test_unknown_unit_and_free_goods_types_are_read_with_a_warning() -> None:
