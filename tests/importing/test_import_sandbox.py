@@ -20,7 +20,7 @@ from connector import status as core_status
 from connector.domain import InboundRecord
 from connector.errors import AuthError, PermanentError
 from connector.importing import status as import_status
-from tests.importing.conftest import Rig
+from tests.importing.conftest import AUTH_KEY, Rig
 
 STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
 
@@ -421,3 +421,43 @@ def test_a_record_with_an_unknown_code_is_delivered_with_its_warning_in_status(r
     assert section["streams"]["orders"]["warned"] == 1
     lines = "\n".join(import_status.render(section))
     assert "with warnings 1" in lines and "unknown unit-of-measure type '7'" in lines
+
+
+def test_demo_orders_sent_after_a_sandbox_restart_are_new_orders(tmp_path: Path) -> None:
+    """`enqueue demo:20` after a restart of the sandbox (same database) must make new
+    orders, not repeats of the first start's device guids (the connector would drop them
+    as duplicates of the earlier orders)."""
+    db = tmp_path / "sandbox.sqlite"
+    results = []
+    for _ in range(2):
+        with SandboxServer(db, auth_key=AUTH_KEY, seed=False) as sb:
+            sb.enqueue_demo("orders", 20, rows=2)
+            rig = Rig(sb, tmp_path)
+            results.append(rig.importer.poll_stream("orders"))
+            docs = rig.docs("orders")
+            rig.close()
+    assert [(r.new, r.delivered, r.duplicates) for r in results] == [(20, 20, 0), (20, 20, 0)]
+    assert len(docs) == 40
+    assert len({d["record"]["guid_test_ord"] for d in docs}) == 40
+
+
+def test_the_sandbox_sends_a_record_without_unique_id_as_such(sandbox: SandboxServer,
+                                                              tmp_path: Path) -> None:
+    """unique_id null or "" is sent so (the library allows it on these streams); only a
+    record without the key gets one. Such a record lands once, also when re-queued."""
+    rig = Rig(sandbox, tmp_path)
+    a = sandbox.enqueue("activities", {**sandbox_demo.demo_activity(random.Random(1)),
+                                       "unique_id": None})
+    b = sandbox.enqueue("customer_notes", {**sandbox_demo.demo_customer_note(random.Random(2)),
+                                           "unique_id": ""})
+    sandbox.requeue("activities", a)
+    sandbox.requeue("customer_notes", b)
+    result = rig.importer.run_cycle(streams=("customer_notes", "activities"))
+    for stream in ("customer_notes", "activities"):
+        (doc,) = rig.docs(stream)
+        assert doc["record"]["unique_id"].startswith("fp-") and doc["warnings"]
+        assert doc["key"] == f"{stream}/{doc['record']['unique_id']}"
+        assert result.streams[stream].delivered == 1 and result.streams[stream].fetched == 2
+        (entry,) = rig.journal.entries(stream)
+        assert entry.seen == 2  # the re-queued copy was recognised
+    rig.close()
