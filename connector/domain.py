@@ -843,34 +843,41 @@ def _wire_names(cls: type) -> frozenset[str]:
     return names
 
 
-def _extras(cls: type, item: dict[str, Any]) -> dict[str, Any] | UnsetType:
+def _extras(cls: type, item: dict[str, Any], prefix: str = "") -> dict[str, Any] | UnsetType:
     """The keys of `item` that `cls` does not read, with their values as sent; UNSET when
     there is none."""
     names = _wire_names(cls)
-    extra = {k: _plain(v) for k, v in item.items() if k not in names}
+    extra = {k: _plain(v, prefix + k) for k, v in item.items() if k not in names}
     return extra or UNSET
 
 
-def _plain(value: Any) -> Any:
+# Deeper than this, a value passed through is taken for a poison item, not agents' data.
+MAX_DEPTH = 64
+
+
+def _plain(value: Any, where: str, depth: int = 0) -> Any:
     """A JSON value as sent: numbers the checking path read exactly (Decimal) become JSON
-    numbers again, so a passed-through number stays a number."""
+    numbers again, so a passed-through number stays a number. RecordError when nested
+    deeper than MAX_DEPTH."""
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+    if isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise RecordError(f"{where}: nested more than {MAX_DEPTH} levels deep", field=where)
+        if isinstance(value, dict):
+            return {k: _plain(v, where, depth + 1) for k, v in value.items()}
+        return [_plain(v, where, depth + 1) for v in value]
     return value
 
 
-def _carries(value: Any) -> bool:
-    """Does this value carry anything (a clienti entry of nulls and blanks does not)?"""
+def _carries(value: Any, depth: int = 0) -> bool:
+    """Does this value carry anything (a clienti entry of nulls and blanks does not)?
+    (Called on values _plain has bounded already.)"""
     if value is None or value == "":
         return False
-    if isinstance(value, dict):
-        return any(_carries(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_carries(v) for v in value)
+    if isinstance(value, dict | list) and depth < MAX_DEPTH:
+        values = value.values() if isinstance(value, dict) else value
+        return any(_carries(v, depth + 1) for v in values)
     return True
 
 
@@ -889,7 +896,8 @@ def fallback_identity(item: dict[str, Any]) -> str:
     of the SHA-256 of its content (every key but id, unique_id and data_import, as JSON with
     the keys sorted, numbers as numbers). The same record queued again under a new queue
     id gets the same identity, so it lands once."""
-    content = {k: _plain(v) for k, v in item.items() if k not in _NOT_IDENTITY}
+    # The lists of an order (rows, their details) nest 4 levels below its fields.
+    content = {k: _plain(v, k, -4) for k, v in item.items() if k not in _NOT_IDENTITY}
     return FALLBACK_PREFIX + hashlib.sha256(_canonical(content)).hexdigest()[:32]
 
 
@@ -956,12 +964,13 @@ def _decode_row(item: Any, where: str, warnings: list[str]) -> OrderRow:
                                               kw.get("ext_cod_tipo_riga_omag"),
                                               kw.get("tipo_um"), where, warnings)
     return OrderRow(**kw, details=details, is_descriptive=descriptive, free_goods=free_goods,
-                    uom=uom, extra=_extras(OrderRow, row))
+                    uom=uom, extra=_extras(OrderRow, row, prefix))
 
 
 def _decode_detail(item: Any, where: str) -> RowDetail:
     d = _require_dict(item, where)
-    return RowDetail(**_decode_fields(RowDetail, d, where + "."), extra=_extras(RowDetail, d))
+    return RowDetail(**_decode_fields(RowDetail, d, where + "."),
+                     extra=_extras(RowDetail, d, where + "."))
 
 
 def order_kind(ext_cod_tipo_ord: str | None) -> Literal["order", "offer"]:
@@ -982,12 +991,12 @@ def _decode_order(item: dict[str, Any], base: dict[str, Any], warnings: list[str
         if clienti:
             first = _require_dict(clienti[0], "clienti[0]")
             new_customer = NewCustomer(**_decode_fields(NewCustomer, first, "clienti[0]."),
-                                       extra=_extras(NewCustomer, first))
+                                       extra=_extras(NewCustomer, first, "clienti[0]."))
             unused = clienti[1:]
     else:  # a known customer: the clienti sent are not a new customer, but kept
         unused = item.get("clienti")
     if _carries(unused):
-        extra = {**(extra or {}), "clienti": _plain(unused)}
+        extra = {**(extra or {}), "clienti": _plain(unused, "clienti")}
     return Order(**base, **kw, kind=order_kind(kw.get("ext_cod_tipo_ord")),
                  new_customer=new_customer, rows=rows,
                  delivery_date=delivery_date_of(rows, kw.get("data_consegna")), extra=extra)
@@ -1013,10 +1022,6 @@ def _decode_model(stream: str, item: Any) -> tuple[int, str, Model, tuple[str, .
     assert queue_id is not None
     warnings: list[str] = []
     unique_id = (_text(data.get("unique_id"), "unique_id") or "").strip()
-    if not unique_id:
-        unique_id = fallback_identity(data)
-        warnings.append(f"unique_id: missing, the record's identity is derived from its "
-                        f"content: {unique_id}")
     base = {"id": queue_id, "unique_id": unique_id}
     model: Model
     if cls is Order:
@@ -1027,6 +1032,11 @@ def _decode_model(stream: str, item: Any) -> tuple[int, str, Model, tuple[str, .
             stato = (kw.get("cod_stato") or "").strip().upper()
             kw["state"] = ACTIVITY_STATES.get(stato, "unknown")
         model = cls(**base, **kw, extra=_extras(cls, data))
+    if not unique_id:  # after the fields (a bad one is named first)
+        unique_id = fallback_identity(data)
+        force_setattr(model, "unique_id", unique_id)
+        warnings.insert(0, f"unique_id: missing, the record's identity is derived from its "
+                           f"content: {unique_id}")
     return queue_id, unique_id, model, tuple(warnings)
 
 

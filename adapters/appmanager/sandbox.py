@@ -131,7 +131,7 @@ class SandboxStore:
                         if "unique_id" not in rec:
                             n = self._next_unique(stream)
                             rec["unique_id"] = 100000 + n if stream == "orders" else f"U{n:08d}"
-                        uid = str(rec["unique_id"] or "")
+                        uid = "" if rec["unique_id"] is None else str(rec["unique_id"])
                         rec = {"unique_id": rec.pop("unique_id"), **rec}
                         body = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
                     cur = self._conn.execute(

@@ -253,3 +253,18 @@ def test_a_leads_turnover_is_text_as_in_the_library() -> None:
         item = {"id": 1, "unique_id": "L1", "fatturato": sent}
         _same("leads", item)
         assert decode_raw("leads", json.dumps(item).encode()).model.fatturato == text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("depth", [64, 65, 900])
+def test_a_field_passed_through_nested_too_deep_is_refused_naming_it(depth: int) -> None:
+    """A poison value in a field the model does not know: quarantined with its field
+    named, not a crash of the page (the bound is connector.domain.MAX_DEPTH)."""
+    nested = b"[" * depth + b"]" * depth
+    for uid in (b'"x"', b"null"):  # the fallback identity reads the content too
+        raw = b'{"id": 1, "unique_id": ' + uid + b', "righe": [{"zz": ' + nested + b"}]}"
+        if depth <= domain.MAX_DEPTH:
+            assert decode_raw("orders", raw).model.rows[0].extra  # type: ignore[union-attr]
+            continue
+        with pytest.raises(RecordError) as exc:
+            decode_raw("orders", raw)
+        assert exc.value.field == "righe[0].zz" and "levels deep" in str(exc.value)
