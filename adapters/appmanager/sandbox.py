@@ -98,16 +98,25 @@ class SandboxStore:
         self._lock = threading.Lock()
 
     def _next_unique(self, stream: str) -> int:
+        return self._count(f"unique:{stream}")
+
+    def _count(self, name: str) -> int:
         self._conn.execute("INSERT INTO counters(name, value) VALUES (?, 1) ON CONFLICT(name) "
-                           "DO UPDATE SET value = value + 1", (f"unique:{stream}",))
-        row = self._conn.execute("SELECT value FROM counters WHERE name = ?",
-                                 (f"unique:{stream}",)).fetchone()
+                           "DO UPDATE SET value = value + 1", (name,))
+        row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
         return int(row[0])
 
+    def next_start(self) -> int:
+        """Count a start of the sandbox on this database: 1, 2, ... (its demo data is drawn
+        from a seed of its own, so a restart does not send the same device guids again)."""
+        with self._lock:
+            return self._count("starts")
+
     def enqueue_many(self, stream: str, records: Iterable[dict[str, Any] | str]) -> list[int]:
-        """Queue items as iPads would. A dict without unique_id gets one (orders: a number,
-        other streams: a string, as AppManager sends them). A str is stored as is (raw
-        JSON: how tests send malformed items)."""
+        """Queue items as iPads would. A dict without the key unique_id gets one (orders: a
+        number, other streams: a string, as AppManager sends them); one with unique_id null
+        or "" is sent so. A str is stored as is (raw JSON: how tests send malformed
+        items)."""
         if stream not in RESOURCES:
             raise ValueError(f"unknown stream {stream!r}")
         ids: list[int] = []
@@ -119,10 +128,10 @@ class SandboxStore:
                         body, uid = rec, str(uuid.uuid4())
                     else:
                         rec = {k: v for k, v in rec.items() if k != "id"}
-                        if rec.get("unique_id") in (None, ""):
+                        if "unique_id" not in rec:
                             n = self._next_unique(stream)
                             rec["unique_id"] = 100000 + n if stream == "orders" else f"U{n:08d}"
-                        uid = str(rec["unique_id"])
+                        uid = "" if rec["unique_id"] is None else str(rec["unique_id"])
                         rec = {"unique_id": rec.pop("unique_id"), **rec}
                         body = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
                     cur = self._conn.execute(
@@ -389,7 +398,11 @@ class SandboxServer:
         self.faults = Faults()
         self.lock = threading.Lock()
         self.rng = random.Random(rng_seed)
-        self.demo_rng = random.Random(rng_seed + 1)
+        # Demo data is reproducible for a given database and start, and differs from one
+        # start to the next: the same seed after a restart would send the same device guids
+        # again, which the connector rightly takes for the same orders.
+        self.starts = self.store.next_start()
+        self.demo_rng = random.Random(f"{rng_seed + 1}:{self.starts}")
         self.requests = 0
         self.request_times: list[float] = []
         self.faults_served: list[str] = []

@@ -1,7 +1,14 @@
 """Realistic demo records for the AppManager sandbox, shaped as AppManager sends them.
 
-Dates come in the different wire forms seen in the field (ISO 8601 with and without zone,
-.NET `/Date(ms+hhmm)/`), so the decoder is exercised by every demo run.
+Every record carries every field AMHelper's web-service classes define for its stream
+(../shared/spec/appmanager-api.md §2.4-2.9, AMHelper WS/ws_rec_*.cs up to 2022), null
+where an agent would leave it empty, as .NET serialises a class. Among them the shapes
+real installations send: colour and material codes per row, the 2022 order header
+fields, descriptive rows whose unit type is 0, a lead's `fatturato` as text (a string in
+the library), and some customer notes and activities without a unique_id (a string, so
+null, in the library). Dates come in the different wire forms seen in the field (ISO 8601
+with and without zone, .NET `/Date(ms+hhmm)/`), so the decoder is exercised by every demo
+run.
 """
 
 from __future__ import annotations
@@ -52,6 +59,21 @@ def _base(rng: random.Random, project: str) -> dict[str, Any]:
             "cod_operatore": None, "utente": USERS[agent]}
 
 
+COLOURS = ["NER", "BIA", "ROS", "BLU"]
+MATERIALS = ["COT", "LIN", "VET", "ACC"]
+
+
+def _colours_and_materials(rng: random.Random) -> dict[str, Any]:
+    """cod_materiale1..15 / cod_colore1..15: the first one or two set on one row in four
+    (the variant an agent picked), the rest null."""
+    used = rng.choice([0, 0, 0, 1, 2])
+    out: dict[str, Any] = {}
+    for i in range(1, 16):
+        out[f"cod_materiale{i}"] = rng.choice(MATERIALS) if i <= used else None
+        out[f"cod_colore{i}"] = rng.choice(COLOURS) if i <= used else None
+    return out
+
+
 def demo_row(rng: random.Random, i: int, when: datetime) -> dict[str, Any]:
     code, desc, um1, um2, factor, price = rng.choice(ARTICLES)
     tipo_um = rng.choice([1, 1, 1, 2, 3])
@@ -72,6 +94,7 @@ def demo_row(rng: random.Random, i: int, when: datetime) -> dict[str, Any]:
         "mag_perc_1": 0, "mag_perc_2": 0, "mag_importo": 0,
         "data_consegna_riga": _iso(when + timedelta(days=rng.randint(1, 10)), rng),
         "cod_combinazione": None, "cod_catalogo": None, "cod_tipo_fattura": None,
+        **_colours_and_materials(rng),
         "dettagli": [],
     }
 
@@ -80,6 +103,7 @@ def demo_order(rng: random.Random, project: str = "ic.acme", rows: int = 4, offe
                new_customer: bool = False, now: datetime | None = None) -> dict[str, Any]:
     when = (now or datetime.now()).replace(microsecond=0) - timedelta(minutes=rng.randint(0, 600))
     cust = rng.choice(CUSTOMERS)
+    pickup = rng.random() < 0.1
     order: dict[str, Any] = {
         **_base(rng, project),
         "guid_test_ord": str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper(),
@@ -95,12 +119,25 @@ def demo_order(rng: random.Random, project: str = "ic.acme", rows: int = 4, offe
         "cod_magazzino": "01", "cod_serie_ordini": None,
         "note": "Scarico dal retro§Chiamare prima" if rng.random() < 0.2 else None,
         "des_note_fat": None, "des_note_cons": None, "des_note_gen": None,
+        "cod_colore_estensione1": None, "cod_colore_estensione2": None,
+        "cod_materiale_estensione1": None, "cod_materiale_estensione2": None,
+        # AMHelper 2022 (data_ritiro declared a number and flg_ritiro a date there: sent
+        # here as a flag and a date, which is what their names say).
+        "cod_urgenza": rng.choice([1, 1, 1, 0]), "flg_aggiunta": 0, "num_doc_aggiunta": None,
+        "data_ritiro": _iso(when + timedelta(days=2), rng) if pickup else None,
+        "flg_ritiro": 1 if pickup else 0,
+        "pec_clifor": None, "cod_gg_consegna_clifor": None, "cod_tipo_cliente_clifor": None,
+        "cod_zona_consegna_clifor": rng.choice(["Z1", "Z2", None]),
         "clienti": [], "righe": [demo_row(rng, i, when) for i in range(rows)],
     }
-    if rows >= 3:
+    if rows >= 3:  # a text-only row: no article, no quantity, unit type 0
         order["righe"][-1] = {**order["righe"][-1], "ext_cod_tipo_riga_ord": "2",
                               "codice_articolo": None, "descrizione_riga": "Merce fragile",
-                              "qta": None, "prezzo": None}
+                              "tipo_um": "0", "ext_cod_tipo_riga_omag": "0",
+                              "cod_um_1": None, "cod_um_2": None, "fattore_conversione": None,
+                              "qta": None, "qta_2": None, "codice_confezione": None,
+                              "qta_confezione": None, "prezzo": None, "prezzo_2": None,
+                              **_colours_and_materials(random.Random(0))}
     if rows >= 2 and rng.random() < 0.5:
         order["righe"][0]["dettagli"] = [
             {"cod_assortimento": "A1", "cod_sviluppo": "S", "cod_taglia": t,
@@ -121,7 +158,11 @@ def demo_order(rng: random.Random, project: str = "ic.acme", rows: int = 4, offe
             "des_citta_consegna": "Bologna", "cap_consegna": "40138", "provincia_consegna": "BO",
             "cod_nazione_consegna": "IT", "des_nazione_consegna": "Italia",
             "telefono_consegna": None, "cellulare_consegna": None, "fax_consegna": None,
-            "cod_porto_consegna": None}]
+            "cod_porto_consegna": None, "pec_clifor": "nuovaaurora@pec.example",
+            "cod_gg_cons_clifor": "LUN", "cod_tipo_cli_clifor": "PAS"}]
+        order["pec_clifor"] = "nuovaaurora@pec.example"
+        order["cod_gg_consegna_clifor"] = "LUN"
+        order["cod_tipo_cliente_clifor"] = "PAS"
     return order
 
 
@@ -137,11 +178,15 @@ def demo_customer_change(rng: random.Random, project: str = "ic.acme") -> dict[s
 
 
 def demo_customer_note(rng: random.Random, project: str = "ic.acme") -> dict[str, Any]:
-    return {**_base(rng, project), "cod_cliente": rng.choice(CUSTOMERS)[0],
+    note = {**_base(rng, project), "cod_cliente": rng.choice(CUSTOMERS)[0],
             "nota": rng.choice(["Chiuso il lunedi", "Preferisce consegne entro le 10",
-                                "Interessato alla nuova linea bio§Richiamare a marzo"]),
+                                "Interessato alla nuova linea bio§Richiamare a marzo"])
+            + f" (visita {rng.randrange(10 ** 6)})",
             "progressivo": rng.choice(["0", "", "2"]), "tipo_nota": "Visita",
             "data_import": None}
+    if rng.random() < 0.2:  # a string in the library, so it may come empty
+        note["unique_id"] = ""
+    return note
 
 
 def demo_lead(rng: random.Random, project: str = "ic.acme") -> dict[str, Any]:
@@ -152,9 +197,17 @@ def demo_lead(rng: random.Random, project: str = "ic.acme") -> dict[str, Any]:
             "email": "paolo.galli@example.com", "fax": None, "internet": None,
             "note": "Conosciuto in fiera", "indirizzo": "Via Manzoni 7", "cod_citta": "F205",
             "citta": "Milano", "cap": "20121", "provincia": "MI", "cod_nazione": "IT",
-            "nazione": "Italia", "fatturato": 250000, "cod_valuta": "EUR",
-            "cod_campagna": "FIE24", "campagna": "Fiera 2024", "cod_fonte": "FIE", "fonte": "Fiera",
-            "data_import": None}
+            "nazione": "Italia", "cod_valuta": "EUR",
+            # A string in the library: what the agent typed.
+            "fatturato": rng.choice(["250000", "1.200.000", "circa 2 milioni", None]),
+            "cod_campagna": "FIE24", "campagna": "Fiera 2024",
+            "cod_categoria": "BAR", "categoria": "Bar e caffetterie",
+            "cod_canale_vendita": "HO", "canale_vendita": "Horeca",
+            "cod_concorrente": None, "concorrente": None,
+            "cod_modalita_acquisizione": "VIS", "modalita_acquisizione": "Visita diretta",
+            "cod_fonte": "FIE", "fonte": "Fiera", "cod_interesse": "BIO", "interesse": "Linea bio",
+            "cod_settore": "ALI", "settore": "Alimentare", "cod_mansione": "TIT",
+            "mansione": "Titolare", "data_import": None}
 
 
 def demo_lead_note(rng: random.Random, project: str = "ic.acme",
@@ -167,13 +220,18 @@ def demo_lead_note(rng: random.Random, project: str = "ic.acme",
 def demo_activity(rng: random.Random, project: str = "ic.acme",
                   cod_lead: str = "L0001") -> dict[str, Any]:
     day = datetime.now().replace(microsecond=0) + timedelta(days=rng.randint(1, 14))
-    return {"cod_ditta": "ACME", "cod_attivita": None, "cod_lead": cod_lead,
-            "cod_tipo_attivita": rng.choice(["VIS", "TEL"]),
-            "des_oggetto": "Presentazione catalogo", "cod_operatore": None,
-            "cod_stato": rng.choice(["D", "E"]), "data_esecuzione": _iso(day, rng),
-            "ora_esecuzione": f"{rng.randint(8, 17):02d}:{rng.choice([0, 30]):02d}",
-            "des_note": None, "cod_agente": rng.choice(AGENTS), "utente": "m.ferrari",
-            "data_import": None}
+    activity = {"cod_ditta": "ACME", "cod_attivita": None, "cod_lead": cod_lead,
+                "cod_tipo_attivita": rng.choice(["VIS", "TEL"]),
+                "des_oggetto": "Presentazione catalogo",
+                "des_note_attivita": f"Chiamata n. {rng.randrange(10 ** 6)}",
+                "cod_operatore": None,
+                "cod_stato": rng.choice(["D", "E"]), "data_esecuzione": _iso(day, rng),
+                "ora_esecuzione": f"{rng.randint(8, 17):02d}:{rng.choice([0, 30]):02d}",
+                "des_note": None, "cod_agente": rng.choice(AGENTS), "utente": "m.ferrari",
+                "data_import": None}
+    if rng.random() < 0.25:  # a string in the library, so it may come null
+        activity["unique_id"] = None
+    return activity
 
 
 def demo_records(stream: str, rng: random.Random, project: str = "ic.acme",

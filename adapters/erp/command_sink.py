@@ -113,7 +113,9 @@ def check_argv(argv: list[str]) -> None:
 
 
 def record_document(record: InboundRecord) -> dict[str, Any]:
-    """What the ERP program reads: identity, the decoded record, and the payload as received."""
+    """What the ERP program reads: identity, the decoded record (with `extra` where fields
+    were sent that the model does not know), the payload as received, and the warnings the
+    record was read with (an empty list when none)."""
     payload = record.payload if isinstance(record.payload, Mapping) else {}
     return {
         "stream": record.stream,
@@ -123,6 +125,7 @@ def record_document(record: InboundRecord) -> dict[str, Any]:
         "source": payload.get("_source") or "api",
         "record": to_jsonable(record.model),
         "payload": payload,
+        "warnings": list(record.warnings),
     }
 
 

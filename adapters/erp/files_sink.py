@@ -2,13 +2,19 @@
 
 Formats (import.erp.format):
 - `json`: `<stream>_<unique_id>.json`, one record on one line: its `stream`, `id` and
-  `unique_id` as AppManager sent them, `key` (our stable identity) and `record` (the decoded
-  model: interpreted codes, decimals as strings, dates in ISO 8601; the item exactly as
-  received stays in the journal).
+  `unique_id` as AppManager sent them, `key` (our stable identity), `record` (the decoded
+  model: interpreted codes, decimals as strings, dates in ISO 8601; in it and in each of
+  its rows, size details and new customer, `extra` holds the fields sent that the model
+  does not know, as sent, when there are any) and, when the record was read with
+  warnings, `warnings` (the item exactly as received stays in the journal).
 - `tracciato`: the legacy layouts AppManager used to write (tracciati.md §4.1): headerless,
   pipe-separated, dates ddmmyyyy, decimal comma, `§` for newlines, no trailing pipe, UTF-8
   with BOM, CRLF, written by formats.writer.write_records with the formats package's
-  AM_ORD / AM_CF_ANA / AM_CF_NOTE layouts (a value a layout cannot hold: PermanentError). Orders -> `AM_ORD_<ditta>_<unique_id>.DAT` (one line per row, header fields repeated);
+  AM_ORD / AM_CF_ANA / AM_CF_NOTE layouts (a value a layout cannot hold: PermanentError).
+  They carry what their positions can: the codes as interpreted (an unknown unit type is
+  written 1, an unknown free-goods type 0), and no colours, materials, 2022 header fields
+  or `extra` (no position holds them: use `json`, the SQL or the command sink for those).
+  Orders -> `AM_ORD_<ditta>_<unique_id>.DAT` (one line per row, header fields repeated);
   customer changes -> `AM_CF_ANA_<ditta>_<unique_id>.DAT`; customer notes ->
   `AM_CF_NOTE_<ditta>_<unique_id>.DAT`. An order with a new customer first gets
   `AM_CF_ANA_<ditta>_NEW_<unique_id>.DAT` (empty COD_CLIFOR, ID = the order's
@@ -49,6 +55,8 @@ import structlog
 
 from adapters.erp import ErpRef
 from connector.domain import (
+    FREE_GOODS,
+    UOM_TYPES,
     CustomerChange,
     CustomerNote,
     InboundRecord,
@@ -116,8 +124,10 @@ def _order_lines(o: Order, ditta: str) -> list[list[tuple[str, Any]]]:
         def rv(attr: str, row: OrderRow | None = r) -> Any:
             return getattr(row, attr) if row is not None else None
         tipo_riga = None if r is None else ("2" if r.is_descriptive else "0")
-        tipo_om = None if r is None else (r.ext_cod_tipo_riga_omag or "0")
-        tipo_um = None if r is None else (r.tipo_um or "1")
+        tipo_om = None if r is None else _FREE_GOODS_CODES[r.free_goods]
+        tipo_um = None if r is None else (
+            "0" if r.is_descriptive and (r.tipo_um or "").strip() in ("0", "00")
+            else _UOM_CODES[r.uom])  # a text row's "no unit" stays 0
         values = [*head_before,
                   ("R_DES_NOTE", rv("note")), ("T_COD_DEST", o.cod_destinazione),
                   ("R_IND_TIPO_RIGA", tipo_riga), ("R_COD_ART", rv("codice_articolo")),
@@ -141,9 +151,14 @@ def _order_lines(o: Order, ditta: str) -> list[list[tuple[str, Any]]]:
     return lines
 
 
+# The interpreted codes written back as the legacy layout's numbers.
+_FREE_GOODS_CODES = {name: str(code) for code, name in FREE_GOODS.items()}
+_UOM_CODES = {name: str(code) for code, name in UOM_TYPES.items()}
+
+
 def _new_customer_line(c: NewCustomer, ditta: str, ident: str) -> list[tuple[str, Any]]:
     return ([("COD_DITTA", ditta), ("COD_CLIFOR", ""), ("TIPO_CLIFOR", "0"),
-                      ("TELEFONO1", c.telefono1), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
+                      ("TELEFONO1", c.telefono1 or c.telefono), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
                       ("CELLULARE", c.cellulare), ("E_MAIL", c.email),
                       ("PIVA", c.partita_iva), ("RAG_SOC", c.ragione_sociale),
                       ("DES_INDIR", c.indirizzo), ("DES_CAP", c.cap),
@@ -153,8 +168,8 @@ def _new_customer_line(c: NewCustomer, ditta: str, ident: str) -> list[tuple[str
 
 
 def _customer_line(c: CustomerChange, ditta: str) -> list[tuple[str, Any]]:
-    return ([("COD_DITTA", ditta), ("COD_CLIFOR", c.cod_cliente), ("TIPO_CLIFOR", "0"),
-                      ("TELEFONO1", c.telefono1), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
+    return ([("COD_DITTA", ditta), ("COD_CLIFOR", c.cod_cliente),
+                      ("TIPO_CLIFOR", c.tipo_clifor or "0"), ("TELEFONO1", c.telefono1), ("TELEFONO2", c.telefono2), ("FAX", c.fax),
                       ("CELLULARE", c.cellulare), ("E_MAIL", c.email),
                       ("PIVA", c.partita_iva), ("RAG_SOC", c.ragione_sociale),
                       ("DES_INDIR", c.indirizzo), ("DES_CAP", c.cap), ("DES_CITTA", c.citta),
@@ -163,7 +178,8 @@ def _customer_line(c: CustomerChange, ditta: str) -> list[tuple[str, Any]]:
 
 
 def _note_line(n: CustomerNote, ditta: str) -> list[tuple[str, Any]]:
-    return ([("COD_DITTA", ditta), ("COD_CLIFOR", n.cod_cliente), ("TIPO_CLIFOR", "0"),
+    return ([("COD_DITTA", ditta), ("COD_CLIFOR", n.cod_cliente),
+                      ("TIPO_CLIFOR", n.tipo_clifor or "0"),
                       ("PROGRESSIVO", n.progressivo), ("TIPO_NOTA", n.tipo_nota),
                       ("DES_NOTE", n.nota), ("ID", n.unique_id)])
 
@@ -172,7 +188,8 @@ _ENCODER = msgspec.json.Encoder()  # structs, Decimal (as strings), datetime (IS
 
 
 def json_document(record: InboundRecord) -> bytes:
-    """The JSON file of one record: stream, id and unique_id as sent, the decoded model."""
+    """The JSON file of one record: stream, id and unique_id as sent, the decoded model
+    (with `extra` where fields were sent that it does not know), and its warnings if any."""
     doc = {
         "stream": record.stream,
         "id": record.queue_id if record.sent_id is None else record.sent_id,
@@ -180,6 +197,8 @@ def json_document(record: InboundRecord) -> bytes:
         "key": record.key,
         "record": record.model,
     }
+    if record.warnings:
+        doc["warnings"] = record.warnings
     return _ENCODER.encode(doc) + b"\n"
 
 

@@ -7,10 +7,18 @@ header, a customer change, a note, a lead, an activity) carries:
   (orders also have a unique `guid_test_ord`);
 - `erp_status` (0 = new, 1 = read by the ERP, 2 = the ERP found an error),
   `erp_read_at` and `erp_message`: the ERP sets them once it has read the row;
-- `payload`: the whole record as JSON, for the fields that have no column.
+- `payload`: the whole record as JSON, as received.
+
+Every table, order rows included, has `extra`: the fields AppManager sent for that part
+of the record that this version does not know, as a JSON object (NULL when none).
 
 Order rows, their size details and the new customer embedded in an order hang off
 the header (`order_id`) and are written in the same transaction.
+
+Columns added after the first release (ADDED_COLUMNS) are added to an existing
+installation's tables by `connector db init` (ALTER TABLE ... ADD, nullable); until then
+the sink writes the columns the tables have and logs once which are missing (their
+values are in `payload` meanwhile).
 
 Table and column names are configurable (`import.erp.sql.table_prefix`, `tables`,
 `columns`): the logical names below stay the interface of this module, the physical
@@ -30,8 +38,11 @@ from connector.errors import ConfigError
 
 # Column kinds: text with a maximum length, long text, decimal, date-time, integer.
 S50, S255, TEXT, DEC, DT, INT, BIGINT, SMALL = "s50", "s255", "text", "dec", "dt", "int", "bigint", "small"
+# A code of up to 50 characters that MySQL/MariaDB store as TEXT: the 30 colour and
+# material codes of an order row as VARCHAR(50) would pass InnoDB's row size limit (8 KB).
+S50_WIDE = "s50w"
 
-LENGTHS = {S50: 50, S255: 255}
+LENGTHS = {S50: 50, S255: 255, S50_WIDE: 50}
 
 _STATUS: list[tuple[str, str]] = [("erp_status", SMALL), ("erp_read_at", DT), ("erp_message", TEXT)]
 _PROVENANCE: list[tuple[str, str]] = [
@@ -56,6 +67,12 @@ _ORDER_HEADER: list[tuple[str, str]] = [
     ("num_doc_aggiunta", S50), ("nr_ord_orig", S50), ("cod_urgenza", INT), ("flg_aggiunta", INT),
     ("note", TEXT), ("des_note_fat", TEXT), ("des_note_cons", TEXT), ("des_note_gen", TEXT),
     ("payload", TEXT),
+    # Added later (AMHelper 2014 and 2022 fields, pass-through):
+    ("sconto", DEC), ("data_ritiro", S50), ("flg_ritiro", S50), ("pec_clifor", S255),
+    ("cod_gg_consegna_clifor", S50), ("cod_tipo_cliente_clifor", S50),
+    ("cod_zona_consegna_clifor", S50), ("cod_colore_estensione1", S50),
+    ("cod_colore_estensione2", S50), ("cod_materiale_estensione1", S50),
+    ("cod_materiale_estensione2", S50), ("extra", TEXT),
 ]
 
 _ORDER_ROW: list[tuple[str, str]] = [
@@ -69,12 +86,16 @@ _ORDER_ROW: list[tuple[str, str]] = [
     ("sconto_importo", DEC), ("mag_perc_1", DEC), ("mag_perc_2", DEC), ("mag_importo", DEC),
     ("data_consegna_riga", DT), ("cod_combinazione", S50), ("cod_catalogo", S50),
     ("cod_tipo_fattura", S50),
+    # Added later: colour and material per row, pass-through.
+    *[(f"{kind}{i}", S50_WIDE) for i in range(1, 16) for kind in ("cod_materiale", "cod_colore")],
+    ("extra", TEXT),
 ]
 
 _ORDER_ROW_DETAIL: list[tuple[str, str]] = [
     ("order_id", "fk"), ("order_unique_id", S255), ("row_no", INT), ("detail_no", INT),
     ("cod_assortimento", S50), ("cod_sviluppo", S50), ("cod_taglia", S50),
     ("cod_taglia_guida", S50), ("ext_cod_tipo_det_riga_ord", S50), ("qta", DEC),
+    ("extra", TEXT),  # added later
 ]
 
 _NEW_CUSTOMER: list[tuple[str, str]] = [
@@ -91,6 +112,7 @@ _NEW_CUSTOMER: list[tuple[str, str]] = [
         "cod_nazione_consegna", "des_nazione_consegna", "telefono_consegna", "cellulare_consegna",
         "fax_consegna", "cod_porto_consegna", "pec_clifor", "cod_gg_cons_clifor",
         "cod_tipo_cli_clifor")],
+    ("telefono", S255), ("extra", TEXT),  # added later
 ]
 
 _PARTY = [("cod_ditta", S50), ("cod_prog", S50), ("cod_agente", S50), ("cod_operatore", S50),
@@ -102,12 +124,14 @@ _CUSTOMER_CHANGE: list[tuple[str, str]] = [
         "ragione_sociale", "indirizzo", "cap", "citta", "provincia", "telefono1", "telefono2",
         "cellulare", "fax", "email", "partita_iva", "codice_fiscale")],
     ("cod_cond_pag", S50), ("data_import", DT), ("payload", TEXT),
+    ("extra", TEXT),  # added later
 ]
 
 _CUSTOMER_NOTE: list[tuple[str, str]] = [
     ("cod_cliente", S50), ("tipo_clifor", S50), *_PARTY,
     ("progressivo", S50), ("tipo_nota", S255), ("nota", TEXT), ("data_import", DT),
     ("payload", TEXT),
+    ("extra", TEXT),  # added later
 ]
 
 _LEAD_PAIRS = ("campagna", "categoria", "canale_vendita", "concorrente", "modalita_acquisizione",
@@ -121,12 +145,16 @@ _LEAD: list[tuple[str, str]] = [
     ("note", TEXT), ("fatturato", DEC), ("cod_valuta", S50),
     *[col for pair in _LEAD_PAIRS for col in ((f"cod_{pair}", S50), (pair, S255))],
     ("data_import", DT), ("payload", TEXT),
+    # Added later. fatturato is text in AMHelper: `fatturato_text` holds it as sent,
+    # `fatturato` its value when it reads as a number (else NULL).
+    ("fatturato_text", S255), ("extra", TEXT),
 ]
 
 _LEAD_NOTE: list[tuple[str, str]] = [
     ("cod_lead", S50), *_PARTY,
     ("progressivo", S50), ("tipo_nota", S255), ("nota", TEXT), ("data_import", DT),
     ("payload", TEXT),
+    ("extra", TEXT),  # added later
 ]
 
 _ACTIVITY: list[tuple[str, str]] = [
@@ -134,6 +162,7 @@ _ACTIVITY: list[tuple[str, str]] = [
     ("cod_ditta", S50), ("cod_operatore", S50), ("cod_agente", S50), ("utente", S255),
     ("cod_stato", S50), ("data_esecuzione", DT), ("ora_esecuzione", S50), ("des_note", TEXT),
     ("data_import", DT), ("payload", TEXT),
+    ("des_note_attivita", TEXT), ("extra", TEXT),  # added later
 ]
 
 # Logical table -> its own columns. Top-level tables get provenance and status columns.
@@ -151,6 +180,21 @@ CHILDREN: dict[str, list[tuple[str, str]]] = {
     "new_customers": _NEW_CUSTOMER,
 }
 LOGICAL_TABLES = (*TOP_LEVEL, *CHILDREN)
+
+# (table, column) added after the first release: an installation made before has tables
+# without them; `connector db init` adds them, the sink works without them meanwhile.
+ADDED_COLUMNS: frozenset[tuple[str, str]] = frozenset(
+    {("orders", c) for c in (
+        "sconto", "data_ritiro", "flg_ritiro", "pec_clifor", "cod_gg_consegna_clifor",
+        "cod_tipo_cliente_clifor", "cod_zona_consegna_clifor", "cod_colore_estensione1",
+        "cod_colore_estensione2", "cod_materiale_estensione1", "cod_materiale_estensione2")}
+    | {("order_rows", f"{kind}{i}") for i in range(1, 16)
+       for kind in ("cod_materiale", "cod_colore")}
+    | {("new_customers", "telefono"), ("leads", "fatturato_text"),
+       ("activities", "des_note_attivita")}
+    | {(t, "extra") for t in ("orders", "order_rows", "order_row_details", "new_customers",
+                              "customer_changes", "customer_notes", "leads", "lead_notes",
+                              "activities")})
 
 # Stream (as the import pipeline names it) -> the top-level table it lands in.
 STREAM_TABLES = {
@@ -175,6 +219,8 @@ def _sa_type(kind: str) -> sa.types.TypeEngine[Any]:
     t: sa.types.TypeEngine[Any]
     if kind in (S50, S255):
         t = sa.Unicode(LENGTHS[kind])  # NVARCHAR on SQL Server, VARCHAR elsewhere
+    elif kind == S50_WIDE:
+        t = sa.Unicode(LENGTHS[kind]).with_variant(mysql.TEXT(), "mysql", "mariadb")
     elif kind in ("uid", "guid"):
         t = sa.Unicode(LENGTHS[S255] if kind == "uid" else 100)
     elif kind == TEXT:

@@ -10,12 +10,20 @@ Errors are classified once, here: a lost connection, a lock timeout or a missing
 table is a TransientError (the record waits and is tried again); a value the table
 cannot hold (too long, out of range, a broken constraint) is a PermanentError naming
 the table, column and reason (the record goes to the dead letter).
+
+Fields the model does not know go, as JSON, into the `extra` column of the table of the
+part they came with (header, row, size detail, new customer). Tables made by an earlier
+version lack the columns added since (sql_schema.ADDED_COLUMNS): `create_tables` (`connector
+db init`) adds them; until then the sink writes the columns the tables have, logs once
+which are missing, and their values stay in `payload`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +36,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.erp import ErpRef
 from adapters.erp.sql_schema import (
+    ADDED_COLUMNS,
     BIGINT,
     DEC,
     DT,
@@ -48,7 +57,7 @@ log = structlog.get_logger(__name__)
 # Columns the sink fills itself, not from the record's model or payload.
 _OWN = frozenset({"id", "queue_id", "unique_id", "source", "source_ref", "received_at", "payload",
                   "erp_status", "erp_read_at", "erp_message", "order_id", "order_unique_id",
-                  "row_no", "row_queue_id", "detail_no"})
+                  "row_no", "row_queue_id", "detail_no", "extra", "fatturato_text"})
 _MAX_DECIMAL = Decimal(10) ** 20  # NUMERIC(28, 8): 20 digits before the point
 # MySQL/MariaDB error numbers that are about the value, not the connection.
 _MYSQL_DATA_ERRORS = {1048, 1264, 1265, 1292, 1366, 1406, 3819, 4025}
@@ -92,6 +101,11 @@ class SqlSink:
         self._engine = engine
         self._lock = threading.Lock()
         self._tables_checked = False
+        # Per logical table, the physical columns it lacks (tables of an earlier version);
+        # rechecked now and then until db init has added them.
+        self._missing: dict[str, frozenset[str]] = {}
+        self._missing_checked_at = 0.0
+        self.added_columns: list[str] = []  # by the last create_tables: "table.column"
         # Statements built once: per record only the parameters change.
         sc = self.schema
         self._insert = {name: table.insert() for name, table in sc.tables.items()}
@@ -121,13 +135,55 @@ class SqlSink:
             self._engine.dispose()
 
     def create_tables(self) -> list[str]:
-        """CREATE what is missing (idempotent); returns the physical names of the tables."""
+        """CREATE what is missing (idempotent), and ADD to existing tables the columns a
+        later version added (`added_columns` lists them); returns the tables' physical
+        names."""
+        self.added_columns = []
         try:
             self.schema.metadata.create_all(self.engine, checkfirst=True)
+            self.added_columns = self._add_missing_columns()
         except sa_exc.SQLAlchemyError as exc:
             raise _classify(exc, "creating the staging tables") from None
-        self._tables_checked = True
+        self._tables_checked = False  # checked again (columns included) at the next write
         return [t.name for t in self.schema.metadata.sorted_tables]
+
+    def _add_missing_columns(self) -> list[str]:
+        """ALTER TABLE ... ADD each column of ours an existing table lacks (all nullable,
+        without default: quick on every engine, and the ERP's rows stay as they are)."""
+        engine = self.engine
+        dialect = engine.dialect
+        quote = dialect.identifier_preparer
+        added: list[str] = []
+        missing = self._missing_columns(sa.inspect(engine))
+        with engine.begin() as conn:
+            for logical, names in missing.items():
+                table = self.schema.tables[logical]
+                for column in table.columns:
+                    if column.name.lower() not in names:
+                        continue
+                    col_type = column.type.compile(dialect=dialect)
+                    add = "ADD" if dialect.name == "mssql" else "ADD COLUMN"
+                    conn.execute(sa.text(f"ALTER TABLE {quote.format_table(table)} {add} "
+                                         f"{quote.quote(column.name)} {col_type}"))
+                    added.append(f"{table.name}.{column.name}")
+        if added:
+            log.info("staging tables: columns added", columns=added)
+        self._missing = {}
+        return added
+
+    def _missing_columns(self, inspector: Any) -> dict[str, frozenset[str]]:
+        """Per logical table that exists, the (lower-cased) physical names of the columns
+        it lacks."""
+        out: dict[str, frozenset[str]] = {}
+        for logical, table in self.schema.tables.items():
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"].lower() for c in inspector.get_columns(table.name)}
+            lacking = frozenset(c.name.lower() for c in table.columns
+                                if c.name.lower() not in present)
+            if lacking:
+                out[logical] = lacking
+        return out
 
     def drop_tables(self) -> None:
         """For tests and benchmarks only."""
@@ -139,17 +195,38 @@ class SqlSink:
 
     def _check_tables(self) -> None:
         if self._tables_checked:
-            return
+            if self._missing and time.monotonic() - self._missing_checked_at > _RECHECK_SECONDS:
+                self._tables_checked = False  # has db init added them meanwhile?
+            else:
+                return
         try:
             inspector = sa.inspect(self.engine)
             missing = [t.name for t in self.schema.metadata.sorted_tables
                        if not inspector.has_table(t.name)]
+            lacking = {} if missing else self._missing_columns(inspector)
         except sa_exc.SQLAlchemyError as exc:
             raise _classify(exc, "checking the staging tables") from None
         if missing:
             raise TransientError(f"staging tables missing in {self._url}: {', '.join(missing)}; "
                                  "run `connector db init`", missing=missing)
+        if lacking and lacking != self._missing:
+            later = {(t, c) for t, c in ADDED_COLUMNS}
+            names = sorted(f"{self.schema.tables[t].name}.{c}" for t, cols in lacking.items()
+                           for c in cols)
+            known = all((t, self._logical_column(t, c)) in later
+                        for t, cols in lacking.items() for c in cols)
+            log.warning("staging tables lack columns: written without them (their values "
+                        "are in payload) until `connector db init` adds them",
+                        columns=names, from_an_earlier_version=known)
+        self._missing = lacking
+        self._missing_checked_at = time.monotonic()
         self._tables_checked = True
+
+    def _logical_column(self, table: str, physical_lower: str) -> str:
+        for logical, spec in self.schema.columns[table].items():
+            if spec.physical.lower() == physical_lower:
+                return logical
+        return physical_lower
 
     # Writing -----------------------------------------------------------------------------
     def write(self, record: InboundRecord) -> ErpRef:
@@ -158,6 +235,8 @@ class SqlSink:
             raise PermanentError(f"{record.key}: the SQL sink has no table for stream {record.stream!r}")
         self._check_tables()
         header, children = self._values(record, logical)  # PermanentError on bad values, before any I/O
+        if self._missing:
+            header, children = self._without_missing(logical, header, children)
         table = self.schema.tables[logical]
         try:
             with self.engine.begin() as conn:
@@ -181,6 +260,18 @@ class SqlSink:
             raise _classify(exc, record.key) from None
         log.debug("staged", key=record.key, table=table.name, id=new_id)
         return ErpRef(sink=self.name, ref=f"{table.name}#{new_id}", duplicate=False)
+
+    def _without_missing(self, logical: str, header: dict[str, Any],
+                         children: dict[str, list[dict[str, Any]]]
+                         ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """The values without the columns the tables lack (an earlier version's tables)."""
+        def keep(table: str, row: dict[str, Any]) -> dict[str, Any]:
+            lacking = self._missing.get(table)
+            if not lacking:
+                return row
+            return {k: v for k, v in row.items() if k.lower() not in lacking}
+        return keep(logical, header), {t: [keep(t, r) for r in rows]
+                                       for t, rows in children.items()}
 
     def _existing(self, conn: sa.Connection, logical: str, record: InboundRecord) -> Any | None:
         guid = record.guid if logical == "orders" else None
@@ -211,7 +302,12 @@ class SqlSink:
             "source_ref": payload.get("_source_ref"),
             "received_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
             "payload": json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":")),
+            "extra": _extra_json(model),
         }
+        if logical == "leads":
+            # Text in AMHelper: kept as sent, and as a number when it reads as one.
+            own["fatturato_text"] = model.fatturato
+            own["fatturato"] = _number_or_none(model.fatturato)
         header = _row(specs, table_name(logical), model, payload, own, record.key)
         if logical == "orders":
             header[specs["guid_test_ord"].physical] = _coerce(
@@ -226,21 +322,45 @@ class SqlSink:
                 raw = raw_rows[i - 1] if i - 1 < len(raw_rows) and isinstance(raw_rows[i - 1], dict) else {}
                 rows_out.append(_row(self.schema.columns["order_rows"], table_name("order_rows"), row, raw,
                                      {"order_unique_id": record.unique_id, "row_no": i,
-                                      "row_queue_id": row.id}, f"{record.key} righe[{i - 1}]"))
+                                      "row_queue_id": row.id, "extra": _extra_json(row)},
+                                     f"{record.key} righe[{i - 1}]"))
                 for j, det in enumerate(row.details, start=1):
                     details_out.append(_row(self.schema.columns["order_row_details"],
                                             table_name("order_row_details"), det, {},
                                             {"order_unique_id": record.unique_id, "row_no": i,
-                                             "detail_no": j},
+                                             "detail_no": j, "extra": _extra_json(det)},
                                             f"{record.key} righe[{i - 1}].dettagli[{j - 1}]"))
             children["order_rows"] = rows_out
             children["order_row_details"] = details_out
             if model.new_customer is not None:
                 children["new_customers"] = [_row(self.schema.columns["new_customers"],
                                                   table_name("new_customers"), model.new_customer, {},
-                                                  {"order_unique_id": record.unique_id},
+                                                  {"order_unique_id": record.unique_id,
+                                                   "extra": _extra_json(model.new_customer)},
                                                   f"{record.key} clienti[0]")]
         return header, children
+
+_RECHECK_SECONDS = 300.0
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def _extra_json(part: Any) -> str | None:
+    """A part's `extra` (the fields sent that the model does not know) as JSON, or None."""
+    extra = getattr(part, "extra", None)
+    if not isinstance(extra, dict) or not extra:
+        return None
+    return json.dumps(extra, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _number_or_none(text: str | None) -> Decimal | None:
+    """A text that is a plain number (one `.` or `,` as the decimal separator, as the
+    numbers AppManager sends read) as that number; anything else None (not refused: the
+    text is kept beside it)."""
+    if text is None or not _PLAIN_NUMBER.fullmatch(text.strip()):
+        return None
+    d = Decimal(text.strip().replace(",", "."))
+    return d if abs(d) < _MAX_DECIMAL else None
+
 
 def _row(specs: dict[str, ColumnSpec], table: str, model: Any, payload: Mapping[str, Any],
          own: dict[str, Any], where: str) -> dict[str, Any]:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adapters.legacy.dat import LegacyFileError, ParsedRecord, Problem, kind_of
+from adapters.legacy.dat import (
+    ForeignCompanyFile,
+    LegacyFileError,
+    ParsedRecord,
+    Problem,
+    kind_of,
+)
 from adapters.legacy.dat_files import parse_customer_notes, parse_customers, parse_orders
 from adapters.legacy.leads_xml import parse_lead_notes, parse_leads
 
@@ -28,4 +34,4 @@ def parse_file(name: str, data: bytes, company: str) -> list[ParsedRecord]:
     return PARSERS[stream](name, data, company)
 
 
-__all__ = ["LegacyFileError", "ParsedRecord", "Problem", "kind_of", "parse_file", "PARSERS"]
+__all__ = ["ForeignCompanyFile", "LegacyFileError", "ParsedRecord", "Problem", "kind_of", "parse_file", "PARSERS"]

@@ -62,6 +62,27 @@ class LegacyFileError(FormatError):
         self.problems = problems
 
 
+class ForeignCompanyFile(FormatError):
+    """Every COD_DITTA in the file is another company's: the file is that company's
+    connector's, to be left where it is (as the reference connector does), not imported
+    nor quarantined."""
+
+    def __init__(self, name: str, companies: list[str], company: str) -> None:
+        super().__init__(f"{name}: a file of {', '.join(companies)} (COD_DITTA), not of "
+                         f"{company}: left for that company's connector", file=name)
+        self.name = name
+        self.companies = companies
+
+
+def check_company(name: str, values: list[str], company: str) -> None:
+    """ForeignCompanyFile when the file's COD_DITTA values (one per line or row; blank
+    ones claim nothing) are all another company's. A file mixing ours and others' is
+    ours, and its foreign lines are problems (company_problem)."""
+    found = sorted({v.strip().upper() for v in values if v.strip()})
+    if found and company.strip().upper() not in found:
+        raise ForeignCompanyFile(name, found, company)
+
+
 @dataclass(frozen=True)
 class ParsedRecord:
     """One record of a legacy file, as an AppManager web-service item (same wire names),
@@ -159,8 +180,10 @@ def split_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def company_problem(reader: LineReader, index: int, company: str) -> None:
-    """A row of another company: the whole file is not ours to import (the iB connector
-    skips such files; we quarantine them so someone looks)."""
+    """A line of another company in a file that also holds ours (a file wholly another
+    company's is left alone: check_company): the file mixes companies and is
+    quarantined, so someone looks."""
     value = reader.fields[index].strip() if index < len(reader.fields) else ""
     if value and value.upper() != company.upper():
-        reader.bad(index, f"COD_DITTA of another company (this connector imports {company})")
+        reader.bad(index, f"COD_DITTA of another company in a file of {company} "
+                          "(one file holds one company's records)")

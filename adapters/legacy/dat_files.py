@@ -14,6 +14,7 @@ from adapters.legacy.dat import (
     LineReader,
     ParsedRecord,
     Problem,
+    check_company,
     company_problem,
     decode_text,
     split_lines,
@@ -88,6 +89,7 @@ def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
     """One order per file, one line per row, header values repeated on each line."""
     problems: list[Problem] = []
     readers = _readers(name, data, ORDER_FIELDS, ORDER_FIELD_COUNTS, problems)
+    check_company(name, [r.fields[0] for r in readers], company)
     if not readers and not problems:
         raise LegacyFileError(name, [Problem(None, None, None, "no order rows in the file")])
     rows: list[dict[str, Any]] = []
@@ -118,8 +120,10 @@ def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
             "id": r.line, "note": r.text(7), "ext_cod_tipo_riga_ord": r.integer(9, range(0, 10)),
             "codice_articolo": r.text(10), "descrizione_riga": r.text(11), "cod_um_1": r.text(12),
             "cod_um_2": r.text(13), "qta": r.decimal(14), "qta_2": r.decimal(15),
-            "prezzo": r.decimal(16), "prezzo_2": r.decimal(17), "tipo_um": r.integer(18, range(1, 4)),
-            "ext_cod_tipo_riga_omag": r.integer(19, range(0, 5)),
+            # Any whole number: an unknown unit or free-goods type is read as the
+            # reference connector reads it, with a warning (connector.domain).
+            "prezzo": r.decimal(16), "prezzo_2": r.decimal(17), "tipo_um": r.integer(18),
+            "ext_cod_tipo_riga_omag": r.integer(19),
             **{f"sconto_{k}": r.decimal(19 + k) for k in range(1, 7)},
             "sconto_importo": r.decimal(26), "mag_perc_1": r.decimal(27), "mag_perc_2": r.decimal(28),
             "mag_importo": r.decimal(29), "codice_confezione": r.text(30),
@@ -140,6 +144,7 @@ def _simple(name: str, data: bytes, company: str, stream: str, names: tuple[str,
             wire: tuple[str, ...]) -> list[ParsedRecord]:
     problems: list[Problem] = []
     readers = _readers(name, data, names, (len(names),), problems)
+    check_company(name, [r.fields[0] for r in readers], company)
     out = []
     for r in readers:
         company_problem(r, 0, company)

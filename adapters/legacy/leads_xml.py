@@ -13,7 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from adapters.legacy.dat import LegacyFileError, ParsedRecord, Problem
+from adapters.legacy.dat import LegacyFileError, ParsedRecord, Problem, check_company
 
 _RENAMES = {
     "cda_progetto": "cod_prog",
@@ -24,7 +24,7 @@ _RENAMES = {
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 _DIFFGRAM = "{urn:schemas-microsoft-com:xml-diffgram-v1}"
 _DATE_COLUMNS = {"data_import"}
-_DECIMAL_COLUMNS = {"fatturato"}
+# FATTURATO is text, as in AMHelper's TestataLeadsExport: not checked as a number.
 
 
 def _local(tag: str) -> str:
@@ -51,7 +51,9 @@ def _rows(name: str, data: bytes) -> list[ET.Element]:
 def _parse(name: str, data: bytes, company: str, stream: str) -> list[ParsedRecord]:
     problems: list[Problem] = []
     out: list[ParsedRecord] = []
-    for index, row in enumerate(_rows(name, data), start=1):
+    rows = _rows(name, data)
+    check_company(name, [(_column(row, "cod_ditta") or "") for row in rows], company)
+    for index, row in enumerate(rows, start=1):
         item: dict[str, Any] = {}
         for col in row:
             key = _local(col.tag).lower()
@@ -66,18 +68,12 @@ def _parse(name: str, data: bytes, company: str, stream: str) -> list[ParsedReco
         ditta = (item.get("cod_ditta") or "").strip()
         if ditta and ditta.upper() != company.upper():
             problems.append(Problem(index, "COD_DITTA", ditta,
-                                    f"COD_DITTA of another company (this connector imports {company})"))
+                                    f"COD_DITTA of another company in a file of {company} "
+                                    "(one file holds one company's records)"))
         for key in _DATE_COLUMNS:
             value = item.get(key)
             if value is not None and not _looks_like_iso_date(value):
                 problems.append(Problem(index, key.upper(), value, "not an ISO 8601 date"))
-        for key in _DECIMAL_COLUMNS:
-            value = item.get(key)
-            if value is not None:
-                try:
-                    float(value.replace(",", "."))
-                except ValueError:
-                    problems.append(Problem(index, key.upper(), value, "not a decimal number"))
         if stream == "lead_notes" and not (item.get("cod_lead") or "").strip():
             problems.append(Problem(index, "COD_LEAD", None, "a lead note needs the lead's code"))
         legacy_id = (item.get("legacy_id") or "").strip()
@@ -89,6 +85,14 @@ def _parse(name: str, data: bytes, company: str, stream: str) -> list[ParsedReco
         # For XML, "line" is the row number within the DataSet (1 = first row).
         raise LegacyFileError(name, problems)
     return out
+
+
+def _column(row: ET.Element, key: str) -> str | None:
+    """A row's column by its lower-cased name (as _parse reads it)."""
+    for col in row:
+        if _local(col.tag).lower() == key:
+            return col.text
+    return None
 
 
 def _looks_like_iso_date(value: str) -> bool:

@@ -10,7 +10,8 @@ DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql")
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("db", help="the SQL sink's staging tables")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION")
-    init = dsub.add_parser("init", help="create the staging tables (idempotent), or print their DDL")
+    init = dsub.add_parser("init", help="create the staging tables (idempotent; adds the columns "
+                                        "a later version added to existing ones), or print their DDL")
     init.add_argument("--sql", action="store_true",
                       help="print the CREATE statements instead of running them")
     init.add_argument("--dialect", choices=DIALECTS, default=None,
@@ -33,6 +34,10 @@ def db_init(args: argparse.Namespace) -> int:
         print(f"staging tables ready in {sink.engine.url.render_as_string(hide_password=True)}:")
         for name in names:
             print(f"  {name}")
+        if sink.added_columns:
+            print("columns added to existing tables (an earlier version made them):")
+            for column in sink.added_columns:
+                print(f"  {column}")
     finally:
         sink.close()
     if cfg.import_.erp.sink != "sql":

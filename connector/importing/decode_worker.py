@@ -21,8 +21,8 @@ from connector.errors import RecordError
 
 Preparer = Callable[[InboundRecord], Any]
 # Per item: None (malformed: decoded again by the poller for its error), or
-# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None).
-Decoded = tuple[int, str, str | None, Any, Any, Any] | None
+# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None, warnings).
+Decoded = tuple[int, str, str | None, Any, Any, Any, tuple[str, ...]] | None
 
 
 def start_worker() -> None:
@@ -61,5 +61,5 @@ def decode_page(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
             except Exception:  # noqa: BLE001 - the sink raises it again, in its own terms
                 prepared = None
         out.append((rec.queue_id, rec.unique_id, rec.guid, rec.sent_id, rec.sent_unique_id,
-                    prepared))
+                    prepared, rec.warnings))
     return out

@@ -65,10 +65,10 @@ class DecodingPage(RawPage):
             if r is None:
                 decoded.append(decode_item(stream, i, raw))
                 continue
-            queue_id, unique_id, guid, sent_id, sent_uid, prepared = r
+            queue_id, unique_id, guid, sent_id, sent_uid, prepared, warnings = r
             decoded.append(InboundRecord.decoded_elsewhere(
                 stream, queue_id, unique_id, raw, sent_id, sent_uid, guid,
-                (prep, prepared) if prepared is not None else None))
+                (prep, prepared) if prepared is not None else None, warnings))
         return self.page(decoded)
 
 

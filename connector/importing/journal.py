@@ -31,7 +31,9 @@ API (the names other parts rely on):
 - `retry_due(stream=None, force=False, now=None) -> list[InboundRecord]`: dead letters and
   failed records whose next retry is due (all of them with force, as `connector retry`).
 - `dead_letters(stream=None) -> list[JournalEntry]` (state dead, and failed pending ones),
-  `quarantined(stream=None, limit=50) -> list[QuarantinedItem]`, `counts()`, `entry(key)`.
+  `quarantined(stream=None, limit=50) -> list[QuarantinedItem]`, `counts()`, `entry(key)`,
+  `warnings(stream=None, limit=50) -> list[RecordWarning]` (a record's `warnings`, stored
+  with it when it is first journaled: it is delivered all the same).
 - Marks (the lastID high-water mark per stream): `mark(stream) -> int`,
   `advance_mark(stream, last_id)` (never moves back), `set_mark(stream, last_id)` (operator),
   `stream_done(stream)`, `stream_error(stream, message|None)`,
@@ -113,6 +115,18 @@ CREATE TABLE IF NOT EXISTS import_quarantine (
     payload TEXT NOT NULL,
     at REAL NOT NULL
 );
+-- What a record was delivered with although it departs from what we know (an unknown
+-- code value read as the reference connector reads it, a missing unique_id): one row per
+-- warning, written with the record.
+CREATE TABLE IF NOT EXISTS import_warnings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,               -- import_journal.key
+    stream TEXT NOT NULL,
+    queue_id INTEGER,
+    warning TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS import_warnings_key ON import_warnings(key);
 CREATE TABLE IF NOT EXISTS import_marks (
     stream TEXT PRIMARY KEY,
     last_id INTEGER NOT NULL DEFAULT 0,
@@ -152,6 +166,15 @@ class QuarantinedItem:
     error: str
     field: str | None
     payload: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RecordWarning:
+    key: str
+    stream: str
+    queue_id: int | None
+    warning: str
     at: float
 
 
@@ -245,6 +268,7 @@ class Journal:
         fresh: list[InboundRecord] = []
         rows: list[tuple[Any, ...]] = []
         payloads: list[tuple[str, bytes]] = []
+        warned: list[tuple[str, str, int, str, float]] = []
         repeats: list[tuple[float, int, str]] = []
         for rec in records:
             if rec.key in known:
@@ -262,6 +286,13 @@ class Journal:
             rows.append((rec.key, rec.stream, rec.unique_id, guid, rec.queue_id, rec.queue_id,
                          source, "duplicate" if twin is not None else "pending", twin, now, now))
             payloads.append((rec.key, rec.payload_bytes()))
+            if rec.warnings:
+                warned.extend((rec.key, rec.stream, rec.queue_id, w, now) for w in rec.warnings)
+                log.warning("record read with warnings", key=rec.key, queue_id=rec.queue_id,
+                            warnings=list(rec.warnings), correlation_id=f"record-{rec.key}")
+                metrics.inc("connector_import_warnings_total", len(rec.warnings),
+                            help="warnings on inbound records (delivered all the same)",
+                            stream=rec.stream)
             if twin is not None:
                 log.info("record is a duplicate by guid_test_ord", key=rec.key, of=twin,
                          correlation_id=f"record-{rec.key}")
@@ -271,6 +302,9 @@ class Journal:
                 "last_queue_id, source, state, duplicate_of, received_at, updated_at) VALUES ",
                 rows)
         _insert(conn, "INSERT OR REPLACE INTO import_payload(key, payload) VALUES ", payloads)
+        if warned:
+            conn.executemany("INSERT INTO import_warnings(key, stream, queue_id, warning, at) "
+                             "VALUES (?, ?, ?, ?, ?)", warned)
         if repeats:
             conn.executemany("UPDATE import_journal SET seen = seen + 1, updated_at = ?, "
                              "last_queue_id = MAX(COALESCE(last_queue_id, 0), ?) WHERE key = ?",
@@ -505,8 +539,19 @@ class Journal:
         return [QuarantinedItem(r["id"], r["stream"], r["queue_id"], r["source"], r["error"],
                                 r["field"], r["payload"], r["at"]) for r in rows]
 
+    def warnings(self, stream: str | None = None, limit: int = 50) -> list[RecordWarning]:
+        """The latest warnings on records (each record was delivered all the same)."""
+        sql = "SELECT key, stream, queue_id, warning, at FROM import_warnings"
+        params: tuple[Any, ...] = ()
+        if stream is not None:
+            sql += " WHERE stream = ?"
+            params = (stream,)
+        rows = self.store.query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [RecordWarning(r["key"], r["stream"], r["queue_id"], r["warning"], r["at"])
+                for r in rows]
+
     def counts(self) -> dict[str, dict[str, int]]:
-        """{stream: {state: n, "failing": n, "quarantined": n}}."""
+        """{stream: {state: n, "failing": n, "quarantined": n, "warned": records}}."""
         out: dict[str, dict[str, int]] = {}
         for r in self.store.query("SELECT stream, state, attempts > 0 AS tried, COUNT(*) AS n "
                                   "FROM import_journal GROUP BY stream, state, tried"):
@@ -516,6 +561,9 @@ class Journal:
         for r in self.store.query("SELECT stream, COUNT(*) AS n FROM import_quarantine "
                                   "GROUP BY stream"):
             out.setdefault(r["stream"], {})["quarantined"] = r["n"]
+        for r in self.store.query("SELECT stream, COUNT(DISTINCT key) AS n FROM import_warnings "
+                                  "GROUP BY stream"):
+            out.setdefault(r["stream"], {})["warned"] = r["n"]
         return out
 
     # Marks ---------------------------------------------------------------------------------

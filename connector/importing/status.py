@@ -30,6 +30,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
             "dead": c.get("dead", 0),
             "duplicates": c.get("duplicate", 0),
             "malformed": c.get("quarantined", 0),
+            "warned": c.get("warned", 0),
             "error": f.last_error if f else None,
             "error_at": f.last_error_at if f else None,
         }
@@ -39,9 +40,11 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
             for e in journal.dead_letters()[:MAX_LISTED]]
     bad = [{"stream": q.stream, "queue_id": q.queue_id, "error": q.error, "field": q.field,
             "at": q.at} for q in journal.quarantined(limit=MAX_LISTED)]
+    warned = [{"key": w.key, "stream": w.stream, "queue_id": w.queue_id,
+               "warning": w.warning, "at": w.at} for w in journal.warnings(limit=MAX_LISTED)]
     return {"enabled": cfg.import_.enabled, "source": cfg.import_.source,
             "sink": cfg.import_.erp.sink, "streams": streams, "dead_letters": dead,
-            "malformed": bad}
+            "malformed": bad, "warnings": warned}
 
 
 def _t(ts: float | None) -> str:
@@ -57,6 +60,8 @@ def render(section: dict[str, Any]) -> list[str]:
                 f"malformed {s['malformed']}")
         if s.get("pending"):
             line += f"  pending {s['pending']}"
+        if s.get("warned"):
+            line += f"  with warnings {s['warned']}"
         lines.append(line)
         if s.get("error"):
             lines.append(f"    STOPPED/FAILING since {_t(s['error_at'])}: {s['error']}")
@@ -70,4 +75,10 @@ def render(section: dict[str, Any]) -> list[str]:
     lines.append(f"  malformed items: {len(bad) if bad else 'none'}")
     for b in bad:
         lines.append(f"    {b['stream']} queue id {b['queue_id']} at {_t(b['at'])}: {b['error']}")
+    warned = section.get("warnings") or []
+    if warned:
+        lines.append(f"  latest warnings ({len(warned)}; the records were delivered):")
+        for w in warned:
+            lines.append(f"    {w['key']} (queue id {w['queue_id']}) at {_t(w['at'])}: "
+                         f"{w['warning']}")
     return lines

@@ -2,7 +2,11 @@
 
 For each stable file (size and mtime unchanged over settle_seconds):
 1. parse it whole (adapters.legacy); a malformed file moves to quarantine with a
-   `<name>.errors.txt` naming each bad line and field, and nothing of it is journaled;
+   `<name>.errors.txt` naming each bad line and field, and nothing of it is journaled; a
+   file of another company (every COD_DITTA in it another company's) is left where it is
+   for that company's connector, as the reference connector does: logged once (the
+   file's name, size and mtime are remembered in the state store, so neither a later
+   scan nor a restart logs it again or reads it again) and shown by `connector status`;
 2. journal its records in one transaction (source "legacy"; unique ids derived from the
    file name and line, so reading the same file again is a no-op);
 3. deliver the ones not yet delivered through the same ErpSink as the web-service route;
@@ -16,17 +20,26 @@ idempotency make the repeat a no-op, so nothing is lost or written twice.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from adapters.erp import ErpSink
-from adapters.legacy import LegacyFileError, ParsedRecord, Problem, kind_of, parse_file
+from adapters.legacy import (
+    ForeignCompanyFile,
+    LegacyFileError,
+    ParsedRecord,
+    Problem,
+    kind_of,
+    parse_file,
+)
 from connector import metrics
 from connector.config import Config
 from connector.domain import InboundRecord, decode_record
@@ -40,6 +53,7 @@ log = structlog.get_logger(__name__)
 
 SOURCE = "legacy"
 FINAL_STATES = frozenset({"delivered", "dead", "duplicate"})
+FOREIGN_KEY = "legacy.foreign_files"  # state store: {file name: [size, mtime_ns, companies]}
 
 # Records journaled by this route are decoded back from their payload like API items.
 Journal.register_decoder(SOURCE, decode_record)
@@ -51,8 +65,18 @@ class ScanResult:
     quarantined: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # some record could not be delivered yet
     unstable: list[str] = field(default_factory=list)  # still being written
+    foreign: list[str] = field(default_factory=list)  # another company's: left in place
     records_delivered: int = 0
     records_dead: int = 0
+
+
+def foreign_files(store: StateStore) -> dict[str, list[Any]]:
+    """The other companies' files seen in the folder: {name: [size, mtime_ns, companies]}."""
+    try:
+        value = json.loads(store.get(FOREIGN_KEY) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def quarantine_dir(cfg: Config) -> Path:
@@ -70,6 +94,7 @@ class LegacyImporter:
         self.folder = cfg.legacy_folder
         self.quarantine = quarantine_dir(cfg)
         self.archive = cfg.import_.legacy.archive
+        self._foreign = foreign_files(store)
 
     # Finding complete files -------------------------------------------------------------
     def candidates(self) -> dict[Path, tuple[int, int]]:
@@ -114,12 +139,24 @@ class LegacyImporter:
             with bind_correlation("file"):
                 self.import_file(path, result)
             beat()
+        if not stop.is_set():  # forget the other companies' files taken away meanwhile
+            present = {p.name for p in stable} | set(result.unstable)
+            gone = [n for n in self._foreign if n not in present]
+            if gone:
+                for name in gone:
+                    del self._foreign[name]
+                self._save_foreign()
         self.store.put("legacy.last_scan_at", str(time.time()))
         return result
 
     def import_file(self, path: Path, result: ScanResult) -> None:
         name = path.name
         try:
+            st = path.stat()
+            known = self._foreign.get(name)
+            if known is not None and known[:2] == [st.st_size, st.st_mtime_ns]:
+                result.foreign.append(name)  # another company's, seen already: not read again
+                return
             data = path.read_bytes()
         except FileNotFoundError:
             return  # taken by someone else meanwhile
@@ -130,6 +167,10 @@ class LegacyImporter:
         try:
             parsed = parse_file(name, data, self.cfg.company)
             records = [self._decode(p) for p in parsed]
+        except ForeignCompanyFile as exc:
+            self._leave_foreign(name, st, exc)
+            result.foreign.append(name)
+            return
         except FormatError as exc:
             self._quarantine(path, exc)
             result.quarantined.append(name)
@@ -153,6 +194,18 @@ class LegacyImporter:
             result.waiting.append(name)
             log.warning("legacy file kept: some records wait for the ERP", file=name,
                         pending=sum(s not in FINAL_STATES for s in states))
+
+    def _leave_foreign(self, name: str, st: os.stat_result, exc: ForeignCompanyFile) -> None:
+        """Another company's file: left in the folder for its connector, logged once."""
+        self._foreign[name] = [st.st_size, st.st_mtime_ns, exc.companies]
+        self._save_foreign()
+        log.info("legacy file of another company left in place", file=name,
+                 companies=exc.companies, company=self.cfg.company)
+        metrics.inc("connector_legacy_files_total", help="legacy return files by outcome",
+                    outcome="other_company")
+
+    def _save_foreign(self) -> None:
+        self.store.put(FOREIGN_KEY, json.dumps(self._foreign, sort_keys=True))
 
     def _decode(self, p: ParsedRecord) -> InboundRecord:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.legacy import kind_of
 from connector.config import Config
-from connector.legacy.importer import quarantine_dir
+from connector.legacy.importer import foreign_files, quarantine_dir
 from connector.legacy.loop import enabled
 from connector.state import StateStore
 
@@ -23,9 +23,13 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     folder = cfg.legacy_folder
     waiting: list[str] = []
     oldest: float | None = None
+    foreign = foreign_files(store)
+    others: list[str] = []
     try:
         for p in folder.iterdir():
-            if kind_of(p.name) is not None and p.is_file():
+            if kind_of(p.name) is not None and p.is_file() and p.name in foreign:
+                others.append(p.name)  # another company's: not waiting for us
+            elif kind_of(p.name) is not None and p.is_file():
                 waiting.append(p.name)
                 mtime = p.stat().st_mtime
                 oldest = mtime if oldest is None else min(oldest, mtime)
@@ -45,6 +49,8 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
         "quarantined": len(quarantined),
         "quarantine": str(qdir),
         "quarantined_files": quarantined[-10:],
+        "other_company": len(others),
+        "other_company_files": sorted(others)[:10],
         "files_imported": int(store.get("legacy.files_imported", "0") or 0),
         "last_scan_at": _float(store.get("legacy.last_scan_at")),
         "last_import_at": _float(store.get("legacy.last_import_at")),
@@ -62,6 +68,10 @@ def render(section: dict[str, Any]) -> list[str]:
              f"  waiting {section['waiting']}"
              + (f" (oldest {section['oldest_waiting_age_s']:.0f}s)"
                 if section.get("oldest_waiting_age_s") else "")]
+    if section.get("other_company"):
+        lines.append(f"  left for other companies' connectors {section['other_company']} "
+                     "(their COD_DITTA is not ours)")
+        lines.extend(f"    {name}" for name in section["other_company_files"])
     if section["quarantined"]:
         lines.append(f"  quarantined {section['quarantined']} in {section['quarantine']} "
                      "(see <name>.errors.txt)")

@@ -35,8 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 BAD_ITEMS: list[bytes] = [
     b'{"id": 1001, "unique_id": 2, "sconto_1": "NaN"}',  # non-finite number as text
     b'{"id": 1002, "unique_id": 2, "righe": [{"qta": "\\u004eaN"}]}',
-    b'{"id": 1003, "unique_id": "  "}',  # no unique_id
-    b'{"id": 1004, "unique_id": "U", "righe": [{"tipo_um": "7"}]}',  # unknown code
+    b'{"id": 1003, "unique_id": true}',  # a unique_id that is neither text nor a number
+    b'{"id": 1004, "unique_id": "U", "righe": "nope"}',  # rows that are not a list
     b'{"id": 1005, "unique_id": "U5", "note": "bad \xff here"}',  # not UTF-8
     b'{"id": 1006, "unique_id": "U6", "data_ordine": "yesterday"}',
     b'[1, 2]',  # not an object
@@ -53,6 +53,8 @@ def _page(n: int = 40, bad: bool = True, seed: int = 5) -> RawPage:
     for i in range(n):
         item = sandbox_demo.demo_order(rng, rows=6, new_customer=i % 7 == 0,
                                        offer=i % 5 == 0, now=NOW)
+        if i % 9 == 4:  # read with a warning, which comes back from the worker too
+            item["righe"][0]["tipo_um"] = "7"
         raws.append(msgspec.json.encode({**item, "id": i + 1,
                                          "unique_id": rng.choice([5000 + i, f" U-{i} "])}))
         if bad and i % 5 == 2:
@@ -62,7 +64,7 @@ def _page(n: int = 40, bad: bool = True, seed: int = 5) -> RawPage:
 
 def _facts(page: Page) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     items = [(r.queue_id, r.unique_id, r.key, r.guid, r.sent_id, r.sent_unique_id,
-              r.payload_bytes()) for r in page.items]
+              r.payload_bytes(), r.warnings) for r in page.items]
     bad = [(m.queue_id, str(m.error), m.error.field, m.item) for m in page.malformed]
     return items, bad
 
@@ -91,6 +93,7 @@ def test_a_page_decoded_in_the_worker_is_the_page_decoded_here(fmt: str) -> None
     assert sum(len(r) for r in raw.raws) >= decoding.MIN_BYTES
     here = raw.decode()
     assert len(here.malformed) == 8 and len(here.items) == 40  # the test has both kinds
+    assert sum(1 for r in here.items if r.warnings) == 4
     there = _decoded_by_a_worker(fmt, raw)
     assert _facts(there) == _facts(here)
     assert (there.raw_count, there.meta) == (here.raw_count, here.meta)

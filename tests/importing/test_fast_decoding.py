@@ -84,12 +84,8 @@ def test_irregular_items_decode_the_same_both_ways(change: dict[str, Any]) -> No
 @pytest.mark.parametrize("item, field", [
     ({"unique_id": 1}, "id"),
     ({"id": "x", "unique_id": 1}, "id"),
-    ({"id": 1}, "unique_id"),
-    ({"id": 1, "unique_id": "  "}, "unique_id"),
     ({"id": 1, "unique_id": True}, "unique_id"),
-    ({"id": 1, "unique_id": 2, "righe": [{"tipo_um": "7"}]}, "righe[0].tipo_um"),
-    ({"id": 1, "unique_id": 2, "righe": [{}, {"ext_cod_tipo_riga_omag": "9"}]},
-     "righe[1].ext_cod_tipo_riga_omag"),
+    ({"id": 1, "unique_id": [2]}, "unique_id"),
     ({"id": 1, "unique_id": 2, "righe": "nope"}, "righe"),
     ({"id": 1, "unique_id": 2, "righe": [{"dettagli": [{"qta": "x"}]}]},
      "righe[0].dettagli[0].qta"),
@@ -148,3 +144,127 @@ def test_an_item_that_is_not_utf8_is_quarantined_alone(bad: bytes) -> None:
     (m,) = page.malformed
     assert m.queue_id == 2 and m.error.field == "item" and "UTF-8" in str(m.error)
     assert isinstance(m.item, str) and "bad" in m.item  # kept, as text
+
+
+def _order(**over: Any) -> dict[str, Any]:
+    return {**sandbox_demo.demo_order(random.Random(3), rows=3), "id": 9, "unique_id": "U9",
+            **over}
+
+
+def test_fields_the_model_does_not_know_are_kept_where_they_came_both_ways() -> None:
+    item = _order(zz_head={"a": [1, 2.5]}, cod_clifor=None,
+                  clienti=[{"ragione_sociale": "Nuova Srl", "zz_cli": "c"},
+                           {"ragione_sociale": "Seconda"}, {"cap": None}])
+    item["righe"][0]["zz_row"] = "r"
+    item["righe"][1]["dettagli"] = [{"cod_taglia": "M", "zz_det": 1}, {"cod_taglia": "L"}]
+    _same("orders", item)
+    o = decode_raw("orders", json.dumps(item).encode()).model
+    assert isinstance(o, Order) and o.new_customer is not None
+    # the second customer sent is kept; the third carries nothing
+    assert o.extra == {"zz_head": {"a": [1, 2.5]}, "clienti": [{"ragione_sociale": "Seconda"},
+                                                               {"cap": None}]}
+    assert o.new_customer.extra == {"zz_cli": "c"}
+    assert o.rows[0].extra == {"zz_row": "r"} and o.rows[1].extra is msgspec.UNSET
+    assert [d.extra for d in o.rows[1].details] == [{"zz_det": 1}, msgspec.UNSET]
+    doc = json.loads(json_document(decode_raw("orders", json.dumps(item).encode())))
+    assert doc["record"]["extra"]["zz_head"] == {"a": [1, 2.5]}
+    assert doc["record"]["rows"][0]["extra"] == {"zz_row": "r"}
+    assert "extra" not in doc["record"]["rows"][2]  # nothing unknown: no key
+
+
+@pytest.mark.parametrize("change", [
+    {"clienti": [{"ragione_sociale": "Con un cliente noto"}]},  # kept, the customer is known
+    {"clienti": [{"ragione_sociale": None, "cap": ""}]},  # carries nothing: dropped
+    {"extra": "a key named like ours"},
+    {"cod_colore_estensione1": "NER", "sconto": 5, "data_ritiro": 20260101,
+     "flg_ritiro": "2026-01-01T00:00:00", "importatore": "x"},
+    {"data_ritiro": True, "flg_ritiro": 1.0},
+])
+def test_known_customer_extra_key_and_scalars_decode_the_same_both_ways(
+        change: dict[str, Any]) -> None:
+    _same("orders", _order(**change))
+
+
+def test_the_library_types_data_ritiro_and_flg_ritiro_are_kept_as_sent() -> None:
+    o = decode_raw("orders", json.dumps(_order(data_ritiro=20260101, flg_ritiro="2026-01-02",
+                                               )).encode()).model
+    assert isinstance(o, Order) and (o.data_ritiro, o.flg_ritiro) == (20260101, "2026-01-02")
+    o = decode_raw("orders", json.dumps(_order(data_ritiro=1.5, flg_ritiro=True)).encode()).model
+    assert isinstance(o, Order) and (o.data_ritiro, o.flg_ritiro) == ("1.5", 1)
+    with pytest.raises(RecordError) as exc:
+        decode_raw("orders", json.dumps(_order(flg_ritiro=[1])).encode())
+    assert exc.value.field == "flg_ritiro"
+
+
+@pytest.mark.parametrize(("row", "expected", "warned"), [
+    ({"tipo_um": "7"}, (False, "normal", "primary"), ["righe[0].tipo_um: unknown "
+                                                      "unit-of-measure type '7', read as 1"]),
+    ({"tipo_um": "x"}, (False, "normal", "primary"), ["righe[0].tipo_um"]),
+    ({"tipo_um": 0}, (False, "normal", "primary"), ["righe[0].tipo_um"]),
+    ({"ext_cod_tipo_riga_omag": "9"}, (False, "normal", "primary"),
+     ["righe[0].ext_cod_tipo_riga_omag: unknown free-goods type '9', read as a normal row"]),
+    ({"ext_cod_tipo_riga_omag": "gratis"}, (False, "normal", "primary"),
+     ["righe[0].ext_cod_tipo_riga_omag"]),
+    ({"ext_cod_tipo_riga_ord": "5"}, (False, "normal", "primary"),
+     ["righe[0].ext_cod_tipo_riga_ord: unknown row type '5', read as an article row"]),
+    ({"ext_cod_tipo_riga_ord": "2", "tipo_um": "0"}, (True, "normal", "primary"), []),
+    ({"ext_cod_tipo_riga_ord": "2", "tipo_um": None}, (True, "normal", "primary"), []),
+    ({"ext_cod_tipo_riga_omag": " 02", "tipo_um": "3.0"},
+     (False, "free_goods_not_recharged", "package"), []),
+])
+def test_unknown_codes_are_read_as_the_reference_connector_does_with_a_warning(
+        row: dict[str, Any], expected: tuple[bool, str, str], warned: list[str]) -> None:
+    item = _order()
+    item["righe"][0].update({"ext_cod_tipo_riga_ord": "0", "ext_cod_tipo_riga_omag": "0",
+                             "tipo_um": "1", **row})
+    _same("orders", item)
+    for rec in (decode_raw("orders", json.dumps(item).encode()), decode_record("orders", item)):
+        r = rec.model.rows[0]  # type: ignore[union-attr]
+        assert (r.is_descriptive, r.free_goods, r.uom) == expected
+        assert len(rec.warnings) == len(warned)
+        for w, start in zip(rec.warnings, warned, strict=True):
+            assert w.startswith(start)
+
+
+@pytest.mark.parametrize("stream", STREAM_NAMES)
+@pytest.mark.parametrize("missing", [{"unique_id": None}, {"unique_id": ""},
+                                     {"unique_id": "  "}, {}])
+def test_a_record_without_unique_id_gets_an_identity_from_its_content(
+        stream: str, missing: dict[str, Any]) -> None:
+    """Stable when AppManager queues it again (new queue id, new data_import), different
+    for another content, the same through both decoders, with a warning."""
+    item = {**sandbox_demo.demo_records(stream, random.Random(4)), "id": 5, **missing}
+    item.pop("unique_id", None) if not missing else None
+    item["data_import"] = "2026-11-20T10:00:00"
+    _same(stream, item)
+    first = decode_raw(stream, json.dumps(item).encode())
+    again = decode_raw(stream, json.dumps({**item, "id": 77,
+                                           "data_import": "2026-11-21T08:00:00"}).encode())
+    other = decode_raw(stream, json.dumps({**item, "cod_ditta": "BETA"}).encode())
+    assert first.unique_id.startswith("fp-") and len(first.unique_id) == 35
+    assert first.key == again.key != other.key
+    assert first.warnings and "identity is derived from its content" in first.warnings[0]
+    assert first.sent_unique_id == item.get("unique_id")
+
+
+def test_a_leads_turnover_is_text_as_in_the_library() -> None:
+    for sent, text in (("circa 2 milioni", "circa 2 milioni"), (250000, "250000"),
+                       (125000.50, "125000.5"), ("1.200.000", "1.200.000")):
+        item = {"id": 1, "unique_id": "L1", "fatturato": sent}
+        _same("leads", item)
+        assert decode_raw("leads", json.dumps(item).encode()).model.fatturato == text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("depth", [64, 65, 900])
+def test_a_field_passed_through_nested_too_deep_is_refused_naming_it(depth: int) -> None:
+    """A poison value in a field the model does not know: quarantined with its field
+    named, not a crash of the page (the bound is connector.domain.MAX_DEPTH)."""
+    nested = b"[" * depth + b"]" * depth
+    for uid in (b'"x"', b"null"):  # the fallback identity reads the content too
+        raw = b'{"id": 1, "unique_id": ' + uid + b', "righe": [{"zz": ' + nested + b"}]}"
+        if depth <= domain.MAX_DEPTH:
+            assert decode_raw("orders", raw).model.rows[0].extra  # type: ignore[union-attr]
+            continue
+        with pytest.raises(RecordError) as exc:
+            decode_raw("orders", raw)
+        assert exc.value.field == "righe[0].zz" and "levels deep" in str(exc.value)

@@ -20,7 +20,7 @@ from connector import status as core_status
 from connector.domain import InboundRecord
 from connector.errors import AuthError, PermanentError
 from connector.importing import status as import_status
-from tests.importing.conftest import Rig
+from tests.importing.conftest import AUTH_KEY, Rig
 
 STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
 
@@ -40,7 +40,11 @@ def test_every_stream_lands_once_with_its_identity(seeded_sandbox: SandboxServer
         assert result.streams[stream].delivered == sizes[stream]
         for d in docs:
             assert d["stream"] == stream
-            assert d["key"] == f"{stream}/{d['unique_id']}"
+            assert d["key"] == f"{stream}/{d['record']['unique_id']}"
+            if d["unique_id"]:
+                assert d["record"]["unique_id"] == str(d["unique_id"]).strip()
+            else:  # sent without one (customer notes, activities): the content's identity
+                assert d["record"]["unique_id"].startswith("fp-") and d["warnings"]
             assert isinstance(d["id"], int) and d["record"]["id"] == d["id"]
         assert rig.journal.mark(stream) == max(d["id"] for d in docs)
     orders = rig.docs("orders")
@@ -231,7 +235,7 @@ def test_malformed_item_is_quarantined_and_the_rest_of_its_page_lands(rig: Rig) 
     bad_row = sandbox_demo.demo_order(rng, rows=2)
     bad_row["righe"][1]["qta"] = "dodici"
     bad_qty = rig.sb.enqueue("orders", bad_row)
-    no_uid = rig.sb.enqueue("orders", '{"unique_id":"","cod_clifor":"C1"}')
+    no_uid = rig.sb.enqueue("orders", '{"unique_id":true,"cod_clifor":"C1"}')
     rig.sb.enqueue_demo("orders", 3, rows=2)
 
     res = rig.importer.poll_stream("orders")
@@ -391,3 +395,69 @@ def test_a_read_ahead_from_the_wrong_id_is_asked_again(rig: Rig) -> None:
     # the top, and nothing is asked from below the mark
     assert [a for a in feed.asked if a in (0, ids[4], ids[9])] == [0, ids[4], ids[9]]
     assert set(feed.asked) <= {0, *ids}
+
+
+
+def test_a_record_with_an_unknown_code_is_delivered_with_its_warning_in_status(rig: Rig) -> None:
+    """A row with a unit type the reference connector does not know is read as the
+    primary unit: the order lands, and the warning is logged, counted, journaled and
+    shown by `connector status` (even when the page went through the decode worker)."""
+    item = sandbox_demo.demo_order(random.Random(8), rows=2)
+    item["righe"][1]["tipo_um"] = "7"
+    qid = rig.sb.enqueue("orders", item)
+    rig.sb.enqueue_demo("orders", 2, rows=2)
+
+    res = rig.importer.poll_stream("orders")
+
+    assert (res.delivered, res.malformed) == (3, 0)
+    (doc,) = [d for d in rig.docs("orders") if d["id"] == qid]
+    assert doc["record"]["rows"][1]["uom"] == "primary"
+    assert doc["warnings"] == ["righe[1].tipo_um: unknown unit-of-measure type '7', read as 1 "
+                               "(the primary unit)"]
+    (w,) = rig.journal.warnings()
+    assert (w.key, w.queue_id) == (f"orders/{doc['record']['unique_id']}", qid)
+    assert rig.journal.counts()["orders"]["warned"] == 1
+    section = import_status.collect(rig_cfg_stub(), rig.store)
+    assert section["streams"]["orders"]["warned"] == 1
+    lines = "\n".join(import_status.render(section))
+    assert "with warnings 1" in lines and "unknown unit-of-measure type '7'" in lines
+
+
+def test_demo_orders_sent_after_a_sandbox_restart_are_new_orders(tmp_path: Path) -> None:
+    """`enqueue demo:20` after a restart of the sandbox (same database) must make new
+    orders, not repeats of the first start's device guids (the connector would drop them
+    as duplicates of the earlier orders)."""
+    db = tmp_path / "sandbox.sqlite"
+    results = []
+    for _ in range(2):
+        with SandboxServer(db, auth_key=AUTH_KEY, seed=False) as sb:
+            sb.enqueue_demo("orders", 20, rows=2)
+            rig = Rig(sb, tmp_path)
+            results.append(rig.importer.poll_stream("orders"))
+            docs = rig.docs("orders")
+            rig.close()
+    assert [(r.new, r.delivered, r.duplicates) for r in results] == [(20, 20, 0), (20, 20, 0)]
+    assert len(docs) == 40
+    assert len({d["record"]["guid_test_ord"] for d in docs}) == 40
+
+
+def test_the_sandbox_sends_a_record_without_unique_id_as_such(sandbox: SandboxServer,
+                                                              tmp_path: Path) -> None:
+    """unique_id null or "" is sent so (the library allows it on these streams); only a
+    record without the key gets one. Such a record lands once, also when re-queued."""
+    rig = Rig(sandbox, tmp_path)
+    a = sandbox.enqueue("activities", {**sandbox_demo.demo_activity(random.Random(1)),
+                                       "unique_id": None})
+    b = sandbox.enqueue("customer_notes", {**sandbox_demo.demo_customer_note(random.Random(2)),
+                                           "unique_id": ""})
+    sandbox.requeue("activities", a)
+    sandbox.requeue("customer_notes", b)
+    result = rig.importer.run_cycle(streams=("customer_notes", "activities"))
+    for stream in ("customer_notes", "activities"):
+        (doc,) = rig.docs(stream)
+        assert doc["record"]["unique_id"].startswith("fp-") and doc["warnings"]
+        assert doc["key"] == f"{stream}/{doc['record']['unique_id']}"
+        assert result.streams[stream].delivered == 1 and result.streams[stream].fetched == 2
+        (entry,) = rig.journal.entries(stream)
+        assert entry.seen == 2  # the re-queued copy was recognised
+    rig.close()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.legacy import LegacyFileError, kind_of, parse_file
+from adapters.legacy import ForeignCompanyFile, LegacyFileError, kind_of, parse_file
 from connector.domain import CustomerChange, CustomerNote, Lead, LeadNote, Order, decode_record
 from tests.legacy.samples import (
     LEAD_NOTES_XML,
@@ -85,7 +85,7 @@ def test_leads_and_lead_notes_from_dataset_xml() -> None:
     new, update = _decode("leads_data_1_2_3.xml", LEADS_XML)
     assert isinstance(new.model, Lead) and new.model.is_new
     assert new.model.descrizione1 == "Bianchi Spa" and new.model.cod_prog == "ic.acme"
-    assert new.model.note == "Fiera 2026\nstand 12" and new.model.fatturato == Decimal("125000.50")
+    assert new.model.note == "Fiera 2026\nstand 12" and new.model.fatturato == "125000.50"
     assert new.model.cod_fonte == "FI" and new.model.fonte == "Fiera"
     assert update.model.cod_lead == "L0099" and not update.model.is_new
     (note,) = _decode("leads_note_1_2_3.xml", LEAD_NOTES_XML)
@@ -119,8 +119,7 @@ def test_a_wrong_field_count_names_the_line() -> None:
     ("T_DAT_ORDINE", "", "required date is empty"),
     ("R_QTA_1", "1.234,5", "not a decimal number"),
     ("R_PREZZO_1", "abc", "not a decimal number"),
-    ("TIPO_UM", "7", "must be between 1 and 3"),
-    ("COD_DITTA", "OTHER", "COD_DITTA of another company"),
+    ("TIPO_UM", "x", "not a whole number"),
 ])
 def test_bad_values_name_line_and_field(field: str, value: str, rule: str) -> None:
     line = order_line(R_COD_ART="A", **{field: value})
@@ -137,7 +136,8 @@ def test_two_orders_in_one_file_are_refused() -> None:
 def test_bad_customer_and_note_files() -> None:
     assert _problems("AM_CF_ANA_1.DAT", customer_line() + "|x")[0] == "line 1: 18 fields, expected 17"
     assert "customer code is empty" in _problems("AM_CF_ANA_1.DAT", customer_line(cod=""))[0]
-    assert "another company" in _problems("AM_CF_NOTE_1.DAT", note_line(COD_DITTA="BETA"))[0]
+    mixed = note_line() + "\r\n" + note_line(COD_DITTA="BETA")
+    assert "another company in a file of ACME" in _problems("AM_CF_NOTE_1.DAT", mixed)[0]
     assert parse_file("AM_CF_NOTE_1.DAT", b"\r\n", "ACME") == []  # nothing to import, not an error
 
 
@@ -147,9 +147,51 @@ def test_bad_xml_files() -> None:
     bad_date = LEAD_NOTES_XML.replace("2026-11-20T09:15:00.0000000+01:00", "20/11/2026")
     (problem,) = _problems("leads_note_1.xml", bad_date)
     assert problem == "line 1, field DATA_IMPORT, value '20/11/2026': not an ISO 8601 date"
-    other = LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>", "<COD_DITTA>BETA</COD_DITTA>", 1)
-    assert "another company" in _problems("leads_data_1.xml", other)[0]
+    mixed = LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>", "<COD_DITTA>BETA</COD_DITTA>", 1)
+    assert "another company in a file of ACME" in _problems("leads_data_1.xml", mixed)[0]
 
 
 def test_an_empty_order_file_is_refused() -> None:
     assert _problems("AM_ORD_1.DAT", "\r\n") == ["file: no order rows in the file"]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("IB_AM_ORD_BETA_7.DAT", order_file().replace("ACME|", "BETA|")),
+    ("AM_CF_ANA_BETA_1.DAT", customer_line(COD_DITTA="beta ") + "\r\n"
+     + customer_line(COD_DITTA="", cod="C2")),  # a blank COD_DITTA claims nothing
+    ("AM_CF_NOTE_BETA_1.DAT", note_line(COD_DITTA="BETA")),
+    ("leads_data_BETA_1.xml", LEADS_XML.replace("<COD_DITTA>ACME</COD_DITTA>",
+                                                "<COD_DITTA>BETA</COD_DITTA>")),
+])
+def test_a_file_of_another_company_is_not_ours_to_judge(name: str, text: str) -> None:
+    """Every COD_DITTA another company's: ForeignCompanyFile (left for that connector),
+    even when the file has problems a file of ours would be quarantined for."""
+    with pytest.raises(ForeignCompanyFile) as err:
+        parse_file(name, (text + "\r\n|broken").encode("utf-8") if name.endswith(".DAT")
+                   else text.encode("utf-8"), "ACME")
+    assert err.value.companies == ["BETA"] and "left for that company's connector" in str(
+        err.value)
+
+
+def test_unknown_unit_and_free_goods_types_are_read_with_a_warning() -> None:
+    """A descriptive line with TIPO_UM 0 and an article line with codes the reference
+    connector does not know: imported, read as it reads them, the second with warnings."""
+    text = (order_line(R_IND_TIPO_RIGA="2", R_DES_RIGA_ORD="Fragile", TIPO_UM="0",
+                       R_IND_TIPO_OM="0") + "\r\n"
+            + order_line(R_COD_ART="A", R_QTA_1="1", TIPO_UM="7", R_IND_TIPO_OM="9"))
+    (rec,) = _decode("AM_ORD_1.DAT", text)
+    order = rec.model
+    assert isinstance(order, Order)
+    assert [(r.is_descriptive, r.uom, r.free_goods) for r in order.rows] == [
+        (True, "primary", "normal"), (False, "primary", "normal")]
+    assert rec.warnings == (
+        "righe[1].ext_cod_tipo_riga_omag: unknown free-goods type '9', read as a normal row (0)",
+        "righe[1].tipo_um: unknown unit-of-measure type '7', read as 1 (the primary unit)")
+
+
+def test_a_lead_with_a_text_turnover_is_imported() -> None:
+    text = LEADS_XML.replace("<FATTURATO>125000.50</FATTURATO>",
+                             "<FATTURATO>circa 2 milioni</FATTURATO>")
+    assert "circa 2 milioni" in text
+    new, _ = _decode("leads_data_1.xml", text)
+    assert isinstance(new.model, Lead) and new.model.fatturato == "circa 2 milioni"

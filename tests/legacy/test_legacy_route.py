@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from adapters.erp import ErpRef
 from adapters.erp.sql_sink import SqlSink
@@ -211,3 +212,59 @@ def test_the_loop_is_built_when_enabled_and_stops_promptly(
     t.join(5)
     assert not t.is_alive() and beats and len(sink.landed) == 1
     assert not os.path.exists(cfg.legacy_folder / "AM_CF_NOTE_ACME_3.DAT")
+
+
+def test_another_companys_files_are_left_in_place_and_logged_once(
+        legacy_cfg: Callable[..., Config]) -> None:
+    """As the reference connector does: a file whose COD_DITTA is another company's is
+    that company's connector's. It stays in the folder untouched, is not quarantined, is
+    logged once (not at every scan, nor again after a restart) and shown by status."""
+    cfg = legacy_cfg()
+    sink = SqlSink(cfg.import_.erp.sql)
+    sink.create_tables()
+    ours = _drop(cfg.legacy_folder, "IB_AM_ORD_ACME_1042.DAT", order_file("1042"))
+    beta_order = _drop(cfg.legacy_folder, "IB_AM_ORD_BETA_9.DAT",
+                       order_file("9").replace("ACME|", "BETA|"))
+    beta_notes = _drop(cfg.legacy_folder, "IB_AM_CF_NOTE_BETA_1.DAT",
+                       note_line(COD_DITTA="BETA") + "\r\n")
+    before = {p: p.read_bytes() for p in (beta_order, beta_notes)}
+    store = StateStore(cfg.state_dir)
+    with capture_logs() as logs:
+        results = [run_once(cfg, store, sink=sink) for _ in range(3)]  # each a new importer
+    assert results[0].imported == [ours.name] and not ours.exists()
+    for r in results:
+        assert sorted(r.foreign) == sorted([beta_order.name, beta_notes.name])
+        assert r.quarantined == []
+    assert {p: p.read_bytes() for p in before} == before  # untouched
+    left = [e for e in logs if e["event"] == "legacy file of another company left in place"]
+    assert sorted(e["file"] for e in left) == sorted([beta_order.name, beta_notes.name])
+    assert all(e["companies"] == ["BETA"] for e in left)
+    qdir = cfg.export.quarantine / "legacy"
+    assert not qdir.exists() or not list(qdir.iterdir())
+    assert _count(sink, "orders") == 1 and Journal(store).quarantined() == []
+    section = legacy_status.collect(cfg, store)
+    assert section["other_company"] == 2 and section["waiting"] == 0
+    assert section["quarantined"] == 0
+    assert any("left for other companies' connectors 2" in line
+               for line in legacy_status.render(section))
+
+    # BETA's connector takes its files: forgotten, nothing left to show.
+    beta_order.unlink()
+    beta_notes.unlink()
+    assert run_once(cfg, store, sink=sink).foreign == []
+    assert legacy_status.collect(cfg, store)["other_company"] == 0
+    sink.close()
+
+
+def test_a_file_mixing_companies_is_quarantined(legacy_cfg: Callable[..., Config]) -> None:
+    cfg = legacy_cfg()
+    sink = SqlSink(cfg.import_.erp.sql)
+    sink.create_tables()
+    _drop(cfg.legacy_folder, "AM_CF_ANA_X_1.DAT", customer_line() + "\r\n"
+          + customer_line(cod="C2", COD_DITTA="BETA") + "\r\n")
+    result = run_once(cfg, StateStore(cfg.state_dir), sink=sink)
+    assert result.quarantined == ["AM_CF_ANA_X_1.DAT"] and result.foreign == []
+    report = (cfg.export.quarantine / "legacy" / "AM_CF_ANA_X_1.DAT.errors.txt").read_text(
+        encoding="utf-8")
+    assert "line 2, field COD_DITTA, value 'BETA': COD_DITTA of another company" in report
+    sink.close()

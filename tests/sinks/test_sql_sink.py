@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters.erp.sql_schema import build_schema, ddl
+from adapters.erp.sql_schema import ADDED_COLUMNS, build_schema, ddl
 from adapters.erp.sql_sink import SqlSink
 from connector.cli import main
 from connector.config import SqlSinkConfig
@@ -160,6 +160,14 @@ def test_db_init_command(tmp_path: Path, config_file: Any, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "staging tables ready" in out and "_orders" in out
     assert main(["--config", str(path), "db", "init"]) == 0  # idempotent
+    assert "columns added" not in capsys.readouterr().out
+    with sa.create_engine(f"sqlite:///{db}").begin() as conn:  # as an earlier version made it
+        table = next(t for (t,) in conn.execute(sa.text(
+            "SELECT name FROM sqlite_master WHERE name LIKE '%_activities'")))
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN des_note_attivita"))
+    assert main(["--config", str(path), "db", "init"]) == 0
+    out = capsys.readouterr().out
+    assert "columns added to existing tables" in out and f"{table}.des_note_attivita" in out
     assert main(["--config", str(path), "db", "init", "--sql", "--dialect", "mssql"]) == 0
     assert "IDENTITY" in capsys.readouterr().out
 
@@ -215,3 +223,79 @@ def test_two_writers_racing_on_the_same_records_land_each_once(sql_sink: SqlSink
     other.close()
     assert all(a != b for a, b in zip(results[0], results[1], strict=True))  # one winner each
     assert len(_rows(sql_sink, "orders")) == 15 and len(_rows(sql_sink, "order_rows")) == 30
+
+
+def _as_stored(sink: SqlSink, logical: str) -> list[dict[str, Any]]:
+    """The rows with the columns the table really has."""
+    table = sa.Table(sink.schema.tables[logical].name, sa.MetaData(), autoload_with=sink.engine)
+    with sink.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+
+def _as_an_earlier_version_made_them(sink: SqlSink) -> None:
+    """Make the tables again without the columns added since the first release, as an
+    installation made before has them (dropping the columns instead would not do: MariaDB
+    keeps dropped columns hidden in the row until the table is rebuilt)."""
+    sink.drop_tables()
+    old = sa.MetaData()
+    for table in sink.schema.metadata.sorted_tables:
+        logical = next(k for k, t in sink.schema.tables.items() if t is table)
+        added = {sink.schema.columns[logical][c].physical for t, c in ADDED_COLUMNS
+                 if t == logical}
+        sa.Table(table.name, old, *[c._copy() for c in table.columns if c.name not in added],
+                 mysql_charset="utf8mb4", mariadb_charset="utf8mb4")
+    old.create_all(sink.engine)
+
+
+def test_tables_of_an_earlier_version_keep_working_and_db_init_adds_the_columns(
+        fresh_sql_sink: SqlSink) -> None:
+    """An installation whose tables lack the columns added since (colours, materials,
+    `extra`, ...) keeps importing: the sink writes the columns there are (the values of
+    the others are in `payload`); `create_tables` (db init) adds them, and the next
+    records fill them."""
+    _as_an_earlier_version_made_them(fresh_sql_sink)
+    old = SqlSink(fresh_sql_sink.cfg)  # a connector started on the old tables
+    item = order_item("O-OLD", rows=1)
+    item["righe"][0].update(cod_colore1="NER", zz_row_new="r")
+    old.write(decode_record("orders", item))
+    (head,) = _as_stored(old, "orders")
+    assert head["unique_id"] == "O-OLD" and '"cod_colore1":"NER"' in head["payload"]
+    assert "extra" not in head and "cod_colore1" not in _as_stored(old, "order_rows")[0]
+
+    added = fresh_sql_sink.create_tables()  # connector db init
+    assert len(fresh_sql_sink.added_columns) == len(ADDED_COLUMNS) and added
+    assert fresh_sql_sink.create_tables() and fresh_sql_sink.added_columns == []  # idempotent
+    new = SqlSink(fresh_sql_sink.cfg)
+    new.write(decode_record("orders", {**item, "id": 2, "unique_id": "O-NEW",
+                                       "guid_test_ord": "g-new"}))
+    rows = _rows(new, "order_rows")
+    assert [(r["cod_colore1"], r["extra"]) for r in rows] == [
+        (None, None), ("NER", '{"zz_row_new":"r"}')]
+    old.close()
+    new.close()
+
+
+def test_fields_the_model_does_not_know_land_in_extra(sql_sink: SqlSink) -> None:
+    item = order_item("O-X", rows=1, new_customer=True)
+    item["zz_head"] = {"a": [1, 2.5]}
+    item["righe"][0]["zz_row"] = "r"
+    item["righe"][0]["dettagli"][0]["zz_det"] = 7
+    item["clienti"][0]["zz_cli"] = None
+    sql_sink.write(decode_record("orders", item))
+    import json
+    assert json.loads(_rows(sql_sink, "orders")[0]["extra"]) == {"zz_head": {"a": [1, 2.5]}}
+    assert json.loads(_rows(sql_sink, "order_rows")[0]["extra"]) == {"zz_row": "r"}
+    details = _rows(sql_sink, "order_row_details")
+    assert json.loads(details[0]["extra"]) == {"zz_det": 7} and details[1]["extra"] is None
+    assert json.loads(_rows(sql_sink, "new_customers")[0]["extra"]) == {"zz_cli": None}
+
+
+@pytest.mark.parametrize(("sent", "number"), [
+    ("250000", Decimal(250000)), (125000.5, Decimal("125000.5")), ("1.200.000", None),
+    ("circa 2 milioni", None), ("12,5", Decimal("12.5")), (None, None)])
+def test_a_leads_turnover_is_text_kept_as_sent_and_a_number_when_it_reads_as_one(
+        sql_sink: SqlSink, sent: Any, number: Decimal | None) -> None:
+    sql_sink.write(record("leads", fatturato=sent))
+    (lead,) = _rows(sql_sink, "leads")
+    assert lead["fatturato_text"] == (None if sent is None else str(sent))
+    assert (None if lead["fatturato"] is None else Decimal(lead["fatturato"])) == number
