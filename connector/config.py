@@ -111,6 +111,8 @@ class AppManagerConfig:
     attempts: int = 5
     ca_bundle: Path | None = None
     status_export: int | None = None
+    max_answer_mb: float = 64.0  # an answer bigger than this is refused while it streams in
+    request_deadline_seconds: float = 60.0  # a whole request, however slowly it trickles
 
 
 @dataclass(frozen=True)
@@ -455,6 +457,10 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
             err(f"import.appmanager.streams[{i}]", f"unknown stream {s!r}; known: {', '.join(STREAMS)}")
     if am.page_size < 1 or am.page_size > 1000:
         err("import.appmanager.page_size", "must be between 1 and 1000")
+    if am.max_answer_mb <= 0:
+        err("import.appmanager.max_answer_mb", "must be > 0")
+    if am.request_deadline_seconds <= 0:
+        err("import.appmanager.request_deadline_seconds", "must be > 0")
     if cfg.import_.erp.sink == "command" and not cfg.import_.erp.command.argv:
         err("import.erp.command.argv", "required when import.erp.sink is command")
     if cfg.status.http is not None:
