@@ -29,7 +29,17 @@ from connector.errors import StateStoreError
 
 T = TypeVar("T")
 FILE_MODE = 0o600
-DEFAULT_BUSY_TIMEOUT = 30.0
+# How long a call waits for a lock another program holds on the database before it gives
+# up with StateStoreError (CONNECTOR_STATE_BUSY_SECONDS: longer on a slow disk, shorter in
+# tests).
+def _busy_default() -> float:
+    try:
+        return float(os.environ.get("CONNECTOR_STATE_BUSY_SECONDS", "") or 30.0)
+    except ValueError:
+        return 30.0
+
+
+DEFAULT_BUSY_TIMEOUT = _busy_default()
 
 _META_DDL = """
 CREATE TABLE IF NOT EXISTS schema_parts (name TEXT PRIMARY KEY, applied_at REAL NOT NULL);
@@ -42,10 +52,10 @@ CREATE TABLE IF NOT EXISTS events (
 
 class StateStore:
     def __init__(self, state_dir: Path, filename: str = "connector.sqlite",
-                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+                 busy_timeout: float | None = None) -> None:
         self.dir = state_dir
         self.path = self.dir / filename
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         self._local = threading.local()
         self._schema_lock = threading.Lock()
         try:

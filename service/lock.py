@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, StateStoreError
 
 LOCK_NAME = "connector.lock"
 # Windows locks are mandatory: lock a byte well past the pid text so others can read it.
@@ -64,8 +64,14 @@ class InstanceLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StateStoreError(
+                f"cannot create the instance lock {self.path} ({exc.strerror or exc}): the "
+                f"state folder {self.path.parent} must exist and be writable by the user the "
+                "connector runs as") from None
         try:
             _lock(fd)
         except OSError:

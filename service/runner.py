@@ -29,7 +29,7 @@ import structlog
 
 from connector.app import Daemon
 from connector.config import Config, load_config
-from connector.errors import ConfigError
+from connector.errors import ConfigError, StateStoreError
 from connector.logsetup import configure_logging
 from service.lock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
@@ -113,8 +113,11 @@ class Runner:
             # Bind the port before any loop starts: a port in use is a configuration error.
             self.server = self._bind_server(cfg, required=True)
             gen = self._start_generation(cfg)
-        except ConfigError as exc:
-            log.error("cannot start: invalid configuration", errors=exc.errors)
+        except (ConfigError, StateStoreError) as exc:
+            if isinstance(exc, ConfigError):
+                log.error("cannot start: invalid configuration", errors=exc.errors)
+            else:
+                log.error("cannot start: the state store cannot be used", error=str(exc))
             if self.server is not None:
                 self.server.close()
                 self.server = None
