@@ -60,7 +60,7 @@ class StateStore:
         self._schema_lock = threading.Lock()
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            _create_private(self.path)
+            create_private_file(self.path)
         except OSError as exc:
             raise StateStoreError(describe_fault(self.path, exc)) from None
         self.ensure_schema("meta", _META_DDL)
@@ -209,9 +209,10 @@ def _ensure_wal(conn: sqlite3.Connection, path: Path) -> None:
             time.sleep(0.02)  # start-up only: no stop event exists yet
 
 
-def _create_private(path: Path) -> None:
-    """Create the database file 0600 (whatever the umask) before SQLite does, and take
-    group and others' access away from one made before."""
+def create_private_file(path: Path) -> None:
+    """Create a database file 0600 (whatever the umask) before SQLite does - SQLite gives
+    its -wal and -shm files the database's mode - and take group and others' access away
+    from one made before."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     try:
         if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
