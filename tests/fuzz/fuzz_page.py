@@ -9,6 +9,8 @@ attivita); the rest is the answer's body. What must hold for ANY input:
   this process and through the decode worker's function (decode_page never raises);
 - a record is storable as the journal stores it: queue id within SQLite's range, key and
   ids UTF-8 text, payload bytes; a Malformed entry's item can be kept in quarantine;
+- the files sink renders a record (JSON and the legacy tracciato form, what the decode
+  worker prepares) or refuses it with a ConnectorError (a dead letter), in bounded time;
 - the last item's id read ahead (RawPage.last_id) is storable or None.
 
 Run by `make fuzz` (tests/fuzz/run.py: atheris, or Hypothesis without it); its corpus is
@@ -21,6 +23,7 @@ import json
 import sqlite3
 
 from adapters.appmanager.client import RESOURCES, Malformed, decode_item, raw_page
+from adapters.erp.files_sink import render
 from connector import jsonguard
 from connector.domain import InboundRecord
 from connector.errors import ConnectorError
@@ -49,6 +52,11 @@ def test_one_input(data: bytes) -> None:
             _DB.execute("SELECT ?, ?, ?, ?, ?", (got.key, got.unique_id, got.guid, got.queue_id,
                                                   got.payload_bytes()))
             assert worker[i] is not None and worker[i][0] == got.queue_id  # type: ignore[index]
+            for fmt in ("json", "tracciato"):
+                try:
+                    render(got, fmt, "ACME")
+                except ConnectorError:
+                    pass  # refused: a dead letter with its reason
         else:
             assert isinstance(got, Malformed)
             assert got.queue_id is None or jsonguard.storable_id(got.queue_id)
