@@ -77,7 +77,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_FILE_MODE)
         try:
-            if os.name == "posix" and os.fstat(fd).st_mode & 0o027:
+            if sys.platform != "win32" and os.fstat(fd).st_mode & 0o027:
                 os.fchmod(fd, LOG_FILE_MODE)
         except OSError:
             pass  # another owner's file: left as it is

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -215,7 +216,7 @@ def create_private_file(path: Path) -> None:
     from one made before."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     try:
-        if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
+        if sys.platform != "win32" and os.fstat(fd).st_mode & 0o077:
             try:
                 os.fchmod(fd, FILE_MODE)
             except OSError:
@@ -225,7 +226,7 @@ def create_private_file(path: Path) -> None:
     for extra in ("-wal", "-shm"):
         p = path.with_name(path.name + extra)
         try:
-            if os.name == "posix" and p.stat().st_mode & 0o077:
+            if sys.platform != "win32" and p.stat().st_mode & 0o077:
                 os.chmod(p, FILE_MODE)
         except OSError:
             pass

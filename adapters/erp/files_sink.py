@@ -556,13 +556,13 @@ class FilesSink:
                      LEDGER_MODE)
         try:
             st = os.fstat(fd)
-            if os.name == "posix" and st.st_mode & 0o077:
+            if sys.platform != "win32" and st.st_mode & 0o077:
                 try:
                     os.fchmod(fd, LEDGER_MODE)
                 except OSError:
                     pass
             size = st.st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
+            if size and os.lseek(fd, size - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
                 data = b"\n" + data
             view = memoryview(data)
             try:
