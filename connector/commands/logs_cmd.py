@@ -171,19 +171,33 @@ def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threadin
             continue
         if _replaced(path, fh):
             feed(fh.read())  # written just before the rename
+            # The new current file is opened BEFORE the rotated ones are listed: a rotation
+            # in between (a busy writer) then renames it into that list, where it is left
+            # out and read on from here, and no file falls between the two.
+            try:
+                current: TextIO | None = open(path, encoding="utf-8", errors="replace",  # noqa: SIM115
+                                              newline="\n")
+            except FileNotFoundError:
+                current = None
+            skip = os.fstat(current.fileno()) if current is not None else None
             newer = []
             for p in _rotated_after(path, fh):
                 try:
-                    newer.append(open(p, encoding="utf-8", errors="replace", newline="\n"))  # noqa: SIM115
+                    h = open(p, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115
                 except FileNotFoundError:
                     continue
+                mine = os.fstat(h.fileno())
+                if skip is not None and (mine.st_ino, mine.st_dev) == (skip.st_ino, skip.st_dev):
+                    h.close()
+                    break  # the file opened as current: it and what follows come from there
+                newer.append(h)
             fh.close()
-            fh = None
+            fh = current
             for h in newer:
                 with h:
                     feed(h.read())
-            if pending:
-                feed("\n")  # a rotated file ends with a whole line
+                if pending:
+                    feed("\n")  # a rotated file ends with a whole line
             continue
         stop.wait(poll)
     if fh is not None:
