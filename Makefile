@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 CONFIG ?= connector.yaml
 
-.PHONY: run test lint typecheck pytest bench clean venv
+.PHONY: run test lint typecheck pytest bench fuzz clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ pytest: $(TSTAMP)
 
 test: lint typecheck pytest
 
+# Not part of `make test`: every tests/fuzz/fuzz_*.py harness for FUZZ_SECONDS (60) each,
+# under atheris when it installs (the fuzz extra), else Hypothesis. See tests/fuzz/run.py.
+FUZZ_SECONDS ?= 60
+fuzz: $(TSTAMP)
+	@$(BIN)/python -m pip install --quiet -e '.[fuzz]' 2>/dev/null || \
+		echo "atheris does not install here: Hypothesis drives the harnesses"
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m tests.fuzz.run
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.formats
 	$(BIN)/python -m bench.export
@@ -46,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sql_source
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .fuzz

@@ -22,6 +22,7 @@ from connector.ports import Heartbeat
 from connector.state import StateStore
 
 log = structlog.get_logger("connector.app")
+_HEALTHY_RUN = 300.0  # a loop that ran this long before crashing starts its backoff afresh
 
 
 class Loop(Protocol):
@@ -76,6 +77,12 @@ class Daemon:
             t.start()
 
     def _supervise(self, lp: Loop, stop: threading.Event) -> None:
+        """Run the loop until stop; a crash (the state store failing, a bug) restarts it with
+        backoff, 2 s doubling to 60 s (back to 2 s after a loop that ran for 5 minutes),
+        for as long as it takes the fault to clear. While it waits the loop counts as down
+        (`hb.alive` False: /healthz fails, systemd's watchdog is not pinged). Nothing here
+        may raise: the bookkeeping of a crash (the events table, often in the very store
+        that failed) is best effort."""
         hb = self.heartbeats[lp.name]
         failures = 0
 
@@ -85,6 +92,8 @@ class Daemon:
         while not stop.is_set():
             beat()
             hb.alive = True
+            hb.extra.pop("down", None)
+            started = time.monotonic()
             try:
                 lp.run(stop, beat)
                 return
@@ -92,15 +101,25 @@ class Daemon:
                 hb.alive = False
                 hb.last_error = str(exc)
                 log.error("loop stopped", loop=lp.name, error=str(exc))
-                self.store.record_event("error", lp.name, str(exc))
+                self.store.try_record_event("error", lp.name, str(exc))
                 return
             except Exception as exc:  # noqa: BLE001 - a loop must never take the daemon down
+                if time.monotonic() - started > _HEALTHY_RUN:
+                    failures = 0
                 failures += 1
-                hb.last_error = str(exc)
-                log.exception("loop crashed, restarting", loop=lp.name, failures=failures)
-                self.store.record_event("error", lp.name, f"crashed: {exc}")
-                if stop.wait(min(60.0, 2.0 ** min(failures, 6))):
+                wait = min(60.0, 2.0 ** min(failures, 6))
+                hb.alive = False
+                hb.last_error = f"crashed: {exc}"
+                hb.extra["down"] = f"crashed, restarting in {wait:g}s: {exc}"
+                try:
+                    log.exception("loop crashed, restarting", loop=lp.name, failures=failures,
+                                  restart_in_s=wait)
+                except Exception:  # noqa: BLE001, S110 - a log handler failing too: go on
+                    pass
+                self.store.try_record_event("error", lp.name, f"crashed: {exc}")
+                if stop.wait(wait):
                     return
+                log.info("restarting loop", loop=lp.name, failures=failures)
         hb.alive = False
 
     def join(self, timeout: float) -> bool:

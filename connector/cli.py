@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"connector: {exc}", file=sys.stderr)
-        return 1
+        return int(getattr(exc, "exit_code", 1))  # 2 where the fix is the operator's, not the data's
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

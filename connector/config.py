@@ -124,6 +124,8 @@ class AppManagerConfig:
     attempts: int = 5
     ca_bundle: Path | None = None
     status_export: int | None = None
+    max_answer_mb: float = 64.0  # an answer bigger than this is refused while it streams in
+    request_deadline_seconds: float = 60.0  # a whole request, however slowly it trickles
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,8 @@ class SmtpConfig:
     username_env: str | None = None
     password_env: str | None = None
     sender: str = "connector@localhost"
+    ssl: bool = False  # TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS
+    ca_bundle: Path | None = None  # a private CA for the mail server; TLS is always verified
 
 
 @dataclass(frozen=True)
@@ -477,8 +481,21 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
             err(f"import.appmanager.streams[{i}]", f"unknown stream {s!r}; known: {', '.join(STREAMS)}")
     if am.page_size < 1 or am.page_size > 1000:
         err("import.appmanager.page_size", "must be between 1 and 1000")
+    if am.max_answer_mb <= 0:
+        err("import.appmanager.max_answer_mb", "must be > 0")
+    if am.request_deadline_seconds <= 0:
+        err("import.appmanager.request_deadline_seconds", "must be > 0")
     if cfg.import_.erp.sink == "command" and not cfg.import_.erp.command.argv:
         err("import.erp.command.argv", "required when import.erp.sink is command")
+    smtp = cfg.notifications.smtp
+    if smtp is not None:
+        if smtp.ssl and smtp.starttls:
+            err("notifications.smtp.ssl", "ssl and starttls exclude each other: ssl is TLS "
+                "from the first byte (port 465), starttls upgrades a plain connection")
+        if (smtp.username_env or smtp.password_env) and not (smtp.ssl or smtp.starttls) \
+                and smtp.host not in ("127.0.0.1", "localhost", "::1"):
+            err("notifications.smtp.starttls", "a username and password need starttls: true "
+                "or ssl: true, or they would travel in clear to the mail server")
     if cfg.status.http is not None:
         host, _, port = cfg.status.http.rpartition(":")
         if not host or not port.isdigit():

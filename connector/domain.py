@@ -705,6 +705,8 @@ def _int(value: Any, name: str, required: bool = False) -> int | None:
     d = _decimal(value, name)
     if d is None or d != d.to_integral_value():
         raise RecordError(f"{name}: expected a whole number, got {value!r}", field=name)
+    if d.adjusted() > 18:  # past 64 bits: int() of 9e487058 would take minutes
+        raise RecordError(f"{name}: {d} is too large for a whole number", field=name)
     return int(d)
 
 

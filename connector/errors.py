@@ -66,3 +66,11 @@ class AuthError(ConnectorError):
 
 class StopRequested(ConnectorError):  # noqa: N818 - it is a signal, not an error
     """A wait was interrupted because the stop event was set."""
+
+
+class StateStoreError(ConnectorError):
+    """The state store cannot be used (locked, disk full, read-only, damaged). Not a fault
+    of any one item: the loop in hand stops and its supervisor restarts it with backoff;
+    at start-up the command prints what to do and exits 2."""
+
+    exit_code = 2

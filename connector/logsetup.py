@@ -3,6 +3,12 @@
 Standard-library records (watchdog, urllib3, dropbox) go through the same chain.
 Secrets never reach a sink: `redact_processor` masks query-string keys and known
 secret-bearing fields in every event before it is rendered.
+
+What reaches a terminal never carries control characters from the data (file names and
+record fields are the outside world's): `printable` escapes them (a newline shows as
+\n, ESC as \x1b, a bidi override as \u202e), on the console here and in `connector
+logs`. The log file keeps the text as it was (JSON escapes it; logfmt escapes newlines);
+it is files with mode 0640, whatever the umask.
 """
 
 from __future__ import annotations
@@ -10,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,61 @@ import structlog
 
 _SECRET_QUERY = re.compile(r"(?i)\b(authkey|auth_key|key|token|access_token|refresh_token|password|secret)=([^&\s'\"]+)")
 _SECRET_FIELDS = {"auth_key", "authkey", "password", "token", "refresh_token", "app_secret", "secret"}
+
+
+# C0 and C1 controls, DEL, and the invisible marks that reorder a terminal line (bidi).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+LOG_FILE_MODE = 0o640
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group(0)
+    return _NAMED.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def printable(text: str) -> str:
+    """The text with every control character escaped: safe to show on a terminal."""
+    return _CONTROL.sub(_escape, text)
+
+
+def printable_lines(text: str) -> str:
+    """A multi-line text (a traceback) kept on its lines, each line made printable."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _printable(all_values: bool) -> Any:
+    """(Console only.) A processor escaping control characters: in the event text and the
+    traceback, which the pretty renderer prints as they are (it shows other values with
+    repr, escaped already), or in every string (logfmt, which escapes newlines only). JSON
+    escapes them itself."""
+
+    def processor(_logger: Any, _name: str,
+                  event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for k, v in list(event.items()):
+            if not isinstance(v, str):
+                continue
+            if k in ("exception", "stack"):
+                event[k] = printable_lines(v)
+            elif all_values or k == "event":
+                event[k] = printable(v)
+        return event
+
+    return processor
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0640 whatever the umask (a log line may
+    quote a record's fields: not for every local user to read)."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_FILE_MODE)
+        try:
+            if sys.platform != "win32" and os.fstat(fd).st_mode & 0o027:
+                os.fchmod(fd, LOG_FILE_MODE)
+        except OSError:
+            pass  # another owner's file: left as it is
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def redact(text: str) -> str:
@@ -69,16 +131,18 @@ def configure_logging(level: str = "info", log_dir: Path | None = None, fmt: str
 
     if console:
         ch = logging.StreamHandler(sys.stderr)
+        shown = fmt if not sys.stderr.isatty() and fmt != "text" else "text"
+        escape = [] if shown == "json" else [_printable(all_values=shown == "logfmt")]
         ch.setFormatter(structlog.stdlib.ProcessorFormatter(
-            processor=_renderer(fmt if not sys.stderr.isatty() and fmt != "text" else "text",
-                                colors=sys.stderr.isatty()),
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *escape,
+                        _renderer(shown, colors=sys.stderr.isatty())],
             foreign_pre_chain=shared,
         ))
         root.addHandler(ch)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(log_dir / "connector.log", maxBytes=max_bytes,
-                                                  backupCount=backups, encoding="utf-8")
+        fh = PrivateRotatingFileHandler(log_dir / "connector.log", maxBytes=max_bytes,
+                                        backupCount=backups, encoding="utf-8")
         fh.setFormatter(structlog.stdlib.ProcessorFormatter(
             processor=_renderer("logfmt" if fmt == "logfmt" else "json", colors=False),
             foreign_pre_chain=shared,

@@ -1,7 +1,8 @@
 """Is every loop alive and beating? One answer for /healthz, the systemd watchdog and alerts.
 
-A loop is healthy while its thread runs, its supervisor has not given it up
-(`Heartbeat.alive`) and its last beat is younger than status.heartbeat_timeout_seconds.
+A loop is healthy while its thread runs, its supervisor has not given it up nor is waiting
+to restart it after a crash (`Heartbeat.alive`), and its last beat is younger than
+status.heartbeat_timeout_seconds.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def check(daemon: Daemon, timeout: float, now: float | None = None) -> Health:
         is_running = running.get(name, False)
         # A thread that has not beaten yet has only just started.
         age = max(0.0, now - hb.last) if hb.last else (0.0 if is_running else float("inf"))
-        if not is_running or not hb.alive:
+        if is_running and not hb.alive and hb.extra.get("down"):
+            reason = f"down ({hb.extra['down']})"  # its supervisor restarts it
+        elif not is_running or not hb.alive:
             reason = "stopped" + (f" ({hb.last_error})" if hb.last_error else "")
         elif age > timeout:
             reason = f"no heartbeat for {age:.0f}s (limit {timeout:g}s)"

@@ -2,7 +2,9 @@
 
 The lock is held by the open file itself (fcntl.flock on POSIX, msvcrt.locking on
 Windows), so it goes away with the process however it ends, SIGKILL included; the
-file's text is the holder's pid, for the message a second instance prints.
+file's text is the holder's pid and role ("daemon", or the one-shot command that holds it:
+`connector import --once`, `retry`, `export --once` take it too, so that they never do
+the daemon's work beside it), for the message a second one prints.
 """
 
 from __future__ import annotations
@@ -11,29 +13,46 @@ import os
 import sys
 from pathlib import Path
 
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, StateStoreError
 
 LOCK_NAME = "connector.lock"
 # Windows locks are mandatory: lock a byte well past the pid text so others can read it.
 _WIN_LOCK_OFFSET = 1 << 20
 
 
+DAEMON = "daemon"
+
+
 class AlreadyRunning(ConnectorError):
-    def __init__(self, path: Path, pid: int | None) -> None:
+    def __init__(self, path: Path, pid: int | None, role: str | None = None) -> None:
         who = f"process {pid}" if pid else "another process"
+        if role and role != DAEMON:
+            who += f", `connector {role}`"
         super().__init__(f"another connector ({who}) already runs on this state directory "
                          f"(lock {path})", path=str(path), pid=pid)
         self.path = path
         self.pid = pid
+        self.role = role
+
+    @property
+    def daemon(self) -> bool:
+        """The holder is the daemon (or a connector too old to say what it is)."""
+        return self.role in (None, DAEMON)
+
+
+def _holder(path: Path) -> tuple[int | None, str | None]:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None, None
+    pid = int(lines[0].strip()) if lines and lines[0].strip().isdigit() else None
+    role = lines[1].strip() if len(lines) > 1 and lines[1].strip() else None
+    return pid, role
 
 
 def read_holder(path: Path) -> int | None:
     """The pid written in a lock file, or None."""
-    try:
-        text = path.read_text(encoding="ascii", errors="replace").strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
+    return _holder(path)[0]
 
 
 def probe(state_dir: Path) -> tuple[bool, int | None]:
@@ -55,8 +74,9 @@ def probe(state_dir: Path) -> tuple[bool, int | None]:
 
 
 class InstanceLock:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, role: str = DAEMON) -> None:
         self.path = state_dir / LOCK_NAME
+        self.role = role
         self._fd: int | None = None
 
     @property
@@ -64,16 +84,22 @@ class InstanceLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StateStoreError(
+                f"cannot create the instance lock {self.path} ({exc.strerror or exc}): the "
+                f"state folder {self.path.parent} must exist and be writable by the user the "
+                "connector runs as") from None
         try:
             _lock(fd)
         except OSError:
             os.close(fd)
-            raise AlreadyRunning(self.path, read_holder(self.path)) from None
+            raise AlreadyRunning(self.path, *_holder(self.path)) from None
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        os.write(fd, f"{os.getpid()}\n{self.role}\n".encode())
         os.fsync(fd)
         self._fd = fd
 

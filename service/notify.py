@@ -5,6 +5,10 @@ logger at ERROR level, so every `log.error(...)` / `log.exception(...)` anywhere
 Daemon logs each loop crash and each fatal loop error) becomes an "error" notice. The
 runner sends "info" notices itself (started, stopped, recovered).
 
+Every TLS connection verifies the server's certificate and host name (SMTP over STARTTLS or
+SMTPS with `notifications.smtp.ca_bundle` for a private CA; the webhook through requests,
+which verifies by default).
+
 Rate limit: one notice per (level, key) per notifications.min_interval_seconds; the
 key is the logger and the event name (not its variable fields), so an outage that logs
 the same error every few seconds sends one mail, and the next one after the interval
@@ -19,11 +23,13 @@ import logging
 import queue
 import smtplib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -88,13 +94,32 @@ class SmtpChannel:
         msg["From"] = self.cfg.sender
         msg["To"] = ", ".join(to)
         msg.set_content(notice.text())
-        with smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.timeout) as smtp:
+        context = tls_context(self.cfg.ca_bundle)
+        smtp: smtplib.SMTP
+        if self.cfg.ssl:
+            smtp = smtplib.SMTP_SSL(self.cfg.host, self.cfg.port, timeout=self.timeout,
+                                    context=context)
+        else:
+            smtp = smtplib.SMTP(self.cfg.host, self.cfg.port, timeout=self.timeout)
+        with smtp:
             if self.cfg.starttls:
-                smtp.starttls()
+                # A server that does not offer STARTTLS is refused by smtplib (no downgrade);
+                # its certificate must verify, for the host name configured.
+                smtp.starttls(context=context)
             user, password = secret(self.cfg.username_env), secret(self.cfg.password_env)
             if user and password:
                 smtp.login(user, password)
             smtp.send_message(msg, to_addrs=to)
+
+
+def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """Certificates verified and the host name checked: the system's trust store, or the
+    private CA of `ca_bundle` (never an unverified connection: smtplib's own default
+    context for starttls() verifies nothing)."""
+    context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class WebhookChannel:

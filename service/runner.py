@@ -6,9 +6,10 @@
     -> STOPPING=1 -> stop the loops within service.stop_deadline_seconds -> exit
 
 Exit codes: 0 stopped cleanly; 1 the stop deadline passed with a loop still busy (it
-is abandoned: publishing is atomic, so the work in hand is redone at the next start);
-2 configuration error or another instance holds the state directory; 130 a second
-Ctrl-C (see service.signals).
+is abandoned: publishing is atomic, so the work in hand is redone at the next start), or
+a one-shot command (`connector import --once`...) still held the state directory after
+a minute; 2 configuration error, the state store unusable, or another daemon holds the
+state directory; 130 a second Ctrl-C (see service.signals).
 
 A reload (SIGHUP) validates the file first: a bad one keeps the running configuration
 and logs why; a good one stops the loops (within the deadline), and starts a new
@@ -29,7 +30,7 @@ import structlog
 
 from connector.app import Daemon
 from connector.config import Config, load_config
-from connector.errors import ConfigError
+from connector.errors import ConfigError, StateStoreError
 from connector.logsetup import configure_logging
 from service.lock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
@@ -44,6 +45,7 @@ EXIT_DEADLINE = 1
 EXIT_CONFIG = 2
 # How often STATUS= is refreshed even when the line did not change.
 _STATUS_REFRESH_SECONDS = 30.0
+_ONE_SHOT_WAIT = 60.0  # for a one-shot command holding the instance lock at start-up
 
 
 @dataclass
@@ -94,16 +96,36 @@ class Runner:
         self.config_path = cfg.source_path or self.config_path
         lock = InstanceLock(cfg.state_dir)
         try:
-            lock.acquire()
+            self._acquire(lock)
         except AlreadyRunning as exc:
             print(f"connector: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
+            # A second daemon is a configuration error (systemd does not restart on 2); a
+            # one-shot command that outlasted the wait is not: 1, and systemd tries again.
+            return EXIT_CONFIG if exc.daemon else EXIT_DEADLINE
         try:
             return self._run_locked(cfg)
         finally:
             lock.release()
             self.inbox.close()
             self.sd.close()
+
+    def _acquire(self, lock: InstanceLock) -> None:
+        """The instance lock; held by a one-shot command (`connector import --once`...),
+        it is waited for, up to _ONE_SHOT_WAIT (under systemd's start timeout)."""
+        end = time.monotonic() + _ONE_SHOT_WAIT
+        told = False
+        while True:
+            try:
+                lock.acquire()
+                return
+            except AlreadyRunning as exc:
+                if exc.daemon or time.monotonic() > end:
+                    raise
+                if not told:
+                    print(f"connector: waiting up to {_ONE_SHOT_WAIT:g} s for `connector "
+                          f"{exc.role}` (process {exc.pid}) to finish", file=sys.stderr)
+                    told = True
+                time.sleep(0.5)  # before the stop event and signal handling exist
 
     def _run_locked(self, cfg: Config) -> int:
         self._configure_logging(cfg)
@@ -113,8 +135,11 @@ class Runner:
             # Bind the port before any loop starts: a port in use is a configuration error.
             self.server = self._bind_server(cfg, required=True)
             gen = self._start_generation(cfg)
-        except ConfigError as exc:
-            log.error("cannot start: invalid configuration", errors=exc.errors)
+        except (ConfigError, StateStoreError) as exc:
+            if isinstance(exc, ConfigError):
+                log.error("cannot start: invalid configuration", errors=exc.errors)
+            else:
+                log.error("cannot start: the state store cannot be used", error=str(exc))
             if self.server is not None:
                 self.server.close()
                 self.server = None

@@ -5,40 +5,42 @@ with `authKey`, `format=json`, `count=0`, `offset`, `limit`, `lastID` (and `stat
 when configured); `base` is `…/v1/progetti/{cod_progetto}`. The answer is an envelope with
 `meta` and one list (`testate`, `clienti`, `note`, `leads`, `attivita`).
 
-Every call has connect and read timeouts; connection errors, timeouts, 5xx and 429 (with
-Retry-After honoured) are retried through connector.retry.retrying; TLS is always
-verified (a custom CA bundle may be given, verification is never switched off). The
+The HTTP rules (timeouts and a deadline per request, verified TLS, a size bound, redirects
+only to the same origin, retries, redacted errors) are adapters.appmanager.http's. The
 authKey travels in the query string, so every URL and error message is redacted before it
-reaches a log line or an exception, and exceptions are raised `from None` so the
-library's message (which holds the URL) is not chained into a traceback.
+reaches a log line or an exception.
+
+Nothing in an answer is trusted (connector.jsonguard): an envelope nested too deeply for a
+decoder is defused (each too-deep item replaced, then refused alone) or refused; an item
+nested more than jsonguard.ITEM_DEPTH levels, with a queue id SQLite cannot hold, or that
+fails to decode for any reason, is kept aside as malformed with its error, alone: the
+rest of its page goes on.
 """
 
 from __future__ import annotations
 
-import email.utils
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import requests
 import structlog
 
-from connector.domain import InboundRecord, decode_raw, queue_id_of
-from connector.errors import (
-    AuthError,
-    PermanentError,
-    RateLimited,
-    RecordError,
-    TransientError,
+from adapters.appmanager.http import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    HttpJson,
+    parse_retry_after,
 )
-from connector.logsetup import redact
-from connector.retry import retrying
+from connector import jsonguard
+from connector.domain import InboundRecord, decode_raw, queue_id_of
+from connector.errors import AuthError, PermanentError, RecordError, TransientError
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # stream -> (queue resource, list key in the envelope)
 RESOURCES: dict[str, tuple[str, str]] = {
@@ -98,17 +100,41 @@ class RawPage:
 
 
 def decode_item(stream: str, i: int, raw: bytes) -> InboundRecord | Malformed:
-    """Item `i` of a page: its record, or Malformed with the error naming the field."""
+    """Item `i` of a page: its record, or Malformed with the error naming the field. Any
+    failure is the item's alone: too deep to decode safely, a queue id out of range, or
+    whatever decoding raised."""
     try:
-        return decode_raw(stream, raw)
-    except RecordError as exc:
+        if not item_within_depth(raw):
+            raise RecordError(f"item: nested more than {jsonguard.ITEM_DEPTH} levels deep; "
+                              "refused unread", field="item")
+        rec = decode_raw(stream, raw)
+        if not jsonguard.storable_id(rec.queue_id):
+            raise RecordError(f"id: {rec.queue_id} is out of range (0 to {jsonguard.ID_MAX})",
+                              field="id")
+        return rec
+    except Exception as exc:  # noqa: BLE001 - one item's failure, whatever it is, is its own
+        if isinstance(exc, RecordError):
+            why, field = str(exc), exc.field
+        else:
+            why, field = f"item: cannot be decoded ({type(exc).__name__}: {exc})", "item"
+        qid = _queue_id(raw)
+        err = RecordError(f"{stream} item {i} (id {qid}): {why}", field=field)
+        return Malformed(qid, _kept(raw), err)
+
+
+def item_within_depth(raw: bytes) -> bool:
+    return jsonguard.within_depth(raw, jsonguard.ITEM_DEPTH)
+
+
+def _kept(raw: bytes) -> Any:
+    """A malformed item as it is kept in quarantine: its JSON value, or its text when it is
+    not JSON (e.g. not UTF-8) or too deep to decode."""
+    if item_within_depth(raw):
         try:
-            item = _decode_json(raw)
-        except ValueError:  # not even JSON text (e.g. not UTF-8): kept as text
-            item = raw.decode("utf-8", "replace")
-        qid = queue_id_of(item) if isinstance(item, dict) else _queue_id(raw)
-        err = RecordError(f"{stream} item {i} (id {qid}): {exc}", field=exc.field)
-        return Malformed(qid, item, err)
+            return _decode_json(raw)
+        except (ValueError, RecursionError):
+            pass
+    return raw.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -133,111 +159,11 @@ class Page:
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value) if value is not None and value != "" else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 _decode_json = msgspec.json.Decoder().decode  # about twice as fast as json.loads
-
-
-class HttpJson:
-    """requests with our rules: timeouts, verified TLS, retries, redacted errors."""
-
-    def __init__(self, *, what: str, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 attempts: int = 5, ca_bundle: Path | str | None = None,
-                 stop: threading.Event | None = None, retry_initial: float = 0.5,
-                 retry_max: float = 30.0, secrets: tuple[str, ...] = (),
-                 session: requests.Session | None = None) -> None:
-        self.what = what
-        self.timeout = (connect_timeout, read_timeout)
-        self.verify: str | bool = str(ca_bundle) if ca_bundle else True
-        self.attempts = max(1, attempts)
-        self.stop = stop
-        self.retry_initial = retry_initial
-        self.retry_max = retry_max
-        self._secrets = tuple(s for s in secrets if s)
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", "icommerce-connector")
-
-    def clean(self, text: str) -> str:
-        text = redact(text)
-        for s in self._secrets:
-            text = text.replace(s, "***")
-        return text
-
-    def call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-             json_body: Any = None, shown: str,
-             decode: Callable[[bytes], Any] | None = None) -> Any:
-        """One request with retries; returns the decoded JSON body (decoded by `decode`
-        when given). `shown` names the call in logs and errors (never with secrets)."""
-        for attempt in retrying(attempts=self.attempts, initial=self.retry_initial,
-                                maximum=self.retry_max, stop=self.stop,
-                                what=f"{self.what} {shown}"):
-            with attempt:
-                return self._once(method, url, params, json_body, shown, decode)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _once(self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any,
-              shown: str, decode: Callable[[bytes], Any] | None = None) -> Any:
-        started = time.monotonic()
-        try:
-            resp = self.session.request(method, url, params=params, json=json_body,
-                                        timeout=self.timeout, verify=self.verify)
-        except requests.exceptions.SSLError as exc:
-            # Not retried: an untrusted certificate does not fix itself in seconds (the
-            # next cycle tries again). Verification is never switched off.
-            raise PermanentError(f"{self.what}: TLS verification failed for {shown}: "
-                                 f"{self.clean(str(exc))}") from None
-        except requests.Timeout:
-            raise TransientError(f"{self.what}: no answer within {self.timeout[1]:g} s "
-                                 f"for {shown}") from None
-        except requests.RequestException as exc:
-            raise TransientError(f"{self.what}: connection failed for {shown}: "
-                                 f"{type(exc).__name__}: {self.clean(str(exc))}") from None
-        code = resp.status_code
-        log.debug("http", call=self.what, request=shown, status=code,
-                  ms=round((time.monotonic() - started) * 1000, 1))
-        if code == 429:
-            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            raise RateLimited(f"{self.what}: rate limited (HTTP 429) on {shown}",
-                              retry_after=retry_after)
-        if code >= 500:
-            raise TransientError(f"{self.what}: server error HTTP {code} on {shown}")
-        if code in (401, 403):
-            raise AuthError(f"{self.what}: the key was refused (HTTP {code}) on {shown}; check "
-                            "the environment variable that holds it")
-        if code != 200:
-            body = self.clean(resp.text[:200])
-            raise PermanentError(f"{self.what}: HTTP {code} on {shown}: {body}")
-        if decode is not None:
-            try:
-                return decode(resp.content)
-            except ValueError:  # msgspec's errors, or not UTF-8
-                pass  # not in the form the caller expects: decoded plainly, checked by it
-        try:
-            return _decode_json(resp.content)
-        except (msgspec.DecodeError, ValueError):
-            raise TransientError(f"{self.what}: the answer to {shown} is not JSON "
-                                 f"({len(resp.content)} bytes)") from None
-
-    def close(self) -> None:
-        self.session.close()
 
 
 class AppManagerClient:
@@ -247,7 +173,8 @@ class AppManagerClient:
                  read_timeout: float = 30.0, attempts: int = 5,
                  ca_bundle: Path | str | None = None, status_export: int | None = None,
                  stop: threading.Event | None = None, retry_initial: float = 0.5,
-                 retry_max: float = 30.0, session: requests.Session | None = None) -> None:
+                 retry_max: float = 30.0, session: requests.Session | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES, deadline: float = DEFAULT_DEADLINE) -> None:
         if not auth_key:
             raise AuthError("no AppManager authKey configured")
         self.base_url = base_url.rstrip("/")
@@ -256,7 +183,8 @@ class AppManagerClient:
         self.http = HttpJson(what="AppManager", connect_timeout=connect_timeout,
                              read_timeout=read_timeout, attempts=attempts, ca_bundle=ca_bundle,
                              stop=stop, retry_initial=retry_initial, retry_max=retry_max,
-                             secrets=(auth_key,), session=session)
+                             secrets=(auth_key,), session=session, max_bytes=max_bytes,
+                             deadline=deadline)
 
     def _params(self, stream: str, last_id: int, count: int, offset: int,
                 limit: int | None) -> dict[str, Any]:
@@ -268,22 +196,19 @@ class AppManagerClient:
             params["statusExport"] = self.status_export
         return params
 
-    def _get(self, stream: str, last_id: int, count: int, offset: int,
-             limit: int | None, decode: Callable[[bytes], Any] | None = None) -> Any:
+    def _get(self, stream: str, last_id: int, count: int, offset: int, limit: int | None,
+             decode: Callable[[bytes, str], T]) -> T:
+        """What `decode(body, shown)` makes of the answer (inside the retry: an answer
+        that is not JSON is asked for again); `shown` names the call in errors."""
         try:
             resource, _ = RESOURCES[stream]
         except KeyError:
             raise ValueError(f"unknown stream {stream!r}") from None
         url = f"{self.base_url}/exportPaginazione/{resource}"
         shown = f"{resource} lastID={last_id} offset={offset} limit={limit}"
-        data = self.http.call("GET", url, params=self._params(stream, last_id, count, offset,
-                                                               limit), shown=shown,
-                              decode=decode)
-        if decode is not None and not isinstance(data, dict):
-            return data  # what `decode` made of it
-        if not isinstance(data, dict):
-            raise TransientError(f"AppManager: the answer to {shown} is not a JSON object")
-        return data
+        return self.http.call("GET", url, lambda body: decode(body, shown),
+                              params=self._params(stream, last_id, count, offset, limit),
+                              shown=shown)
 
     def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page:
         """One page of queue items with id after `last_id`, decoded."""
@@ -295,30 +220,91 @@ class AppManagerClient:
 
         The envelope is decoded with each item left as its JSON text, which is decoded
         into the model (connector.domain.decode_raw) and journaled as received."""
-        answer = self._get(stream, last_id, 0, offset, limit, decode=_ENVELOPES[stream].decode)
-        _, list_key = RESOURCES[stream]
-        if not isinstance(answer, dict):  # the expected envelope
-            raws = [bytes(r) for r in answer.items or ()]
-            data = {"meta": answer.meta, "cod_progetto": answer.cod_progetto,
-                    "last_id": answer.last_id}
-        else:  # not the expected envelope: the checks below say what is wrong with it
-            data = answer
-            listed = data.get(list_key)
-            if listed is None:
-                listed = []
-            if not isinstance(listed, list):
-                raise TransientError(f"AppManager: '{list_key}' in the answer for {stream} is "
-                                     "not a list") from None
-            raws = [_encode_json(item) for item in listed]
-        return RawPage(stream=stream, raws=tuple(raws),
-                       last_id=_queue_id(raws[-1]) if raws else None, meta=_meta(data))
+        return self._get(stream, last_id, 0, offset, limit,
+                         lambda body, shown: raw_page(stream, body, shown))
 
     def stats(self, stream: str, last_id: int = 0) -> PageMeta:
         """count=1: only the statistics (meta.total_count, meta.maxID)."""
-        return _meta(self._get(stream, last_id, 1, 0, None))
+        def meta(body: bytes, shown: str) -> PageMeta:
+            data = _plain_answer(body, shown)
+            if not isinstance(data, dict):
+                raise TransientError(f"AppManager: the answer to {shown} is not a JSON object")
+            return _meta(data, shown)
+
+        return self._get(stream, last_id, 1, 0, None, meta)
 
     def close(self) -> None:
         self.http.close()
+
+
+def raw_page(stream: str, body: bytes, shown: str = "") -> RawPage:
+    """The page an answer's body holds, each item its JSON text (what fetch_raw returns;
+    the fuzzing harness drives it). A hostile envelope raises a ConnectorError naming the
+    call; a hostile item is left for decode_item to refuse alone."""
+    _, list_key = RESOURCES[stream]
+    shown = shown or f"{RESOURCES[stream][0]} answer"
+    answer, deep = _envelope_of(stream, body, shown)
+    if isinstance(answer, msgspec.Struct):  # the expected envelope
+        raws = [bytes(r) for r in getattr(answer, "items", None) or ()]
+        data = {"meta": getattr(answer, "meta", None),
+                "cod_progetto": getattr(answer, "cod_progetto", None),
+                "last_id": getattr(answer, "last_id", None)}
+    elif not isinstance(answer, dict):
+        raise TransientError(f"AppManager: the answer to {shown} is not a JSON object")
+    else:  # not the expected envelope: the checks below say what is wrong with it
+        data = answer
+        listed = data.get(list_key)
+        if listed is None:
+            listed = []
+        if not isinstance(listed, list):
+            raise TransientError(f"AppManager: '{list_key}' in the answer to {shown} is "
+                                 "not a list")
+        raws = [_encode_json(item) for item in listed]
+    if deep:  # the items defused by _envelope_of, back as they came (refused one by one)
+        raws = [deep.get(r, r) for r in raws]
+    return RawPage(stream=stream, raws=tuple(raws),
+                   last_id=_queue_id(raws[-1]) if raws else None, meta=_meta(data, shown))
+
+
+def _envelope_of(stream: str, body: bytes, shown: str) -> tuple[Any, dict[bytes, bytes]]:
+    """(the answer decoded as the stream's envelope, or as plain JSON when it is not one;
+    the items defused on the way, placeholder -> text).
+
+    The decoder stops cleanly (RecursionError) at Python's recursion limit; only then is
+    the answer scanned (linear, no recursion) and each too-deep item replaced, so answers
+    of the usual shape cost no extra pass. What is still too deep is the envelope itself:
+    refused."""
+    decode = _ENVELOPES[stream].decode
+    deep: dict[bytes, bytes] = {}
+    try:
+        return decode(body), deep
+    except RecursionError:
+        body, deep = jsonguard.defuse(body)
+        if not jsonguard.within_depth(body, jsonguard.ENVELOPE_DEPTH):
+            raise _too_deep(shown) from None
+        try:
+            return decode(body), deep
+        except (msgspec.DecodeError, ValueError):
+            pass
+    except (msgspec.DecodeError, ValueError):  # not the envelope: decoded plainly, checked
+        pass
+    return _plain_answer(body, shown), deep
+
+
+def _plain_answer(body: bytes, shown: str) -> Any:
+    try:
+        return _decode_json(body)
+    except RecursionError:
+        raise _too_deep(shown) from None
+    except (msgspec.DecodeError, ValueError):  # msgspec's errors, or not UTF-8
+        raise TransientError(f"AppManager: the answer to {shown} is not JSON "
+                             f"({len(body)} bytes)") from None
+
+
+def _too_deep(shown: str) -> PermanentError:
+    return PermanentError(f"AppManager: the answer to {shown} is nested more than "
+                          f"{jsonguard.ENVELOPE_DEPTH} levels deep outside its items; "
+                          "refused unread (the other streams go on)")
 
 
 def _envelope(list_key: str) -> msgspec.json.Decoder[Any]:
@@ -340,24 +326,41 @@ _read_id = msgspec.json.Decoder(_Id).decode
 
 
 def _queue_id(raw: bytes) -> int | None:
-    """An item's queue id as the decoders read it (queue_id_of), without decoding the rest."""
+    """An item's queue id as the decoders read it (queue_id_of), without decoding the rest;
+    None when it has none that the journal could store."""
     try:
-        return queue_id_of({"id": _read_id(raw).id})
-    except ValueError:  # msgspec's errors, or not UTF-8
-        return None  # not an object: no id
+        qid = queue_id_of({"id": _read_id(raw).id})
+    except (ValueError, RecursionError):  # not an object, not UTF-8, or too deep to skip
+        try:
+            qid = queue_id_of({"id": _read_id(jsonguard.shallow(raw)).id})
+        except (ValueError, RecursionError):
+            return None
+    return qid if jsonguard.storable_id(qid) else None
+
+
 _encode_json = msgspec.json.Encoder().encode
 
 
-def _meta(data: dict[str, Any]) -> PageMeta:
+_META = ("limit", "maxID", "offset", "total_count")
+
+
+def _meta(data: dict[str, Any], shown: str = "the answer") -> PageMeta:
+    """The page's statistics. They only steer paging, but numbers out of any queue's range
+    mean the answer is not what it claims to be: refused."""
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     assert isinstance(meta, dict)
-    return PageMeta(limit=_int_or_none(meta.get("limit")), max_id=_int_or_none(meta.get("maxID")),
-                    offset=_int_or_none(meta.get("offset")),
-                    total_count=_int_or_none(meta.get("total_count")),
+    values = {k: _int_or_none(meta.get(k)) for k in _META}
+    values["last_id"] = _int_or_none(data.get("last_id"))
+    for key, value in values.items():
+        if value is not None and not jsonguard.storable_id(value):
+            raise PermanentError(f"AppManager: the answer to {shown} has {key} {value}, out "
+                                 f"of range (0 to {jsonguard.ID_MAX}); refused")
+    return PageMeta(limit=values["limit"], max_id=values["maxID"], offset=values["offset"],
+                    total_count=values["total_count"],
                     cod_progetto=data.get("cod_progetto") if isinstance(
                         data.get("cod_progetto"), str) else None,
-                    last_id=_int_or_none(data.get("last_id")))
+                    last_id=values["last_id"])
 
 
 __all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "Malformed", "Page", "RawPage",
-           "PageMeta", "parse_retry_after"]
+           "PageMeta", "decode_item", "parse_retry_after", "raw_page"]

@@ -16,10 +16,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import structlog
 
-from adapters.appmanager.client import HttpJson
-from connector.errors import AuthError, PermanentError
+from adapters.appmanager.http import DEFAULT_DEADLINE, HttpJson
+from connector import jsonguard
+from connector.errors import AuthError, PermanentError, TransientError
 
 log = structlog.get_logger(__name__)
 
@@ -50,14 +52,16 @@ def base_url_from(params: AmParams) -> str:
 
 def discover(lm_url: str, lm_key: str, *, connect_timeout: float = 5.0,
              read_timeout: float = 30.0, attempts: int = 5, ca_bundle: Path | None = None,
-             stop: threading.Event | None = None, retry_initial: float = 0.5) -> AmParams:
+             stop: threading.Event | None = None, retry_initial: float = 0.5,
+             deadline: float = DEFAULT_DEADLINE) -> AmParams:
     if not lm_key:
         raise AuthError("no License Manager key configured")
     http = HttpJson(what="License Manager", connect_timeout=connect_timeout,
                     read_timeout=read_timeout, attempts=attempts, ca_bundle=ca_bundle, stop=stop,
-                    retry_initial=retry_initial, secrets=(lm_key,))
+                    retry_initial=retry_initial, secrets=(lm_key,), deadline=deadline,
+                    max_bytes=_LM_MAX_BYTES)
     try:
-        data = http.call("POST", lm_url.rstrip("/") + "/getAMParam",
+        data = http.call("POST", lm_url.rstrip("/") + "/getAMParam", _answer,
                          json_body={"AuthKeyAPI": lm_key}, shown="getAMParam")
     finally:
         http.close()
@@ -69,6 +73,21 @@ def discover(lm_url: str, lm_key: str, *, connect_timeout: float = 5.0,
     log.info("AppManager discovered through the License Manager", cod_prog=params.cod_prog,
              url=base_url_from(params))
     return params
+
+
+_LM_DEPTH = 8  # a flat object: {"cod_prog": ..., "url_am": ...}
+_LM_MAX_BYTES = 1024 * 1024  # a few hundred bytes in truth
+
+
+def _answer(body: bytes) -> object:
+    if not jsonguard.within_depth(body, _LM_DEPTH):
+        raise PermanentError(f"License Manager: the answer to getAMParam is nested more than "
+                             f"{_LM_DEPTH} levels deep; refused unread")
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, ValueError):
+        raise TransientError(f"License Manager: the answer to getAMParam is not JSON "
+                             f"({len(body)} bytes)") from None
 
 
 def _str(value: object) -> str | None:

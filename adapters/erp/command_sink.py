@@ -40,6 +40,7 @@ from adapters.erp import ErpRef
 from connector.config import CommandSinkConfig
 from connector.domain import InboundRecord, to_jsonable
 from connector.errors import ConfigError, PermanentError, TransientError
+from connector.state import create_private_file
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,7 @@ class _Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        create_private_file(path)  # 0600 whatever the umask, as the state store
         self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")

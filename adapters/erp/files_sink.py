@@ -36,6 +36,7 @@ name in that ledger or present on disk is answered with duplicate=True and not r
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import io
 import os
@@ -70,6 +71,8 @@ from connector.fsutil import fsync_dir
 log = structlog.get_logger(__name__)
 
 LEDGER = ".connector-landed.log"
+LEDGER_MODE = 0o600
+FILE_MODE = 0o644
 TMP_PREFIX = ".~ic-"
 MAX_TEXT = 4000
 _SAFE = re.compile(r"[^A-Za-z0-9.-]")
@@ -328,6 +331,7 @@ class FilesSink:
     def write(self, record: InboundRecord) -> ErpRef:
         files = self._files(record)
         main = files[-1][0]
+        written: list[str] = []
         try:
             if self._landed_already(main):
                 return ErpRef(self.name, main, duplicate=True)
@@ -335,11 +339,36 @@ class FilesSink:
                 if name != main and self._landed_already(name):
                     continue
                 self._write_atomic(name, data)
+                written.append(name)
             self._append_ledger([n for n, _ in files])
         except OSError as exc:
+            if written and not self._take_back(written, exc):
+                return ErpRef(self.name, main, duplicate=False)  # the ERP has it already
             raise TransientError(f"cannot write {record.key} into {self.path}: "
                                  f"{exc.strerror or exc}", key=record.key) from None
         return ErpRef(self.name, main, duplicate=False)
+
+    def _take_back(self, names: list[str], why: OSError) -> bool:
+        """Files written whose landing the ledger could not record (a full disk): removed
+        again, so that the record is not delivered and its retry writes it afresh (an ERP
+        that deletes what it imports would otherwise take it twice). False when the ERP
+        took a file in the meantime: it is delivered, the ledger only misses its name."""
+        gone = False
+        for name in names:
+            try:
+                os.unlink(self.path / name)
+            except FileNotFoundError:
+                gone = True
+            except OSError:
+                pass
+        try:
+            fsync_dir(self.path, strict=True)
+        except OSError:
+            pass
+        if gone:
+            log.warning("the ERP took files whose names the ledger could not record",
+                        files=names, error=why.strerror or str(why))
+        return not gone
 
     def write_many(self, records: Sequence[InboundRecord]) -> list[ErpRef | ConnectorError]:
         """Write a batch: the same as write() for each record, but the files are written
@@ -384,8 +413,11 @@ class FilesSink:
             except OSError as exc:
                 err = TransientError(f"cannot record the files written into {self.path}: "
                                      f"{exc.strerror or exc}")
-                results = [err if isinstance(r, ErpRef) and not r.duplicate else r
-                           for r in results]
+                now_there = set(written)
+                for i, r in enumerate(results):
+                    if isinstance(r, ErpRef) and not r.duplicate and i in jobs and \
+                            self._take_back([n for n, _ in jobs[i] if n in now_there], exc):
+                        results[i] = err
         return [r if r is not None else TransientError("not written") for r in results]
 
     def _write_batch_syncfs(self, records: Sequence[InboundRecord],
@@ -465,7 +497,7 @@ class FilesSink:
                     continue
                 tmp = f"{folder}{TMP_PREFIX}{name}.{pid}.tmp"
                 tmps.append((tmp, name))
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, 0o644)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, FILE_MODE)
                 try:
                     view = memoryview(data)
                     while view:
@@ -512,7 +544,10 @@ class FilesSink:
     def _write_atomic(self, name: str, data: bytes, sync_dir: bool = True) -> None:
         tmp = self.path / f"{TMP_PREFIX}{name}.{os.getpid()}.tmp"
         try:
-            with open(tmp, "wb") as fh:
+            # 0644 whatever the umask: the ERP (maybe another user) reads it, nobody else
+            # may change an order before the ERP takes it.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, FILE_MODE)
+            with open(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -527,12 +562,40 @@ class FilesSink:
             fsync_dir(self.path, strict=True)
 
     def _append_ledger(self, names: list[str]) -> None:
-        # Not fsynced on purpose: the files are durable already, and the journal records
-        # them as delivered right after; the ledger only matters for a replay that an
-        # ERP which deletes imported files could otherwise turn into a second import.
-        fd = os.open(self.path / LEDGER, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        """Append the names, all or nothing: every write is checked, and a short write or
+        an error (a full disk) truncates the ledger back to where it was and raises
+        OSError. A line torn before (a crash mid-append) is ended first, so it never glues
+        onto a name. Created 0600: the connector's own file.
+
+        Not fsynced on purpose: the files are durable already, and the journal records
+        them as delivered right after; the ledger only matters for a replay that an ERP
+        which deletes imported files could otherwise turn into a second import."""
+        data = "".join(n + "\n" for n in names).encode("utf-8")
+        fd = os.open(self.path / LEDGER, os.O_RDWR | os.O_APPEND | os.O_CREAT | _O_CLOEXEC,
+                     LEDGER_MODE)
         try:
-            os.write(fd, "".join(n + "\n" for n in names).encode("utf-8"))
+            st = os.fstat(fd)
+            if sys.platform != "win32" and st.st_mode & 0o077:
+                try:
+                    os.fchmod(fd, LEDGER_MODE)
+                except OSError:
+                    pass
+            size = st.st_size
+            if size and os.lseek(fd, size - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
+                data = b"\n" + data
+            view = memoryview(data)
+            try:
+                while view:
+                    n = os.write(fd, view)
+                    if n <= 0:
+                        raise OSError(errno.EIO, "the ledger took no more bytes")
+                    view = view[n:]
+            except OSError:
+                try:
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass
+                raise
         finally:
             os.close(fd)
         self._landed.update(names)

@@ -1,4 +1,10 @@
-"""connector export --once [--entity LAYOUT ...] [--full|--changed] [--dry-run]."""
+"""connector export --once [--entity LAYOUT ...] [--full|--changed] [--dry-run].
+
+Publishing takes the instance lock, as the daemon does: one process publishes. When the
+daemon holds it, its export loop publishes what the export folder holds (within
+export.settle_seconds), so this command leaves publishing to it: the SQL extraction (its
+own lock) and --dry-run (which publishes nothing) still run here.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +54,22 @@ def export_once(args: argparse.Namespace) -> int:
         return 2
     if args.dry_run:
         return 0 if dry_run(cfg, sys.stdout) and ok else 1
-    published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait)
+    from service.lock import AlreadyRunning, InstanceLock
+
+    lock = InstanceLock(cfg.state_dir, role="export --once")
+    try:
+        lock.acquire()
+    except AlreadyRunning as busy:
+        if not busy.daemon:
+            print(f"connector: {busy}; try again when it ends", file=sys.stderr)
+            return 1
+        print(f"publishing: left to the running daemon (process {busy.pid}), which publishes "
+              "what the export folder holds as soon as each file has settled; `connector "
+              "status` shows the outcome")
+        return 0 if ok else 1
+    try:
+        published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait)
+    finally:
+        lock.release()
     print(f"published {published}, unchanged {unchanged}, quarantined {quarantined}")
     return 0 if ok and not quarantined else 1

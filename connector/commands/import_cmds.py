@@ -4,13 +4,20 @@
 stream until its queue is drained) and exits 1 when anything was dead-lettered, failed,
 was malformed, or a stream stopped. `retry` writes every dead-lettered or failed record to
 the ERP now. `sandbox` serves the bundled AppManager sandbox until Ctrl-C / SIGTERM.
+
+`import --once` and `retry` take the instance lock, as the daemon does: one process writes
+to the ERP. When the daemon holds it, they hand their work to it (connector.importing.
+handover) and print what it did; `--from-id`, which moves a stream's mark under the
+daemon's feet, is refused then.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
+from typing import Any
 
 from connector.config import STREAMS, Config
 
@@ -24,11 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--from-id", type=int, default=None, metavar="N",
                    help="first set the stream's lastID mark to N (needs exactly one --stream); "
                         "for when AppManager's queue was reset")
+    p.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                   help="with the daemon running, how long to wait for it to do the cycle "
+                        "(default 600)")
     p.set_defaults(func=import_once)
 
     r = sub.add_parser("retry", help="retry dead-lettered records now")
     r.add_argument("--stream", choices=STREAMS, metavar="STREAM", default=None,
                    help="only this stream")
+    r.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                   help="with the daemon running, how long to wait for it (default 600)")
     r.set_defaults(func=retry)
 
     s = sub.add_parser("sandbox", help="the AppManager sandbox server alone")
@@ -74,8 +86,55 @@ def _line(name: str, r: object) -> str:
     return text
 
 
+def _lock(cfg: Config, role: str) -> Any:
+    """The instance lock for this command, or the AlreadyRunning that says who holds it."""
+    from service.lock import AlreadyRunning, InstanceLock
+
+    lock = InstanceLock(cfg.state_dir, role=role)
+    try:
+        lock.acquire()
+    except AlreadyRunning as busy:
+        return busy
+    return lock
+
+
+def _ask_daemon(cfg: Config, busy: Any, kind: str, args: dict[str, Any],
+                wait: float) -> dict[str, Any] | None:
+    """Hand the work to the running daemon and wait for what it did; None (after printing
+    why) when it cannot be handed over."""
+    from connector.importing.handover import Handover
+    from connector.state import StateStore
+    from service.lock import probe
+
+    if not busy.daemon:
+        print(f"connector: {busy}; try again when it ends", file=sys.stderr)
+        return None
+    print(f"the daemon (process {busy.pid}) is running: it does this now, one process writes "
+          "to the ERP", flush=True)
+    store = StateStore(cfg.state_dir)
+    handover = Handover(store)
+    request = handover.ask(kind, args)
+    done = handover.wait(request, timeout=wait, daemon_alive=lambda: probe(cfg.state_dir)[0],
+                         stop=_stop_on_signals(signal.SIGINT))
+    if done.error:
+        print(f"connector: the daemon did not finish it: {done.error}", file=sys.stderr)
+        return None
+    return done.result or {}
+
+
+def _print_result(result: Any) -> bool:
+    """Print a cycle's lines; True when it found problems."""
+    rec = result.recovered
+    if rec.delivered or rec.dead or rec.failed or rec.duplicates:
+        print(_line("(retries)", rec))
+    for name, r in result.streams.items():
+        print(_line(name, r))
+    return bool(result.problems)
+
+
 def import_once(args: argparse.Namespace) -> int:
     from adapters.erp import build_sink
+    from connector.importing.poller import CycleResult, StreamResult
     from connector.importing.wiring import build_importer
     from connector.state import StateStore
 
@@ -84,36 +143,50 @@ def import_once(args: argparse.Namespace) -> int:
     if args.from_id is not None and len(streams) != 1:
         print("connector: --from-id needs exactly one --stream")
         return 2
-    store = StateStore(cfg.state_dir)
-    stop = _stop_on_signals()
-    sink = build_sink(cfg)
-    im = cfg.import_
-    problems = False
+    lock = _lock(cfg, "import --once")
+    if not hasattr(lock, "release"):  # the daemon (or another command) holds it
+        if args.from_id is not None and lock.daemon:
+            print("connector: --from-id moves the stream's mark, which the running daemon "
+                  f"moves too: stop the daemon first (process {lock.pid}; `connector service "
+                  "stop`), run this, then start it again", file=sys.stderr)
+            return 2
+        got = _ask_daemon(cfg, lock, "import", {"streams": streams}, args.wait)
+        if got is None:
+            return 1
+        result = CycleResult(StreamResult(**got["recovered"]),
+                             {k: StreamResult(**v) for k, v in got.get("streams", {}).items()})
+        problems = _print_result(result)
+        if cfg.import_.legacy.enabled or cfg.import_.source in ("legacy", "both"):
+            print("legacy files: left to the running daemon")
+        return 1 if problems else 0
     try:
-        if im.source in ("api", "both"):
-            importer = build_importer(cfg, store, stop, sink=sink)
-            try:
-                if args.from_id is not None:
-                    importer.journal.set_mark(streams[0], args.from_id)
-                result = importer.run_cycle(streams)
-            finally:
-                importer.close()
-            rec = result.recovered
-            if rec.delivered or rec.dead or rec.failed or rec.duplicates:
-                print(_line("(retries)", rec))
-            for name, r in result.streams.items():
-                print(_line(name, r))
-            problems = bool(result.problems)
-        if im.legacy.enabled or im.source in ("legacy", "both"):
-            from connector.legacy.loop import run_once as legacy_once
+        store = StateStore(cfg.state_dir)
+        stop = _stop_on_signals()
+        sink = build_sink(cfg)
+        im = cfg.import_
+        problems = False
+        try:
+            if im.source in ("api", "both"):
+                importer = build_importer(cfg, store, stop, sink=sink)
+                try:
+                    if args.from_id is not None:
+                        importer.journal.set_mark(streams[0], args.from_id)
+                    result = importer.run_cycle(streams)
+                finally:
+                    importer.close()
+                problems = _print_result(result)
+            if im.legacy.enabled or im.source in ("legacy", "both"):
+                from connector.legacy.loop import run_once as legacy_once
 
-            scan = legacy_once(cfg, store, stop, sink=sink)
-            print(f"legacy files: imported {len(scan.imported)}, quarantined "
-                  f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
-                  f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
-            problems = problems or bool(scan.quarantined or scan.records_dead)
+                scan = legacy_once(cfg, store, stop, sink=sink)
+                print(f"legacy files: imported {len(scan.imported)}, quarantined "
+                      f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
+                      f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
+                problems = problems or bool(scan.quarantined or scan.records_dead)
+        finally:
+            sink.close()
     finally:
-        sink.close()
+        lock.release()
     return 1 if problems else 0
 
 
@@ -124,15 +197,26 @@ def retry(args: argparse.Namespace) -> int:
     from connector.state import StateStore
 
     cfg = _setup(args)
-    store = StateStore(cfg.state_dir)
-    journal = build_journal(cfg, store)
-    sink = build_sink(cfg)
     streams = [args.stream] if args.stream else list(STREAMS)
-    try:
-        res = Importer(None, journal, sink, store).redeliver(StreamResult("retry"), streams,
-                                                            force=True)
-    finally:
-        sink.close()
+    lock = _lock(cfg, "retry")
+    if not hasattr(lock, "release"):
+        got = _ask_daemon(cfg, lock, "retry", {"streams": streams}, args.wait)
+        if got is None:
+            return 1
+        res = StreamResult(**got["recovered"])
+        journal = build_journal(cfg, StateStore(cfg.state_dir))
+    else:
+        try:
+            store = StateStore(cfg.state_dir)
+            journal = build_journal(cfg, store)
+            sink = build_sink(cfg)
+            try:
+                res = Importer(None, journal, sink, store).redeliver(StreamResult("retry"),
+                                                                    streams, force=True)
+            finally:
+                sink.close()
+        finally:
+            lock.release()
     print(f"retried {res.delivered + res.duplicates + res.dead + res.failed}: delivered "
           f"{res.delivered + res.duplicates}, still refused {res.dead}, failed {res.failed}")
     for e in journal.dead_letters(args.stream):

@@ -6,6 +6,11 @@ into connector.log.1 ... .N. This prints the last events one per line:
     2026-11-21 23:04:26 ERROR   connector.app  loop crashed, restarting  loop=export failures=1
 
 `--follow` keeps printing new events and follows the file across rotation.
+
+Every field is printed with its control characters escaped (connector.logsetup.printable):
+a file name or a record field holding a newline or a terminal escape sequence shows as
+`\n` / `\x1b[...`, never as a fake log line or a repainted screen. `--raw` and lines that
+cannot be read are escaped the same way; a traceback keeps its lines.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
+
+from connector.logsetup import printable
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40,
           "critical": 50}
@@ -74,9 +81,10 @@ def render(ev: dict[str, Any]) -> str:
     head = (f"{ts} " if ts else "") + f"{level:<7} "
     head += (f"{ev['logger']}  " if ev.get("logger") else "") + str(ev.get("event", ""))
     rest = [f"{k}={_show(v)}" for k, v in ev.items() if k not in _FRONT and k != "exception"]
-    line = head + ("  " + " ".join(rest) if rest else "")
+    line = printable(head + ("  " + " ".join(rest) if rest else ""))
     if ev.get("exception"):
-        line += "\n" + "\n".join("    " + x for x in str(ev["exception"]).rstrip().splitlines())
+        line += "\n" + "\n".join("    " + printable(x)
+                                  for x in str(ev["exception"]).rstrip().split("\n"))
     return line
 
 
@@ -113,14 +121,14 @@ def rotated_files(path: Path) -> list[Path]:
 
 
 def _emit(out: TextIO, raw: str, ev: dict[str, Any] | None, raw_mode: bool) -> None:
-    out.write((raw.rstrip("\n") if raw_mode or ev is None else render(ev)) + "\n")
+    out.write((printable(raw.rstrip("\n")) if raw_mode or ev is None else render(ev)) + "\n")
 
 
 def past_events(files: Iterable[Path], keep: Filter, lines: int) -> Iterator[tuple[str, Any]]:
     buf: collections.deque[tuple[str, Any]] = collections.deque(maxlen=lines or None)
     for p in files:
         try:
-            with open(p, encoding="utf-8", errors="replace") as fh:
+            with open(p, encoding="utf-8", errors="replace", newline="\n") as fh:
                 for raw in fh:
                     ev = parse_line(raw)
                     if keep(raw, ev):
@@ -153,7 +161,7 @@ def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threadin
     while not stop.is_set():
         if fh is None:
             try:
-                fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - kept open
+                fh = open(path, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115 - kept open
             except FileNotFoundError:
                 stop.wait(poll)
                 continue
@@ -163,19 +171,33 @@ def follow(path: Path, keep: Filter, out: TextIO, raw_mode: bool, stop: threadin
             continue
         if _replaced(path, fh):
             feed(fh.read())  # written just before the rename
+            # The new current file is opened BEFORE the rotated ones are listed: a rotation
+            # in between (a busy writer) then renames it into that list, where it is left
+            # out and read on from here, and no file falls between the two.
+            try:
+                current: TextIO | None = open(path, encoding="utf-8", errors="replace",  # noqa: SIM115
+                                              newline="\n")
+            except FileNotFoundError:
+                current = None
+            skip = os.fstat(current.fileno()) if current is not None else None
             newer = []
             for p in _rotated_after(path, fh):
                 try:
-                    newer.append(open(p, encoding="utf-8", errors="replace"))  # noqa: SIM115
+                    h = open(p, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115
                 except FileNotFoundError:
                     continue
+                mine = os.fstat(h.fileno())
+                if skip is not None and (mine.st_ino, mine.st_dev) == (skip.st_ino, skip.st_dev):
+                    h.close()
+                    break  # the file opened as current: it and what follows come from there
+                newer.append(h)
             fh.close()
-            fh = None
+            fh = current
             for h in newer:
                 with h:
                     feed(h.read())
-            if pending:
-                feed("\n")  # a rotated file ends with a whole line
+                if pending:
+                    feed("\n")  # a rotated file ends with a whole line
             continue
         stop.wait(poll)
     if fh is not None:
@@ -225,7 +247,7 @@ def logs(args: argparse.Namespace) -> int:
     if args.follow:
         past.remove(path)
         try:
-            current = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - followed
+            current = open(path, encoding="utf-8", errors="replace", newline="\n")  # noqa: SIM115 - followed
         except FileNotFoundError:
             current = None
     events = list(past_events(past, keep, args.lines))

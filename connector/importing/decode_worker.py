@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from connector import jsonguard
 from connector.domain import InboundRecord, decode_raw
-from connector.errors import RecordError
 
 Preparer = Callable[[InboundRecord], Any]
 # Per item: None (malformed: decoded again by the poller for its error), or
@@ -46,12 +46,21 @@ def _exit_with(sentinel: int) -> None:
 def decode_page(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
                 ) -> list[Decoded]:
     """(In the worker process.) Each item decoded; the sink's preparer run on the valid
-    ones (its error leaves the item unprepared: the sink meets it again when writing)."""
+    ones (its error leaves the item unprepared: the sink meets it again when writing).
+    An item that is too deep, fails to decode for any reason, or has a queue id the
+    journal cannot store is None: the poller decodes it again to refuse it alone, so one
+    poison item never costs the worker (or the page)."""
     out: list[Decoded] = []
     for raw in raws:
         try:
+            if not jsonguard.within_depth(raw, jsonguard.ITEM_DEPTH):
+                out.append(None)
+                continue
             rec = decode_raw(stream, raw)
-        except RecordError:
+        except Exception:  # noqa: BLE001 - refused again, with its error, by the poller
+            out.append(None)
+            continue
+        if not jsonguard.storable_id(rec.queue_id):
             out.append(None)
             continue
         prepared = None

@@ -15,9 +15,13 @@ API (the names other parts rely on):
 - `record_page(stream, records, malformed=(), mark=None, source="api", attempts=())
   -> list[InboundRecord]`: `record` for each record, `quarantine` for each malformed item,
   the stream's mark advanced to `mark` and the outcomes of earlier writes (`attempts`)
-  recorded, all in ONE transaction; returns the new records, to deliver.
+  recorded, all in ONE transaction; returns the new records, to deliver. A record the
+  journal cannot store (whatever the reason, short of the state store failing) is
+  quarantined alone and the rest of the page is journaled.
 - `quarantine(stream, item, error, queue_id=None, source="api")`: keep a malformed item
-  with its error (shown by `connector status`), it is never delivered.
+  with its error (shown by `connector status`), it is never delivered. The same item
+  quarantined again (a server that keeps sending an item without a usable id) is kept
+  once.
 - `deliver(rec, sink) -> Outcome` and `deliver_many(recs, sink) -> list[Outcome]`: write
   through the ErpSink (its optional `write_many(recs) -> list[ErpRef | Exception]` when it
   has one, for batches) and record the outcome: "delivered", "duplicate" (already there),
@@ -48,12 +52,13 @@ Backoff per record: retry_seconds * 2**(attempts-1), at most max_retry_seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, ClassVar, Literal
@@ -63,8 +68,9 @@ import structlog
 from adapters.erp import ErpRef, ErpSink
 from connector import metrics
 from connector.domain import InboundRecord, decode_raw, decode_record
-from connector.errors import AuthError, FormatError, PermanentError, TransientError
-from connector.state import StateStore
+from connector.errors import AuthError, FormatError, PermanentError, RecordError, TransientError
+from connector.jsonguard import ID_MAX
+from connector.state import StateStore, is_store_fault
 
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)  # the logger structlog's calls above end in
@@ -127,6 +133,7 @@ CREATE TABLE IF NOT EXISTS import_warnings (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS import_warnings_key ON import_warnings(key);
+CREATE INDEX IF NOT EXISTS import_quarantine_item ON import_quarantine(stream, queue_id);
 CREATE TABLE IF NOT EXISTS import_marks (
     stream TEXT PRIMARY KEY,
     last_id INTEGER NOT NULL DEFAULT 0,
@@ -316,11 +323,20 @@ class Journal:
         field = getattr(error, "field", None)
         try:
             payload = json.dumps(item, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            payload = repr(item)
+        except (TypeError, ValueError, RecursionError):
+            payload = f"<{type(item).__name__} that cannot be shown as JSON>"
+        if queue_id is not None and not 0 <= queue_id <= ID_MAX:
+            queue_id = None
+        values = (_text(stream), queue_id, _text(source), _text(str(error)),
+                  _text(field) if field is not None else None, _text(payload))
+        if conn.execute("SELECT 1 FROM import_quarantine WHERE stream = ? AND queue_id IS ? "
+                        "AND source = ? AND payload = ? LIMIT 1",
+                        (values[0], values[1], values[2], values[5])).fetchone():
+            log.info("malformed item seen again (kept once)", stream=stream,
+                     queue_id=queue_id)
+            return
         conn.execute("INSERT INTO import_quarantine(stream, queue_id, source, error, field, "
-                     "payload, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (stream, queue_id, source, str(error), field, payload, self.clock()))
+                     "payload, at) VALUES (?, ?, ?, ?, ?, ?, ?)", (*values, self.clock()))
         log.warning("malformed item quarantined", stream=stream, queue_id=queue_id,
                     field=field, error=str(error))
         metrics.inc("connector_import_quarantined_total", help="malformed inbound items",
@@ -340,14 +356,43 @@ class Journal:
         `write`), atomically: one transaction, so one disk flush, per page. Returns the
         new records."""
         with self.store.transaction() as conn:
-            fresh = self._record_many(conn, records, source)
-            for item, error, queue_id in malformed:
+            fresh, unstorable = self._record_all(conn, records, source)
+            for item, error, queue_id in chain(malformed, unstorable):
                 self._quarantine(conn, stream, item, error, queue_id, source)
             if mark is not None:
                 self._advance_mark(conn, stream, mark)
             self._save_outcomes(conn, attempts)
         self._log_outcomes(attempts)
         return fresh
+
+    def _record_all(self, conn: sqlite3.Connection, records: Sequence[InboundRecord],
+                    source: str
+                    ) -> tuple[list[InboundRecord], list[tuple[Any, Exception, int | None]]]:
+        """(the new records, the ones that could not be stored as (item, error, queue_id)).
+        The page in one go; if that fails for a reason other than the state store itself,
+        record by record, each in a savepoint, so that one record nothing can store is
+        quarantined alone."""
+        try:
+            with _savepoint(conn):
+                return self._record_many(conn, records, source), []
+        except sqlite3.Error as exc:
+            if is_store_fault(exc):
+                raise
+        except Exception:  # noqa: BLE001 - found out record by record below
+            pass
+        fresh: list[InboundRecord] = []
+        unstorable: list[tuple[Any, Exception, int | None]] = []
+        for rec in records:
+            try:
+                with _savepoint(conn):
+                    fresh += self._record_many(conn, [rec], source)
+            except Exception as exc:  # noqa: BLE001 - this record's alone
+                if isinstance(exc, sqlite3.Error) and is_store_fault(exc):
+                    raise
+                why = RecordError(f"{rec.stream} item id {rec.queue_id}: cannot be stored "
+                                  f"({type(exc).__name__}: {exc})", field="item")
+                unstorable.append((_item_of(rec), why, rec.queue_id))
+        return fresh, unstorable
 
     # Delivering ------------------------------------------------------------------------
     def _backoff(self, attempts: int) -> float:
@@ -643,3 +688,37 @@ def _insert(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]
         chunk = rows[i:i + _ROWS_PER_STATEMENT]
         marks = "(" + ", ".join("?" * len(chunk[0])) + ")"
         conn.execute(head + ", ".join([marks] * len(chunk)), list(chain.from_iterable(chunk)))
+
+
+@contextlib.contextmanager
+def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """A nested transaction: what the block wrote is undone if it raises."""
+    conn.execute("SAVEPOINT journal_part")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO journal_part")
+        conn.execute("RELEASE journal_part")
+        raise
+    conn.execute("RELEASE journal_part")
+
+
+def _text(value: str) -> str:
+    """Text SQLite can store: a lone surrogate (which no UTF-8 encoder takes) escaped."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _item_of(rec: InboundRecord) -> Any:
+    """A record that could not be journaled, as its quarantine entry keeps it."""
+    try:
+        raw = rec.payload_bytes()
+    except Exception:  # noqa: BLE001 - nothing readable: say so
+        return f"<{rec.stream} record {rec.key}: payload unreadable>"
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")

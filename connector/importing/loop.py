@@ -4,18 +4,25 @@ Each cycle first delivers crash leftovers and due retries (dead letters are retr
 backoff, import.retry_seconds doubling up to import.max_retry_seconds), then polls the
 streams (when import.source is api or both). Nothing here sleeps: waits are on the stop
 event, in short slices so the heartbeat stays fresh.
+
+Between cycles it does what one-shot commands ask of the daemon (connector.importing.
+handover): `connector import --once` and `connector retry` run beside the daemon hand
+their work to it, so that only this process writes to the ERP.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
-from connector.config import Config
-from connector.errors import StopRequested, TransientError
+from connector.config import STREAMS, Config
+from connector.errors import AuthError, StateStoreError, StopRequested, TransientError
+from connector.importing.handover import Handover, Request
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -35,6 +42,7 @@ class ImportLoop:
         cfg = self.cfg
         poll_api = cfg.import_.source in ("api", "both")
         sink = build_sink(cfg)
+        handover = Handover(self.store)
         importer = None
         try:
             while not stop.is_set():
@@ -58,13 +66,57 @@ class ImportLoop:
                 wait = max(0.0, cfg.import_.appmanager.poll_seconds -
                            (time.monotonic() - started))
                 end = time.monotonic() + wait
-                while not stop.is_set() and (left := end - time.monotonic()) > 0:
+                while not stop.is_set():  # asked at least once between two cycles
                     beat()
-                    stop.wait(min(left, 5.0))
+                    request = handover.take()
+                    if request is not None:
+                        if importer is None and poll_api:
+                            importer = build_importer(cfg, self.store, stop, sink=sink, beat=beat)
+                        self._serve(handover, request, importer, sink, stop, beat)
+                        continue
+                    if (left := end - time.monotonic()) <= 0:
+                        break
+                    stop.wait(min(left, 1.0))
         finally:
             if importer is not None:
                 importer.close()
             sink.close()
+
+    def _serve(self, handover: Handover, request: Request, importer: Any, sink: Any,
+               stop: threading.Event, beat: Callable[[], None]) -> None:
+        """Do what a one-shot command asked (an import cycle, or a retry of the dead
+        letters) and leave the result for it."""
+        from connector.importing.poller import Importer, StreamResult
+        from connector.importing.wiring import build_journal
+
+        log.info("doing what a one-shot command asked", kind=request.kind, args=request.args)
+        asdict = dataclasses.asdict
+        streams = [s for s in request.args.get("streams") or STREAMS if s in STREAMS]
+        try:
+            if request.kind == "import" and importer is not None:
+                result = importer.run_cycle(streams)
+                out = {"recovered": asdict(result.recovered),
+                       "streams": {k: asdict(v) for k, v in result.streams.items()}}
+            elif request.kind in ("import", "retry"):
+                plain = Importer(None, build_journal(self.cfg, self.store), sink, self.store,
+                                 stop=stop, beat=beat)
+                res = plain.redeliver(StreamResult(request.kind), streams,
+                                      force=request.kind == "retry")
+                out = {"recovered": asdict(res), "streams": {}}
+            else:
+                handover.finish(request.id, error=f"unknown request {request.kind!r}")
+                return
+        except (StopRequested, AuthError, StateStoreError) as exc:
+            try:
+                handover.finish(request.id, error=f"the daemon could not do it: {exc}")
+            except StateStoreError:
+                pass
+            raise
+        except Exception as exc:  # noqa: BLE001 - told to the command, the loop goes on
+            log.exception("a one-shot command's request failed", kind=request.kind)
+            handover.finish(request.id, error=f"{type(exc).__name__}: {exc}")
+            return
+        handover.finish(request.id, out)
 
 
 def build_loops(cfg: Config, store: StateStore) -> list[ImportLoop]:

@@ -11,9 +11,11 @@ One cycle (`Importer.run_cycle`):
    journaled, its malformed items quarantined and the mark advanced in one transaction,
    and only then are the new records written to the ERP.
 
-A stream that fails (server down after retries, ids going back, ERP refusing) is recorded
-(`store.record_event`, the stream's error in `connector status`) and the later streams
-still run. A stop request ends the cycle after the page in hand.
+A stream that fails (server down after retries, ids going back, a hostile answer, ERP
+refusing, even a bug) is recorded (`store.record_event`, the stream's error in `connector
+status`) and the later streams still run. What is not one stream's fault ends the cycle:
+a stop request (after the page in hand), the key refused, the state store failing (the
+loop stops; its supervisor restarts it once the store is back).
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from adapters.erp import ErpSink
 from connector import metrics
 from connector.config import STREAMS
 from connector.domain import InboundRecord
-from connector.errors import AuthError, ConnectorError, PermanentError, StopRequested
+from connector.errors import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    StateStoreError,
+    StopRequested,
+)
 from connector.importing.decoding import PageDecoder
 from connector.importing.journal import Attempt, Journal, Outcome
 from connector.importing.readahead import ReadAhead
@@ -129,13 +137,17 @@ class Importer:
             res = result.streams[stream] = StreamResult(stream)
             try:
                 self.poll_stream(stream, res)
-            except (AuthError, StopRequested):
+            except (AuthError, StopRequested, StateStoreError):
                 raise
-            except ConnectorError as exc:
-                res.error = str(exc)
-                log.error("import stream failed", stream=stream, error=str(exc))
-                self.store.record_event("error", f"import.{stream}", str(exc))
-                self.journal.stream_error(stream, str(exc))
+            except Exception as exc:  # noqa: BLE001 - one stream's failure is its own
+                if isinstance(exc, ConnectorError):
+                    res.error = str(exc)
+                    log.error("import stream failed", stream=stream, error=res.error)
+                else:  # a bug met on hostile input: the traceback, and the next stream
+                    res.error = f"unexpected error: {type(exc).__name__}: {exc}"[:2000]
+                    log.exception("import stream failed", stream=stream, error=res.error)
+                self.store.record_event("error", f"import.{stream}", res.error)
+                self.journal.stream_error(stream, res.error)
                 metrics.inc("connector_import_stream_failures_total",
                             help="import cycles of a stream that failed", stream=stream)
         if self.decoder is not None:

@@ -56,7 +56,8 @@ def base_url(cfg: Config, stop: threading.Event | None = None) -> str:
                             f"variable {lm.key_env} (import.appmanager.license_manager.key_env)")
         params = discover(lm.url, lm_key, connect_timeout=am.connect_timeout,
                           read_timeout=am.read_timeout, attempts=am.attempts,
-                          ca_bundle=am.ca_bundle, stop=stop)
+                          ca_bundle=am.ca_bundle, stop=stop,
+                          deadline=am.request_deadline_seconds)
         return base_url_from(params)
     if not am.url:
         raise ConfigError(["import.appmanager.url: set url or license_manager"])
@@ -70,7 +71,9 @@ def build_client(cfg: Config, stop: threading.Event | None = None,
     return AppManagerClient(url, auth_key(cfg, url), connect_timeout=am.connect_timeout,
                             read_timeout=am.read_timeout, attempts=am.attempts,
                             ca_bundle=am.ca_bundle, status_export=am.status_export, stop=stop,
-                            retry_initial=retry_initial)
+                            retry_initial=retry_initial,
+                            max_bytes=int(am.max_answer_mb * 1024 * 1024),
+                            deadline=am.request_deadline_seconds)
 
 
 def build_journal(cfg: Config, store: StateStore) -> Journal:

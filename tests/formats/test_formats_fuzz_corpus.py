@@ -8,7 +8,7 @@ import pytest
 
 import tests.fuzz.fuzz_tracciato as harness
 
-CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "tracciato"
+CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "fuzz_tracciato"
 
 
 def test_the_corpus_is_there() -> None:

@@ -22,7 +22,7 @@ What must hold, whatever the bytes:
 Hangs are the runner's to catch (a time budget per input); the work here is linear.
 
 Run it with atheris (`python tests/fuzz/fuzz_tracciato.py [corpus dirs]`) or through
-Hypothesis (`make fuzz`); the seeds are in tests/fuzz/corpus/tracciato/.
+Hypothesis (`make fuzz`); the seeds are in tests/fuzz/corpus/fuzz_tracciato/.
 """
 
 from __future__ import annotations
