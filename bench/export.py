@@ -103,7 +103,7 @@ def main() -> int:
             closed: dict[str, float] = {}
             for i in range(args.files):
                 name = f"lat {i} [A{i}].jpg"
-                closed[name] = _drop(export / "multimedia" / name, b"\xff\xd8" + os.urandom(512))
+                closed[name] = _drop(export / "multimedia" / name, b"\xff\xd8\xff" + os.urandom(512))
                 time.sleep(0.05)
             deadline = time.monotonic() + 60
             while len([n for n in closed if n in watcher.seen]) < len(closed):
@@ -117,7 +117,7 @@ def main() -> int:
             t0 = time.monotonic()
             names = [f"burst {i} [B{i}].jpg" for i in range(args.burst)]
             for n in names:
-                _drop(export / "multimedia" / n, b"\xff\xd8" + os.urandom(256))
+                _drop(export / "multimedia" / n, b"\xff\xd8\xff" + os.urandom(256))
             dropped = time.monotonic() - t0
             while not all(n in watcher.seen for n in names):
                 if time.monotonic() - t0 > 120:

@@ -174,7 +174,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     """Judge what the export folder holds now, publish nothing; True when all of it is valid."""
     from connector.export import formats_bridge as fb
     from connector.export.journal import ExportJournal
-    from connector.fsutil import HashingWriter
+    from connector.fsutil import HashingWriter, UnsafePath, open_inside
 
     class _Null(io.RawIOBase):
         def writable(self) -> bool:
@@ -194,11 +194,27 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
         target = classify(rel, dialects)
         if target is None:
             continue
-        if target.kind in ("media", "report", "unsupported"):
-            out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/{target.name}\n")
+        try:
+            fin, _st = open_inside(cfg.export.watch, rel)
+        except UnsafePath as exc:
+            all_valid = False
+            out.write(f"{rel}: REFUSED, would be quarantined: {exc}\n")
             continue
-        sink = HashingWriter(_Null())  # type: ignore[arg-type]
-        with open(cfg.export.watch / rel, "rb") as fin:
+        except OSError as exc:
+            out.write(f"{rel}: cannot be read now ({exc.strerror or exc})\n")
+            continue
+        with fin:
+            if target.kind in ("media", "report", "unsupported"):
+                problem = (fb.media_content_problem(target.name, fin.read(fb.MEDIA_SNIFF_BYTES))
+                           if target.kind != "unsupported" else None)
+                if problem:
+                    all_valid = False
+                    out.write(f"{rel}: INVALID, would be quarantined: {problem}\n")
+                    continue
+                out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/"
+                          f"{target.name}\n")
+                continue
+            sink = HashingWriter(_Null())  # type: ignore[arg-type]
             j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
             all_valid = False

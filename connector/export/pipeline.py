@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import structlog
 
@@ -31,11 +31,15 @@ from connector.export.journal import ExportJournal, Outcome
 from connector.export.naming import MEDIA_EXT, Target, classify
 from connector.fsutil import (
     HashingWriter,
+    UnsafePath,
     atomic_writer,
     copy_into,
     fsync_dir,
-    move_durably,
+    lstat_inside,
+    move_inside,
+    open_inside,
     unique_destination,
+    unlink_inside,
 )
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
@@ -138,14 +142,20 @@ class ExportPipeline:
     def _stage_one(self, rel: str, target: Target | None, staging: Path,
                    catalog_in_use: bool) -> _Staged | Outcome | None:
         started = time.monotonic()
-        src = self.watch / rel
         if target is None:
             return None
         try:
-            before = src.stat()
+            fin, before = open_inside(self.watch, rel, hard_link_ok=self._own_copy(rel))
         except FileNotFoundError:
             return None
+        except UnsafePath as exc:
+            return self._quarantine(rel, fb.Judgement.problem(rel, f"line 0: {exc}"), started,
+                                    culprit=exc.culprit, copy=False)
+        except PermissionError as exc:
+            log.warning("file not readable yet, will retry", file=rel, error=str(exc))
+            return None
         if target.kind == "unsupported":
+            fin.close()
             return self._quarantine(rel, fb.Judgement.problem(
                 rel, f"line 0: {rel!r}: this file type is not published to iCommerce (tracciati "
                 f"io_*.dat; media {', '.join(sorted(MEDIA_EXT))})"), started)
@@ -154,13 +164,16 @@ class ExportPipeline:
         rows: int | None = None
         verdict: fb.Judgement | None = None  # set when the file is refused
         try:
-            with open(src, "rb") as fin, open(out, "wb") as raw:
+            with fin, open(out, "wb") as raw:
                 writer = HashingWriter(raw)
                 if target.kind in ("media", "report"):
-                    problem = self._media_problem(target, catalog_in_use)
+                    head = fin.read(fb.MEDIA_SNIFF_BYTES)
+                    problem = (self._media_problem(target, catalog_in_use)
+                               or fb.media_content_problem(target.name, head))
                     if problem:
                         verdict = fb.Judgement.problem(rel, problem)
                     else:
+                        writer.write(head)
                         copy_into(fin, writer)
                 else:
                     report = fb.judge(fin, writer, rel, target.kind, self.ex,
@@ -170,13 +183,13 @@ class ExportPipeline:
                 if verdict is None:
                     writer.flush()
                     os.fsync(raw.fileno())
-            after = src.stat()
-        except FileNotFoundError:
-            return None
-        except PermissionError as exc:
-            log.warning("file not readable yet, will retry", file=rel, error=str(exc))
-            return None
-        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+                read = os.fstat(fin.fileno())
+            after = lstat_inside(self.watch, rel)
+        except (FileNotFoundError, UnsafePath):
+            return None  # gone or swapped meanwhile: the next burst looks again
+        if ((before.st_size, before.st_mtime_ns) != (read.st_size, read.st_mtime_ns)
+                or (after.st_ino, after.st_size, after.st_mtime_ns)
+                != (before.st_ino, before.st_size, before.st_mtime_ns)):
             log.info("file changed while being read, will retry", file=rel)
             return None
         if verdict is not None:  # judged on a stable file, and moved once it is closed
@@ -184,6 +197,23 @@ class ExportPipeline:
         item = PublishItem(out, target.folder, target.name, writer.size, writer.sha256,
                            writer.content_hash)
         return _Staged(rel, target, item, rows, started)
+
+    def _own_copy(self, rel: str) -> Callable[[os.stat_result], bool]:
+        """A hard-linked file is read only when its other name is the extract's own copy of
+        what it handed over (connector/extract/keystore.py keeps <state_dir>/extract/last/<name>):
+        any other second name may be a file the writers of the watch folder cannot read."""
+        own = self.cfg.state_dir / "extract" / "last" / PurePosixPath(rel).name
+
+        def ok(st: os.stat_result) -> bool:
+            if st.st_nlink != 2:
+                return False
+            try:
+                mine = os.stat(own, follow_symlinks=False)
+            except OSError:
+                return False
+            return (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino)
+
+        return ok
 
     def _media_problem(self, target: Target, catalog_in_use: bool) -> str | None:
         ext = Path(target.name).suffix.lower()
@@ -238,39 +268,46 @@ class ExportPipeline:
 
     # Leaving the export folder --------------------------------------------------------------
     def _archive(self, rel: str) -> None:
-        src = self.watch / rel
         day = time.strftime("%Y-%m-%d")
         rel_parent = Path(rel).parent
         try:
-            move_durably(src, self.ex.archive / day / rel_parent)
+            move_inside(self.watch, rel, self.ex.archive / day / rel_parent)
         except FileNotFoundError:
             pass  # already archived by an earlier attempt that crashed before journaling
         if self.ex.done_marker:
-            (self.watch / (rel + self.ex.done_marker)).unlink(missing_ok=True)
+            unlink_inside(self.watch, rel + self.ex.done_marker)
 
-    def _quarantine(self, rel: str, verdict: fb.Judgement, started: float) -> Outcome:
-        src = self.watch / rel
-        dest_dir = self.ex.quarantine / Path(rel).parent
+    def _quarantine(self, rel: str, verdict: fb.Judgement, started: float, *,
+                    culprit: str | None = None, copy: bool = True) -> Outcome:
+        """Move the refused name (`culprit`: the link itself when a link was the problem,
+        never what it points to) into quarantine with a report; the rest of the burst goes on."""
+        culprit = culprit or rel
+        dest_dir = self.ex.quarantine / Path(culprit).parent
         dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = unique_destination(dest_dir / Path(rel).name)
-        report = (verdict.text + "\nNothing of this file was published. Fix it and drop it "
-                  "again into the export folder.\n")
-        with atomic_writer(dest.with_name(dest.name + ".errors.txt")) as f:
+        dest = unique_destination(dest_dir / Path(culprit).name)
+        report_path = dest.with_name(dest.name + ".errors.txt")
+        report = verdict.text + ("\nNothing of this file was published. " + (
+            "Fix it and drop it again into the export folder.\n" if copy else
+            "The link (or linked name) was moved here, never what it points to; if the ERP "
+            "must publish that file, copy it into the export folder as a regular file.\n"))
+        with atomic_writer(report_path) as f:
             f.write(report.encode("utf-8"))
         try:
-            moved = move_durably(src, dest_dir, dest.name, overwrite=True)
-        except FileNotFoundError:
+            moved = move_inside(self.watch, culprit, dest_dir, dest.name, overwrite=True,
+                                copy=copy)
+        except (FileNotFoundError, UnsafePath):
             moved = dest
         if self.ex.done_marker:
-            (self.watch / (rel + self.ex.done_marker)).unlink(missing_ok=True)
+            unlink_inside(self.watch, rel + self.ex.done_marker)
         first, count = verdict.first, verdict.count
-        self.journal.quarantined(rel, str(moved), str(moved) + ".errors.txt", first, count)
+        kept = str(moved) if moved is not None else str(report_path)
+        self.journal.quarantined(rel, kept, str(report_path), first, count)
         outcome = Outcome(rel, "quarantined", error=first,
                           duration_ms=int((time.monotonic() - started) * 1000))
         self.journal.record("quarantine", [outcome])
         metrics.inc("connector_files_quarantined_total", help="Files moved to quarantine")
         log.warning("file quarantined", file=rel, problems=count, first_error=first,
-                    report=str(moved) + ".errors.txt")
+                    report=str(report_path))
         self.store.record_event("warning", "export", f"{rel} quarantined: {first}")
         return outcome
 

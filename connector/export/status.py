@@ -16,8 +16,8 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     ex = cfg.export
     waiting: list[str] = []
     if ex.watch.is_dir():
-        for p in sorted(ex.watch.rglob("*")):
-            if not p.is_file():
+        for p in sorted(ex.watch.rglob("*")):  # rglob does not descend into linked folders
+            if p.is_dir() and not p.is_symlink():
                 continue
             rel = p.relative_to(ex.watch).as_posix()
             skip = any(p.resolve().is_relative_to(d.resolve())
@@ -33,9 +33,9 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 
 def _exists(path: object) -> bool:
-    from pathlib import Path
+    import os
 
-    return Path(str(path)).exists()
+    return os.path.lexists(str(path))  # a quarantined link counts, whatever it points to
 
 
 def render(section: dict[str, Any]) -> list[str]:

@@ -97,7 +97,7 @@ def test_burst_of_1000_files_is_all_published(tmp_path: Path, config_factory) ->
     (export / "multimedia").mkdir()
     with running_export(cfg):
         for i in range(1000):
-            (export / "multimedia" / f"foto {i} [ART{i}].jpg").write_bytes(b"\xff\xd8" + os.urandom(64))
+            (export / "multimedia" / f"foto {i} [ART{i}].jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(64))
         multimedia = tmp_path / "Dropbox" / "ACME" / "multimedia"
         wait_for(lambda: multimedia.is_dir() and len(list(multimedia.iterdir())) == 1000, timeout=60)
         wait_for(lambda: not list((export / "multimedia").iterdir()), timeout=30)
@@ -172,14 +172,14 @@ def test_media_names_and_types_are_checked(tmp_path: Path, config_factory) -> No
     export.mkdir()
     multimedia = tmp_path / "Dropbox" / "ACME" / "multimedia"
     with running_export(cfg):
-        (export / "Libreria Kwaba [kw07].jpg").write_bytes(b"\xff\xd8jpeg")
-        (export / "Depliant [0567] {2}.mp4").write_bytes(b"video")
+        (export / "Libreria Kwaba [kw07].jpg").write_bytes(b"\xff\xd8\xffjpeg")
+        (export / "Depliant [0567] {2}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42video")
         (export / "offerta.docx").write_bytes(b"word")
-        (export / "Foto [senza chiusura.jpg").write_bytes(b"\xff\xd8jpeg")
+        (export / "Foto [senza chiusura.jpg").write_bytes(b"\xff\xd8\xffjpeg")
         wait_for(lambda: (multimedia / "Depliant [0567] {2}.mp4").exists())
         wait_for(lambda: (tmp_path / "quarantine" / "offerta.docx.errors.txt").exists())
         wait_for(lambda: (tmp_path / "quarantine" / "Foto [senza chiusura.jpg.errors.txt").exists())
-    assert (multimedia / "Libreria Kwaba [kw07].jpg").read_bytes() == b"\xff\xd8jpeg"
+    assert (multimedia / "Libreria Kwaba [kw07].jpg").read_bytes() == b"\xff\xd8\xffjpeg"
     assert "not published" in (tmp_path / "quarantine" / "offerta.docx.errors.txt").read_text()
 
 
