@@ -33,7 +33,8 @@ def _config(root: Path) -> Path:
     data = {
         "version": 1, "company": "ACME", "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "warning"},
-        "dropbox": {"mode": "folder", "root": str(root / "Dropbox")},
+        "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
+                    "create_company_folder": True},
         "export": {"watch": str(root / "export"), "archive": str(root / "archive"),
                    "quarantine": str(root / "quarantine")},
         "import": {"enabled": False}, "sandbox": {"enabled": False},

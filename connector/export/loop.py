@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any, TextIO
 import structlog
 
 from connector.config import Config
-from connector.errors import ConnectorError, TransientError
+from connector.errors import ConnectorError, DestinationMissing, TransientError
 from connector.export.housekeeping import prune_retention
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
@@ -29,7 +30,8 @@ def build_publisher(cfg: Config, store: StateStore, stop: threading.Event) -> Pu
         return build_api(cfg, stop, store)
     from adapters.dropbox_folder import FolderPublisher
 
-    pub = FolderPublisher(cfg.company_folder, cfg.staging_dir)
+    pub = FolderPublisher(cfg.company_folder, cfg.staging_dir,
+                          create_company_folder=cfg.dropbox.create_company_folder)
     pub.check()
     return pub
 
@@ -73,6 +75,10 @@ class BurstHold:
         return True
 
 
+OUTAGE_KEY = "export.outage"  # kv: {"since", "reason"} while the Dropbox folder is missing
+OUTAGE_PROBE_SECONDS = 5.0  # how often an outage is looked at again
+
+
 class ExportLoop:
     name = "export"
 
@@ -81,6 +87,37 @@ class ExportLoop:
         self.store = store
         self.gate = make_gate(cfg)
         self.waiting: list[str] = []
+        # Set while the loop runs but cannot publish (the Dropbox folder is not there):
+        # /healthz fails with it (service/health.py), `connector status` shows it.
+        self.outage: str | None = None
+        self._outage_written = False
+
+    def _probe(self, publisher: Publisher) -> None:
+        try:
+            publisher.check_destination()
+        except DestinationMissing as exc:
+            self._set_outage(str(exc))
+        except ConnectorError as exc:
+            log.debug("destination check inconclusive", error=str(exc))  # the network
+        else:
+            self._set_outage(None)
+
+    def _set_outage(self, reason: str | None) -> None:
+        if self._outage_written and reason == self.outage:
+            return
+        if reason:
+            log.error("export outage: nothing is published, files wait in the export folder",
+                      reason=reason)
+            self.store.record_event("error", "export", f"outage: {reason}")
+            self.store.put(OUTAGE_KEY, json.dumps({"since": time.time(), "reason": reason}))
+        else:
+            if self.outage:
+                log.info("the Dropbox folder is back: export resumes", was=self.outage)
+                self.store.record_event("warning", "export",
+                                        "the Dropbox folder is back: export resumed")
+            self.store.put(OUTAGE_KEY, None)
+        self.outage = reason
+        self._outage_written = True
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
         ex = self.cfg.export
@@ -94,6 +131,7 @@ class ExportLoop:
                  done_marker=ex.done_marker, polling=ex.polling)
         next_rescan = 0.0
         next_housekeeping = 0.0
+        next_probe = 0.0
         backoff_until = 0.0
         try:
             while not stop.is_set():
@@ -103,6 +141,13 @@ class ExportLoop:
                     self.gate.rescan()
                     watcher.ensure_running()
                     next_rescan = now + ex.rescan_seconds
+                if now >= next_probe:  # an outage is seen (and its end) with no file waiting
+                    was = self.outage
+                    self._probe(publisher)
+                    if was and not self.outage:
+                        backoff_until = 0.0  # back: what waits goes at once
+                    next_probe = now + (OUTAGE_PROBE_SECONDS if self.outage
+                                        else ex.rescan_seconds)
                 if now >= next_housekeeping:
                     prune_retention(self.cfg, pipeline.journal)
                     next_housekeeping = now + 3600.0
@@ -114,6 +159,10 @@ class ExportLoop:
                     continue
                 try:
                     result = pipeline.process(ready)
+                except DestinationMissing as exc:
+                    self._set_outage(str(exc))
+                    backoff_until = next_probe = time.monotonic() + OUTAGE_PROBE_SECONDS
+                    continue
                 except TransientError as exc:
                     log.error("export burst deferred", error=str(exc), files=len(ready))
                     self.store.record_event("error", "export", str(exc))
@@ -124,6 +173,7 @@ class ExportLoop:
                     self.store.record_event("error", "export", str(exc))
                     backoff_until = time.monotonic() + 30.0
                     continue
+                self._set_outage(None)
                 done = set(ready) - set(result.deferred)
                 for rel in done:
                     self.gate.forget(rel)

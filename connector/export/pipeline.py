@@ -91,6 +91,9 @@ class ExportPipeline:
         staged: list[_Staged] = []
         cids: dict[str, str] = {}
         taken: set[tuple[str, str]] = set()
+        # An outage (the Dropbox folder is not there) touches nothing: no quarantine, no
+        # archive; the files wait where they are (DestinationMissing).
+        self.publisher.check_destination()
         self._check_free_space(rels)
         staging.mkdir(parents=True, exist_ok=True)
         try:
@@ -122,8 +125,15 @@ class ExportPipeline:
                 if (self.ex.info_file and ("gestionale", "io_info.dat") not in taken
                         and any(s.target.folder == "gestionale" for s in fresh)):
                     items.append(self._stage_info(staging))
-                self.publisher.publish_batch(items)
+                receipts = {(r.folder, r.name): r for r in self.publisher.publish_batch(items)}
                 for s in fresh:
+                    refused = receipts.get((s.item.folder, s.item.name))
+                    if refused is not None and refused.refused:
+                        # This one file cannot be published there: it alone is quarantined.
+                        outcomes.append(self._quarantine(s.rel, fb.Judgement.problem(
+                            s.rel, f"line 0: {s.item.folder}/{s.item.name}: the destination "
+                            f"refuses it: {refused.refused}"), s.started))
+                        continue
                     outcomes.append(Outcome(
                         s.rel, "published", s.item.folder, s.item.name, s.rows, s.item.size,
                         s.item.sha256, s.item.content_hash,
@@ -238,14 +248,24 @@ class ExportPipeline:
                 and (self.cfg.dropbox_folder("multimedia") / "io_catalogo.dat").exists())
 
     def _drop_unchanged(self, staged: list[_Staged], outcomes: list[Outcome]) -> list[_Staged]:
+        """Unchanged: the journal says this content was published there, and the destination
+        really holds it now (asked in one call for the burst). A file deleted or changed at
+        the destination is published again."""
+        same = [s for s in staged
+                if self.journal.last_sha256(s.item.folder, s.item.name) == s.item.sha256]
+        held = self.publisher.holding([s.item for s in same]) if same else set()
+        asked = {id(s) for s in same}
         fresh: list[_Staged] = []
         for s in staged:
-            if self.journal.last_sha256(s.item.folder, s.item.name) == s.item.sha256:
+            if id(s) in asked and (s.item.folder, s.item.name) in held:
                 s.item.local_path.unlink(missing_ok=True)
                 outcomes.append(Outcome(s.rel, "unchanged", s.item.folder, s.item.name, s.rows,
                                         s.item.size, s.item.sha256, s.item.content_hash,
                                         int((time.monotonic() - s.started) * 1000)))
             else:
+                if id(s) in asked:
+                    log.info("published before but not at the destination now: publishing "
+                             "again", file=s.rel, to=f"{s.item.folder}/{s.item.name}")
                 fresh.append(s)
         return fresh
 

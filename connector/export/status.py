@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from connector.config import Config
@@ -24,8 +25,10 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
                        for d in (ex.archive, ex.quarantine, cfg.staging_dir))
             if not skip and not is_ignored(rel, ex.done_marker):
                 waiting.append(rel)
+    outage = store.get("export.outage")  # written by the export loop (loop.OUTAGE_KEY)
     return {
         "watch": str(ex.watch),
+        "outage": json.loads(outage) if outage else None,
         "published": journal.published(),
         "waiting": waiting,
         "quarantined": [q for q in journal.quarantine_list() if _exists(q["path"])],
@@ -40,6 +43,11 @@ def _exists(path: object) -> bool:
 
 def render(section: dict[str, Any]) -> list[str]:
     lines = [f"export (watching {section['watch']}):"]
+    outage = section.get("outage")
+    if outage:
+        lines.append(f"  OUTAGE since {fmt_time(outage.get('since'))}: {outage.get('reason')}")
+        lines.append("    nothing is published; files wait in the export folder and go as "
+                     "soon as the Dropbox folder is back")
     pub = section["published"]
     if not pub:
         lines.append("  nothing published yet")

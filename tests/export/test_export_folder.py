@@ -104,7 +104,11 @@ def test_burst_of_1000_files_is_all_published(tmp_path: Path, config_factory) ->
     assert len(_archived(tmp_path)) == 1000
 
 
-def test_identical_redrop_is_not_republished(tmp_path: Path, config_factory, gestionale) -> None:
+def test_identical_redrop_is_republished_once_appmanager_took_the_file(
+        tmp_path: Path, config_factory, gestionale) -> None:
+    """AppManager deletes what it imported from gestionale (and discards a file whose MD5 it
+    has seen): the same data dropped again is published again, since "unchanged" is decided
+    against what really is in the destination."""
     cfg = config_factory()
     export = tmp_path / "export"
     export.mkdir()
@@ -112,15 +116,14 @@ def test_identical_redrop_is_not_republished(tmp_path: Path, config_factory, ges
         (export / "io_citta.dat").write_bytes(citta_file(3))
         wait_for(lambda: (gestionale / "io_citta.dat").exists())
         wait_for(lambda: not (export / "io_citta.dat").exists())
-        # AppManager picks the file up and deletes it; the ERP then drops the same data again
         (gestionale / "io_citta.dat").unlink()
         (export / "io_citta.dat").write_bytes(citta_file(3).replace(b"\r\n", b"\n"))
         wait_for(lambda: not (export / "io_citta.dat").exists())
-    assert not (gestionale / "io_citta.dat").exists()
+    assert (gestionale / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + citta_file(3)
     store = StateStore(cfg.state_dir)
     outcomes = [r["outcome"] for r in store.query(
         "SELECT outcome FROM export_files WHERE source = 'io_citta.dat' ORDER BY id")]
-    assert outcomes == ["published", "unchanged"]
+    assert outcomes == ["published", "published"]
     assert len(_archived(tmp_path)) == 2
 
 
