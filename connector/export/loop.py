@@ -13,7 +13,7 @@ import structlog
 
 from connector.config import Config
 from connector.errors import ConnectorError, DestinationMissing, TransientError
-from connector.export.housekeeping import prune_retention
+from connector.export.housekeeping import Retention
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
@@ -124,6 +124,7 @@ class ExportLoop:
         pipeline = start_pipeline(self.cfg, self.store, stop, beat)
         publisher = pipeline.publisher
         hold = BurstHold(ex.batch_seconds)
+        retention = Retention(self.cfg, self.store)
         watcher = FolderWatcher(self.gate, polling=ex.polling,
                                 poll_interval=ex.poll_interval_seconds)
         watcher.start()
@@ -149,7 +150,10 @@ class ExportLoop:
                     next_probe = now + (OUTAGE_PROBE_SECONDS if self.outage
                                         else ex.rescan_seconds)
                 if now >= next_housekeeping:
-                    prune_retention(self.cfg, pipeline.journal)
+                    try:
+                        retention.run()
+                    except Exception:  # noqa: BLE001 - housekeeping must not stop publishing
+                        log.exception("retention pass failed; tried again in an hour")
                     next_housekeeping = now + 3600.0
                 # Tick fast while files settle; otherwise sleep on the event queue.
                 watcher.drain_hints(0.05 if self.gate.pending else 1.0, stop)

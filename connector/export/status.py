@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from connector.config import Config
@@ -25,19 +26,23 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
                        for d in (ex.archive, ex.quarantine, cfg.staging_dir))
             if not skip and not is_ignored(rel, ex.done_marker):
                 waiting.append(rel)
+    from connector.export.housekeeping import deletion_dates
+
     outage = store.get("export.outage")  # written by the export loop (loop.OUTAGE_KEY)
+    due = deletion_dates(cfg, store)
+    quarantined = [dict(q, delete_on=due.get(os.path.abspath(str(q["path"]))))
+                   for q in journal.quarantine_list() if _exists(q["path"])]
+    quarantined.sort(key=lambda q: q["delete_on"] is None)  # about to go: shown first
     return {
         "watch": str(ex.watch),
         "outage": json.loads(outage) if outage else None,
         "published": journal.published(),
         "waiting": waiting,
-        "quarantined": [q for q in journal.quarantine_list() if _exists(q["path"])],
+        "quarantined": quarantined,
     }
 
 
 def _exists(path: object) -> bool:
-    import os
-
     return os.path.lexists(str(path))  # a quarantined link counts, whatever it points to
 
 
@@ -64,4 +69,7 @@ def render(section: dict[str, Any]) -> list[str]:
     for item in q[:20]:
         lines.append(f"    {item['source']}  ({item['violations']} problem(s)) {item['first_error']}")
         lines.append(f"      report: {item['report']}")
+        if item.get("delete_on"):
+            lines.append(f"      TO BE DELETED on about {fmt_time(item['delete_on'])[:10]} "
+                         "(export.quarantine_days): keep it elsewhere if it is still needed")
     return lines

@@ -246,24 +246,3 @@ def test_archive_and_quarantine_inside_the_export_folder_are_not_taken_again(
     store = StateStore(cfg.state_dir)
     outcomes = sorted(r["outcome"] for r in store.query("SELECT outcome FROM export_files"))
     assert outcomes == ["published", "quarantined"]  # each once: never taken again
-
-
-def test_retention_removes_old_archive_days_and_quarantined_files(tmp_path: Path,
-                                                                  config_factory) -> None:
-    from connector.export.housekeeping import prune_retention
-    from connector.export.journal import ExportJournal
-
-    cfg = config_factory(export={"archive_days": 30, "quarantine_days": 90})
-    old_day = tmp_path / "archive" / "2001-01-01"
-    new_day = tmp_path / "archive" / time.strftime("%Y-%m-%d")
-    for d in (old_day, new_day):
-        d.mkdir(parents=True)
-        (d / "io_art.dat").write_bytes(b"x")
-    q = tmp_path / "quarantine"
-    q.mkdir()
-    (q / "old.dat").write_bytes(b"x")
-    os.utime(q / "old.dat", (0, 0))
-    (q / "new.dat").write_bytes(b"x")
-    prune_retention(cfg, ExportJournal(StateStore(cfg.state_dir)))
-    assert not old_day.exists() and (new_day / "io_art.dat").exists()
-    assert sorted(p.name for p in q.iterdir()) == ["new.dat"]
