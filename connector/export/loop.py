@@ -178,6 +178,8 @@ class ExportLoop:
                     backoff_until = time.monotonic() + 30.0
                     continue
                 self._set_outage(None)
+                if result.short_of_space:  # the rest waits for room: not at once again
+                    backoff_until = time.monotonic() + min(60.0, max(5.0, ex.settle_seconds * 5))
                 done = set(ready) - set(result.deferred)
                 for rel in done:
                     self.gate.forget(rel)

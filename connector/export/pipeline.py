@@ -11,13 +11,15 @@ Invariants (ARCHITECTURE.md, outbound):
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -62,6 +64,7 @@ class _Staged:
 class BurstResult:
     outcomes: list[Outcome]
     deferred: list[str]  # not taken this time (changed while read, stop requested)
+    short_of_space: list[str] = field(default_factory=list)  # deferred: no room to stage them
 
     @property
     def quarantined(self) -> list[Outcome]:
@@ -94,7 +97,9 @@ class ExportPipeline:
         # An outage (the Dropbox folder is not there) touches nothing: no quarantine, no
         # archive; the files wait where they are (DestinationMissing).
         self.publisher.check_destination()
-        self._check_free_space(rels)
+        self.cfg.staging_dir.mkdir(parents=True, exist_ok=True)
+        room = self._room()  # staged as far as space allows; the rest waits for the next burst
+        short: list[str] = []
         staging.mkdir(parents=True, exist_ok=True)
         try:
             catalog_in_use = self._catalog_in_use(rels)
@@ -108,11 +113,23 @@ class ExportPipeline:
                 if dest in taken:
                     deferred.append(rel)  # two sources, one destination: the next burst
                     continue
+                need = _space_needed(self.watch, rel, target)
+                if need > room:
+                    short.append(rel)
+                    deferred.append(rel)
+                    continue
+                room -= need
                 if dest:
                     taken.add(dest)
                 cids[rel] = new_correlation_id("file")
                 with structlog.contextvars.bound_contextvars(correlation_id=cids[rel]):
-                    result = self._stage_one(rel, target, staging, catalog_in_use)
+                    try:
+                        result = self._stage_one(rel, target, staging, catalog_in_use)
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+                            raise
+                        room, result = 0, None  # the estimate was short: nothing more now
+                        short.append(rel)
                 if result is None:
                     deferred.append(rel)
                 elif isinstance(result, Outcome):
@@ -146,7 +163,8 @@ class ExportPipeline:
                     self._log_outcome(o)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return BurstResult(outcomes, deferred)
+        self._report_space(short, len(rels), bool(outcomes))
+        return BurstResult(outcomes, deferred, short)
 
     # Staging one file ----------------------------------------------------------------------
     def _stage_one(self, rel: str, target: Target | None, staging: Path,
@@ -340,21 +358,46 @@ class ExportPipeline:
         log.info(f"file {o.outcome}", file=o.source, to=f"{o.folder}/{o.name}", rows=o.rows,
                  bytes=o.bytes, duration_ms=o.duration_ms)
 
-    def _check_free_space(self, rels: list[str]) -> None:
-        need = 0
-        for rel in rels:
-            try:
-                need += (self.watch / rel).stat().st_size
-            except OSError:
-                pass
-        self.cfg.staging_dir.mkdir(parents=True, exist_ok=True)
+    def _room(self) -> int:
+        """Bytes that may be staged now: the staging volume's free space above the floor."""
         free = shutil.disk_usage(self.cfg.staging_dir).free
-        floor = self.ex.min_free_mb * MB
-        if free - 2 * need < floor:
-            raise TransientError(
-                f"not enough free space to stage {len(rels)} file(s) in {self.cfg.staging_dir}: "
-                f"{free // MB} MB free, {2 * need // MB} MB needed above the "
-                f"{self.ex.min_free_mb} MB floor (export.min_free_mb); nothing was moved")
+        return max(0, free - self.ex.min_free_mb * MB)
+
+    def _report_space(self, short: list[str], asked: int, some_done: bool) -> None:
+        """Say what waits for room (log, events, status) and why; clear it once all fit."""
+        if not short:
+            if self.store.get(SPACE_KEY):
+                self.store.put(SPACE_KEY, None)
+            return
+        free = shutil.disk_usage(self.cfg.staging_dir).free
+        text = (f"not enough free space to stage {len(short)} of {asked} file(s) in "
+                f"{self.cfg.staging_dir}: {free // MB} MB free, the floor is "
+                f"{self.ex.min_free_mb} MB (export.min_free_mb); they wait in the export "
+                f"folder for the next burst: {', '.join(short[:10])}"
+                f"{', ...' if len(short) > 10 else ''}")
+        self.store.put(SPACE_KEY, json.dumps({"at": time.time(), "files": short[:50],
+                                              "waiting": len(short), "free_mb": free // MB,
+                                              "floor_mb": self.ex.min_free_mb}))
+        if not some_done:
+            raise TransientError(text + "; nothing was moved")
+        log.warning("burst staged in part: not enough free space", waiting=len(short),
+                    free_mb=free // MB, floor_mb=self.ex.min_free_mb, files=short[:20])
+        self.store.record_event("warning", "export", text)
+
+
+SPACE_KEY = "export.space"  # kv: files waiting for room to be staged (status shows them)
+
+
+def _space_needed(watch: Path, rel: str, target: Target | None) -> int:
+    """Room to stage a file: media as they are; a tracciato's canonical form (CRLF, BOM)
+    can be up to twice its source."""
+    try:
+        size = os.lstat(watch / rel).st_size
+    except OSError:
+        return 0
+    if target is None or target.kind in ("media", "report", "unsupported"):
+        return size
+    return 2 * size + 3
 
 
 def cleanup_staging(cfg: Config) -> None:

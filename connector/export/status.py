@@ -36,6 +36,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     return {
         "watch": str(ex.watch),
         "outage": json.loads(outage) if outage else None,
+        "space": json.loads(space) if (space := store.get("export.space")) else None,
         "published": journal.published(),
         "waiting": waiting,
         "quarantined": quarantined,
@@ -60,6 +61,12 @@ def render(section: dict[str, Any]) -> list[str]:
         rows = "-" if p["rows"] is None else p["rows"]
         lines.append(f"  {p['folder']}/{p['name']:<28} {fmt_time(p['published_at'])}  "
                      f"rows {rows:>8}  bytes {p['bytes']:>10}  sha256 {str(p['sha256'])[:12]}")
+    space = section.get("space")
+    if space:
+        lines.append(f"  WAITING FOR SPACE since {fmt_time(space.get('at'))}: "
+                     f"{space.get('waiting')} file(s) not staged, {space.get('free_mb')} MB free, "
+                     f"floor {space.get('floor_mb')} MB (export.min_free_mb); free space on the "
+                     "staging volume and they go with the next burst")
     waiting = section["waiting"]
     lines.append(f"  waiting: {len(waiting)}" + (f" ({', '.join(waiting[:10])}"
                                                  f"{', ...' if len(waiting) > 10 else ''})"
