@@ -160,6 +160,10 @@ _DIRFD = (os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd
           and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY"))
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+# POSIX only (looked up so the Windows build still type-checks; _DIRFD is False there).
+_O_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
+_O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
 
 
 class UnsafePath(FormatError):
@@ -209,13 +213,13 @@ def _kind_name(mode: int) -> str:
 @contextlib.contextmanager
 def _parent_fd(root: Path, parts: list[str]) -> Iterator[tuple[int, int]]:
     """(fd of the folder holding parts[-1], st_dev of root), reached without following links."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    fd = os.open(root, os.O_RDONLY | _O_DIRECTORY | _CLOEXEC)
     try:
         dev = os.fstat(fd).st_dev
         for i, name in enumerate(parts[:-1]):
             culprit = "/".join(parts[:i + 1])
             try:
-                nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC,
+                nfd = os.open(name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _CLOEXEC,
                               dir_fd=fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
@@ -281,7 +285,7 @@ def open_inside(root: Path, rel: str, *,
         _refuse_mode(before, rel, hard_links_ok=hard_link_ok(before))
         try:
             # O_NONBLOCK: a FIFO swapped in after the check must not block the open.
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC
+            fd = os.open(parts[-1], os.O_RDONLY | _O_NOFOLLOW | _O_NONBLOCK | _CLOEXEC
                          | getattr(os, "O_NOCTTY", 0), dir_fd=pfd)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.EMLINK):
@@ -294,11 +298,19 @@ def open_inside(root: Path, rel: str, *,
         if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino) or st.st_dev != dev:
             raise UnsafePath(f"{rel!r} was replaced while being opened, or is on another "
                              "file system", culprit=rel, kind="mount")
-        os.set_blocking(fd, True)
+        if _O_NONBLOCK:
+            _set_blocking(fd)
         return os.fdopen(fd, "rb"), st
     except BaseException:
         os.close(fd)
         raise
+
+
+def _set_blocking(fd: int) -> None:
+    """Clear O_NONBLOCK again for the reads that follow (POSIX)."""
+    setter = getattr(os, "set_blocking", None)
+    if setter is not None:
+        setter(fd, True)
 
 
 def move_inside(root: Path, rel: str, dst_dir: Path, name: str | None = None, *,
@@ -328,7 +340,7 @@ def move_inside(root: Path, rel: str, dst_dir: Path, name: str | None = None, *,
         fsync_dir(dst_dir)
         return target
     with _parent_fd(root, parts) as (pfd, _dev):
-        dfd = os.open(dst_dir, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        dfd = os.open(dst_dir, os.O_RDONLY | _O_DIRECTORY | _CLOEXEC)
         try:
             try:
                 os.rename(parts[-1], target.name, src_dir_fd=pfd, dst_dir_fd=dfd)
@@ -354,7 +366,7 @@ def _move_across(src: Path | None, pfd: int | None, name: str, target: Path,
         os.symlink(os.readlink(ref, **where), tmp)
         moved = target
     elif copy and stat.S_ISREG(st.st_mode):
-        fd = os.open(ref, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC | _BINARY,
+        fd = os.open(ref, os.O_RDONLY | _O_NOFOLLOW | _CLOEXEC | _BINARY,
                      **where)
         with os.fdopen(fd, "rb") as fin, open(tmp, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
