@@ -390,5 +390,5 @@ def unlink_inside(root: Path, rel: str) -> None:
             return
         with _parent_fd(root, parts) as (pfd, _dev):
             os.unlink(parts[-1], dir_fd=pfd)
-    except (FileNotFoundError, UnsafePath):
+    except (FileNotFoundError, NotADirectoryError, UnsafePath):
         pass

@@ -174,7 +174,7 @@ class ExportPipeline:
             return None
         try:
             fin, before = open_inside(self.watch, rel, hard_link_ok=self._own_copy(rel))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except UnsafePath as exc:
             return self._quarantine(rel, fb.Judgement.problem(rel, f"line 0: {exc}"), started,
@@ -213,7 +213,7 @@ class ExportPipeline:
                     os.fsync(raw.fileno())
                 read = os.fstat(fin.fileno())
             after = lstat_inside(self.watch, rel)
-        except (FileNotFoundError, UnsafePath):
+        except (FileNotFoundError, NotADirectoryError, UnsafePath):
             return None  # gone or swapped meanwhile: the next burst looks again
         if ((before.st_size, before.st_mtime_ns) != (read.st_size, read.st_mtime_ns)
                 or (after.st_ino, after.st_size, after.st_mtime_ns)
@@ -310,8 +310,11 @@ class ExportPipeline:
         rel_parent = Path(rel).parent
         try:
             move_inside(self.watch, rel, self.ex.archive / day / rel_parent)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass  # already archived by an earlier attempt that crashed before journaling
+        except UnsafePath as exc:  # swapped for a link after it was read: refused next time
+            log.warning("published file not archived: its path changed", file=rel,
+                        error=str(exc))
         if self.ex.done_marker:
             unlink_inside(self.watch, rel + self.ex.done_marker)
 
@@ -333,7 +336,7 @@ class ExportPipeline:
         try:
             moved = move_inside(self.watch, culprit, dest_dir, dest.name, overwrite=True,
                                 copy=copy)
-        except (FileNotFoundError, UnsafePath):
+        except (FileNotFoundError, NotADirectoryError, UnsafePath):
             moved = dest
         if self.ex.done_marker:
             unlink_inside(self.watch, rel + self.ex.done_marker)
