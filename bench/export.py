@@ -33,7 +33,8 @@ def _config(root: Path) -> Path:
     data = {
         "version": 1, "company": "ACME", "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "warning"},
-        "dropbox": {"mode": "folder", "root": str(root / "Dropbox")},
+        "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
+                    "create_company_folder": True},
         "export": {"watch": str(root / "export"), "archive": str(root / "archive"),
                    "quarantine": str(root / "quarantine")},
         "import": {"enabled": False}, "sandbox": {"enabled": False},
@@ -103,7 +104,7 @@ def main() -> int:
             closed: dict[str, float] = {}
             for i in range(args.files):
                 name = f"lat {i} [A{i}].jpg"
-                closed[name] = _drop(export / "multimedia" / name, b"\xff\xd8" + os.urandom(512))
+                closed[name] = _drop(export / "multimedia" / name, b"\xff\xd8\xff" + os.urandom(512))
                 time.sleep(0.05)
             deadline = time.monotonic() + 60
             while len([n for n in closed if n in watcher.seen]) < len(closed):
@@ -117,7 +118,7 @@ def main() -> int:
             t0 = time.monotonic()
             names = [f"burst {i} [B{i}].jpg" for i in range(args.burst)]
             for n in names:
-                _drop(export / "multimedia" / n, b"\xff\xd8" + os.urandom(256))
+                _drop(export / "multimedia" / n, b"\xff\xd8\xff" + os.urandom(256))
             dropped = time.monotonic() - t0
             while not all(n in watcher.seen for n in names):
                 if time.monotonic() - t0 > 120:

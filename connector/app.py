@@ -3,7 +3,9 @@ supervised thread, stop them all with the one stop event.
 
 A loop is anything with a `name` and `run(stop, beat)`: it calls `beat()` at least
 once per iteration (the service layer turns stale heartbeats into a failing
-/healthz and missing systemd watchdog pings) and returns soon after `stop` is set.
+/healthz and missing systemd watchdog pings) and returns soon after `stop` is set. A
+loop that runs but cannot do its work (the export while the Dropbox folder is missing)
+says why in its `outage` attribute (str or None); /healthz fails with it.
 """
 
 from __future__ import annotations

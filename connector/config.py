@@ -41,6 +41,9 @@ class DropboxConfig:
     root: str = "var/Dropbox"
     # folder mode: where files are written before os.replace; same volume, outside the synced folder
     staging: Path | None = None
+    # <root>/<company> must exist: a missing one is an outage (an unmounted volume, Dropbox
+    # not running), never created at run time. true: created once at start-up (trials only).
+    create_company_folder: bool = False
     app_key_env: str = "DROPBOX_APP_KEY"
     app_secret_env: str = "DROPBOX_APP_SECRET"
     refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"

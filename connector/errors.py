@@ -56,6 +56,11 @@ class RateLimited(TransientError):
         self.retry_after = retry_after
 
 
+class DestinationMissing(TransientError):
+    """The Dropbox folder (or the volume it lives on) is not there: an outage. It is never
+    created at run time; the files wait in the export folder until it is back."""
+
+
 class PermanentError(ConnectorError):
     """This item fails for good: dead letter or quarantine, alert, go on with the rest."""
 

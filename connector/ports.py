@@ -32,6 +32,9 @@ class PublishReceipt:
     content_hash: str
     uploaded: bool  # False when the destination already held identical content
     remote_path: str = ""
+    # Why the destination refuses this one item (its name, its content): it was not
+    # published, the others were; the pipeline quarantines its source alone.
+    refused: str | None = None
 
 
 class Publisher(Protocol):
@@ -39,8 +42,17 @@ class Publisher(Protocol):
 
     name: str
 
+    def check_destination(self) -> None:
+        """Raise DestinationMissing when the company folder is not there; never create it."""
+        ...
+
+    def holding(self, items: Sequence[PublishItem]) -> set[tuple[str, str]]:
+        """(folder, name) of the items whose destination holds exactly these bytes now."""
+        ...
+
     def publish_batch(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:
-        """Publish every item so that they appear together; raise ConnectorError subclasses only."""
+        """Publish every item so that they appear together, but for those the destination
+        refuses (receipt.refused); raise ConnectorError subclasses only."""
         ...
 
     def close(self) -> None: ...

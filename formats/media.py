@@ -77,3 +77,57 @@ def parse_media_name(name: str, *, folder: bool = False) -> MediaName:
         raise FormatError(f"{base}: the name is empty", name=base)
     return MediaName(title=title or (code or "").strip(), article_code=code.strip() if code else None,
                      order=order, ext=ext)
+
+
+# What the bytes are ------------------------------------------------------------------------
+# A name says nothing: `env.pdf` may hold anything. Each published medium must start the way
+# its type does (the signatures below); the first SNIFF_BYTES bytes are enough for all of them.
+SNIFF_BYTES = 1024
+
+_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}  # MP4/MOV/M4V
+CONTENT_KINDS = {  # extension -> what its content must be
+    "jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "pdf": "pdf", "avi": "avi",
+    "mov": "iso_media", "mp4": "iso_media", "m4v": "iso_media", "mpg": "mpeg", "mpeg": "mpeg",
+}
+_KIND_NAMES = {"jpeg": "a JPEG image", "png": "a PNG image", "gif": "a GIF image",
+               "pdf": "a PDF document", "avi": "an AVI video",
+               "iso_media": "an MP4/QuickTime video", "mpeg": "an MPEG video"}
+
+
+def sniff(head: bytes) -> str | None:
+    """The kind of content `head` (the first SNIFF_BYTES bytes) starts, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if b"%PDF-" in head[:SNIFF_BYTES]:  # readers accept the header anywhere in the first 1 KiB
+        return "pdf"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if len(head) >= 8 and head[4:8] in _ISO_BOXES:
+        return "iso_media"
+    if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
+        return "mpeg"
+    if head[:1] == b"\x47" and head[188:189] == b"\x47" and head[376:377] in (b"", b"\x47"):
+        return "mpeg"  # transport stream: a sync byte every 188 bytes
+    return None
+
+
+def content_problem(name: str, head: bytes) -> str | None:
+    """None when the content's signature matches the name's extension, else the reason."""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    want = CONTENT_KINDS.get(ext)
+    if want is None:
+        return None  # not a medium we check (the name rules say what is allowed)
+    if not head:
+        return f"{name}: the file is empty; a .{ext} must be {_KIND_NAMES[want]}"
+    got = sniff(head)
+    if got == want:
+        return None
+    if got is None:
+        return (f"{name}: the content is not {_KIND_NAMES[want]} (its first bytes are no known "
+                f"media signature); only real .{ext} files are published")
+    return (f"{name}: the content is {_KIND_NAMES[got]}, not {_KIND_NAMES[want]}: give it the "
+            "extension of what it is")

@@ -50,6 +50,8 @@ class Health:
 def check(daemon: Daemon, timeout: float, now: float | None = None) -> Health:
     now = time.monotonic() if now is None else now
     running = daemon.alive()
+    # A loop may say it runs but cannot do its work (the export's Dropbox folder is missing).
+    outages = {lp.name: getattr(lp, "outage", None) for lp in daemon.loops}
     out: dict[str, LoopHealth] = {}
     for name, hb in daemon.heartbeats.items():
         is_running = running.get(name, False)
@@ -61,6 +63,8 @@ def check(daemon: Daemon, timeout: float, now: float | None = None) -> Health:
             reason = "stopped" + (f" ({hb.last_error})" if hb.last_error else "")
         elif age > timeout:
             reason = f"no heartbeat for {age:.0f}s (limit {timeout:g}s)"
+        elif outages.get(name):
+            reason = f"outage: {outages[name]}"
         else:
             reason = ""
         out[name] = LoopHealth(name, is_running and hb.alive, age if age != float("inf") else -1.0,

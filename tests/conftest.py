@@ -24,8 +24,9 @@ def make_config_dict(root: Path, **overrides: Any) -> dict[str, Any]:
         "company": "ACME",
         "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "debug"},
+        # A trial set-up: the company folder is created at start (a real one must exist).
         "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
-                    "staging": str(root / "staging")},
+                    "staging": str(root / "staging"), "create_company_folder": True},
         "export": {"watch": str(root / "export"), "archive": str(root / "archive"),
                    "quarantine": str(root / "quarantine"), "settle_seconds": 0.3,
                    "rescan_seconds": 5, "min_free_mb": 1},

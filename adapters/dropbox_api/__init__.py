@@ -26,7 +26,8 @@ def build_publisher(cfg: Config, stop: threading.Event, store: StateStore) -> Dr
     creds = load_credentials(cfg)
     dbx = make_client(cfg.dropbox, creds)
     return DropboxApiPublisher(dbx, cfg.dropbox, cfg.company, stop, Journal(store),
-                               attempts=cfg.dropbox.attempts)
+                               attempts=cfg.dropbox.attempts,
+                               create_company_folder=cfg.dropbox.create_company_folder)
 
 
 __all__ = ["build_publisher"]

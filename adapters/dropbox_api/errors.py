@@ -47,6 +47,9 @@ _PERMANENT_HINTS = {
     "restricted_content": "Dropbox restricts this content",
     "upload_traffic_limit_reached": "the team's data transport limit is reached",
 }
+# Tags that refuse one item (its name, its content), not the account: that file alone is
+# not published (the pipeline quarantines it) and the others of the burst go on.
+ITEM_REFUSALS = frozenset({"disallowed_name", "malformed_path", "restricted_content"})
 # Tags that are worth another attempt.
 _TRANSIENT_TAGS = {"internal_error", "operation_suppressed", "locked"}
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from connector.errors import PermanentError
-
 FOLDERS = ("gestionale", "multimedia", "reports")
+NESTED_FOLDERS = ("multimedia", "reports")  # a catalog tree; gestionale is flat
 STAGING_DIR = ".connector-staging"  # AppManager reads only the FOLDERS above
 REPLACED_DIR = ".replaced"
 
@@ -18,21 +17,25 @@ def company_base(root: str, company: str) -> str:
     return "/" + "/".join(parts)
 
 
-def check_name(folder: str, name: str) -> None:
+def name_problem(folder: str, name: str) -> str | None:
+    """Why Dropbox (or the desktop client) would refuse `name` in `folder`, or None.
+
+    Catalog media keep their folder tree (multimedia/<tree>/<file>, and reports too):
+    each part of the path is checked; tracciati (gestionale) are flat.
+    """
     if folder not in FOLDERS:
-        raise PermanentError(f"unknown publish folder {folder!r} (expected one of "
-                             f"{', '.join(FOLDERS)})", folder=folder, name=name)
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise PermanentError(f"file name {name!r} cannot be a Dropbox file name",
-                             folder=folder, name=name)
-    if name.lower() in _REFUSED_NAMES:
-        raise PermanentError(f"Dropbox refuses the file name {name!r}", folder=folder, name=name)
-    if len(name.encode("utf-8")) > 255:
-        raise PermanentError(f"file name too long for Dropbox ({len(name)} chars): {name[:40]}...",
-                             folder=folder, name=name)
-    if name != name.rstrip(" ") or name != name.strip():
-        raise PermanentError(f"file name {name!r} has leading or trailing spaces, which Dropbox "
-                             "strips", folder=folder, name=name)
+        return f"unknown publish folder {folder!r} (expected one of {', '.join(FOLDERS)})"
+    parts = name.split("/") if folder in NESTED_FOLDERS else [name]
+    for part in parts:
+        if not part or "/" in part or "\\" in part or part in (".", ".."):
+            return f"{name!r} cannot be a Dropbox path (empty, '.', '..' or a backslash)"
+        if part.lower() in _REFUSED_NAMES:
+            return f"Dropbox refuses the name {part!r}"
+        if len(part.encode("utf-8")) > 255:
+            return f"name too long for Dropbox ({len(part)} chars): {part[:40]}..."
+        if part != part.strip():
+            return f"{part!r} has leading or trailing spaces, which Dropbox strips"
+    return None
 
 
 def lower(path: str) -> str:

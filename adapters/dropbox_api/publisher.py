@@ -34,7 +34,12 @@ from dropbox import files as dbx_files
 
 from adapters.dropbox_api import paths
 from adapters.dropbox_api.content_hash import content_hash_bytes, content_hash_file
-from adapters.dropbox_api.errors import LockContention, error_from_tags, union_tags
+from adapters.dropbox_api.errors import (
+    ITEM_REFUSALS,
+    LockContention,
+    error_from_tags,
+    union_tags,
+)
 from adapters.dropbox_api.flow import AdaptiveLimit, ByteBudget, Caller
 from adapters.dropbox_api.journal import Journal, SessionState
 from connector import metrics
@@ -42,6 +47,7 @@ from connector.config import DropboxConfig
 from connector.errors import (
     AuthError,
     ConnectorError,
+    DestinationMissing,
     PermanentError,
     StopRequested,
     TransientError,
@@ -70,6 +76,7 @@ class _Plan:
     session_id: str | None = None
     rev: str | None = None
     restarts: int = 0
+    refused: str | None = None  # Dropbox refuses this item: not published, the rest goes on
 
 
 @dataclass
@@ -84,7 +91,8 @@ class DropboxApiPublisher:
 
     def __init__(self, dbx: dropbox.Dropbox, cfg: DropboxConfig, company: str,
                  stop: threading.Event, journal: Journal, attempts: int = 8,
-                 retry_initial: float = 0.5, retry_max: float = 30.0) -> None:
+                 retry_initial: float = 0.5, retry_max: float = 30.0,
+                 create_company_folder: bool = False) -> None:
         self.dbx = dbx
         self.cfg = cfg
         self.stop = stop
@@ -100,6 +108,7 @@ class DropboxApiPublisher:
         self._lock = threading.Lock()
         self._stale_cleaned = False
         self._abort = threading.Event()  # one upload of the burst failed: the others stop
+        self._may_create = create_company_folder  # once, at the first check (start-up)
 
     # The port ------------------------------------------------------------------------------
     def publish_batch(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:
@@ -120,29 +129,70 @@ class DropboxApiPublisher:
         started = time.monotonic()
         plans = self._plan(items)
         self._clean_stale_staging()
-        todo = [p for p in plans if p.upload]
+        todo = [p for p in plans if p.upload and not p.refused]
         if todo:
             run = _RunState(f"{self.staging_root}/{_run_id()}")
             for p in todo:
                 p.staging = f"{run.run_dir}/{p.item.folder}/{p.item.name}"
             self._upload_and_commit(todo)
-            self._move_into_place(todo, run)
+            todo = [p for p in todo if not p.refused]  # refused when committed
+            if todo:
+                self._move_into_place(todo, run)
             self._delete_quietly(run.run_dir, "delete run staging")
+        placed = [p for p in plans if not p.refused]
         self.journal.record_published(
             [(paths.lower(p.final), p.final, p.item.content_hash, p.item.size, p.rev)
-             for p in plans])
-        uploaded = sum(1 for p in plans if p.upload)
+             for p in placed])
+        uploaded = sum(1 for p in placed if p.upload)
         metrics.inc("connector_dropbox_api_files_total", uploaded,
                     "Files published through the Dropbox API", result="uploaded")
-        metrics.inc("connector_dropbox_api_files_total", len(plans) - uploaded,
+        metrics.inc("connector_dropbox_api_files_total", len(placed) - uploaded,
                     result="unchanged")
+        if len(placed) < len(plans):
+            metrics.inc("connector_dropbox_api_files_total", len(plans) - len(placed),
+                        result="refused")
         metrics.mark_success("dropbox_api")
         log.info("dropbox_published", files=len(plans), uploaded=uploaded,
-                 skipped=len(plans) - uploaded,
+                 skipped=len(placed) - uploaded, refused=len(plans) - len(placed),
                  seconds=round(time.monotonic() - started, 3))
         return [PublishReceipt(name=p.item.name, folder=p.item.folder, size=p.item.size,
-                               content_hash=p.item.content_hash, uploaded=p.upload,
-                               remote_path=p.final) for p in plans]
+                               content_hash=p.item.content_hash,
+                               uploaded=p.upload and not p.refused,
+                               remote_path="" if p.refused else p.final, refused=p.refused)
+                for p in plans]
+
+    # The destination ---------------------------------------------------------------------
+    def check_destination(self) -> None:
+        """The company folder must exist in Dropbox: a missing one (deleted, unshared) is an
+        outage, never recreated (a new folder would not be the one shared with AppManager)."""
+        try:
+            md = self.caller.call("files/get_metadata", self.dbx.files_get_metadata, self.base)
+        except PermanentError as exc:
+            if "not_found" not in exc.context.get("tags", ()):
+                raise
+            md = None
+        if md is None and self._may_create:
+            self.caller.call("files/create_folder_v2", self.dbx.files_create_folder_v2,
+                             self.base, autorename=False)
+            log.warning("dropbox_company_folder_created", path=self.base)
+            md = dbx_files.FolderMetadata(name=self.base.rsplit("/", 1)[-1], path_lower="")
+        self._may_create = False
+        if not isinstance(md, dbx_files.FolderMetadata):
+            raise DestinationMissing(
+                f"the Dropbox folder {self.base} is not there"
+                f"{' (a file has its name)' if md is not None else ''}: was it deleted, "
+                "moved or unshared? Files wait in the export folder; the connector never "
+                "creates it", folder=self.base)
+
+    def holding(self, items: Sequence[PublishItem]) -> set[tuple[str, str]]:
+        plans = [_Plan(item=i, final=f"{self.base}/{i.folder}/{i.name}", staging="")
+                 for i in items if paths.name_problem(i.folder, i.name) is None]
+        if not plans:
+            return set()
+        with self._lock:
+            remote = self._remote_hashes(plans)
+        return {(p.item.folder, p.item.name) for p in plans
+                if remote.get(paths.lower(p.final)) == p.item.content_hash}
 
     def close(self) -> None:
         session = getattr(self.dbx, "_session", None)
@@ -154,8 +204,14 @@ class DropboxApiPublisher:
         plans: list[_Plan] = []
         seen: set[str] = set()
         for item in items:
-            paths.check_name(item.folder, item.name)
             final = f"{self.base}/{item.folder}/{item.name}"
+            plan = _Plan(item=item, final=final, staging="",
+                         refused=paths.name_problem(item.folder, item.name))
+            plans.append(plan)
+            if plan.refused:
+                log.warning("dropbox_name_refused", name=f"{item.folder}/{item.name}",
+                            reason=plan.refused)
+                continue
             if paths.lower(final) in seen:
                 raise PermanentError(f"{item.folder}/{item.name} appears twice in one batch "
                                      "(Dropbox paths ignore case)", name=item.name)
@@ -168,8 +224,7 @@ class DropboxApiPublisher:
             if size != item.size:
                 raise PermanentError(f"staged file {item.local_path} has {size} bytes, "
                                      f"expected {item.size}", name=item.name)
-            plans.append(_Plan(item=item, final=final, staging=""))
-        remote = self._remote_hashes(plans)
+        remote = self._remote_hashes([p for p in plans if not p.refused])
         for p in plans:
             known = remote.get(paths.lower(p.final))
             p.upload = known != p.item.content_hash
@@ -177,11 +232,12 @@ class DropboxApiPublisher:
         return plans
 
     def _remote_hashes(self, plans: list[_Plan]) -> dict[str, str]:
-        """path_lower -> content_hash of the files that exist at the destinations."""
+        """path_lower -> content_hash of the files that exist at the destinations: one
+        get_metadata per file for a few files in a folder, one listing for more."""
         out: dict[str, str] = {}
         by_folder: dict[str, list[_Plan]] = defaultdict(list)
         for p in plans:
-            by_folder[f"{self.base}/{p.item.folder}"].append(p)
+            by_folder[p.final.rsplit("/", 1)[0]].append(p)  # nested media: their own folder
         for folder, group in by_folder.items():
             if len(group) <= METADATA_LOOKUP_MAX:
                 for p in group:
@@ -222,7 +278,12 @@ class DropboxApiPublisher:
     # 2-3. Upload and commit into staging ------------------------------------------------------
     def _upload_and_commit(self, todo: list[_Plan]) -> None:
         if len(todo) == 1 and todo[0].item.size <= self.single_limit:
-            self._upload_direct(todo[0])  # one request: files/upload commits it as well
+            try:
+                self._upload_direct(todo[0])  # one request: files/upload commits it as well
+            except PermanentError as exc:
+                if not _refused_item(exc.context.get("tags", [])):
+                    raise
+                todo[0].refused = str(exc)
             return
         lost = self._commit(self._upload_all(todo))
         if lost:  # sessions Dropbox no longer knows (expired, or lost in a crash): once more
@@ -400,8 +461,11 @@ class DropboxApiPublisher:
                                                          offset=p.item.size),
                     commit=dbx_files.CommitInfo(path=p.staging,
                                                 mode=dbx_files.WriteMode.overwrite,
-                                                autorename=False, mute=True),
-                    content_hash=p.item.content_hash) for p in pending]
+                                                autorename=False, mute=True))
+                    # No content_hash here: it is the hash of the content uploaded in this
+                    # call (none); each start/append carried its own, and the committed
+                    # file's hash is checked below.
+                    for p in pending]
                 res = self.caller.invoke(what, self.dbx.files_upload_session_finish_batch_v2,
                                          entries)
                 retry_later: list[_Plan] = []
@@ -426,6 +490,10 @@ class DropboxApiPublisher:
                             lost.append(p)
                         continue
                     err = error_from_tags(tags, what, name=p.item.name)
+                    if _refused_item(tags):
+                        p.refused = str(err)
+                        self._forget_session(p)
+                        continue
                     if isinstance(err, LockContention):
                         self.limit.decrease(what)
                     if not isinstance(err, TransientError):
@@ -616,6 +684,11 @@ class DropboxApiPublisher:
     def _bytes_sent(self, n: int) -> None:
         metrics.inc("connector_dropbox_api_bytes_total", float(n),
                     "File bytes sent to the Dropbox API")
+
+
+def _refused_item(tags: list[str]) -> bool:
+    """Dropbox refuses this one item (its name or content), not the account or the burst."""
+    return any(t in ITEM_REFUSALS for t in tags)
 
 
 def _session_key(p: _Plan) -> tuple[str, str, int]:

@@ -116,6 +116,17 @@ def media_name_problem(name: str) -> str | None:
     return None
 
 
+MEDIA_SNIFF_BYTES = 1024  # formats.media.SNIFF_BYTES: enough of a file to tell its type
+
+
+def media_content_problem(name: str, head: bytes) -> str | None:
+    """None when the first bytes of a medium are what its extension says (a .pdf is a PDF)."""
+    from formats.media import content_problem
+
+    problem = content_problem(name.rsplit("/", 1)[-1], head)
+    return f"line 0: {name!r}: {problem.split(': ', 1)[1]}" if problem else None
+
+
 def write_info(writer: Any, values: dict[str, str]) -> None:
     """io_info.dat: DESCRIZIONE|VALORE rows describing this export run."""
     from formats import layout as fl

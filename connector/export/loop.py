@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -11,8 +12,8 @@ from typing import Any, TextIO
 import structlog
 
 from connector.config import Config
-from connector.errors import ConnectorError, TransientError
-from connector.export.housekeeping import prune_retention
+from connector.errors import ConnectorError, DestinationMissing, TransientError
+from connector.export.housekeeping import Retention
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
@@ -29,7 +30,8 @@ def build_publisher(cfg: Config, store: StateStore, stop: threading.Event) -> Pu
         return build_api(cfg, stop, store)
     from adapters.dropbox_folder import FolderPublisher
 
-    pub = FolderPublisher(cfg.company_folder, cfg.staging_dir)
+    pub = FolderPublisher(cfg.company_folder, cfg.staging_dir,
+                          create_company_folder=cfg.dropbox.create_company_folder)
     pub.check()
     return pub
 
@@ -73,6 +75,10 @@ class BurstHold:
         return True
 
 
+OUTAGE_KEY = "export.outage"  # kv: {"since", "reason"} while the Dropbox folder is missing
+OUTAGE_PROBE_SECONDS = 5.0  # how often an outage is looked at again
+
+
 class ExportLoop:
     name = "export"
 
@@ -81,12 +87,44 @@ class ExportLoop:
         self.store = store
         self.gate = make_gate(cfg)
         self.waiting: list[str] = []
+        # Set while the loop runs but cannot publish (the Dropbox folder is not there):
+        # /healthz fails with it (service/health.py), `connector status` shows it.
+        self.outage: str | None = None
+        self._outage_written = False
+
+    def _probe(self, publisher: Publisher) -> None:
+        try:
+            publisher.check_destination()
+        except DestinationMissing as exc:
+            self._set_outage(str(exc))
+        except ConnectorError as exc:
+            log.debug("destination check inconclusive", error=str(exc))  # the network
+        else:
+            self._set_outage(None)
+
+    def _set_outage(self, reason: str | None) -> None:
+        if self._outage_written and reason == self.outage:
+            return
+        if reason:
+            log.error("export outage: nothing is published, files wait in the export folder",
+                      reason=reason)
+            self.store.record_event("error", "export", f"outage: {reason}")
+            self.store.put(OUTAGE_KEY, json.dumps({"since": time.time(), "reason": reason}))
+        else:
+            if self.outage:
+                log.info("the Dropbox folder is back: export resumes", was=self.outage)
+                self.store.record_event("warning", "export",
+                                        "the Dropbox folder is back: export resumed")
+            self.store.put(OUTAGE_KEY, None)
+        self.outage = reason
+        self._outage_written = True
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
         ex = self.cfg.export
         pipeline = start_pipeline(self.cfg, self.store, stop, beat)
         publisher = pipeline.publisher
         hold = BurstHold(ex.batch_seconds)
+        retention = Retention(self.cfg, self.store)
         watcher = FolderWatcher(self.gate, polling=ex.polling,
                                 poll_interval=ex.poll_interval_seconds)
         watcher.start()
@@ -94,6 +132,7 @@ class ExportLoop:
                  done_marker=ex.done_marker, polling=ex.polling)
         next_rescan = 0.0
         next_housekeeping = 0.0
+        next_probe = 0.0
         backoff_until = 0.0
         try:
             while not stop.is_set():
@@ -103,8 +142,18 @@ class ExportLoop:
                     self.gate.rescan()
                     watcher.ensure_running()
                     next_rescan = now + ex.rescan_seconds
+                if now >= next_probe:  # an outage is seen (and its end) with no file waiting
+                    was = self.outage
+                    self._probe(publisher)
+                    if was and not self.outage:
+                        backoff_until = 0.0  # back: what waits goes at once
+                    next_probe = now + (OUTAGE_PROBE_SECONDS if self.outage
+                                        else ex.rescan_seconds)
                 if now >= next_housekeeping:
-                    prune_retention(self.cfg, pipeline.journal)
+                    try:
+                        retention.run()
+                    except Exception:  # noqa: BLE001 - housekeeping must not stop publishing
+                        log.exception("retention pass failed; tried again in an hour")
                     next_housekeeping = now + 3600.0
                 # Tick fast while files settle; otherwise sleep on the event queue.
                 watcher.drain_hints(0.05 if self.gate.pending else 1.0, stop)
@@ -114,6 +163,10 @@ class ExportLoop:
                     continue
                 try:
                     result = pipeline.process(ready)
+                except DestinationMissing as exc:
+                    self._set_outage(str(exc))
+                    backoff_until = next_probe = time.monotonic() + OUTAGE_PROBE_SECONDS
+                    continue
                 except TransientError as exc:
                     log.error("export burst deferred", error=str(exc), files=len(ready))
                     self.store.record_event("error", "export", str(exc))
@@ -124,6 +177,9 @@ class ExportLoop:
                     self.store.record_event("error", "export", str(exc))
                     backoff_until = time.monotonic() + 30.0
                     continue
+                self._set_outage(None)
+                if result.short_of_space:  # the rest waits for room: not at once again
+                    backoff_until = time.monotonic() + min(60.0, max(5.0, ex.settle_seconds * 5))
                 done = set(ready) - set(result.deferred)
                 for rel in done:
                     self.gate.forget(rel)
@@ -174,7 +230,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     """Judge what the export folder holds now, publish nothing; True when all of it is valid."""
     from connector.export import formats_bridge as fb
     from connector.export.journal import ExportJournal
-    from connector.fsutil import HashingWriter
+    from connector.fsutil import HashingWriter, UnsafePath, open_inside
 
     class _Null(io.RawIOBase):
         def writable(self) -> bool:
@@ -194,11 +250,27 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
         target = classify(rel, dialects)
         if target is None:
             continue
-        if target.kind in ("media", "report", "unsupported"):
-            out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/{target.name}\n")
+        try:
+            fin, _st = open_inside(cfg.export.watch, rel)
+        except UnsafePath as exc:
+            all_valid = False
+            out.write(f"{rel}: REFUSED, would be quarantined: {exc}\n")
             continue
-        sink = HashingWriter(_Null())  # type: ignore[arg-type]
-        with open(cfg.export.watch / rel, "rb") as fin:
+        except OSError as exc:
+            out.write(f"{rel}: cannot be read now ({exc.strerror or exc})\n")
+            continue
+        with fin:
+            if target.kind in ("media", "report", "unsupported"):
+                problem = (fb.media_content_problem(target.name, fin.read(fb.MEDIA_SNIFF_BYTES))
+                           if target.kind != "unsupported" else None)
+                if problem:
+                    all_valid = False
+                    out.write(f"{rel}: INVALID, would be quarantined: {problem}\n")
+                    continue
+                out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/"
+                          f"{target.name}\n")
+                continue
+            sink = HashingWriter(_Null())  # type: ignore[arg-type]
             j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
             all_valid = False

@@ -17,16 +17,18 @@ Invariants (ARCHITECTURE.md, outbound):
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import json
 import os
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import structlog
 
@@ -39,11 +41,16 @@ from connector.export.naming import MEDIA_EXT, Target, classify
 from connector.export.verdicts import Verdict, Verdicts
 from connector.fsutil import (
     HashingWriter,
+    UnsafePath,
     atomic_writer,
     copy_into,
     fsync_dir,
+    lstat_inside,
     move_durably,
+    move_inside,
+    open_inside,
     unique_destination,
+    unlink_inside,
 )
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
@@ -75,6 +82,7 @@ class _Held:
 class BurstResult:
     outcomes: list[Outcome]
     deferred: list[str]  # not taken this time (changed while read, stop requested)
+    short_of_space: list[str] = field(default_factory=list)  # deferred: no room to stage them
 
     @property
     def quarantined(self) -> list[Outcome]:
@@ -105,7 +113,12 @@ class ExportPipeline:
         staged: list[_Staged] = []
         cids: dict[str, str] = {}
         taken: set[tuple[str, str]] = set()
-        self._check_free_space(rels)
+        # An outage (the Dropbox folder is not there) touches nothing: no quarantine, no
+        # archive; the files wait where they are (DestinationMissing).
+        self.publisher.check_destination()
+        self.cfg.staging_dir.mkdir(parents=True, exist_ok=True)
+        room = self._room()  # staged as far as space allows; the rest waits for the next burst
+        short: list[str] = []
         staging.mkdir(parents=True, exist_ok=True)
         try:
             catalog_in_use = self._catalog_in_use(rels)
@@ -119,11 +132,23 @@ class ExportPipeline:
                 if dest in taken:
                     deferred.append(rel)  # two sources, one destination: the next burst
                     continue
+                need = _space_needed(self.watch, rel, target)
+                if need > room:
+                    short.append(rel)
+                    deferred.append(rel)
+                    continue
+                room -= need
                 if dest:
                     taken.add(dest)
                 cids[rel] = new_correlation_id("file")
                 with structlog.contextvars.bound_contextvars(correlation_id=cids[rel]):
-                    result = self._stage_one(rel, target, staging, catalog_in_use)
+                    try:
+                        result = self._stage_one(rel, target, staging, catalog_in_use)
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+                            raise
+                        room, result = 0, None  # the estimate was short: nothing more now
+                        short.append(rel)
                 if result is None:
                     deferred.append(rel)
                 elif isinstance(result, Outcome):
@@ -136,8 +161,15 @@ class ExportPipeline:
                 if (self.ex.info_file and ("gestionale", "io_info.dat") not in taken
                         and any(s.target.folder == "gestionale" for s in fresh)):
                     items.append(self._stage_info(staging))
-                self.publisher.publish_batch(items)
+                receipts = {(r.folder, r.name): r for r in self.publisher.publish_batch(items)}
                 for s in fresh:
+                    refused = receipts.get((s.item.folder, s.item.name))
+                    if refused is not None and refused.refused:
+                        # This one file cannot be published there: it alone is quarantined.
+                        outcomes.append(self._quarantine(s.rel, fb.Judgement.problem(
+                            s.rel, f"line 0: {s.item.folder}/{s.item.name}: the destination "
+                            f"refuses it: {refused.refused}"), s.started))
+                        continue
                     outcomes.append(Outcome(
                         s.rel, "published", s.item.folder, s.item.name, s.rows, s.item.size,
                         s.item.sha256, s.item.content_hash,
@@ -153,20 +185,27 @@ class ExportPipeline:
                     self._log_outcome(o, by_rel.get(o.source))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return BurstResult(outcomes, deferred)
+        self._report_space(short, len(rels), bool(outcomes))
+        return BurstResult(outcomes, deferred, short)
 
     # Staging one file ----------------------------------------------------------------------
     def _stage_one(self, rel: str, target: Target | None, staging: Path,
                    catalog_in_use: bool) -> _Staged | Outcome | None:
         started = time.monotonic()
-        src = self.watch / rel
         if target is None:
             return None
         try:
-            before = src.stat()
-        except FileNotFoundError:
+            fin, before = open_inside(self.watch, rel, hard_link_ok=self._own_copy(rel))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except UnsafePath as exc:
+            return self._quarantine(rel, fb.Judgement.problem(rel, f"line 0: {exc}"), started,
+                                    culprit=exc.culprit, copy=False)
+        except PermissionError as exc:
+            log.warning("file not readable yet, will retry", file=rel, error=str(exc))
             return None
         if target.kind == "unsupported":
+            fin.close()
             return self._quarantine(rel, fb.Judgement.problem(
                 rel, f"line 0: {rel!r}: this file type is not published to iCommerce (tracciati "
                 f"io_*.dat; media {', '.join(sorted(MEDIA_EXT))})"), started)
@@ -178,13 +217,16 @@ class ExportPipeline:
         held_tmp = out.with_name(out.name + ".held")
         held: tuple[fb.Judgement, int] | None = None  # (the first judgement, rows held back)
         try:
-            with open(src, "rb") as fin, open(out, "wb") as raw:
+            with fin, open(out, "wb") as raw:
                 writer = HashingWriter(raw)
                 if target.kind in ("media", "report"):
-                    problem = self._media_problem(target, catalog_in_use)
+                    head = fin.read(fb.MEDIA_SNIFF_BYTES)
+                    problem = (self._media_problem(target, catalog_in_use)
+                               or fb.media_content_problem(target.name, head))
                     if problem:
                         verdict = fb.Judgement.problem(rel, problem)
                     else:
+                        writer.write(head)
                         copy_into(fin, writer)
                 else:
                     judged = fb.judge(fin, writer, rel, target.kind, self.ex, self.cfg.company)
@@ -206,13 +248,13 @@ class ExportPipeline:
                 if verdict is None:
                     writer.flush()
                     os.fsync(raw.fileno())
-            after = src.stat()
-        except FileNotFoundError:
-            return None
-        except PermissionError as exc:
-            log.warning("file not readable yet, will retry", file=rel, error=str(exc))
-            return None
-        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+                read = os.fstat(fin.fileno())
+            after = lstat_inside(self.watch, rel)
+        except (FileNotFoundError, NotADirectoryError, UnsafePath):
+            return None  # gone or swapped meanwhile: the next burst looks again
+        if ((before.st_size, before.st_mtime_ns) != (read.st_size, read.st_mtime_ns)
+                or (after.st_ino, after.st_size, after.st_mtime_ns)
+                != (before.st_ino, before.st_size, before.st_mtime_ns)):
             log.info("file changed while being read, will retry", file=rel)
             return None
         if verdict is not None:  # judged on a stable file, and moved once it is closed
@@ -252,6 +294,23 @@ class ExportPipeline:
                                 f"held back {count}: {first.first}")
         return _Held(count, moved, moved.with_name(moved.name + ".errors.txt"))
 
+    def _own_copy(self, rel: str) -> Callable[[os.stat_result], bool]:
+        """A hard-linked file is read only when its other name is the extract's own copy of
+        what it handed over (connector/extract/keystore.py keeps <state_dir>/extract/last/<name>):
+        any other second name may be a file the writers of the watch folder cannot read."""
+        own = self.cfg.state_dir / "extract" / "last" / PurePosixPath(rel).name
+
+        def ok(st: os.stat_result) -> bool:
+            if st.st_nlink != 2:
+                return False
+            try:
+                mine = os.stat(own, follow_symlinks=False)
+            except OSError:
+                return False
+            return (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino)
+
+        return ok
+
     def _media_problem(self, target: Target, catalog_in_use: bool) -> str | None:
         ext = Path(target.name).suffix.lower()
         if target.folder == "reports":
@@ -275,14 +334,24 @@ class ExportPipeline:
                 and (self.cfg.dropbox_folder("multimedia") / "io_catalogo.dat").exists())
 
     def _drop_unchanged(self, staged: list[_Staged], outcomes: list[Outcome]) -> list[_Staged]:
+        """Unchanged: the journal says this content was published there, and the destination
+        really holds it now (asked in one call for the burst). A file deleted or changed at
+        the destination is published again."""
+        same = [s for s in staged
+                if self.journal.last_sha256(s.item.folder, s.item.name) == s.item.sha256]
+        held = self.publisher.holding([s.item for s in same]) if same else set()
+        asked = {id(s) for s in same}
         fresh: list[_Staged] = []
         for s in staged:
-            if self.journal.last_sha256(s.item.folder, s.item.name) == s.item.sha256:
+            if id(s) in asked and (s.item.folder, s.item.name) in held:
                 s.item.local_path.unlink(missing_ok=True)
                 outcomes.append(Outcome(s.rel, "unchanged", s.item.folder, s.item.name, s.rows,
                                         s.item.size, s.item.sha256, s.item.content_hash,
                                         int((time.monotonic() - s.started) * 1000)))
             else:
+                if id(s) in asked:
+                    log.info("published before but not at the destination now: publishing "
+                             "again", file=s.rel, to=f"{s.item.folder}/{s.item.name}")
                 fresh.append(s)
         return fresh
 
@@ -305,45 +374,55 @@ class ExportPipeline:
 
     # Leaving the export folder --------------------------------------------------------------
     def _archive(self, rel: str) -> None:
-        src = self.watch / rel
         day = time.strftime("%Y-%m-%d")
         rel_parent = Path(rel).parent
         try:
-            move_durably(src, self.ex.archive / day / rel_parent)
-        except FileNotFoundError:
+            move_inside(self.watch, rel, self.ex.archive / day / rel_parent)
+        except (FileNotFoundError, NotADirectoryError):
             pass  # already archived by an earlier attempt that crashed before journaling
+        except UnsafePath as exc:  # swapped for a link after it was read: refused next time
+            log.warning("published file not archived: its path changed", file=rel,
+                        error=str(exc))
         if self.ex.done_marker:
-            (self.watch / (rel + self.ex.done_marker)).unlink(missing_ok=True)
+            unlink_inside(self.watch, rel + self.ex.done_marker)
 
-    def _quarantine(self, rel: str, verdict: fb.Judgement, started: float) -> Outcome:
-        src = self.watch / rel
-        dest_dir = self.ex.quarantine / Path(rel).parent
+    def _quarantine(self, rel: str, verdict: fb.Judgement, started: float, *,
+                    culprit: str | None = None, copy: bool = True) -> Outcome:
+        """Move the refused name (`culprit`: the link itself when a link was the problem,
+        never what it points to) into quarantine with a report; the rest of the burst goes on."""
+        culprit = culprit or rel
+        dest_dir = self.ex.quarantine / Path(culprit).parent
         dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = unique_destination(dest_dir / Path(rel).name)
+        dest = unique_destination(dest_dir / Path(culprit).name)
+        report_path = dest.with_name(dest.name + ".errors.txt")
         why = ""
         if verdict.bad_lines is not None:  # row errors only, but too many to hold them back
             limit = self.ex.max_bad_rows
             why = (f" {verdict.bad_rows} row(s) are bad: more than export.max_bad_rows allows "
                    f"to hold back (at most {limit.count} rows and {limit.percent:g}% of the "
                    "file), so the file was refused whole.")
-        report = (verdict.text + f"\nNothing of this file was published.{why} Fix it and drop "
-                  "it again into the export folder.\n")
-        with atomic_writer(dest.with_name(dest.name + ".errors.txt")) as f:
+        report = verdict.text + f"\nNothing of this file was published.{why} " + (
+            "Fix it and drop it again into the export folder.\n" if copy else
+            "The link (or linked name) was moved here, never what it points to; if the ERP "
+            "must publish that file, copy it into the export folder as a regular file.\n")
+        with atomic_writer(report_path) as f:
             f.write(report.encode("utf-8"))
         try:
-            moved = move_durably(src, dest_dir, dest.name, overwrite=True)
-        except FileNotFoundError:
+            moved = move_inside(self.watch, culprit, dest_dir, dest.name, overwrite=True,
+                                copy=copy)
+        except (FileNotFoundError, NotADirectoryError, UnsafePath):
             moved = dest
         if self.ex.done_marker:
-            (self.watch / (rel + self.ex.done_marker)).unlink(missing_ok=True)
+            unlink_inside(self.watch, rel + self.ex.done_marker)
         first, count = verdict.first, verdict.count
-        self.journal.quarantined(rel, str(moved), str(moved) + ".errors.txt", first, count)
+        kept = str(moved) if moved is not None else str(report_path)
+        self.journal.quarantined(rel, kept, str(report_path), first, count)
         outcome = Outcome(rel, "quarantined", error=first,
                           duration_ms=int((time.monotonic() - started) * 1000))
         self.journal.record("quarantine", [outcome])
         metrics.inc("connector_files_quarantined_total", help="Files moved to quarantine")
         log.warning("file quarantined", file=rel, problems=count, first_error=first,
-                    report=str(moved) + ".errors.txt")
+                    report=str(report_path))
         self.store.record_event("warning", "export", f"{rel} quarantined: {first}")
         return outcome
 
@@ -366,21 +445,46 @@ class ExportPipeline:
         log.info(f"file {o.outcome}", file=o.source, to=f"{o.folder}/{o.name}", rows=o.rows,
                  bytes=o.bytes, duration_ms=o.duration_ms, **extra)
 
-    def _check_free_space(self, rels: list[str]) -> None:
-        need = 0
-        for rel in rels:
-            try:
-                need += (self.watch / rel).stat().st_size
-            except OSError:
-                pass
-        self.cfg.staging_dir.mkdir(parents=True, exist_ok=True)
+    def _room(self) -> int:
+        """Bytes that may be staged now: the staging volume's free space above the floor."""
         free = shutil.disk_usage(self.cfg.staging_dir).free
-        floor = self.ex.min_free_mb * MB
-        if free - 2 * need < floor:
-            raise TransientError(
-                f"not enough free space to stage {len(rels)} file(s) in {self.cfg.staging_dir}: "
-                f"{free // MB} MB free, {2 * need // MB} MB needed above the "
-                f"{self.ex.min_free_mb} MB floor (export.min_free_mb); nothing was moved")
+        return max(0, free - self.ex.min_free_mb * MB)
+
+    def _report_space(self, short: list[str], asked: int, some_done: bool) -> None:
+        """Say what waits for room (log, events, status) and why; clear it once all fit."""
+        if not short:
+            if self.store.get(SPACE_KEY):
+                self.store.put(SPACE_KEY, None)
+            return
+        free = shutil.disk_usage(self.cfg.staging_dir).free
+        text = (f"not enough free space to stage {len(short)} of {asked} file(s) in "
+                f"{self.cfg.staging_dir}: {free // MB} MB free, the floor is "
+                f"{self.ex.min_free_mb} MB (export.min_free_mb); they wait in the export "
+                f"folder for the next burst: {', '.join(short[:10])}"
+                f"{', ...' if len(short) > 10 else ''}")
+        self.store.put(SPACE_KEY, json.dumps({"at": time.time(), "files": short[:50],
+                                              "waiting": len(short), "free_mb": free // MB,
+                                              "floor_mb": self.ex.min_free_mb}))
+        if not some_done:
+            raise TransientError(text + "; nothing was moved")
+        log.warning("burst staged in part: not enough free space", waiting=len(short),
+                    free_mb=free // MB, floor_mb=self.ex.min_free_mb, files=short[:20])
+        self.store.record_event("warning", "export", text)
+
+
+SPACE_KEY = "export.space"  # kv: files waiting for room to be staged (status shows them)
+
+
+def _space_needed(watch: Path, rel: str, target: Target | None) -> int:
+    """Room to stage a file: media as they are; a tracciato's canonical form (CRLF, BOM)
+    can be up to twice its source."""
+    try:
+        size = os.lstat(watch / rel).st_size
+    except OSError:
+        return 0
+    if target is None or target.kind in ("media", "report", "unsupported"):
+        return size
+    return 2 * size + 3
 
 
 def _verdict(o: Outcome, s: _Staged) -> Verdict:

@@ -3,6 +3,8 @@ held-back rows), waiting, quarantined."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from connector.config import Config
@@ -18,31 +20,43 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     ex = cfg.export
     waiting: list[str] = []
     if ex.watch.is_dir():
-        for p in sorted(ex.watch.rglob("*")):
-            if not p.is_file():
+        for p in sorted(ex.watch.rglob("*")):  # rglob does not descend into linked folders
+            if p.is_dir() and not p.is_symlink():
                 continue
             rel = p.relative_to(ex.watch).as_posix()
             skip = any(p.resolve().is_relative_to(d.resolve())
                        for d in (ex.archive, ex.quarantine, cfg.staging_dir))
             if not skip and not is_ignored(rel, ex.done_marker):
                 waiting.append(rel)
+    from connector.export.housekeeping import deletion_dates
+
+    outage = store.get("export.outage")  # written by the export loop (loop.OUTAGE_KEY)
+    due = deletion_dates(cfg, store)
+    quarantined = [dict(q, delete_on=due.get(os.path.abspath(str(q["path"]))))
+                   for q in journal.quarantine_list() if _exists(q["path"])]
+    quarantined.sort(key=lambda q: q["delete_on"] is None)  # about to go: shown first
     return {
         "watch": str(ex.watch),
+        "outage": json.loads(outage) if outage else None,
+        "space": json.loads(space) if (space := store.get("export.space")) else None,
         "published": journal.published(),
         "verdicts": Verdicts(store).all(),
         "waiting": waiting,
-        "quarantined": [q for q in journal.quarantine_list() if _exists(q["path"])],
+        "quarantined": quarantined,
     }
 
 
 def _exists(path: object) -> bool:
-    from pathlib import Path
-
-    return Path(str(path)).exists()
+    return os.path.lexists(str(path))  # a quarantined link counts, whatever it points to
 
 
 def render(section: dict[str, Any]) -> list[str]:
     lines = [f"export (watching {section['watch']}):"]
+    outage = section.get("outage")
+    if outage:
+        lines.append(f"  OUTAGE since {fmt_time(outage.get('since'))}: {outage.get('reason')}")
+        lines.append("    nothing is published; files wait in the export folder and go as "
+                     "soon as the Dropbox folder is back")
     pub = section["published"]
     if not pub:
         lines.append("  nothing published yet")
@@ -64,6 +78,12 @@ def render(section: dict[str, Any]) -> list[str]:
         if v["warnings"] > len(v["first_warnings"]):
             lines.append(f"    ... and {v['warnings'] - len(v['first_warnings'])} more warnings "
                          "(`connector validate` on the archived file lists them)")
+    space = section.get("space")
+    if space:
+        lines.append(f"  WAITING FOR SPACE since {fmt_time(space.get('at'))}: "
+                     f"{space.get('waiting')} file(s) not staged, {space.get('free_mb')} MB free, "
+                     f"floor {space.get('floor_mb')} MB (export.min_free_mb); free space on the "
+                     "staging volume and they go with the next burst")
     waiting = section["waiting"]
     lines.append(f"  waiting: {len(waiting)}" + (f" ({', '.join(waiting[:10])}"
                                                  f"{', ...' if len(waiting) > 10 else ''})"
@@ -73,4 +93,7 @@ def render(section: dict[str, Any]) -> list[str]:
     for item in q[:20]:
         lines.append(f"    {item['source']}  ({item['violations']} problem(s)) {item['first_error']}")
         lines.append(f"      report: {item['report']}")
+        if item.get("delete_on"):
+            lines.append(f"      TO BE DELETED on about {fmt_time(item['delete_on'])[:10]} "
+                         "(export.quarantine_days): keep it elsewhere if it is still needed")
     return lines

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -105,14 +106,16 @@ class SettleGate:
         for rel, seen in list(self._seen.items()):
             path = self.root / rel
             try:
-                st = path.stat()
+                # The name itself: a symbolic link, a pipe or a device settles like a file and
+                # goes to the pipeline, which refuses it with a report (never reads through it).
+                st = os.lstat(path)
             except FileNotFoundError:
                 del self._seen[rel]
                 continue
             except OSError:
                 settling += 1
                 continue
-            if not _is_regular(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
                 del self._seen[rel]
                 continue
             if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):
@@ -142,18 +145,16 @@ class SettleGate:
         n = 0
         for dirpath, dirnames, filenames in os.walk(self.root):
             d = Path(dirpath)
-            dirnames[:] = [x for x in dirnames
-                           if not x.startswith(".") and (d / x).resolve() not in self.skip_dirs]
-            for name in filenames:
+            # os.walk never descends into a linked folder; the link itself is offered, so
+            # the pipeline moves it aside with a report instead of leaving it unexplained.
+            dirnames[:] = [x for x in dirnames if not x.startswith(".")
+                           and (d / x).resolve() not in self.skip_dirs]
+            links = [x for x in dirnames if (d / x).is_symlink()]
+            dirnames[:] = [x for x in dirnames if x not in links]
+            for name in filenames + links:
                 self.offer(d / name)
                 n += 1
         return n
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 class FolderWatcher:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +41,7 @@ from connector.extract.keystore import PublishLog, diff_files, row_hash
 from connector.extract.params import ParamError, query_param_names, resolve_params
 from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
 from connector.extract.source import stream_query
+from connector.fsutil import UnsafePath, lstat_inside, open_inside
 from connector.state import StateStore
 from formats import get_layout
 
@@ -215,20 +218,37 @@ def _unique(name: str, source: str, taken: dict[str, str]) -> str:
 
 
 def _local_image(folder: Path | None, image: str, code: str, extensions: list[str]) -> Path | None:
+    """Where the image is in `folder` (by name, or by article code), without leaving it: no
+    absolute names, no "..". Links are found here and refused when read (_read_local)."""
     if folder is None:
         return None
     if image:
-        candidate = (folder / image.replace("\\", "/")).resolve()
-        if candidate.is_file() and candidate.is_relative_to(folder.resolve()):
-            return candidate
-        return None
-    if not code:
+        rel = image.replace("\\", "/")
+        if rel.startswith("/") or ".." in rel.split("/") or ":" in rel:
+            return None
+        candidate = folder / rel
+        return candidate if os.path.lexists(candidate) else None
+    if not code or "/" in code or "\\" in code or code in (".", ".."):
         return None
     for ext in extensions:
         for candidate in (folder / f"{code}{ext}", folder / f"{code}{ext.upper()}"):
-            if candidate.is_file():
+            if os.path.lexists(candidate):
                 return candidate
     return None
+
+
+def _read_local(folder: Path, path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file inside `folder`, never through a link (fsutil.open_inside)."""
+    try:
+        rel = path.relative_to(folder).as_posix()
+        f, st = open_inside(folder, rel)
+        with f:
+            return f.read(), st
+    except UnsafePath as exc:
+        raise PermanentError(f"{path.name}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise PermanentError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+                             ) from None
 
 
 def _name_from_url(link: str, code: str) -> str:
@@ -260,17 +280,17 @@ def _one_image(cfg: Config, store: StateStore, session: requests.Session,
         raise PermanentError(entry.source.removeprefix("missing:"))
     if entry.source.startswith("file:"):
         path = Path(entry.source[5:])
+        folder = mc.image_dir or path.parent
         try:
-            st = path.stat()
-        except OSError as exc:
-            raise PermanentError(f"cannot read {path}: {exc.strerror or exc}") from None
+            st = lstat_inside(folder, path.relative_to(folder).as_posix())
+        except (OSError, ValueError, UnsafePath) as exc:
+            raise PermanentError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+                                 ) from None
         signature = f"{st.st_size}:{st.st_mtime_ns}:{mc.max_pixels or 0}"
-        if prev is not None and prev["source"] == entry.source and prev["signature"] == signature:
+        if prev is not None and prev["source"] == entry.source and prev["signature"] == signature \
+                and stat.S_ISREG(st.st_mode):
             return "unchanged"  # same file, same size and time, same resize: not even read
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data, _st = _read_local(folder, path)
         kind = sniff(data)
         if kind is None:
             raise PermanentError(f"{path.name} is not a JPEG, PNG or GIF image")

@@ -7,6 +7,14 @@ what the SDK decodes is what the real service sends. Files live on disk under a 
 folder (a 1 GB upload costs disk, not memory); `content_hash` is verified like the real
 service (4 MiB blocks, SHA-256 each, SHA-256 of the concatenation).
 
+Names Dropbox refuses (desktop.ini, thumbs.db... and any a test adds to
+`disallowed_names`) fail a commit with path/disallowed_name, as the real service does.
+A content_hash is "a hash of the file content uploaded in this call" (the SDK's and the
+HTTP documentation's words, for every route that takes one): an upload_session/start or
+append_v2 is checked against its body, files/upload against the file, and an
+upload_session/finish_batch_v2 entry, whose call uploads no content, against the hash of
+nothing: the hash of a whole file there is refused with content_hash_mismatch.
+
 Faults are scripted per route: 429 too_many_requests with Retry-After, 429
 too_many_write_operations, too_many_write_operations inside a 409 (or inside a batch
 entry), 5xx, a dropped connection (before or after the request took effect) and slow
@@ -43,6 +51,9 @@ from dropbox import stone_base, stone_serializers
 
 BLOCK = 4 * 1024 * 1024
 READ_PIECE = 1024 * 1024
+EMPTY_CONTENT_HASH = hashlib.sha256(b"").hexdigest()  # no block: SHA-256 of nothing
+DROPBOX_DISALLOWED = {"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox",
+                      ".dropbox.attr"}
 
 # Routes by wire name ("files/upload_session/append_v2") from the SDK's own route table.
 ROUTES: dict[str, stone_base.Route] = {}
@@ -162,6 +173,7 @@ class FakeDropbox:
         self.stats: Counter[str] = Counter()
         self.bytes_in = 0
         self.space_left: int | None = None  # None: unlimited
+        self.disallowed_names: set[str] = set(DROPBOX_DISALLOWED)  # lower case
         self.async_moves = False
         self.jobs: dict[str, tuple[int, list[Any]]] = {}
         self.log: list[str] = []  # routes in order
@@ -244,6 +256,20 @@ class FakeDropbox:
             return sorted(e.path_display for k, e in self.files.items()
                           if not p or k.startswith(p + "/"))
 
+    def put_folder(self, path: str) -> None:
+        """Create a folder (and its parents) as if another client had."""
+        with self.lock:
+            self._ensure_parents(path.rstrip("/") + "/x")
+
+    def remove(self, path: str) -> None:
+        """Delete a file or a folder tree as if another client (or AppManager) had."""
+        key = path.lower().rstrip("/")
+        with self.lock:
+            for k in [k for k in self.files if k == key or k.startswith(key + "/")]:
+                self.files.pop(k).blob.unlink(missing_ok=True)
+            for k in [k for k in self.folders if k == key or k.startswith(key + "/")]:
+                self.folders.pop(k)
+
     def put_file(self, path: str, data: bytes) -> None:
         """Seed a file as if another client had written it."""
         blob = self._new_blob()
@@ -291,6 +317,8 @@ class FakeDropbox:
         if key in self.folders:
             raise _CommitError({".tag": "path", "path": {".tag": "conflict",
                                                          "conflict": {".tag": "folder"}}})
+        if any(part.lower() in self.disallowed_names for part in path.split("/")):
+            raise _CommitError({".tag": "path", "path": {".tag": "disallowed_name"}})
         old = self.files.get(key)
         if old is not None and old.content_hash == content_hash:
             blob.unlink()
@@ -647,9 +675,11 @@ class _Handler(BaseHTTPRequestHandler):
                 dbx_files.UploadSessionOffsetError(correct_offset=s.offset))))
         if not s.closed:
             return entry_cls.failure(err_cls.lookup_failed(lookup.not_closed))
+        if e.content_hash is not None and e.content_hash != EMPTY_CONTENT_HASH:
+            # The content uploaded in this call is none: its hash is the hash of nothing.
+            return entry_cls.failure(err_cls.content_hash_mismatch)
         try:
-            entry = f._commit(e.commit.path, s.blob, mode=e.commit.mode._tag,
-                              expected_hash=e.content_hash)
+            entry = f._commit(e.commit.path, s.blob, mode=e.commit.mode._tag)
         except _CommitError as exc:
             return entry_cls.failure(stone_serializers.json_compat_obj_decode(
                 dbx_files.UploadSessionFinishError_validator, exc.error, strict=False))
@@ -663,6 +693,16 @@ class _Handler(BaseHTTPRequestHandler):
         if md is None:
             raise _err409({".tag": "path", "path": {".tag": "not_found"}})
         return md
+
+    def _r_create_folder_v2(self, arg: Any, rest: int, fault: Fault | None) -> Any:
+        f = self.fake
+        key = arg.path.lower().rstrip("/")
+        with f.lock:
+            if key in f.files or key in f.folders:
+                raise _err409({".tag": "path", "path": {".tag": "conflict",
+                                                        "conflict": {".tag": "folder"}}})
+            f._ensure_parents(arg.path.rstrip("/") + "/x")
+            return dbx_files.CreateFolderResult(metadata=f.folder_metadata(key))
 
     def _r_list_folder(self, arg: Any, rest: int, fault: Fault | None) -> Any:
         f = self.fake

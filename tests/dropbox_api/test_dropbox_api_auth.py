@@ -90,14 +90,21 @@ def test_unknown_ca_is_a_clear_tls_error(fake: FakeDropbox, publisher: Publisher
     assert result["error"] == "TransientError" and "TLS" in result["message"]
 
 
-def test_names_dropbox_refuses_are_permanent_before_any_upload(
+def test_names_dropbox_refuses_are_refused_alone_before_any_upload(
         fake: FakeDropbox, publisher: PublisherRunner, tmp_path: Path) -> None:
     f = make_file(tmp_path / "out" / "x.dat", 10)
+    good = make_file(tmp_path / "out" / "io_art.dat", 20)
     names = ["desktop.ini", "Thumbs.db", " io_art.dat"]
-    results = publisher.run(*[[item(f, name=name)] for name in names])
-    for name, result in zip(names, results, strict=True):
-        assert result["error"] == "PermanentError" and repr(name) in result["message"]
-    assert fake.stats["files/upload"] == 0
+    (result,) = publisher.run([item(f, name=name) for name in names] + [item(good)])
+    assert result["ok"], result
+    receipts = {r["name"]: r for r in result["receipts"]}
+    for name in names:
+        refused = receipts[name]["refused"]
+        assert refused and name.strip().lower() in refused.lower(), refused
+        assert not receipts[name]["uploaded"]
+    assert receipts["io_art.dat"]["refused"] is None and receipts["io_art.dat"]["uploaded"]
+    assert fake.listing() == ["/ACME/gestionale/io_art.dat"]
+    assert fake.stats["files/upload"] == 1  # only the good one was sent
 
 
 def test_staged_file_that_changed_is_permanent(fake: FakeDropbox, publisher: PublisherRunner,

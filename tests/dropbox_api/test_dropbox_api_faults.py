@@ -122,15 +122,36 @@ def test_insufficient_space_is_permanent_and_nothing_is_half_published(
     assert fake.read("/ACME/gestionale/io_ese.dat") == b"previous version"
 
 
-def test_malformed_path_is_permanent(fake: FakeDropbox, publisher: PublisherRunner,
-                                     tmp_path: Path) -> None:
+def test_malformed_path_refuses_that_file_alone(fake: FakeDropbox, publisher: PublisherRunner,
+                                                tmp_path: Path) -> None:
     f = make_file(tmp_path / "out" / "io_art.dat", 10)
     fake.add_fault("files/upload", "error_409", times=5,
                    error={".tag": "path", "reason": {".tag": "malformed_path"},
                           "upload_session_id": "x"})
     (result,) = publisher.run([item(f)])
-    assert result["error"] == "PermanentError" and "malformed" in result["message"]
+    assert result["ok"], result
+    (receipt,) = result["receipts"]
+    assert "malformed" in receipt["refused"] and not receipt["uploaded"]
     assert fake.stats["files/upload"] == 1  # not retried
+    assert fake.listing() == []
+
+
+def test_a_name_refused_at_commit_holds_back_nothing(fake: FakeDropbox,
+                                                     publisher: PublisherRunner,
+                                                     tmp_path: Path) -> None:
+    """Dropbox refuses one entry of finish_batch_v2 (path/disallowed_name): that file alone
+    is not published; the others of the burst are, together."""
+    fake.disallowed_names.add("aux.jpg")
+    out = tmp_path / "out"
+    files = [make_file(out / "io_art.dat", 100), make_file(out / "aux.jpg", 200),
+             make_file(out / "b.jpg", 300)]
+    folders = ["gestionale", "multimedia", "multimedia"]
+    (result,) = publisher.run([item(f, fo) for f, fo in zip(files, folders, strict=True)])
+    assert result["ok"], result
+    receipts = {r["name"]: r for r in result["receipts"]}
+    assert "disallowed_name" in receipts["aux.jpg"]["refused"]
+    assert receipts["io_art.dat"]["uploaded"] and receipts["b.jpg"]["uploaded"]
+    assert fake.listing() == ["/ACME/gestionale/io_art.dat", "/ACME/multimedia/b.jpg"]
 
 
 def test_retries_are_bounded_then_transient(fake: FakeDropbox, publisher: PublisherRunner,

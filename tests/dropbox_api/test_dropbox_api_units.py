@@ -118,8 +118,22 @@ def test_company_base(root: str, base: str) -> None:
 
 
 def test_unknown_folder_is_refused() -> None:
-    with pytest.raises(PermanentError, match="unknown publish folder"):
-        paths.check_name("appmanager", "x.dat")
+    assert "unknown publish folder" in str(paths.name_problem("appmanager", "x.dat"))
+
+
+@pytest.mark.parametrize(("folder", "name", "problem"), [
+    ("multimedia", "Catalogo/Sedie/foto [A1].jpg", None),  # a catalog tree keeps its folders
+    ("reports", "2026/listino.pdf", None),
+    ("gestionale", "sub/io_art.dat", "cannot be a Dropbox path"),  # tracciati are flat
+    ("multimedia", "Sedie /foto.jpg", "leading or trailing spaces"),
+    ("multimedia", "a//b.jpg", "cannot be a Dropbox path"),
+    ("multimedia", "x/../b.jpg", "cannot be a Dropbox path"),
+    ("multimedia", "Thumbs.db", "Dropbox refuses the name"),
+    ("reports", "x" * 256 + ".pdf", "name too long"),
+])
+def test_names_are_checked_part_by_part(folder: str, name: str, problem: str | None) -> None:
+    got = paths.name_problem(folder, name)
+    assert (got is None) if problem is None else (problem in str(got)), got
 
 
 def test_status_section_from_the_journal(tmp_path: Path, config_factory: object) -> None:

@@ -40,7 +40,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     invalid: list[str] = []        # source names that must end in quarantine
     files: list[tuple[str, bytes]] = []
     for i in range(160):
-        body = os.urandom(rng.randint(1, 64 * 1024))
+        body = b"\xff\xd8\xff" + os.urandom(rng.randint(1, 64 * 1024))
         name = f"multimedia/foto {i} [ART{i}].jpg"
         files.append((name, body))
         valid[name] = body

@@ -36,7 +36,7 @@ def test_crash_at_each_step_repeats_work_without_loss(tmp_path: Path, config_fac
     export = tmp_path / "export"
     export.mkdir()
     (export / "io_citta.dat").write_bytes(citta_file(3))
-    (export / "foto [A1].jpg").write_bytes(b"\xff\xd8one")
+    (export / "foto [A1].jpg").write_bytes(b"\xff\xd8\xffone")
     rels = ["foto [A1].jpg", "io_citta.dat"]
     first = _pipeline(cfg)
 
@@ -65,7 +65,7 @@ def test_crash_at_each_step_repeats_work_without_loss(tmp_path: Path, config_fac
     assert not result.deferred and not result.quarantined
     company = tmp_path / "Dropbox" / "ACME"
     assert (company / "gestionale" / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + citta_file(3)
-    assert (company / "multimedia" / "foto [A1].jpg").read_bytes() == b"\xff\xd8one"
+    assert (company / "multimedia" / "foto [A1].jpg").read_bytes() == b"\xff\xd8\xffone"
     assert not list(export.iterdir())
     archived = sorted(p.name for p in (tmp_path / "archive").rglob("*") if p.is_file())
     assert archived == ["foto [A1].jpg", "io_citta.dat"]

@@ -97,14 +97,18 @@ def test_burst_of_1000_files_is_all_published(tmp_path: Path, config_factory) ->
     (export / "multimedia").mkdir()
     with running_export(cfg):
         for i in range(1000):
-            (export / "multimedia" / f"foto {i} [ART{i}].jpg").write_bytes(b"\xff\xd8" + os.urandom(64))
+            (export / "multimedia" / f"foto {i} [ART{i}].jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(64))
         multimedia = tmp_path / "Dropbox" / "ACME" / "multimedia"
         wait_for(lambda: multimedia.is_dir() and len(list(multimedia.iterdir())) == 1000, timeout=60)
         wait_for(lambda: not list((export / "multimedia").iterdir()), timeout=30)
     assert len(_archived(tmp_path)) == 1000
 
 
-def test_identical_redrop_is_not_republished(tmp_path: Path, config_factory, gestionale) -> None:
+def test_identical_redrop_is_republished_once_appmanager_took_the_file(
+        tmp_path: Path, config_factory, gestionale) -> None:
+    """AppManager deletes what it imported from gestionale (and discards a file whose MD5 it
+    has seen): the same data dropped again is published again, since "unchanged" is decided
+    against what really is in the destination."""
     cfg = config_factory()
     export = tmp_path / "export"
     export.mkdir()
@@ -112,15 +116,14 @@ def test_identical_redrop_is_not_republished(tmp_path: Path, config_factory, ges
         (export / "io_citta.dat").write_bytes(citta_file(3))
         wait_for(lambda: (gestionale / "io_citta.dat").exists())
         wait_for(lambda: not (export / "io_citta.dat").exists())
-        # AppManager picks the file up and deletes it; the ERP then drops the same data again
         (gestionale / "io_citta.dat").unlink()
         (export / "io_citta.dat").write_bytes(citta_file(3).replace(b"\r\n", b"\n"))
         wait_for(lambda: not (export / "io_citta.dat").exists())
-    assert not (gestionale / "io_citta.dat").exists()
+    assert (gestionale / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + citta_file(3)
     store = StateStore(cfg.state_dir)
     outcomes = [r["outcome"] for r in store.query(
         "SELECT outcome FROM export_files WHERE source = 'io_citta.dat' ORDER BY id")]
-    assert outcomes == ["published", "unchanged"]
+    assert outcomes == ["published", "published"]
     assert len(_archived(tmp_path)) == 2
 
 
@@ -172,14 +175,14 @@ def test_media_names_and_types_are_checked(tmp_path: Path, config_factory) -> No
     export.mkdir()
     multimedia = tmp_path / "Dropbox" / "ACME" / "multimedia"
     with running_export(cfg):
-        (export / "Libreria Kwaba [kw07].jpg").write_bytes(b"\xff\xd8jpeg")
-        (export / "Depliant [0567] {2}.mp4").write_bytes(b"video")
+        (export / "Libreria Kwaba [kw07].jpg").write_bytes(b"\xff\xd8\xffjpeg")
+        (export / "Depliant [0567] {2}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42video")
         (export / "offerta.docx").write_bytes(b"word")
-        (export / "Foto [senza chiusura.jpg").write_bytes(b"\xff\xd8jpeg")
+        (export / "Foto [senza chiusura.jpg").write_bytes(b"\xff\xd8\xffjpeg")
         wait_for(lambda: (multimedia / "Depliant [0567] {2}.mp4").exists())
         wait_for(lambda: (tmp_path / "quarantine" / "offerta.docx.errors.txt").exists())
         wait_for(lambda: (tmp_path / "quarantine" / "Foto [senza chiusura.jpg.errors.txt").exists())
-    assert (multimedia / "Libreria Kwaba [kw07].jpg").read_bytes() == b"\xff\xd8jpeg"
+    assert (multimedia / "Libreria Kwaba [kw07].jpg").read_bytes() == b"\xff\xd8\xffjpeg"
     assert "not published" in (tmp_path / "quarantine" / "offerta.docx.errors.txt").read_text()
 
 
@@ -243,24 +246,3 @@ def test_archive_and_quarantine_inside_the_export_folder_are_not_taken_again(
     store = StateStore(cfg.state_dir)
     outcomes = sorted(r["outcome"] for r in store.query("SELECT outcome FROM export_files"))
     assert outcomes == ["published", "quarantined"]  # each once: never taken again
-
-
-def test_retention_removes_old_archive_days_and_quarantined_files(tmp_path: Path,
-                                                                  config_factory) -> None:
-    from connector.export.housekeeping import prune_retention
-    from connector.export.journal import ExportJournal
-
-    cfg = config_factory(export={"archive_days": 30, "quarantine_days": 90})
-    old_day = tmp_path / "archive" / "2001-01-01"
-    new_day = tmp_path / "archive" / time.strftime("%Y-%m-%d")
-    for d in (old_day, new_day):
-        d.mkdir(parents=True)
-        (d / "io_art.dat").write_bytes(b"x")
-    q = tmp_path / "quarantine"
-    q.mkdir()
-    (q / "old.dat").write_bytes(b"x")
-    os.utime(q / "old.dat", (0, 0))
-    (q / "new.dat").write_bytes(b"x")
-    prune_retention(cfg, ExportJournal(StateStore(cfg.state_dir)))
-    assert not old_day.exists() and (new_day / "io_art.dat").exists()
-    assert sorted(p.name for p in q.iterdir()) == ["new.dat"]

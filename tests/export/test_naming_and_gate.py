@@ -105,3 +105,10 @@ def test_settle_gate_counts_the_time_since_mtime_on_local_disks(tmp_path: Path) 
     assert gate.poll(now=50.05) == ([], 2)       # seen again too soon to confirm
     assert gate.poll(now=50.2) == (["io_old.dat"], 1)
     assert gate.poll(now=51.1) == (["io_new.dat", "io_old.dat"], 0)
+
+
+def test_the_bridge_reads_as_much_of_a_medium_as_the_sniffer_needs() -> None:
+    from connector.export import formats_bridge as fb
+    from formats.media import SNIFF_BYTES
+
+    assert fb.MEDIA_SNIFF_BYTES == SNIFF_BYTES

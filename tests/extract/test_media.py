@@ -235,3 +235,24 @@ def test_entry_names_are_safe_short_and_unique(tmp_path):
     images.mkdir()
     (tmp_path / "secret.jpg").write_bytes(b"x")
     assert _local_image(images, "../secret.jpg", "A1", [".jpg"]) is None  # no escaping the folder
+
+
+def test_a_linked_image_is_never_read(sqlite_erp, extract_config, tmp_path):
+    """The image folder is written by others too: A0001.jpg -> a secret outside it, and a
+    JPEG outside reached by a link, are both refused by name and reason; the rest proceeds."""
+    import os
+
+    erp = sqlite_erp
+    images = tmp_path / "erp-images"
+    images.mkdir()
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(_image("JPEG", (12, 12), "black"))
+    os.symlink(secret, images / "A0001.jpg")
+    (images / "A0002.jpg").write_bytes(_image("JPEG", (10, 10)))
+    cfg = extract_config(erp, jobs=[], media={
+        "enabled": True, "image_dir": str(images),
+        "query": f"SELECT code AS cod_art, image AS immagine FROM {erp.table('articles')} "
+                 "WHERE code <= 'A0002' ORDER BY code"})
+    res = run_once(cfg, StateStore(cfg.state_dir), out=io.StringIO())
+    assert not res.ok and "A0001.jpg" in res.report and "symbolic link" in res.report
+    assert sorted(p.name for p in cfg.export.watch.iterdir()) == ["A0002.jpg", "io_catalogo.dat"]

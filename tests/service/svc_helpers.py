@@ -24,8 +24,9 @@ def config_dict(root: Path, **overrides: Any) -> dict[str, Any]:
         "company": "ACME",
         "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "debug", "format": "json"},
+        # A trial set-up: the company folder is created at start (a real one must exist).
         "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
-                    "staging": str(root / "staging")},
+                    "staging": str(root / "staging"), "create_company_folder": True},
         "export": {"enabled": False, "watch": str(root / "export"),
                    "archive": str(root / "archive"), "quarantine": str(root / "quarantine")},
         "import": {"enabled": False},
