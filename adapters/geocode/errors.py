@@ -1,0 +1,72 @@
+"""geopy's exceptions -> ours, in one place, with every secret scrubbed from the text.
+
+What the caller does with each (connector/errors.py):
+- RateLimited: HTTP 429 (Retry-After kept), a quota used up (a long pause);
+- TransientError: timeouts, 5xx, connection refused, an answer that is not JSON or not
+  the shape the provider documents: retried, then asked again later;
+- PermanentError: the provider refuses this query (HTTP 400): this address only;
+- AuthError: the key is refused (401, 403, Google's REQUEST_DENIED): stop and tell;
+- ConfigError: the provider cannot be built as configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator
+
+from geopy import exc as gexc
+
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+
+QUOTA_PAUSE = 3600.0  # "quota exceeded" without a Retry-After: ask again in an hour
+_KEY_PARAM = re.compile(r"((?:api_?key|key|apikey|access_token|token)=)[^&\s'\"]+", re.I)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return _KEY_PARAM.sub(r"\1***", text)[:500]
+
+
+@contextlib.contextmanager
+def translating(provider: str, secrets: Iterable[str] = ()) -> Iterator[None]:
+    keep = tuple(secrets)
+
+    def say(what: str, exc: BaseException) -> str:
+        detail = scrub(str(exc), keep)
+        return f"geocoder {provider}: {what}" + (f" ({detail})" if detail else "")
+
+    try:
+        yield
+    except gexc.GeocoderRateLimited as exc:
+        raise RateLimited(say("too many requests", exc), retry_after=exc.retry_after,
+                          provider=provider) from None
+    except gexc.GeocoderQuotaExceeded as exc:
+        raise RateLimited(say("quota used up", exc), retry_after=QUOTA_PAUSE,
+                          provider=provider) from None
+    except (gexc.GeocoderAuthenticationFailure, gexc.GeocoderInsufficientPrivileges) as exc:
+        raise AuthError(say("the key was refused", exc), provider=provider) from None
+    except gexc.GeocoderTimedOut as exc:
+        raise TransientError(say("no answer in time", exc), provider=provider) from None
+    except gexc.GeocoderUnavailable as exc:
+        raise TransientError(say("unreachable", exc), provider=provider) from None
+    except gexc.GeocoderParseError as exc:
+        raise TransientError(say("the answer is not JSON", exc), provider=provider) from None
+    except gexc.GeocoderQueryError as exc:
+        raise PermanentError(say("the query was refused", exc), provider=provider) from None
+    except (gexc.ConfigurationError, gexc.GeocoderNotFound) as exc:
+        raise ConfigError([f"geocode.provider: {scrub(str(exc), keep)}"]) from None
+    except gexc.GeopyError as exc:
+        raise TransientError(say("error", exc), provider=provider) from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # geopy reads the answer without checking its shape: a proxy's page, a changed API
+        raise TransientError(say("an answer of unexpected shape", exc),
+                             provider=provider) from None
