@@ -37,6 +37,7 @@ from connector.fsutil import (
     move_durably,
     unique_destination,
 )
+from connector.geocode.fill import PublishFill
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
@@ -77,6 +78,8 @@ class ExportPipeline:
         self.beat = beat  # the loop's heartbeat: a long burst must not look like a hang
         self.watch = self.ex.watch
         self.dialects = tuple((d.match, d.layout) for d in self.ex.dialects)
+        # Coordinates from the geocoding cache, written before the output is hashed.
+        self.geofill = PublishFill(cfg.geocode, store)
 
     # The burst -----------------------------------------------------------------------
     def process(self, rels: list[str]) -> BurstResult:
@@ -155,7 +158,7 @@ class ExportPipeline:
         verdict: fb.Judgement | None = None  # set when the file is refused
         try:
             with open(src, "rb") as fin, open(out, "wb") as raw:
-                writer = HashingWriter(raw)
+                writer = self.geofill.writer(raw, target.name)
                 if target.kind in ("media", "report"):
                     problem = self._media_problem(target, catalog_in_use)
                     if problem:
