@@ -26,6 +26,21 @@ from connector.errors import (
 )
 
 QUOTA_PAUSE = 3600.0  # "quota exceeded" without a Retry-After: ask again in an hour
+
+# What the operator reads (status, events, the command's output): the engine's texts are
+# in connector/geocode/texts.py; these are the adapter's, kept together for translation.
+SAYS = {
+    "rate": "too many requests",
+    "quota": "quota used up",
+    "auth": ("refused us: a wrong or missing key, or the provider blocked this installation "
+             "(the public Nominatim does so when its usage policy is broken)"),
+    "timeout": "no answer in time",
+    "unreachable": "unreachable",
+    "not_json": "the answer is not JSON",
+    "query": "the query was refused",
+    "error": "error",
+    "shape": "an answer of unexpected shape",
+}
 _KEY_PARAM = re.compile(r"((?:api_?key|key|apikey|access_token|token)=)[^&\s'\"]+", re.I)
 
 
@@ -47,26 +62,26 @@ def translating(provider: str, secrets: Iterable[str] = ()) -> Iterator[None]:
     try:
         yield
     except gexc.GeocoderRateLimited as exc:
-        raise RateLimited(say("too many requests", exc), retry_after=exc.retry_after,
+        raise RateLimited(say(SAYS["rate"], exc), retry_after=exc.retry_after,
                           provider=provider) from None
     except gexc.GeocoderQuotaExceeded as exc:
-        raise RateLimited(say("quota used up", exc), retry_after=QUOTA_PAUSE,
+        raise RateLimited(say(SAYS["quota"], exc), retry_after=QUOTA_PAUSE,
                           provider=provider) from None
     except (gexc.GeocoderAuthenticationFailure, gexc.GeocoderInsufficientPrivileges) as exc:
-        raise AuthError(say("the key was refused", exc), provider=provider) from None
+        raise AuthError(say(SAYS["auth"], exc), provider=provider) from None
     except gexc.GeocoderTimedOut as exc:
-        raise TransientError(say("no answer in time", exc), provider=provider) from None
+        raise TransientError(say(SAYS["timeout"], exc), provider=provider) from None
     except gexc.GeocoderUnavailable as exc:
-        raise TransientError(say("unreachable", exc), provider=provider) from None
+        raise TransientError(say(SAYS["unreachable"], exc), provider=provider) from None
     except gexc.GeocoderParseError as exc:
-        raise TransientError(say("the answer is not JSON", exc), provider=provider) from None
+        raise TransientError(say(SAYS["not_json"], exc), provider=provider) from None
     except gexc.GeocoderQueryError as exc:
-        raise PermanentError(say("the query was refused", exc), provider=provider) from None
+        raise PermanentError(say(SAYS["query"], exc), provider=provider) from None
     except (gexc.ConfigurationError, gexc.GeocoderNotFound) as exc:
         raise ConfigError([f"geocode.provider: {scrub(str(exc), keep)}"]) from None
     except gexc.GeopyError as exc:
-        raise TransientError(say("error", exc), provider=provider) from None
+        raise TransientError(say(SAYS["error"], exc), provider=provider) from None
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         # geopy reads the answer without checking its shape: a proxy's page, a changed API
-        raise TransientError(say("an answer of unexpected shape", exc),
+        raise TransientError(say(SAYS["shape"], exc),
                              provider=provider) from None

@@ -174,7 +174,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     """Judge what the export folder holds now, publish nothing; True when all of it is valid."""
     from connector.export import formats_bridge as fb
     from connector.export.journal import ExportJournal
-    from connector.fsutil import HashingWriter
+    from connector.geocode.fill import PublishFill
 
     class _Null(io.RawIOBase):
         def writable(self) -> bool:
@@ -185,7 +185,9 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
 
     gate = make_gate(cfg)
     gate.rescan()
-    journal = ExportJournal(StateStore(cfg.state_dir))
+    store = StateStore(cfg.state_dir)
+    journal = ExportJournal(store)
+    geofill = PublishFill(cfg.geocode, store)  # hashed as it would be published
     dialects = tuple((d.match, d.layout) for d in cfg.export.dialects)
     all_valid = True
     if not gate.pending:
@@ -197,7 +199,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
         if target.kind in ("media", "report", "unsupported"):
             out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/{target.name}\n")
             continue
-        sink = HashingWriter(_Null())  # type: ignore[arg-type]
+        sink = geofill.writer(_Null(), target.name)  # type: ignore[arg-type]
         with open(cfg.export.watch / rel, "rb") as fin:
             j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
