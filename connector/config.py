@@ -300,6 +300,7 @@ class GeocodeConfig:
     suppliers: bool = False  # TIPO_CLIFOR 1 rows too (they are not on the agents' map)
     retry_failed_minutes: float = 60.0  # a failed address is asked again after this, doubling
     retry_not_found_days: float = 30.0  # an address the provider did not find (or too vaguely)
+    refresh_found_days: float | None = None  # ask found ones again (a provider's caching terms)
     idle_seconds: float = 60.0  # how often the loop looks for new addresses when it has none
     ca_bundle: Path | None = None
     proxy: str | None = None  # e.g. http://proxy.lan:3128; None: direct
@@ -510,7 +511,9 @@ def _check_geocode(g: GeocodeConfig, err: Any) -> None:
 
     from connector.geocode import texts
 
-    if g.url is not None:
+    if g.url is not None and g.provider == "here":
+        err("geocode.url", texts.CFG_URL_FIXED.format(provider=g.provider))
+    elif g.url is not None:
         parts = urlsplit(g.url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             err("geocode.url", texts.CFG_URL)
@@ -536,8 +539,9 @@ def _check_geocode(g: GeocodeConfig, err: Any) -> None:
         if name not in GEOCODE_LAYOUTS:
             err(f"geocode.layouts[{i}]", texts.CFG_LAYOUT.format(
                 name=name, known=", ".join(GEOCODE_LAYOUTS)))
-    for key in ("retry_failed_minutes", "retry_not_found_days", "idle_seconds"):
-        if getattr(g, key) <= 0:
+    for key in ("retry_failed_minutes", "retry_not_found_days", "idle_seconds",
+                "refresh_found_days"):
+        if getattr(g, key) is not None and getattr(g, key) <= 0:
             err(f"geocode.{key}", texts.CFG_POSITIVE)
     if g.user_agent is not None and (not g.user_agent.strip() or not g.user_agent.isprintable()):
         err("geocode.user_agent", texts.CFG_USER_AGENT)

@@ -13,6 +13,8 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from connector.config import Config
 
@@ -84,17 +86,20 @@ def _resolve(cfg: Config, store: object, once: bool, limit: int | None) -> int:
     if not cfg.geocode.enabled:
         print(f"connector: {texts.OFF}", file=sys.stderr)
         return 2
-    stop = _stop_on_signals()
-    if not once and limit is None:
-        print(texts.RUNNING.format(provider=cfg.geocode.provider,
-                                   rate=f"{rate_for(cfg.geocode):g}"))
-        GeocodeLoop(cfg.geocode, store, lambda: build_geocoder(cfg)).run(stop, lambda: None)
-        return 0
-    geocoder = build_geocoder(cfg)
+    stop, restore = _stop_on_signals()
     try:
-        result = Resolver(cfg.geocode, store, geocoder, stop).run_pass(limit)
+        if not once and limit is None:
+            print(texts.RUNNING.format(provider=cfg.geocode.provider,
+                                       rate=f"{rate_for(cfg.geocode):g}"))
+            GeocodeLoop(cfg.geocode, store, lambda: build_geocoder(cfg)).run(stop, lambda: None)
+            return 0
+        geocoder = build_geocoder(cfg)
+        try:
+            result = Resolver(cfg.geocode, store, geocoder, stop).run_pass(limit)
+        finally:
+            geocoder.close()
     finally:
-        geocoder.close()
+        restore()
     print(texts.PASS_DONE.format(asked=result.asked, found=result.found,
                                  imprecise=result.imprecise, not_found=result.not_found,
                                  failed=result.failed))
@@ -108,16 +113,24 @@ def _resolve(cfg: Config, store: object, once: bool, limit: int | None) -> int:
     return 1 if result.failed else 0
 
 
-def _stop_on_signals() -> threading.Event:
+def _stop_on_signals() -> tuple[threading.Event, Callable[[], None]]:
+    """A stop event that SIGTERM and Ctrl-C set (the pass ends after the request in
+    hand), and how to put the previous handlers back."""
     stop = threading.Event()
+    previous: dict[int, Any] = {}
 
     def on_signal(_signum: int, _frame: object) -> None:
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, on_signal)
-    return stop
+            previous[signum] = signal.signal(signum, on_signal)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return stop, restore
 
 
 def _pick(cache: object, text: str) -> list[object]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from connector.ports import GeoQuery
 
@@ -52,32 +53,35 @@ _ABBREVIATIONS = {
     "LOC.": "LOCALITA", "LOC": "LOCALITA", "FRAZ.": "FRAZIONE", "FRAZ": "FRAZIONE",
     "S.S.": "SS", "S.P.": "SP", "S.R.": "SR", "V.COLO": "VICOLO", "VLO": "VICOLO",
 }
-_PUNCT = re.compile(r"[^\w/-]+")
-_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w/-]+")  # runs of spaces and punctuation, but / and - (12/A, 3-5)
 # "§" stands for a line break in tracciati text; "°" and "º" follow numbers (N° 12).
-_BREAKS = str.maketrans({"§": " ", "°": " ", "º": " ", "\t": " "})
+_BREAKS = str.maketrans({"§": " ", "°": " ", "º": " "})
 
 
-def _fold(text: str) -> str:
-    """Upper case, no accents, no punctuation but / and - (house numbers: 12/A, 3-5)."""
-    text = unicodedata.normalize("NFKD", text.translate(_BREAKS))
-    text = "".join(c for c in text if not unicodedata.combining(c)).upper()
-    return _SPACES.sub(" ", text).strip()
+def _upper(text: str) -> str:
+    """Upper case without accents."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text.translate(_BREAKS))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.upper()
 
 
-def _plain(text: str) -> str:
-    return _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip(" -/")
+def _clean(text: str) -> str:
+    return _PUNCT.sub(" ", text).strip(" -/")
 
 
 def normalise_street(text: str) -> str:
-    first, _, rest = _fold(text).partition(" ")
-    first = first.rstrip(",;:")  # the street type only: "VIA V NOVEMBRE" keeps its V
-    return _plain(" ".join((_ABBREVIATIONS.get(first, first), rest)))
+    parts = _upper(text).split(None, 1)
+    if parts:  # the street type only: "VIA V NOVEMBRE" keeps its V
+        first = parts[0].rstrip(",;:")
+        parts[0] = _ABBREVIATIONS.get(first, first)
+    return _clean(" ".join(parts))
 
 
+@lru_cache(maxsize=16384)  # cities, provinces and countries repeat from row to row
 def normalise_text(text: str) -> str:
     """City, province, country, and what an operator types to find an entry."""
-    return _plain(_fold(text).replace("'", " "))
+    return _clean(_upper(text))
 
 
 def country_code(country: str) -> str | None:
@@ -85,8 +89,7 @@ def country_code(country: str) -> str | None:
     return _CODE_OF.get(country)
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     street: str
     postcode: str
     city: str
@@ -114,6 +117,16 @@ class Address:
                         self.country_code)
 
 
+@lru_cache(maxsize=16384)
+def _postcode(text: str, code: str | None) -> str:
+    n = _clean(_upper(text))
+    if code == "IT":
+        n = n.replace(" ", "")
+        if n.isdigit() and len(n) < 5:
+            n = n.zfill(5)  # an ERP that keeps the CAP as a number drops the zeros
+    return n
+
+
 def normalise(street: str, postcode: str, city: str, province: str, country: str,
               default_country: str) -> Address | None:
     """The cache's form of an address; None when it is too thin to place (no city or CAP)."""
@@ -122,11 +135,7 @@ def normalise(street: str, postcode: str, city: str, province: str, country: str
     n_province = normalise_text(province)
     n_country = normalise_text(country)
     code = country_code(n_country) if n_country else default_country.upper()
-    n_postcode = _plain(_fold(postcode))
-    if code == "IT":
-        n_postcode = n_postcode.replace(" ", "")
-        if n_postcode.isdigit() and len(n_postcode) < 5:
-            n_postcode = n_postcode.zfill(5)  # an ERP that keeps the CAP as a number drops zeros
+    n_postcode = _postcode(postcode, code)
     if code == default_country.upper():
         n_country = ""  # one entry whether the ERP wrote ITALIA, ITALY or nothing
     if not (n_city or n_postcode):

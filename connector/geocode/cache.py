@@ -100,6 +100,12 @@ class GeocodeCache:
             return None
         return (float(row["latitude"]), float(row["longitude"]))
 
+    def usable_points(self) -> dict[str, tuple[float, float]]:
+        """Every address with coordinates to publish, for a big file (one query, not N)."""
+        return {r["key"]: (float(r["latitude"]), float(r["longitude"])) for r in self.store.query(
+            "SELECT key, latitude, longitude FROM geocode_cache WHERE status IN (?, ?) "
+            "AND latitude IS NOT NULL AND longitude IS NOT NULL", USABLE)}
+
     def note_pending(self, items: Iterable[tuple[Address, str]]) -> int:
         """Addresses seen without coordinates: new ones become pending, known ones stay."""
         now = time.time()
@@ -117,20 +123,34 @@ class GeocodeCache:
         return added
 
     # The background pass ----------------------------------------------------------------
-    def due(self, limit: int, now: float | None = None) -> list[Entry]:
+    def due(self, limit: int, now: float | None = None,
+            refresh_after: float | None = None) -> list[Entry]:
+        """What to ask now: pending, and retries whose time has come; with refresh_after
+        (seconds), also found entries resolved longer ago than that."""
         now = time.time() if now is None else now
         marks = ",".join("?" * len(RETRIED))
+        refresh = ("OR (status = ? AND resolved_at <= ? AND COALESCE(next_try_at, 0) <= ?)"
+                   if refresh_after is not None else "")
+        extra = (FOUND, now - refresh_after, now) if refresh_after is not None else ()
         return [_entry(r) for r in self.store.query(
-            f"SELECT {_COLUMNS} FROM geocode_cache WHERE status IN ({marks}) "
-            "AND COALESCE(next_try_at, 0) <= ? ORDER BY next_try_at, id LIMIT ?",
-            (*RETRIED, now, limit))]
+            f"SELECT {_COLUMNS} FROM geocode_cache WHERE (status IN ({marks}) "
+            f"AND COALESCE(next_try_at, 0) <= ?) {refresh} "
+            "ORDER BY COALESCE(next_try_at, resolved_at), id LIMIT ?",
+            (*RETRIED, now, *extra, limit))]
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(self, refresh_after: float | None = None) -> float | None:
         marks = ",".join("?" * len(RETRIED))
         row = self.store.query_one(
             f"SELECT MIN(COALESCE(next_try_at, 0)) AS t FROM geocode_cache "
             f"WHERE status IN ({marks})", RETRIED)
-        return None if row is None or row["t"] is None else float(row["t"])
+        t = None if row is None or row["t"] is None else float(row["t"])
+        if refresh_after is not None:
+            old = self.store.query_one(
+                "SELECT MIN(MAX(resolved_at + ?, COALESCE(next_try_at, 0))) AS t "
+                "FROM geocode_cache WHERE status = ?", (refresh_after, FOUND))
+            if old is not None and old["t"] is not None:
+                t = float(old["t"]) if t is None else min(t, float(old["t"]))
+        return t
 
     def record_match(self, entry_id: int, match: GeoMatch, status: str,
                      next_try_at: float | None = None) -> None:
@@ -151,6 +171,13 @@ class GeocodeCache:
                        next_try_at: float) -> None:
         self._update(entry_id, FAILED, time.time(), provider=provider, last_error=error[:500],
                      attempts=attempts, next_try_at=next_try_at)
+
+    def postpone(self, entry_id: int, error: str, next_try_at: float) -> None:
+        """A refresh of a found entry failed: it keeps its coordinates until next time."""
+        self.store.execute(
+            "UPDATE geocode_cache SET last_error = ?, next_try_at = ?, updated_at = ? "
+            "WHERE id = ? AND status = ?", (error[:500], next_try_at, time.time(), entry_id,
+                                            FOUND))
 
     def _update(self, entry_id: int, status: str, now: float, **values: object) -> None:
         # Never over a hand-set entry: an operator's coordinates win over a late answer.

@@ -15,9 +15,9 @@ today) is left alone, since AppManager documents no such columns there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 import structlog
@@ -56,24 +56,23 @@ PLANS = {
     "io_leads": FillPlan("io_leads", origin=("COD_LEAD",)),
 }
 
-# What the filler asks for one row's address: the cache's point, or None (then noted).
-Lookup = Callable[[Address, str], "tuple[float, float] | None"]
+# What the filler asks for one row's address: the cache's point, or None (then noted,
+# with where it was seen: `origin()` names the row, called only when needed).
+Lookup = Callable[[Address, Callable[[], str]], "tuple[float, float] | None"]
 
 
 def format_coordinate(value: float) -> str:
-    text = str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-DECIMALS), ROUND_HALF_UP))
-    return "0." + "0" * DECIMALS if text.lstrip("-").strip("0.") == "" else text
+    text = f"{value:.{DECIMALS}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+_EMPTY = re.compile(r"\s*[-+]?0*(?:[.,]0*)?\s*")
+_EMPTY_BYTES = re.compile(rb"\s*[-+]?0*(?:[.,]0*)?\s*")
 
 
 def is_empty(value: str) -> bool:
     """Empty, blank or zero (0, 0.0, 0,000000): how ERPs say "no coordinates"."""
-    text = value.strip()
-    if not text:
-        return True
-    try:
-        return float(text.replace(",", ".")) == 0.0
-    except ValueError:
-        return False
+    return _EMPTY.fullmatch(value) is not None
 
 
 @dataclass
@@ -85,7 +84,11 @@ class FillCounts:
 
 
 class RowFiller:
-    """The pure transform of one file: built from its header, applied to each row."""
+    """The pure transform of one file: built from its header, applied to each row.
+
+    It works on a row's bytes (what the export streams); `fill` is the same on a list of
+    texts. Rows are canonical: UTF-8, fields split by |, which never occurs in a value.
+    """
 
     def __init__(self, plan: FillPlan, header: list[str], layout_columns: Iterable[str], *,
                  default_country: str, suppliers: bool) -> None:
@@ -101,51 +104,74 @@ class RowFiller:
         self.header_out = out
         self.active = LAT in out and LON in out
         self.added = len(out) != len(header)
-        self._src = {name: i for i, name in enumerate(header)}
-        self._lat, self._lon = out.index(LAT) if self.active else -1, (
-            out.index(LON) if self.active else -1)
+        src = {name: i for i, name in enumerate(header)}
+        self._width = len(header)
+        # Where each output column comes from (None: added, empty).
+        self._from = [src.get(n) for n in out]
+        self._lat = out.index(LAT) if self.active else -1
+        self._lon = out.index(LON) if self.active else -1
+        p = plan
+        self._address_at = [src.get(n) if n else None
+                             for n in (p.street, p.postcode, p.city, p.province, p.country)]
+        self._kind_at = src.get(p.kind) if p.kind else None
+        self._origin_at = [src[c] for c in p.origin if c in src]
+        self._memo: dict[tuple[bytes, ...], tuple[bytes, bytes] | None] = {}
 
-    def _get(self, fields: list[str], name: str | None) -> str:
-        i = self._src.get(name) if name else None
-        return fields[i] if i is not None and i < len(fields) else ""
+    def fill_line(self, body: bytes, lookup: Lookup) -> bytes | None:
+        """The row as published, or None when it goes out as it came."""
+        if not self.active:
+            return None
+        parts = body.split(b"|")
+        if len(parts) != self._width:
+            return None  # not a canonical row: leave it to the judge's verdict
+        if self.added:
+            parts = [parts[i] if i is not None else b"" for i in self._from]
+        if not (_EMPTY_BYTES.fullmatch(parts[self._lat])
+                and _EMPTY_BYTES.fullmatch(parts[self._lon])):
+            self.counts.kept += 1  # the ERP's own coordinates, even half of them
+            return b"|".join(parts) if self.added else None
+        source = body.split(b"|") if self.added else parts
+        if (self._kind_at is not None and not self.suppliers
+                and source[self._kind_at].strip() == b"1"):
+            self.counts.skipped += 1
+            return b"|".join(parts) if self.added else None
+        raw = tuple(source[i] if i is not None else b"" for i in self._address_at)
+        if raw in self._memo:
+            point = self._memo[raw]
+        else:
+            point = self._point(raw, source, lookup)
+            if len(self._memo) < 100_000:
+                self._memo[raw] = point
+        if point is None:
+            return b"|".join(parts) if self.added else None
+        self.counts.filled += 1
+        parts[self._lat], parts[self._lon] = point
+        return b"|".join(parts)
 
-    def address(self, fields: list[str]) -> Address | None:
-        p = self.plan
-        return normalise(self._get(fields, p.street), self._get(fields, p.postcode),
-                         self._get(fields, p.city), self._get(fields, p.province),
-                         self._get(fields, p.country), self.default_country)
+    def _point(self, raw: tuple[bytes, ...], source: list[bytes], lookup: Lookup
+               ) -> tuple[bytes, bytes] | None:
+        street, postcode, city, province, country = (
+            v.decode("utf-8", "surrogateescape") for v in raw)
+        address = normalise(street, postcode, city, province, country, self.default_country)
+        if address is None:
+            self.counts.skipped += 1
+            return None
+        point = lookup(address, lambda: self._origin(source))
+        if point is None:
+            self.counts.missing += 1
+            return None
+        return (format_coordinate(point[0]).encode(), format_coordinate(point[1]).encode())
 
-    def origin(self, fields: list[str]) -> str:
-        codes = [self._get(fields, c) for c in self.plan.origin]
+    def _origin(self, source: list[bytes]) -> str:
+        codes = [source[i].decode("utf-8", "surrogateescape") for i in self._origin_at]
         return " ".join([self.plan.layout, *[c for c in codes if c]])
 
     def fill(self, fields: list[str], lookup: Lookup) -> list[str]:
-        """The row as published: `fields` in the input header's order, out in header_out's."""
-        if not self.active:
-            return fields
-        if self.added:
-            row = [fields[self._src[n]] if n in self._src and self._src[n] < len(fields) else ""
-                   for n in self.header_out]
-        else:
-            row = list(fields)
-        if not (is_empty(row[self._lat]) and is_empty(row[self._lon])):
-            self.counts.kept += 1
-            return row
-        if (self.plan.kind and not self.suppliers
-                and self._get(fields, self.plan.kind).strip() == "1"):
-            self.counts.skipped += 1
-            return row
-        address = self.address(fields)
-        point = lookup(address, self.origin(fields)) if address is not None else None
-        if address is None:
-            self.counts.skipped += 1
-        elif point is None:
-            self.counts.missing += 1
-        else:
-            self.counts.filled += 1
-            row[self._lat], row[self._lon] = format_coordinate(point[0]), format_coordinate(
-                point[1])
-        return row
+        """`fill_line` on a list of texts: `fields` in the input header's order, the
+        result in header_out's."""
+        body = "|".join(fields).encode("utf-8", "surrogateescape")
+        out = self.fill_line(body, lookup)
+        return fields if out is None else out.decode("utf-8", "surrogateescape").split("|")
 
 
 def _insert_at(header: list[str], name: str, order: dict[str, int]) -> int:
@@ -165,24 +191,34 @@ def fill_rows(filler: RowFiller, rows: Iterable[list[str]], lookup: Lookup
 
 
 class CacheLookup:
-    """The cache as the filler sees it: one query per distinct address, misses collected."""
+    """The cache as the filler sees it: misses collected for `commit`. A small file asks
+    one query per distinct address; past `preload_after` of them, one query fetches all
+    the published points at once (a big file would otherwise pay a query a row)."""
 
-    def __init__(self, cache: GeocodeCache, limit: int = 200_000) -> None:
+    def __init__(self, cache: GeocodeCache, limit: int = 200_000,
+                 preload_after: int = 1000) -> None:
         self.cache = cache
         self.limit = limit  # distinct addresses remembered per file (memory bound)
+        self.preload_after = preload_after
         self._seen: dict[str, tuple[float, float] | None] = {}
+        self._all: dict[str, tuple[float, float]] | None = None
         self.misses: dict[str, tuple[Address, str]] = {}
 
-    def __call__(self, address: Address, origin: str) -> tuple[float, float] | None:
+    def __call__(self, address: Address, origin: Callable[[], str]
+                 ) -> tuple[float, float] | None:
         key = address.key
-        if key in self._seen:
+        if self._all is not None:
+            point = self._all.get(key)
+        elif key in self._seen:
             point = self._seen[key]
         else:
             point = self.cache.point(key)
-            if len(self._seen) < self.limit:
-                self._seen[key] = point
+            self._seen[key] = point
+            if len(self._seen) >= self.preload_after:
+                self._all = self.cache.usable_points()
+                self._seen.clear()
         if point is None and key not in self.misses and len(self.misses) < self.limit:
-            self.misses[key] = (address, origin)
+            self.misses[key] = (address, origin())
         return point
 
     def commit(self) -> int:
@@ -241,13 +277,8 @@ class FillingWriter(HashingWriter):
                 out.append((BOM if bom else b"") + "|".join(self._filler.header_out).encode(
                     "utf-8", "surrogateescape") + ending)
                 continue
-            if not self._filler.active or not body:
-                out.append(line)
-                continue
-            fields = body.decode("utf-8", "surrogateescape").split("|")
-            row = self._filler.fill(fields, self._lookup)
-            out.append(line if row == fields else
-                       "|".join(row).encode("utf-8", "surrogateescape") + ending)
+            row = self._filler.fill_line(body, self._lookup) if body else None
+            out.append(line if row is None else row + ending)
         return b"".join(out)
 
 

@@ -46,7 +46,7 @@ class GeocodeLoop:
                              failed=result.failed)
                 wait = self.cfg.idle_seconds
                 if result.provider_failing is None and result.paused_until is None:
-                    due = cache.next_due_at()
+                    due = cache.next_due_at(resolver.refresh_after)
                     if due is not None:
                         wait = min(wait, max(1.0, due - time.time()))
                 elif result.paused_until is not None:

@@ -89,6 +89,8 @@ class Resolver:
         self.stop = stop
         self.beat = beat
         self.limiter = RateLimiter(store, cfg.provider, rate_for(cfg))
+        self.refresh_after = (cfg.refresh_found_days * 86400.0
+                              if cfg.refresh_found_days is not None else None)
 
     def run_pass(self, limit: int | None = None) -> PassResult:
         """Ask for every due address (at most `limit`), oldest first."""
@@ -97,7 +99,7 @@ class Resolver:
             room = BATCH if limit is None else min(BATCH, limit - result.asked)
             if room <= 0:
                 break
-            due = self.cache.due(room)
+            due = self.cache.due(room, refresh_after=self.refresh_after)
             if not due:
                 break
             for entry in due:
@@ -121,17 +123,19 @@ class Resolver:
                         until=exc.until)
             self.store.record_event("warning", "geocode", str(exc))
             return False
-        except (AuthError, ConfigError) as exc:
-            self.store.record_event("error", "geocode", str(exc))
-            raise
+        except (AuthError, ConfigError):
+            raise  # the operator must act: the daemon records it and stops the loop
         except (TransientError, PermanentError, ConnectorError) as exc:
             result.asked += 1
             result.failed += 1
-            attempts = entry.attempts + 1
+            attempts = entry.attempts + 1 if entry.status != FOUND else 1
             wait = min(self.cfg.retry_failed_minutes * 60.0 * 2 ** (attempts - 1),
                        MAX_FAILED_BACKOFF)
-            self.cache.record_failure(entry.id, self.cfg.provider, str(exc), attempts,
-                                      time.time() + wait)
+            if entry.status == FOUND:  # a refresh: the map keeps the point meanwhile
+                self.cache.postpone(entry.id, str(exc), time.time() + wait)
+            else:
+                self.cache.record_failure(entry.id, self.cfg.provider, str(exc), attempts,
+                                          time.time() + wait)
             metrics.inc("connector_geocode_requests_total", help="Addresses asked",
                         outcome="failed")
             log.warning("address not geocoded, asked again later", entry=entry.id,

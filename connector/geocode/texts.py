@@ -12,6 +12,7 @@ CFG_URL = ("expected the server's address, e.g. https://nominatim.example.com or
            "http://127.0.0.1:8080 (no query string)")
 CFG_URL_PLAIN_KEY = ("this provider is sent a key: use https (plain http only to this "
                      "machine, 127.0.0.1)")
+CFG_URL_FIXED = "the {provider} provider cannot be pointed at another server: remove url"
 CFG_URL_REQUIRED = "the {provider} provider has no public server: set the address of yours"
 CFG_KEY_REQUIRED = ("the {provider} provider needs a key: name the environment variable that "
                     "holds it, e.g. GEOCODE_API_KEY")

@@ -135,19 +135,25 @@ def test_the_key_never_reaches_the_logs(standin: StandIn, tmp_path: Path) -> Non
     assert "SECRET-KEY" not in (tmp_path / "log" / "connector.log").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("provider,path,key_param", [
-    ("opencage", "/geocode/v1/json", "key"), ("mapbox", "/geocoding/v5/mapbox.places/", "access_token"),
-    ("photon", "/api", None), ("pelias", "/v1/search", "api_key"),
+@pytest.mark.parametrize("provider,path,key_param,country", [
+    ("opencage", "/geocode/v1/json", "key", ("countrycode", "it")),
+    ("mapbox", "/geocoding/v5/mapbox.places/", "access_token", ("country", "it")),
+    ("photon", "/api", None, None),
+    ("pelias", "/v1/search", "api_key", ("boundary.country", "IT")),
 ])
 def test_other_providers_ask_the_configured_server(standin: StandIn, provider: str, path: str,
-                                                   key_param: str | None) -> None:
-    """The other named providers are built through geopy and pointed at `url`."""
+                                                   key_param: str | None,
+                                                   country: tuple[str, str] | None) -> None:
+    """The other named providers are built through geopy and pointed at `url`, with the
+    key and the country filter the README lists."""
     with pytest.raises(TransientError):  # the stand-in answers 404 on their paths
         geocoder(standin, provider).geocode(QUERY)
     [req] = standin.requests
     assert req.path.startswith(path)
     if key_param:
         assert req.params[key_param] == "SECRET-KEY"
+    if country:
+        assert req.params[country[0]] == country[1]
 
 
 def test_here_cannot_be_pointed_elsewhere(standin: StandIn) -> None:

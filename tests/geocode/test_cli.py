@@ -146,6 +146,7 @@ def test_status_when_off(config_file: Any, capsys: pytest.CaptureFixture[str]) -
     ({"provider": "google", "api_key_env": "K", "url": "http://geo.lan"},
      "geocode.url: this provider is sent a key: use https"),
     ({"provider": "pelias"}, "geocode.url: the pelias provider has no public server"),
+    ({"provider": "here", "api_key_env": "K", "url": "https://x"}, "geocode.url: the here provider"),
     ({"country": "ITA"}, "geocode.country: expected a two-letter country code"),
     ({"layouts": ["io_art"]}, "geocode.layouts[0]: 'io_art' is not geocoded"),
     ({"min_quality": "exact"}, "geocode.min_quality: must be one of"),
@@ -163,3 +164,47 @@ def test_check_config(config_file: Any, capsys: pytest.CaptureFixture[str],
 def test_the_shipped_connector_yaml_is_valid_and_off() -> None:
     cfg = load_config(Path(__file__).resolve().parents[2] / "connector.yaml")
     assert cfg.geocode.enabled is False and cfg.geocode.country == "IT"
+
+
+def test_signal_handlers_are_put_back(cfg_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    before = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    seed(cfg_path)
+    run(cfg_path, capsys, "geocode", "--once")
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+def test_foreground_run_stops_on_sigterm(cfg_path: Path, standin: StandIn) -> None:
+    """`connector geocode` without --once works like the daemon's loop until SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cache = seed(cfg_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-m", "connector", "--config", str(cfg_path),
+                             "geocode"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while cache.counts()["pending"]:
+            assert time.monotonic() < deadline and proc.poll() is None, "nothing resolved"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and b"geocoding with nominatim" in out
+
+
+def test_the_daemon_runs_the_loop_only_when_enabled(config_file: Any, standin: StandIn) -> None:
+    from connector.app import build_loops
+
+    on = load_config(config_file(export={"enabled": False},
+                                 geocode={"enabled": True, "url": standin.url}))
+    off = load_config(config_file(export={"enabled": False}))
+    assert [lp.name for lp in build_loops(on, StateStore(on.state_dir))] == ["geocode"]
+    assert build_loops(off, StateStore(off.state_dir)) == []

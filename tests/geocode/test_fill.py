@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -35,8 +36,8 @@ class Lookup:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
 
-    def __call__(self, address: Address, origin: str) -> tuple[float, float] | None:
-        self.asked.append((address.key, origin))
+    def __call__(self, address: Address, origin: Callable[[], str]) -> tuple[float, float] | None:
+        self.asked.append((address.key, origin()))
         return KNOWN.get(address.key)
 
 
