@@ -45,6 +45,7 @@ _RANK = {"house": 0, "street": 1, "locality": 2, "region": 3}
 MAX_WAIT_IN_PASS = 60.0  # a longer Retry-After pauses the provider instead of holding the pass
 MAX_PAUSE = 24 * 3600.0
 MAX_FAILED_BACKOFF = 7 * 86400.0
+RATE_LIMITED_PAUSE = 900.0  # after every retry of one address was refused as too many
 BATCH = 50
 
 
@@ -125,6 +126,17 @@ class Resolver:
             return False
         except (AuthError, ConfigError):
             raise  # the operator must act: the daemon records it and stops the loop
+        except RateLimited as exc:
+            # Still "too many" after every retry (Google says so for a used-up daily quota
+            # too): not this address's fault; leave the provider alone for a while.
+            until = time.time() + max(exc.retry_after or 0.0, RATE_LIMITED_PAUSE)
+            self.limiter.pause(until - time.time())
+            result.paused_until = until
+            log.warning("geocoder keeps saying too many requests, pausing",
+                        provider=self.cfg.provider, until=until)
+            self.store.record_event("warning", "geocode", texts.PROVIDER_PAUSED.format(
+                provider=self.cfg.provider, seconds=round(until - time.time())))
+            return False
         except (TransientError, PermanentError, ConnectorError) as exc:
             result.asked += 1
             result.failed += 1

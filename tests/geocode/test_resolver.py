@@ -278,3 +278,18 @@ def test_refresh_found_days(geo_config: Any, store: StateStore, standin: StandIn
     assert len(standin.requests) == 3
     store.execute("UPDATE geocode_cache SET resolved_at = 0")
     assert resolver(geo_config(), store).run_pass().asked == 0  # without the option: kept
+
+
+def test_too_many_requests_after_every_retry_pauses_without_blaming_the_address(
+        geo_config: Any, store: StateStore, standin: StandIn, monkeypatch: Any) -> None:
+    """Google answers OVER_QUERY_LIMIT for a used-up daily quota too: after the retries
+    the provider is left alone for a while; the address stays pending."""
+    cfg = geo_config(provider="google", api_key_env="TEST_GEO_KEY", attempts=2)
+    monkeypatch.setenv("TEST_GEO_KEY", "k")
+    keys = seed(store, "padova")
+    standin.script.extend(["429", "429"])
+    result = resolver(cfg, store).run_pass()
+    assert result.paused_until is not None and result.paused_until > time.time() + 800
+    assert len(standin.requests) == 2
+    assert status_of(store, keys["padova"])["status"] == PENDING
+    assert RateLimiter(store, "google", 10)._try_take() > 800
