@@ -529,7 +529,7 @@ def _check_geocode(g: GeocodeConfig, err: Any) -> None:
         err("geocode.requests_per_second", texts.CFG_RATE)
     elif rate is not None and rate > 1 and g.provider == "nominatim" and g.url is None:
         err("geocode.requests_per_second", texts.CFG_NOMINATIM_RATE)
-    if not 0 < g.timeout_seconds <= 300:
+    if not 0 < g.timeout_seconds <= 60:
         err("geocode.timeout_seconds", texts.CFG_TIMEOUT)
     if not 1 <= g.attempts <= 10:
         err("geocode.attempts", texts.CFG_ATTEMPTS)

@@ -66,13 +66,13 @@ def format_coordinate(value: float) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
-_EMPTY = re.compile(r"\s*[-+]?0*(?:[.,]0*)?\s*")
 _EMPTY_BYTES = re.compile(rb"\s*[-+]?0*(?:[.,]0*)?\s*")
 
 
-def is_empty(value: str) -> bool:
+def is_empty(value: str | bytes) -> bool:
     """Empty, blank or zero (0, 0.0, 0,000000): how ERPs say "no coordinates"."""
-    return _EMPTY.fullmatch(value) is not None
+    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    return _EMPTY_BYTES.fullmatch(raw) is not None
 
 
 @dataclass
@@ -126,8 +126,7 @@ class RowFiller:
             return None  # not a canonical row: leave it to the judge's verdict
         if self.added:
             parts = [parts[i] if i is not None else b"" for i in self._from]
-        if not (_EMPTY_BYTES.fullmatch(parts[self._lat])
-                and _EMPTY_BYTES.fullmatch(parts[self._lon])):
+        if not (is_empty(parts[self._lat]) and is_empty(parts[self._lon])):
             self.counts.kept += 1  # the ERP's own coordinates, even half of them
             return b"|".join(parts) if self.added else None
         source = body.split(b"|") if self.added else parts

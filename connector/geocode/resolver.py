@@ -164,6 +164,7 @@ class Resolver:
         return True
 
     def _ask(self, query: GeoQuery) -> GeoMatch | None:
+        self.beat()  # each attempt: a pass of slow answers and retries is not a hang
         if not self.limiter.acquire(self.stop, self.beat):
             raise StopRequested("stop requested while waiting for the rate limit")
         try:

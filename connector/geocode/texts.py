@@ -19,7 +19,7 @@ CFG_KEY_REQUIRED = ("the {provider} provider needs a key: name the environment v
 CFG_RATE = "must be a number of requests per second above 0 and at most 100"
 CFG_NOMINATIM_RATE = ("the public Nominatim server allows at most 1 request per second; "
                       "set url to your own server to go faster")
-CFG_TIMEOUT = "must be between 0 and 300 seconds"
+CFG_TIMEOUT = "must be above 0 and at most 60 seconds"
 CFG_ATTEMPTS = "must be between 1 and 10"
 CFG_COUNTRY = "expected a two-letter country code, e.g. IT"
 CFG_LAYOUT = "{name!r} is not geocoded; known: {known}"

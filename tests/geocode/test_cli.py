@@ -150,7 +150,8 @@ def test_status_when_off(config_file: Any, capsys: pytest.CaptureFixture[str]) -
     ({"country": "ITA"}, "geocode.country: expected a two-letter country code"),
     ({"layouts": ["io_art"]}, "geocode.layouts[0]: 'io_art' is not geocoded"),
     ({"min_quality": "exact"}, "geocode.min_quality: must be one of"),
-    ({"timeout_seconds": 0}, "geocode.timeout_seconds: must be between"),
+    ({"timeout_seconds": 0}, "geocode.timeout_seconds: must be above 0"),
+    ({"timeout_seconds": 61}, "geocode.timeout_seconds: must be above 0 and at most 60"),
     ({"enabled": "yes"}, "geocode.enabled: expected true or false"),
     ({"retry_failed_minutes": -1}, "geocode.retry_failed_minutes: must be above 0"),
 ])
