@@ -20,7 +20,7 @@ import structlog
 
 from connector.config import Config
 from connector.errors import AuthError, ConfigError, ConnectorError
-from connector.ports import Heartbeat
+from connector.ports import Geocoder, Heartbeat
 from connector.state import StateStore
 
 log = structlog.get_logger("connector.app")
@@ -33,14 +33,16 @@ class Loop(Protocol):
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None: ...
 
 
-# Each factory module has build_loops(cfg, store) -> list[Loop] and decides itself what
-# runs; a part its configuration switches off is not even imported (start-up time).
+# Each factory module has build_loops(cfg, store) -> list[Loop] ("module:function" names
+# another factory) and decides itself what runs; a part its configuration switches off
+# is not even imported (start-up time).
 LOOP_FACTORIES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
     ("adapters.appmanager.sandbox_loop", lambda cfg: cfg.sandbox.enabled),
     ("connector.export.loop", lambda cfg: cfg.export.enabled),
     ("connector.importing.loop", lambda cfg: cfg.import_.enabled),
     ("connector.legacy.loop", lambda cfg: cfg.import_.enabled),
     ("connector.extract.loop", lambda cfg: cfg.extract.enabled),
+    ("connector.app:geocode_loops", lambda cfg: cfg.geocode.enabled),
 )
 
 
@@ -49,14 +51,39 @@ def build_loops(cfg: Config, store: StateStore) -> list[Loop]:
     for name, wanted in LOOP_FACTORIES:
         if not wanted(cfg):
             continue
+        name, _, factory = name.partition(":")
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if exc.name and name.startswith(exc.name):
                 continue
             raise
-        loops.extend(module.build_loops(cfg, store))
+        loops.extend(getattr(module, factory or "build_loops")(cfg, store))
     return loops
+
+
+def build_geocoder(cfg: Config) -> Geocoder:
+    """The geocoder adapter of `geocode:`, with its key read from the environment."""
+    from adapters.geocode import GeocoderSettings
+    from adapters.geocode import build_geocoder as build
+    from connector import __version__
+    from connector.config import secret
+    from connector.geocode import texts
+
+    g = cfg.geocode
+    key = secret(g.api_key_env)
+    if g.api_key_env and key is None:
+        raise ConfigError([texts.KEY_NOT_SET.format(env=g.api_key_env, provider=g.provider)])
+    agent = g.user_agent or f"icommerce-connector/{__version__} ({cfg.company})"
+    return build(GeocoderSettings(
+        provider=g.provider, user_agent=agent, url=g.url, api_key=key,
+        timeout=g.timeout_seconds, language=g.language, ca_bundle=g.ca_bundle, proxy=g.proxy))
+
+
+def geocode_loops(cfg: Config, store: StateStore) -> list[Loop]:
+    from connector.geocode.loop import GeocodeLoop
+
+    return [GeocodeLoop(cfg.geocode, store, lambda: build_geocoder(cfg))]
 
 
 class Daemon:

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "connector.commands.service_cmds",
     "connector.commands.dropbox_cmds",
     "connector.commands.logs_cmd",
+    "connector.commands.geocode_cmd",
 )
 
 

@@ -293,6 +293,39 @@ class ExtractConfig:
     tick_seconds: float = 20.0  # how often the scheduler looks at the clock
 
 
+GeocodeProvider = Literal["nominatim", "google", "opencage", "mapbox", "here", "photon",
+                          "pelias"]
+GEOCODE_LAYOUTS = ("io_clifor_gen", "io_clifor_dest", "io_leads")
+
+
+@dataclass(frozen=True)
+class GeocodeConfig:
+    """Coordinates for customers, destinations and leads (README, "Geocoding").
+
+    Off by default: when on, the addresses of those rows are sent to `provider`.
+    """
+
+    enabled: bool = False
+    provider: GeocodeProvider = "nominatim"
+    url: str | None = None  # a self-hosted (or stand-in) server; None: the provider's public one
+    api_key_env: str | None = None  # the environment variable holding the provider's key
+    user_agent: str | None = None  # None: "icommerce-connector/<version> (<company>)"
+    requests_per_second: float | None = None  # None: the provider's policy (public Nominatim: 1)
+    timeout_seconds: float = 10.0  # one request, connect to last byte
+    attempts: int = 3  # tries per address in one pass (timeouts, 5xx, 429), then retried later
+    country: str = "IT"  # ISO 3166-1 alpha-2: addresses without NAZIONE are here; biases searches
+    language: str | None = "it"  # the language of the provider's labels
+    min_quality: Literal["house", "street", "locality", "any"] = "street"
+    layouts: list[str] = field(default_factory=lambda: list(GEOCODE_LAYOUTS))
+    suppliers: bool = False  # TIPO_CLIFOR 1 rows too (they are not on the agents' map)
+    retry_failed_minutes: float = 60.0  # a failed address is asked again after this, doubling
+    retry_not_found_days: float = 30.0  # an address the provider did not find (or too vaguely)
+    refresh_found_days: float | None = None  # ask found ones again (a provider's caching terms)
+    idle_seconds: float = 60.0  # how often the loop looks for new addresses when it has none
+    ca_bundle: Path | None = None
+    proxy: str | None = None  # e.g. http://proxy.lan:3128; None: direct
+
+
 @dataclass(frozen=True)
 class Config:
     company: str
@@ -307,6 +340,7 @@ class Config:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    geocode: GeocodeConfig = field(default_factory=GeocodeConfig)
     source_path: Path | None = None
 
     # Derived places --------------------------------------------------------------
@@ -507,6 +541,52 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         from connector.extract.jobs import check_extract  # imported here: it imports this module
 
         check_extract(cfg, err)
+    _check_geocode(cfg.geocode, err)
+
+
+_GEOCODE_NEEDS_KEY = frozenset({"google", "opencage", "mapbox", "here"})
+_GEOCODE_NEEDS_URL = frozenset({"pelias"})
+
+
+def _check_geocode(g: GeocodeConfig, err: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from connector.geocode import texts
+
+    if g.url is not None and g.provider == "here":
+        err("geocode.url", texts.CFG_URL_FIXED.format(provider=g.provider))
+    elif g.url is not None:
+        parts = urlsplit(g.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            err("geocode.url", texts.CFG_URL)
+        elif (parts.scheme == "http" and g.provider in _GEOCODE_NEEDS_KEY
+              and parts.hostname not in ("127.0.0.1", "localhost", "::1")):
+            err("geocode.url", texts.CFG_URL_PLAIN_KEY)
+    elif g.provider in _GEOCODE_NEEDS_URL:
+        err("geocode.url", texts.CFG_URL_REQUIRED.format(provider=g.provider))
+    if g.provider in _GEOCODE_NEEDS_KEY and not g.api_key_env:
+        err("geocode.api_key_env", texts.CFG_KEY_REQUIRED.format(provider=g.provider))
+    rate = g.requests_per_second
+    if rate is not None and not 0 < rate <= 100:
+        err("geocode.requests_per_second", texts.CFG_RATE)
+    elif rate is not None and rate > 1 and g.provider == "nominatim" and g.url is None:
+        err("geocode.requests_per_second", texts.CFG_NOMINATIM_RATE)
+    if not 0 < g.timeout_seconds <= 60:
+        err("geocode.timeout_seconds", texts.CFG_TIMEOUT)
+    if not 1 <= g.attempts <= 10:
+        err("geocode.attempts", texts.CFG_ATTEMPTS)
+    if len(g.country) != 2 or not g.country.isalpha():
+        err("geocode.country", texts.CFG_COUNTRY)
+    for i, name in enumerate(g.layouts):
+        if name not in GEOCODE_LAYOUTS:
+            err(f"geocode.layouts[{i}]", texts.CFG_LAYOUT.format(
+                name=name, known=", ".join(GEOCODE_LAYOUTS)))
+    for key in ("retry_failed_minutes", "retry_not_found_days", "idle_seconds",
+                "refresh_found_days"):
+        if getattr(g, key) is not None and getattr(g, key) <= 0:
+            err(f"geocode.{key}", texts.CFG_POSITIVE)
+    if g.user_agent is not None and (not g.user_agent.strip() or not g.user_agent.isprintable()):
+        err("geocode.user_agent", texts.CFG_USER_AGENT)
 
 
 def parse_config(data: Any, base: Path, source: str | None = None) -> Config:

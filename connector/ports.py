@@ -75,3 +75,52 @@ class Heartbeat:
     alive: bool = True
     last_error: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+
+# Geocoding ----------------------------------------------------------------------------
+# How precise a match is, best first; "unknown" when the provider does not say.
+GEO_QUALITIES = ("house", "street", "locality", "region", "unknown")
+
+
+@dataclass(frozen=True)
+class GeoQuery:
+    """One address to geocode, in the normalised form the cache keys it by.
+
+    `country_code` (ISO 3166-1 alpha-2) is set when the country is known; `country` is
+    the ERP's text (empty when it sent none).
+    """
+
+    street: str
+    postcode: str
+    city: str
+    province: str
+    country: str
+    country_code: str | None
+
+
+@dataclass(frozen=True)
+class GeoMatch:
+    """The provider's best match: where it put the address, and how precisely."""
+
+    latitude: float
+    longitude: float
+    quality: str  # one of GEO_QUALITIES
+    provider: str
+    label: str = ""  # the provider's own text of the place it found
+    detail: str = ""  # the provider's own words for the kind of match, for support
+
+
+class Geocoder(Protocol):
+    """An address geocoder. One call is one request: the caller spaces and retries them."""
+
+    name: str
+
+    def geocode(self, query: GeoQuery) -> GeoMatch | None:
+        """The best match, or None when the provider found nothing.
+
+        Raises ConnectorError subclasses only: RateLimited (retry_after), TransientError,
+        PermanentError (this address), AuthError (the key), ConfigError.
+        """
+        ...
+
+    def close(self) -> None: ...

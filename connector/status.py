@@ -19,6 +19,7 @@ PROVIDERS = (
     ("import", "connector.importing.status"),
     ("legacy", "connector.legacy.status"),
     ("extract", "connector.extract.status"),
+    ("geocode", "connector.geocode.status"),
 )
 
 

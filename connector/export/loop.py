@@ -230,7 +230,8 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     """Judge what the export folder holds now, publish nothing; True when all of it is valid."""
     from connector.export import formats_bridge as fb
     from connector.export.journal import ExportJournal
-    from connector.fsutil import HashingWriter, UnsafePath, open_inside
+    from connector.fsutil import UnsafePath, open_inside
+    from connector.geocode.fill import PublishFill
 
     class _Null(io.RawIOBase):
         def writable(self) -> bool:
@@ -241,7 +242,9 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
 
     gate = make_gate(cfg)
     gate.rescan()
-    journal = ExportJournal(StateStore(cfg.state_dir))
+    store = StateStore(cfg.state_dir)
+    journal = ExportJournal(store)
+    geofill = PublishFill(cfg.geocode, store)  # hashed as it would be published
     dialects = tuple((d.match, d.layout) for d in cfg.export.dialects)
     all_valid = True
     if not gate.pending:
@@ -270,7 +273,7 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
                 out.write(f"{rel}: {target.kind} -> {target.folder or 'quarantine'}/"
                           f"{target.name}\n")
                 continue
-            sink = HashingWriter(_Null())  # type: ignore[arg-type]
+            sink = geofill.writer(_Null(), target.name)  # type: ignore[arg-type]
             j = fb.judge(fin, sink, rel, target.kind, cfg.export, cfg.company)
         if not j.valid:
             all_valid = False

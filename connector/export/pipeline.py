@@ -52,6 +52,7 @@ from connector.fsutil import (
     unique_destination,
     unlink_inside,
 )
+from connector.geocode.fill import PublishFill
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
@@ -103,6 +104,8 @@ class ExportPipeline:
         self.beat = beat  # the loop's heartbeat: a long burst must not look like a hang
         self.watch = self.ex.watch
         self.dialects = tuple((d.match, d.layout) for d in self.ex.dialects)
+        # Coordinates from the geocoding cache, written before the output is hashed.
+        self.geofill = PublishFill(cfg.geocode, store)
 
     # The burst -----------------------------------------------------------------------
     def process(self, rels: list[str]) -> BurstResult:
@@ -218,7 +221,7 @@ class ExportPipeline:
         held: tuple[fb.Judgement, int] | None = None  # (the first judgement, rows held back)
         try:
             with fin, open(out, "wb") as raw:
-                writer = HashingWriter(raw)
+                writer = self.geofill.writer(raw, target.name)
                 if target.kind in ("media", "report"):
                     head = fin.read(fb.MEDIA_SNIFF_BYTES)
                     problem = (self._media_problem(target, catalog_in_use)
@@ -235,7 +238,7 @@ class ExportPipeline:
                         fin.seek(0)
                         raw.seek(0)
                         raw.truncate()
-                        writer = HashingWriter(raw)
+                        writer = self.geofill.writer(raw, target.name)
                         with open(held_tmp, "wb") as hf:
                             rest = fb.judge(fin, writer, rel, target.kind, self.ex,
                                             self.cfg.company, hold=hold, held=hf)

@@ -1,0 +1,76 @@
+"""Every sentence about geocoding that an operator reads: check-config, the command,
+`connector status`, the events it records. Kept here, and only here, so that a
+translation (the Italian catalogs come later) replaces one module.
+
+Placeholders are `str.format` fields; keep them when translating.
+"""
+
+from __future__ import annotations
+
+# connector check-config ------------------------------------------------------------------
+CFG_URL = ("expected the server's address, e.g. https://nominatim.example.com or "
+           "http://127.0.0.1:8080 (no query string)")
+CFG_URL_PLAIN_KEY = ("this provider is sent a key: use https (plain http only to this "
+                     "machine, 127.0.0.1)")
+CFG_URL_FIXED = "the {provider} provider cannot be pointed at another server: remove url"
+CFG_URL_REQUIRED = "the {provider} provider has no public server: set the address of yours"
+CFG_KEY_REQUIRED = ("the {provider} provider needs a key: name the environment variable that "
+                    "holds it, e.g. GEOCODE_API_KEY")
+CFG_RATE = "must be a number of requests per second above 0 and at most 100"
+CFG_NOMINATIM_RATE = ("the public Nominatim server allows at most 1 request per second; "
+                      "set url to your own server to go faster")
+CFG_TIMEOUT = "must be above 0 and at most 60 seconds"
+CFG_ATTEMPTS = "must be between 1 and 10"
+CFG_COUNTRY = "expected a two-letter country code, e.g. IT"
+CFG_LAYOUT = "{name!r} is not geocoded; known: {known}"
+CFG_POSITIVE = "must be above 0"
+CFG_USER_AGENT = "must be one line of printable text naming this installation"
+KEY_NOT_SET = ("geocode.api_key_env: the environment variable {env} is not set (it must hold "
+               "the {provider} key)")
+
+# Events (connector status, "last errors") ----------------------------------------------
+PROVIDER_FAILING = "the geocoder {provider} keeps failing, trying again later: {error}"
+PROVIDER_PAUSED = "the geocoder {provider} asked us to wait {seconds} s before asking again"
+
+# connector geocode ------------------------------------------------------------------------
+OFF = ("geocoding is off: set geocode.enabled to true in the configuration (addresses are "
+       "then sent to the provider; see the README, \"Geocoding\")")
+PASS_DONE = ("asked {asked}: found {found}, imprecise {imprecise}, not found {not_found}, "
+             "failed {failed}")
+STILL_DUE = "{due} address(es) still waiting; the daemon (or another run) continues"
+PAUSED_UNTIL = "the provider asked us to wait: next request not before {when}"
+PROVIDER_FAILING_NOW = "the provider keeps failing, stopped this run: {error}"
+NOTHING_FOUND = "no address in the cache matches {text!r}"
+MANY_FOUND = ("{count} addresses match {text!r}: name one by its number, e.g. "
+              "`connector geocode --forget #{first}`")
+FORGOTTEN = "#{id} forgotten: it will be asked again on the next pass"
+SET_DONE = ("#{id} set by hand to {lat}, {lon}: published from the next export of the files "
+            "that hold it, and never replaced by the geocoder")
+RETRY_DONE = "{count} address(es) failed, not found or imprecise will be asked again on the next pass"
+BAD_COORDINATES = "latitude must be between -90 and 90, longitude between -180 and 180"
+RUNNING = "geocoding with {provider} at up to {rate} request(s) a second; Ctrl-C stops"
+
+STATUS_NAMES = {
+    "pending": "waiting", "found": "found", "manual": "set by hand", "not_found": "not found",
+    "imprecise": "too imprecise", "failed": "failed",
+}
+ENTRY_HEAD = "#{id}  {address}"
+ENTRY_STATUS = "    status:    {status}"
+ENTRY_POINT = "    position:  {lat}, {lon}   https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+ENTRY_MATCH = "    match:     {quality} by {provider}: {label}"
+ENTRY_DETAIL = "    kind:      {detail}"
+ENTRY_ERROR = "    last error ({attempts} attempt(s)): {error}"
+ENTRY_NEXT = "    next try:  {when}"
+ENTRY_SEEN = "    first seen {when} in {seen_in}"
+QUALITY_NAMES = {
+    "house": "house number", "street": "street", "locality": "town or CAP",
+    "region": "province or region", "unknown": "not stated",
+}
+
+# connector status --------------------------------------------------------------------------
+STATUS_HEAD = "geocoding ({provider}, up to {rate} request(s) a second):"
+STATUS_OFF = "geocoding: off"
+STATUS_COUNTS = ("  cached {cached} (found {found}, by hand {manual}), pending {pending}, "
+                 "failed {failed}, not found {not_found}, too imprecise {imprecise}")
+STATUS_PAUSED = "  paused by the provider until {when}"
+STATUS_LAST_FAILED = "  last failures (see `connector geocode --list failed`):"
