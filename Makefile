@@ -53,5 +53,13 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dropbox_api
 	$(BIN)/python -m bench.sql_source
 
+# The gettext catalogs: extract the marked texts, merge them into each language's .po
+# (translate the new and fuzzy entries there; tests/core/test_i18n.py checks none is missing).
+messages: $(TSTAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
+		--project icommerce-connector -o connector/locale/connector.pot .
+	$(BIN)/pybabel update -i connector/locale/connector.pot -d connector/locale -D connector \
+		--no-location --ignore-obsolete
+
 clean:
 	rm -rf $(VENV) build *.egg-info .fuzz

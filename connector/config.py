@@ -331,6 +331,9 @@ class Config:
     company: str
     version: int = 1
     state_dir: Path = Path("var/state")
+    # The language of what people read (command output, status, reports, notifications,
+    # the console): it | en; None (the default) takes the system's (LANG); logs stay English.
+    locale: Literal["it", "en"] | None = None
     log: LogConfig = field(default_factory=LogConfig)
     dropbox: DropboxConfig = field(default_factory=DropboxConfig)
     export: ExportConfig = field(default_factory=ExportConfig)

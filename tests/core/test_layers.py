@@ -3,7 +3,7 @@ and no module reaches itself again through its imports.
 
 Layers (docs/architecture.md draws them):
 - kernel: connector.errors, connector.model, connector.ports: imports only the kernel;
-- support: connector.fsutil, retry, metrics, logsetup, state, jsonguard: the kernel and
+- support: connector.fsutil, retry, metrics, logsetup, state, jsonguard, i18n: the kernel and
   support;
 - formats: formats and connector.errors only;
 - engines: connector.export, importing, legacy, extract, geocode: the kernel, support,
@@ -29,7 +29,7 @@ PACKAGES = ("connector", "adapters", "formats", "service")
 
 KERNEL = ("connector.errors", "connector.model", "connector.ports")
 SUPPORT = ("connector.fsutil", "connector.retry", "connector.metrics", "connector.logsetup",
-           "connector.state", "connector.jsonguard")
+           "connector.state", "connector.jsonguard", "connector.i18n")
 ENGINES = ("connector.export", "connector.importing", "connector.legacy", "connector.extract",
            "connector.geocode")
 CONFIG = ("connector.config",)
