@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 CONFIG ?= connector.yaml
 
-.PHONY: run test lint typecheck pytest bench fuzz clean venv
+.PHONY: run test lint typecheck pytest docs bench fuzz clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ pytest: $(TSTAMP)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# docs/reference/ generated from the code (tests/core/test_docs.py fails when it is stale).
+docs: $(STAMP)
+	$(BIN)/python -m service.reference
 
 # Not part of `make test`: every tests/fuzz/fuzz_*.py harness for FUZZ_SECONDS (60) each,
 # under atheris when it installs (the fuzz extra), else Hypothesis. See tests/fuzz/run.py.

@@ -236,7 +236,7 @@ class ExtractScheduleConfig:
 
     every_minutes: float | None = None  # an interval ...
     cron: str | None = None  # ... or five cron fields, e.g. "0 23 * * *"
-    mode: Literal["full", "changed"] = "changed"
+    mode: Literal["full", "changed"] = "changed"  # full: every tracciato; changed: those whose rows changed
     weekdays: list[str] = field(default_factory=list)  # mon..sun; empty: every day
     window: str | None = None  # "07:00-20:00" (may cross midnight); None: all day
 
@@ -279,7 +279,7 @@ class ExtractMediaConfig:
 
 @dataclass(frozen=True)
 class ExtractConfig:
-    """Scheduled SQL extraction from the ERP database into tracciati (README, "Extracting from the ERP database")."""
+    """Scheduled SQL extraction from the ERP database into tracciati (docs/guide/extract.md)."""
 
     enabled: bool = False
     url: str | None = None  # SQLAlchemy URL without password, or:
@@ -300,7 +300,7 @@ GEOCODE_LAYOUTS = ("io_clifor_gen", "io_clifor_dest", "io_leads")
 
 @dataclass(frozen=True)
 class GeocodeConfig:
-    """Coordinates for customers, destinations and leads (README, "Geocoding").
+    """Coordinates for customers, destinations and leads (docs/guide/geocoding.md).
 
     Off by default: when on, the addresses of those rows are sent to `provider`.
     """
@@ -638,3 +638,151 @@ def secret(env_name: str | None) -> str | None:
         return None
     value = os.environ.get(env_name)
     return value or None
+
+
+# What a key is for, where its field above has no comment (docs/reference/configuration.md
+# is generated from the comments and this table: `make docs`; tests/core/test_docs.py fails
+# on a key described nowhere, or in both places). Keyed by the YAML path, which is the
+# interface (CONFIG.md), so a field that moves keeps its text.
+KEY_DOCS: dict[str, str] = {
+    "company": "COD_DITTA, and the company folder under the Dropbox root",
+    "version": "the configuration format's version; this connector reads 1",
+    "state_dir": "the state store (SQLite, WAL), the instance lock and the run locks",
+    "log.dir": "folder of the rotating connector.log",
+    "log.level": "the lowest level logged",
+    "log.format": "text (readable on a terminal), json (JSON lines) or logfmt (key=value)",
+    "log.max_bytes": "connector.log is rotated at this size",
+    "log.backups": "rotated files kept (connector.log.1 ... .N)",
+    "dropbox.mode": "folder: a locally synced Dropbox folder; api: the Dropbox HTTP API",
+    "dropbox.app_key_env": "api mode: the environment variable holding the Dropbox app key",
+    "dropbox.app_secret_env": "api mode: the variable holding the app secret; unset: login "
+                              "uses PKCE",
+    "dropbox.refresh_token_env": "api mode: the variable holding the refresh token; unset: "
+                                 "the OS keyring, else token_file",
+    "dropbox.token_file": "api mode: where `connector dropbox login` stores the refresh token "
+                          "(mode 0600); null: <state_dir>/dropbox_token.json",
+    "dropbox.chunk_mib": "api mode: upload-session chunk, a multiple of 4 (memory per upload is "
+                         "about one chunk)",
+    "dropbox.single_upload_limit_mib": "api mode: up to this size a file goes in one request "
+                                       "(at most 150)",
+    "dropbox.concurrency": "api mode: upload requests at once (lowered by itself on lock "
+                           "contention)",
+    "dropbox.ca_bundle": "api mode: a PEM file of CAs to trust instead of the system store",
+    "dropbox.timeout_seconds": "api mode: the timeout of one Dropbox request",
+    "export.enabled": "watch the export folder and publish what the ERP drops there",
+    "export.watch": "where the ERP drops io_*.dat, media and reports",
+    "export.settle_seconds": "a file is taken once its size and mtime are unchanged this long",
+    "export.done_marker": "e.g. .done: take x.dat only once x.dat.done exists (the marker is "
+                          "removed afterwards)",
+    "export.rescan_seconds": "full rescan of the export folder: events are hints, the rescan "
+                             "finds what they missed",
+    "export.poll_interval_seconds": "with polling: true, how often the folder is listed",
+    "export.archive": "sources go to archive/<yyyy-mm-dd>/ once published",
+    "export.quarantine": "refused files, each with <name>.errors.txt; held-back rows under "
+                         "held-back/",
+    "export.archive_days": "archive days are kept this long (time the connector saw pass)",
+    "export.quarantine_days": "quarantined files are kept this long, announced 7 days before "
+                              "they go",
+    "export.min_free_mb": "a burst is staged only while the staging volume keeps this much "
+                          "free; the rest waits for the next burst",
+    "export.length_policy": "text longer than documented: error = published as written with a "
+                            "warning; truncate = cut to the documented length, never a key",
+    "export.max_errors": "problems listed per file in a quarantine report (the rest counted)",
+    "export.info_file": "write io_info.dat (release, company, extraction time, version) with "
+                        "each burst that publishes a tracciato",
+    "export.max_bad_rows.count": "at most this many bad rows are held back (0: never hold rows "
+                                 "back, refuse the whole file)",
+    "export.max_bad_rows.percent": "and at most this share of the file's rows; beyond either, "
+                                   "the whole file is refused",
+    "export.dialects[].delimiter": "the CSV's field separator (quoted fields may contain it)",
+    "export.dialects[].quotechar": "the CSV's quote character",
+    "export.dialects[].encoding": "the CSV's encoding, e.g. cp1252 (a UTF-8 BOM is skipped)",
+    "export.dialects[].header": "the first line names the columns; false: columns are named "
+                                "by position, \"1\", \"2\", ...",
+    "export.dialects[].date_format": "how the CSV writes dates (strftime codes)",
+    "export.dialects[].datetime_format": "how the CSV writes date-times (date-only values are "
+                                         "accepted too)",
+    "export.dialects[].decimal": "the CSV's decimal separator",
+    "export.dialects[].thousands": "the CSV's thousands separator, if any",
+    "import.enabled": "pull what the agents entered from AppManager into the ERP",
+    "import.source": "api: AppManager's web services; legacy: the AM_*.DAT files; both: a "
+                     "changeover",
+    "import.max_retry_seconds": "the longest wait between two retries of a dead letter",
+    "import.appmanager.url": "the project URL (.../v1/progetti/<project code>); null: ask "
+                             "the License Manager",
+    "import.appmanager.auth_key_env": "the environment variable holding the AppManager authKey "
+                                      "(the enabled sandbox's own key when unset)",
+    "import.appmanager.poll_seconds": "how often the daemon pulls every stream",
+    "import.appmanager.streams": "the streams pulled, in this order",
+    "import.appmanager.page_size": "records asked for per request (1 to 1000)",
+    "import.appmanager.connect_timeout": "seconds to connect",
+    "import.appmanager.read_timeout": "seconds without a byte of the answer",
+    "import.appmanager.attempts": "tries per request (connection errors, timeouts, 5xx, 429) "
+                                  "before the stream waits for the next cycle",
+    "import.appmanager.ca_bundle": "a private CA for AppManager's certificate; TLS is always "
+                                   "verified",
+    "import.appmanager.status_export": "orders only: AppManager's statusExport filter (2 where "
+                                       "orders are validated in AppManager first); null: none",
+    "import.appmanager.license_manager.url": "the License Manager's API, e.g. "
+                                             "https://lm.giessedati.it/lmAPI/v1",
+    "import.appmanager.license_manager.key_env": "the environment variable holding the License "
+                                                 "Manager key",
+    "import.legacy.enabled": "also read the legacy files while import.source is api",
+    "import.legacy.scan_seconds": "how often the folder is listed (synced folders miss events)",
+    "import.erp.sink": "where records go: files in a folder, SQL staging tables, or a command",
+    "import.erp.path": "files sink: the ERP's import folder",
+    "import.erp.format": "files sink: json, or tracciato (the legacy AM_* layouts)",
+    "import.erp.sql.url": "SQL sink: the SQLAlchemy URL of the staging database, without a "
+                          "password",
+    "import.erp.sql.table_prefix": "SQL sink: prefix of the staging tables' names",
+    "import.erp.command.timeout_seconds": "command sink: a run past this is killed (with its "
+                                          "children) and the record retried later",
+    "import.erp.command.workdir": "command sink: the program's working directory; records are "
+                                  "written to <workdir>/command-inbox/ (null: the ledger's "
+                                  "folder)",
+    "sandbox.enabled": "start the bundled AppManager sandbox beside the daemon (trials only)",
+    "sandbox.host": "the sandbox's address",
+    "sandbox.port": "the sandbox's port",
+    "sandbox.db": "the sandbox's queues (SQLite)",
+    "sandbox.auth_key": "the authKey the sandbox accepts",
+    "sandbox.project": "the project code in the sandbox's URL",
+    "sandbox.seed": "fill an empty sandbox with the demo records",
+    "status.heartbeat_timeout_seconds": "a loop silent this long is unhealthy (/healthz 503, no "
+                                        "systemd watchdog ping)",
+    "notifications.webhook": "a URL that gets a JSON POST per notice",
+    "notifications.info_to": "addresses told when the connector starts, stops, is healthy again",
+    "notifications.error_to": "addresses told of every error logged (rate-limited)",
+    "notifications.min_interval_seconds": "at most one notice per kind of error this often",
+    "notifications.smtp.host": "the mail server",
+    "notifications.smtp.port": "the mail server's port",
+    "notifications.smtp.starttls": "upgrade the connection with STARTTLS (certificate and name "
+                                   "verified)",
+    "notifications.smtp.username_env": "the environment variable holding the SMTP user name",
+    "notifications.smtp.password_env": "the environment variable holding the SMTP password",
+    "notifications.smtp.sender": "the From address",
+    "service.name": "the systemd unit / Windows service name",
+    "service.user": "Linux: the dedicated user the unit runs as (created by service install)",
+    "service.watchdog_seconds": "systemd WatchdogSec",
+    "service.stop_deadline_seconds": "how long the loops get to finish the job in hand on stop",
+    "extract.enabled": "run the SQL extraction jobs (on their schedules in the daemon)",
+    "extract.jobs[].enabled": "false: the job is skipped",
+    "extract.media.enabled": "extract catalog media (images and io_catalogo.dat)",
+    "extract.media.query": "SQL returning one row per catalog entry (COD_ART, TITOLO, L1..L4, "
+                           "IMMAGINE or URL...)",
+    "extract.media.query_file": "a .sql file instead of query, relative to the configuration "
+                                "file",
+    "extract.media.extensions": "the image file names tried as <COD_ART><extension> when a row "
+                                "names no image",
+    "extract.media.max_download_mb": "a downloaded image over this is refused",
+    "extract.media.connect_timeout_seconds": "seconds to connect for a download",
+    "extract.media.read_timeout_seconds": "seconds without a byte of a download",
+    "extract.media.attempts": "tries per download (timeouts, connection errors, 429, 5xx)",
+    "extract.media.content_types": "the content types a download may have",
+    "extract.media.ca_bundle": "a private CA for the image server's certificate",
+    "geocode.enabled": "send customers' and leads' addresses to the provider and fill "
+                       "coordinates",
+    "geocode.provider": "the geocoding service",
+    "geocode.min_quality": "the vaguest match published (a vaguer one is kept, not published)",
+    "geocode.layouts": "the tracciati whose rows are filled",
+    "geocode.ca_bundle": "a private CA for a self-hosted server's certificate",
+}

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="keep at most N errors and N warnings per file (the rest are counted)")
     p.add_argument("--strict", action="store_true",
                    help="every warning is an error (the documented layout enforced)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="the files to judge; the layout comes from each file's name")
     p.set_defaults(func=validate_cmd)
 
     p = sub.add_parser("layouts", help="list the known tracciati")
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=layouts_cmd)
 
     p = sub.add_parser("template", help="print a header-only file with one example row")
-    p.add_argument("layout", metavar="LAYOUT")
+    p.add_argument("layout", metavar="LAYOUT",
+                   help="the tracciato, e.g. io_citta (`connector layouts` lists them)")
     p.set_defaults(func=template_cmd)
 
 

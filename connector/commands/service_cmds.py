@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     un = ssub.add_parser("uninstall", help="stop, disable and remove the service "
                                            "(state and logs stay)")
-    un.add_argument("--unit-dir", type=Path, default=None)
+    un.add_argument("--unit-dir", type=Path, default=None,
+                    help="remove the unit from here instead of /etc/systemd/system")
     un.add_argument("--no-system", action="store_true", help="only remove the unit file")
     un.set_defaults(func=uninstall)
 
