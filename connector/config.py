@@ -650,7 +650,9 @@ KEY_DOCS: dict[str, str] = {
     "state_dir": "the state store (SQLite, WAL), the instance lock and the run locks",
     "log.dir": "folder of the rotating connector.log",
     "log.level": "the lowest level logged",
-    "log.format": "text (readable on a terminal), json (JSON lines) or logfmt (key=value)",
+    "log.format": "text: the file holds JSON lines, a terminal reads text; json: JSON lines "
+                  "on a redirected console too; logfmt: key=value lines in the file and on "
+                  "a redirected console",
     "log.max_bytes": "connector.log is rotated at this size",
     "log.backups": "rotated files kept (connector.log.1 ... .N)",
     "dropbox.mode": "folder: a locally synced Dropbox folder; api: the Dropbox HTTP API",

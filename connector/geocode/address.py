@@ -3,7 +3,7 @@
 Two spellings of one place should share one cache entry (and one request): case,
 accents, punctuation, spacing and the usual Italian abbreviations do not matter, and a
 CAP the ERP stored as a number gets its leading zeros back. The same normalised parts
-are what the geocoder is sent, so the README can say exactly what leaves the premises.
+are what the geocoder is sent, so docs/guide/geocoding.md can say exactly what leaves the premises.
 """
 
 from __future__ import annotations

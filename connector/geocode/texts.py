@@ -34,7 +34,7 @@ PROVIDER_PAUSED = "the geocoder {provider} asked us to wait {seconds} s before a
 
 # connector geocode ------------------------------------------------------------------------
 OFF = ("geocoding is off: set geocode.enabled to true in the configuration (addresses are "
-       "then sent to the provider; see the README, \"Geocoding\")")
+       "then sent to the provider; see docs/guide/geocoding.md)")
 PASS_DONE = ("asked {asked}: found {found}, imprecise {imprecise}, not found {not_found}, "
              "failed {failed}")
 STILL_DUE = "{due} address(es) still waiting; the daemon (or another run) continues"

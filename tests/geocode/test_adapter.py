@@ -145,7 +145,7 @@ def test_other_providers_ask_the_configured_server(standin: StandIn, provider: s
                                                    key_param: str | None,
                                                    country: tuple[str, str] | None) -> None:
     """The other named providers are built through geopy and pointed at `url`, with the
-    key and the country filter the README lists."""
+    key and the country filter docs/guide/geocoding.md lists."""
     with pytest.raises(TransientError):  # the stand-in answers 404 on their paths
         geocoder(standin, provider).geocode(QUERY)
     [req] = standin.requests
