@@ -565,7 +565,8 @@ TIPO_DATO I2
 @io_catalogo group=special : Catalog media (in multimedia; no CHIAVE/COD_DITTA)
 % IW tracciati/io_catalogo.md; DI int-export-catalogo.rst (example with ORDINAMENTO); AMH CSV/imp/rec_multimedia.cs (NomiTracciati's later mapping; CSV/rec_catalogo.cs before); CIB BEIEIBUS.vb Elabora_ExportCatalogo; CIC BEIEIBUS.vb Elabora_ExportCatalogo
 # CIB/CIC: NOMEFILE = the ERP's image file name. DI's example writes DAT_ULT_MOD as a date
-# (01012010); AMHelper's reader accepts 8 or 14 digits, this judge only 14.
+# (01012010); AMHelper's reader accepts 8 or 14 digits; the judge publishes the constant
+# with a warning (no value of it reaches AppManager).
 [IW DI AMH CIB CIC] NOMEFILE C25!^ TITOLO C8000! COD_ART C25 L1 C30! L2 C30 L3 C30 L4 C30
 [DI AMH] ORDINAMENTO I9
 [AMH] COD_OPERATORE ? COD_AGENTE ? COD_CATALOGO ?

@@ -106,8 +106,22 @@ class Field:
             return DATE_RE + TIME_RE
         return r"0|-1"  # F
 
+    @property
+    def obsolete(self) -> bool:
+        """DAT_ULT_MOD: whatever a file carries, the constant is published (§1 rule 6), so
+        no value of it can reach AppManager; check() repairs, never refuses, a value that
+        is not a date-time."""
+        return self.name == DAT_ULT_MOD
+
     def pattern(self) -> str:
         """The regex of the whole field as it may appear in a line."""
+        if self.obsolete:
+            # Only the constant or a real date-time pass unremarked (a date-time becomes
+            # the constant silently, the documented rule); anything else, empty included,
+            # is left to check() for its repair warning. Never an alternation with the
+            # constant spelt out: the constant is a date-time too, and a field that matches
+            # two ways makes a failing block backtrack through 2^lines ways (a hang).
+            return "(?:" + DATE_RE + TIME_RE + ")"
         if self.kind == "C":
             if self.required:
                 return _NOT_BLANK + _TEXT_CHARS + _rep(1, self.length)
@@ -134,6 +148,8 @@ class Field:
         """
         if self._full.fullmatch(value) is not None:
             return None
+        if self.obsolete:
+            return self._obsolete_check(value)
         if not value.strip():
             if self.required:
                 return Finding("error", f"{self.name} is required and must not be empty")
@@ -170,6 +186,28 @@ class Field:
         if k in ("D", "L"):
             return self._decimal_check(value)
         return Finding("error", _date_problem(value, with_time=k == "DT"))
+
+    def _obsolete_check(self, value: str) -> Finding:
+        """DAT_ULT_MOD that is neither the constant nor a date-time (DI's catalog example
+        writes the date 01012010; AMHelper's reader takes 8 or 14 digits): published as
+        the constant, which it would be anyway. Only what breaks the line stays an error."""
+        if "\r" in value or "\n" in value:
+            return Finding("error", "contains a line break; line breaks inside text must be "
+                                    f"written as {SECTION}")
+        if "|" in value:
+            return Finding("error", "contains |, the column separator; replace it (e.g. with _)")
+        if len(value) > TEXT_CAP:
+            return Finding("error", f"{len(value)} characters long; no value may be longer "
+                                    f"than {TEXT_CAP}")
+        if not value:
+            what = "is empty, not ddmmyyyyhhmmss"
+        elif len(value) == 14 and value.isdigit():
+            what = f"'{value}' is not a real date-time ddmmyyyyhhmmss"
+        else:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            what = f"'{shown}' is not ddmmyyyyhhmmss"
+        return Finding("warning", f"{self.name} {what}", DAT_ULT_MOD_VALUE,
+                       f"published as {DAT_ULT_MOD_VALUE}")
 
     def _decimal_check(self, value: str) -> Finding:
         sep = "," if self.kind == "D" else "."

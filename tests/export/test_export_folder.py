@@ -50,7 +50,7 @@ def test_invalid_file_is_quarantined_with_every_bad_line(tmp_path: Path, config_
            "ACME§A001|ACME|A001|ABANO|35031|PD|01011900000000\r\n"
            "ACME§A002|ACME|A002|PADOVA|35100|PD\r\n"              # line 3: missing field
            "ACME§A001|ACME|A003|ESTE|35042|PD|01011900000000\r\n"  # line 4: duplicate CHIAVE
-           "ACME§A004|ACME|A004|ROVIGO|45100|PD|32131900000000\r\n")  # line 5: bad datetime
+           "ACME§A004|ACME| |ROVIGO|45100|PD|01011900000000\r\n")  # line 5: blank CODICE
     with running_export(cfg):
         (export / "io_citta.dat").write_text(bad, encoding="utf-8")
         report = wait_for(lambda: (tmp_path / "quarantine" / "io_citta.dat.errors.txt").exists()
@@ -58,7 +58,7 @@ def test_invalid_file_is_quarantined_with_every_bad_line(tmp_path: Path, config_
         wait_for(lambda: (tmp_path / "quarantine" / "io_citta.dat").exists())
     text = report.read_text(encoding="utf-8")
     assert "line 3" in text and "line 4" in text and "line 5" in text
-    assert "CHIAVE" in text and "DAT_ULT_MOD" in text
+    assert "CHIAVE" in text and "CODICE is required" in text
     assert not (gestionale / "io_citta.dat").exists()
     assert not (export / "io_citta.dat").exists()
     # fix it, drop it again: it goes through

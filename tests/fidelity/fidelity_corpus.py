@@ -726,6 +726,13 @@ SHAPES = [
          pinned={"NUM_REG": ("ACME§1100001§2019§A§1234", "ACME§1100001§2019§A§1234")},
          departs="NUM_REG the header's NUMREG (24 characters), documented C12",
          variant="numreg"),
+    Sample("DOCS", "io_catalogo.dat", "wedoit-io/doc-icommerce source/int-export-catalogo.rst "
+           "(DAT_ULT_MOD written as the date 01012010)", "NOMEFILE|TITOLO|COD_ART|L1|L2|L3|L4|"
+           "ORDINAMENTO|DAT_ULT_MOD", rows=(
+               "Listino1.pdf|Listino 1|COD001|Detersivi|Naturale|||1|01012010",),
+           departs="DAT_ULT_MOD the date 01012010, not ddmmyyyyhhmmss: published as the "
+                   "constant (AMHelper's reader takes 8 or 14 digits)", bom=False,
+           variant="dum8"),
 ]
 
 # ----------------------------------------------------------------------------- refused
@@ -735,11 +742,6 @@ REFUSED = [
          "FLG_VISUALIZZA|FLG_MODIFICA|DAT_ULT_MOD|", "Elabora_ExportLeadAccessi (its header "
          "literal ends with |, the rows do not)", refused="the header ends with |",
          rows=("ACME§MARIO§12|ACME|MARIO|12|S|N|01011900000000",)),
-    Sample("DOCS", "io_catalogo.dat", "wedoit-io/doc-icommerce source/int-export-catalogo.rst "
-           "(DAT_ULT_MOD written as the date 01012010)", "NOMEFILE|TITOLO|COD_ART|L1|L2|L3|L4|"
-           "ORDINAMENTO|DAT_ULT_MOD", rows=(
-               "Listino1.pdf|Listino 1|COD001|Detersivi|Naturale|||1|01012010",),
-           refused="date must be 14 digits", bom=False, variant="dum8"),
 ]
 
 

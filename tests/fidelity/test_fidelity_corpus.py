@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fidelity_corpus import ACCEPTED, ALL, DOCS, LEGACY, REFUSED, SHAPES, Sample
 
-from formats import all_layouts, validate_file
+from formats import DAT_ULT_MOD_VALUE, all_layouts, validate_file
 from tests.export.conftest import running_export, wait_for
 
 WIDER = SHAPES + DOCS[:2]  # values longer or more precise than documented
@@ -40,10 +40,12 @@ def _assert_whole(s: Sample, published: Path) -> None:
     assert out_head[:len(head)] == head, s.id
     assert out_head[len(head):] in ([], ["DAT_ULT_MOD"]), s.id  # added only where documented
     assert len(lines) == len(source), s.id
+    dum = out_head.index("DAT_ULT_MOD") if "DAT_ULT_MOD" in out_head else None
     for src, out in zip(source[1:], lines[1:], strict=True):
         pairs = zip(head, src.split("|"), out.split("|")[:len(head)], strict=True)
         assert [(n, a) for n, a, b in pairs if a != b and n != "DAT_ULT_MOD"
                 and not _repaired(n, a, b)] == [], s.id
+        assert dum is None or out.split("|")[dum] == DAT_ULT_MOD_VALUE, s.id  # §1 rule 6
 
 
 def _repaired(name: str, source: str, published: str) -> bool:
@@ -99,6 +101,20 @@ def test_a_file_with_wider_values_is_published_whole(sample: Sample, tmp_path: P
         wait_for(lambda: _published(tmp_path, sample).exists() or report.exists(), timeout=60)
     assert not report.exists(), report.read_text(encoding="utf-8")
     _assert_whole(sample, _published(tmp_path, sample))
+
+
+def test_the_catalog_example_s_date_in_dat_ult_mod_is_a_repair_warning(tmp_path: Path) -> None:
+    """DI's catalog example writes DAT_ULT_MOD as 01012010: the value never reaches
+    AppManager (the constant is published), so it is repaired, not refused."""
+    sample = next(s for s in SHAPES if s.id == "DOCS-io_catalogo-dum8")
+    path = tmp_path / sample.file
+    path.write_bytes(sample.data())
+    report = validate_file(path)
+    assert report.valid and [(w.line, w.column, w.rule) for w in report.warnings] == [
+        (2, "DAT_ULT_MOD", "DAT_ULT_MOD '01012010' is not ddmmyyyyhhmmss: published as "
+                           "01011900000000")]
+    strict = validate_file(path, strict=True)
+    assert not strict.valid and "strict mode" in strict.violations[0].rule
 
 
 @pytest.mark.parametrize("sample", [pytest.param(s, id=s.id) for s in REFUSED])

@@ -103,10 +103,14 @@ def test_a_report_is_bounded_whatever_the_problems() -> None:
 
 
 def test_control_characters_never_reach_a_report() -> None:
-    data = HEAD + b"K1|ACME|A1|\x1b[31m" + b"X" * 40 + b"\x07|1|PD\x1b]0;x\x07|0101190000000\r\n"
+    data = (HEAD + b"K1|ACME| |\x1b[31m" + b"X" * 40 + b"\x07|1|PD\x1b]0;x\x07|\x1b[2J0101\x07"
+            b"\r\n")
     report = validate_stream(io.BytesIO(data), get_layout("io_citta"))
     text = report.to_text("io_citta.dat")
-    assert report.violation_count == 1 and report.warning_count == 2
+    # The error (a blank CODICE) and three warnings, one of them (DAT_ULT_MOD, repaired)
+    # quoting the value in its rule: no raw control character in any of them.
+    assert report.violation_count == 1 and report.warning_count == 3
+    assert "DAT_ULT_MOD '\\x1b[2J0101\\x07' is not ddmmyyyyhhmmss" in text
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b[31mXXX" in text and "\\x07" in text
 

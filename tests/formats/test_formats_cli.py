@@ -13,7 +13,7 @@ from connector.cli import main
 
 GOOD = ("CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
         "ACMNE§A001|ACMNE|A001|ABANO TERME|35031|PD|01011900000000\r\n")
-BAD = GOOD + "ACMNE§A002|ACMNE|A002|PADOVA|35100|PDX|31022013000000\r\n"
+BAD = GOOD + "ACMNE§A002|ACMNE| |PADOVA|35100|PDX|01011900000000\r\n"
 WARNED = GOOD + "ACMNE§A003|ACMNE|A003|ESTE|35042|PDX|01011900000000\r\n"
 
 
@@ -38,7 +38,7 @@ def test_validate_invalid_file_exits_1_with_every_problem(
     assert main(["validate", str(files[0]), str(files[1])]) == 1
     out = capsys.readouterr().out
     assert "INVALID (io_citta), 1 problem in 2 rows, 1 warning" in out
-    assert "  line 3, column DAT_ULT_MOD, value '31022013000000'" in out
+    assert "  line 3, column CODICE, value ' ': CODICE is required" in out
     assert "  warning: line 3, column PROVINCIA, value 'PDX'" in out
 
 
@@ -48,9 +48,8 @@ def test_validate_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[s
     assert doc["valid"] is False and doc["strict"] is False
     assert [f["valid"] for f in doc["files"]] == [True, False]
     assert doc["files"][1]["violations"] == [{
-        "line": 3, "column": "DAT_ULT_MOD", "value": "31022013000000",
-        "rule": "31022013 is not a real calendar date (day 31, month 02, year 2013)",
-        "severity": "error"}]
+        "line": 3, "column": "CODICE", "value": " ",
+        "rule": "CODICE is required and must not be empty", "severity": "error"}]
     assert doc["files"][1]["warnings"] == [{
         "line": 3, "column": "PROVINCIA", "value": "PDX",
         "rule": "text is 3 characters long; PROVINCIA is documented up to 2: published as "
@@ -76,8 +75,8 @@ def test_validate_max_errors_keeps_the_first_lines(tmp_path: Path,
     """The repeat on line 3 is found last; it is still the first one listed."""
     rows = ["ACMNE§A001|ACMNE|A001|X|1|PD|01011900000000",
             "ACMNE§A001|ACMNE|A002|X|1|PD|01011900000000",
-            "ACMNE§A003|ACMNE|A003|X|1|PD|0101190000000",
-            "ACMNE§A004|ACMNE|A004|X|1|PD|0101190000000"]
+            "ACMNE§A003|ACMNE| |X|1|PD|01011900000000",
+            "ACMNE§A004|ACMNE| |X|1|PD|01011900000000"]
     path = tmp_path / "io_citta.dat"
     path.write_text(GOOD.splitlines()[0] + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     assert main(["validate", "--max-errors", "2", str(path)]) == 1

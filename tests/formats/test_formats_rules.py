@@ -9,6 +9,7 @@ import pytest
 from tests_formats_data import AM_ROW
 
 from formats import canonicalize, get_layout, validate_file, validate_stream
+from formats.fieldtypes import parse_type
 from formats.report import ValidationReport
 
 HEAD = "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD"
@@ -53,7 +54,8 @@ def test_unknown_column_is_a_warning_in_every_layout() -> None:
     w = report.warnings[0]
     assert (w.line, w.column, w.severity) == (1, "FOO", "warning")
     assert "not a column of io_citta" in w.rule and "passed through" in w.rule
-    extras = "CHIAVE|COD_DITTA|ID_CONTATTO|FOO|DAT_ULT_MOD\r\nK1|ACME|7|anything|\r\n"
+    extras = ("CHIAVE|COD_DITTA|ID_CONTATTO|FOO|DAT_ULT_MOD\r\n"
+              "K1|ACME|7|anything|01011900000000\r\n")
     report = judge(extras, "io_clifor_detcon")
     assert report.valid and [w.column for w in report.warnings] == ["FOO"]
     line, col, rule = only(judge(citta(ROW + "|x", head=HEAD + "|FOO"), strict=True))
@@ -169,8 +171,6 @@ def test_typed_values_keep() -> None:
     ("DATA_CREAZIONE", "29022021", "not a real calendar date"),
     ("DATA_CREAZIONE", "2/1/2013", "8 digits ddmmyyyy"),
     ("DATA_CREAZIONE", "20130102", "not a real calendar date"),
-    ("DAT_ULT_MOD", "01011900250000", "not a real time"),
-    ("DAT_ULT_MOD", "01011900", "14 digits"),
     ("SCO_PERC1", "5.5", "separator must be ','"),
     ("SCO_PERC1", "15000.50", "1500050"),
     ("SCO_PERC1", "1.000,50", "no thousands separator"),
@@ -218,6 +218,87 @@ def test_a_coordinate_with_a_decimal_comma_is_published_with_a_dot() -> None:
     assert report.valid and report.warning_count == 1
     assert "published as 45.4064" in report.warnings[0].rule
     assert b"|45.4064|" in dst.getvalue() and b"45,4064" not in dst.getvalue()
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("01011900250000", "not a real time"),
+    ("01011900", "14 digits"),
+    ("30021900000000", "not a real calendar date"),
+    ("02/01/2013 09:30", "no separators"),
+])
+def test_a_date_time_other_than_dat_ult_mod_keeps_its_rules(value: str, words: str) -> None:
+    """No layout has such a column today (DAT_ULT_MOD is the only DT one, and it is
+    repaired), but a DT value that would reach AppManager is still judged as a date-time."""
+    f = parse_type("DATA_ORA", "DT")
+    assert f.check("02012013093000") is None
+    finding = f.check(value)
+    assert finding is not None and finding.severity == "error" and words in finding.rule
+
+
+# DAT_ULT_MOD never reaches AppManager (published as the constant, §1 rule 6): a value that
+# is not a date-time is repaired with a warning, never refused (issue 13 follow-up).
+@pytest.mark.parametrize(("value", "words"), [
+    ("01012010", "'01012010' is not ddmmyyyyhhmmss"),  # DI's catalog example: a date
+    ("", "is empty, not ddmmyyyyhhmmss"),
+    ("   ", "'   ' is not ddmmyyyyhhmmss"),
+    ("ieri alle 10", "'ieri alle 10' is not ddmmyyyyhhmmss"),
+    ("0101190000000", "'0101190000000' is not ddmmyyyyhhmmss"),  # 13 digits
+    ("31021900000000", "'31021900000000' is not a real date-time ddmmyyyyhhmmss"),
+    ("01011900250000", "'01011900250000' is not a real date-time ddmmyyyyhhmmss"),
+    (" 01011900000000", "' 01011900000000' is not ddmmyyyyhhmmss"),
+    ("2013-01-02T09:30:00", "'2013-01-02T09:30:00' is not ddmmyyyyhhmmss"),
+    ("x" * 4000, "'" + "x" * 37 + "...' is not ddmmyyyyhhmmss"),
+])
+def test_a_dat_ult_mod_that_is_not_a_date_time_is_published_as_the_constant(
+        value: str, words: str) -> None:
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(gen(DAT_ULT_MOD=value).encode()), dst,
+                          get_layout("io_clifor_gen"))
+    assert report.valid and report.warning_count == 1, report.to_text("f")
+    w = report.warnings[0]
+    assert (w.line, w.column, w.severity) == (2, "DAT_ULT_MOD", "warning")
+    assert w.rule == f"DAT_ULT_MOD {words}: published as 01011900000000"
+    assert dst.getvalue().decode("utf-8-sig").endswith("|-1|01011900000000\r\n")
+    line, col, rule = only(judge(gen(DAT_ULT_MOD=value), "io_clifor_gen", strict=True))
+    assert (line, col) == (2, "DAT_ULT_MOD") and "strict mode" in rule and words in rule
+
+
+def test_a_dat_ult_mod_that_is_a_date_time_is_set_to_the_constant_silently() -> None:
+    dst = io.BytesIO()
+    report = canonicalize(io.BytesIO(gen(DAT_ULT_MOD="02012013093000").encode()), dst,
+                          get_layout("io_clifor_gen"), strict=True)
+    assert report.valid and report.warning_count == 0, report.to_text("f")
+    assert dst.getvalue().decode("utf-8-sig").endswith("|-1|01011900000000\r\n")
+
+
+def test_a_dat_ult_mod_that_would_break_the_line_is_still_an_error() -> None:
+    line, col, rule = only(judge(gen(DAT_ULT_MOD="x" * 4001), "io_clifor_gen"))
+    assert (line, col) == (2, "DAT_ULT_MOD") and "no value may be longer than 4000" in rule
+    line, col, rule = only(judge(gen(DAT_ULT_MOD="01|01|2010"), "io_clifor_gen"))
+    assert (line, col) == (2, None) and "12 fields but the header has 10" in rule
+    line, col, rule = only(judge(gen(DAT_ULT_MOD="0101\r2010"), "io_clifor_gen"))
+    assert (line, col) == (2, "DAT_ULT_MOD") and "line break" in rule
+
+
+def test_dat_ult_mod_repairs_across_blocks_and_in_every_position() -> None:
+    """Many blocks: the bad values leave the fast path, every one is reported and every
+    line is published with the constant, whatever DAT_ULT_MOD's column."""
+    rows = [f"ACME§A{i:05d}|ACME|{i:04d}|X||PD|" + ("01012010" if i % 1000 == 7 else
+                                               "01011900000000") for i in range(9000)]
+    for head, order in ((HEAD, None), ("DAT_ULT_MOD|CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|"
+                                       "PROVINCIA", [6, 0, 1, 2, 3, 4, 5])):
+        body = rows if order is None else ["|".join(r.split("|")[k] for k in order)
+                                           for r in rows]
+        dst = io.BytesIO()
+        report = canonicalize(io.BytesIO(citta(*body, head=head, eol="\n").encode()), dst,
+                              get_layout("io_citta"))
+        assert report.valid and report.rows == 9000
+        assert [w.line for w in report.warnings] == [i + 2 for i in range(7, 9000, 1000)]
+        out = dst.getvalue().decode("utf-8-sig").split("\r\n")
+        assert out.pop() == "" and len(out) == 9001
+        assert "01012010" not in dst.getvalue().decode("utf-8-sig")
+        assert all(line.split("|")[head.split("|").index("DAT_ULT_MOD")] == "01011900000000"
+                   for line in out[1:])
 
 
 def test_text_cap_is_4000_even_where_the_spec_lists_8000() -> None:
@@ -276,27 +357,26 @@ def test_legacy_orders_have_no_header_and_52_or_54_fields() -> None:
 
 # ----------------------------------------------------------------------------- the report
 def test_every_violation_is_counted_and_max_errors_are_kept() -> None:
-    rows = [f"K{i}|ACME|A{i % 999}|X||P|0101190000000" for i in range(2500)]
+    rows = [f"K{i}|ACME| |X||P|01011900000000" for i in range(2500)]
     report = judge(citta(*rows), max_errors=100)
     assert report.violation_count == 2500 and len(report.violations) == 100
     text = report.to_text("io_citta.dat")
     assert "... and 2400 more" in text
-    assert "line 2, column DAT_ULT_MOD, value '0101190000000'" in text
+    assert "line 2, column CODICE, value ' '" in text
     assert report.first_error().endswith("(and 2499 more)")
     d = report.to_dict()
     assert d["violation_count"] == 2500 and d["violations"][0] == {
-        "line": 2, "column": "DAT_ULT_MOD", "value": "0101190000000",
-        "rule": "date must be 14 digits ddmmyyyyhhmmss (e.g. 02012013093000)",
-        "severity": "error"}
+        "line": 2, "column": "CODICE", "value": " ",
+        "rule": "CODICE is required and must not be empty", "severity": "error"}
 
 
 def test_the_errors_kept_are_the_first_by_line_whatever_order_they_are_found_in() -> None:
     """A repeated CHIAVE is found at the end of the pass: it still comes first when kept."""
     rows = [ROW, ROW.replace("A001|ABANO", "A002|ABANO"),
-            *[f"K{i}|ACME|A{i}|X||PD|3101190000000" for i in range(3, 6)]]
+            *[f"K{i}|ACME| |X||PD|01011900000000" for i in range(3, 6)]]
     report = judge(citta(*rows), max_errors=2)
     assert report.violation_count == 4
-    assert [(v.line, v.column) for v in report.violations] == [(3, "CHIAVE"), (4, "DAT_ULT_MOD")]
+    assert [(v.line, v.column) for v in report.violations] == [(3, "CHIAVE"), (4, "CODICE")]
     assert "... and 2 more" in report.to_text("f")
 
 

@@ -98,8 +98,6 @@ ROW_ERRORS = {
     "an empty CHIAVE": ("|ACME|A009|X|35031|PD|01011900000000", "CHIAVE", "required"),
     "an empty COD_DITTA": ("ACME§A009||A009|X|35031|PD|01011900000000", "COD_DITTA", "required"),
     "an empty entity code": ("ACME§A009|ACME| |X|35031|PD|01011900000000", "CODICE", "required"),
-    "an impossible date-time": ("ACME§A009|ACME|A009|X|35031|PD|30021900000000", "DAT_ULT_MOD",
-                                "not a real calendar date"),
     "a line break inside a text": ("ACME§A009|ACME|A009|X\rY|35031|PD|01011900000000",
                                    "DESCRIZIONE", "line break"),
     "text over the 4000 cap": (f"ACME§A009|ACME|A009|{'x' * 4001}|35031|PD|01011900000000",
@@ -139,10 +137,16 @@ NUMBER_ERRORS = {
 @pytest.mark.parametrize("case", sorted(NUMBER_ERRORS))
 def test_values_read_wrong_are_row_errors(case: str) -> None:
     column, value, words = NUMBER_ERRORS[case]
-    report, _ = run(gen_file(gen_row(**{column: value})), "io_clifor_gen")
+    data = gen_file(gen_row(**{column: value}))
+    report, _ = run(data, "io_clifor_gen")
     assert report.rows_only and report.bad_lines == {4}, report.to_text(case)
     v = report.violations[0]
     assert (v.line, v.column, v.severity) == (4, column, "error") and words in v.rule
+    held = io.BytesIO()  # the row held back, the other five published
+    rest, out = run(data, "io_clifor_gen", hold=report.bad_lines, held=held)
+    assert rest.valid and rest.rows == 5 and rest.held == {4: 2}
+    assert len(out.decode("utf-8-sig").splitlines()) == 6
+    assert held.getvalue() == (GEN + "\r\n").encode() + data.split(b"\n")[3] + b"\n"
 
 
 # ----------------------------------------------------------------------------- warnings
@@ -159,6 +163,8 @@ WARNINGS = {
                                        None),
     "a coordinate with a decimal comma (repaired)": ("LATITUDINE", "45,4064",
                                                      "decimal comma", "45.4064"),
+    "a DAT_ULT_MOD that is not a date-time (repaired)": (
+        "DAT_ULT_MOD", "01012010", "'01012010' is not ddmmyyyyhhmmss", "01011900000000"),
 }
 
 
