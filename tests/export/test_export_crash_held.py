@@ -64,7 +64,8 @@ def test_sigkill_with_held_back_rows_loses_nothing(tmp_path: Path, step: str) ->
     export = tmp_path / "export"
     export.mkdir()
     rows = _rows()
-    bad = [rows[10].replace("01011900000000", "31041900000000"), rows[3]]  # a date, a repeat
+    blank_code = "|".join(" " if i == 2 else p for i, p in enumerate(rows[10].split("|")))
+    bad = [blank_code, rows[3]]  # an empty entity code, a repeated CHIAVE
     rows[10], rows[30] = bad
     dropped = ("\r\n".join([CITTA_HEADER, *rows]) + "\r\n").encode("utf-8")
     (export / "io_citta.dat").write_bytes(dropped)

@@ -60,7 +60,7 @@ def test_a_file_error_refuses_the_whole_file(tmp_path: Path, config_factory, ges
 
 ROW_ERRORS = {
     "repeated CHIAVE": lambda r: r[4],
-    "impossible date-time": lambda r: r.replace("01011900000000", "29021900000000"),
+    "text over the 4000 cap": lambda r: r.replace("|PD|", "|" + "P" * 4001 + "|"),
     "undecodable byte": lambda r: r.replace("CITTA", "FORL\udcec"),
     "missing field": lambda r: r.rsplit("|", 1)[0],
     "trailing pipe": lambda r: r + "|",
@@ -104,11 +104,11 @@ def test_fixed_held_rows_dropped_again_are_published(tmp_path: Path, config_fact
     cfg = config_factory()
     export = tmp_path / "export"
     rows = _rows(30)
-    rows[5] = rows[5].replace("01011900000000", "32011900000000")
+    rows[5] = rows[5].replace("|PD|", "|" + "P" * 4001 + "|")  # text over the cap
     _drop(export, "io_citta.dat", _file(rows))
     _pipeline(cfg).process(["io_citta.dat"])
     [held_dir] = _held_dirs(tmp_path)
-    fixed = (held_dir / "io_citta.dat").read_bytes().replace(b"32011900000000", b"01011900000000")
+    fixed = (held_dir / "io_citta.dat").read_bytes().replace(b"P" * 4001, b"PD")
     _drop(export, "io_citta.dat", fixed)  # the clerk fixes the held file and drops it again
     result = _pipeline(cfg).process(["io_citta.dat"])
     assert [o.outcome for o in result.outcomes] == ["published"]
