@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import structlog
+from prometheus_client.core import GaugeMetricFamily
 
 from connector import metrics
 from connector import status as status_facts
@@ -47,27 +48,22 @@ class LiveView:
         facts["loops"] = {name: lh.as_dict() for name, lh in h.loops.items()}
         return facts
 
-    def metrics(self) -> str:
+    def metrics(self) -> bytes:
+        """The connector's metrics, then the daemon's loops as this request finds them."""
         h = self.health()
-        lines = [metrics.render_prometheus().rstrip("\n")]
-        lines += ["# HELP connector_loop_up 1 while the loop runs and beats in time",
-                  "# TYPE connector_loop_up gauge"]
-        lines += [f'connector_loop_up{{loop="{_esc(n)}"}} {1 if lh.ok else 0}'
-                  for n, lh in sorted(h.loops.items())]
-        lines += ["# HELP connector_loop_heartbeat_age_seconds Seconds since the loop's last beat",
-                  "# TYPE connector_loop_heartbeat_age_seconds gauge"]
-        lines += [f'connector_loop_heartbeat_age_seconds{{loop="{_esc(n)}"}} {lh.age_seconds:.3f}'
-                  for n, lh in sorted(h.loops.items()) if lh.age_seconds >= 0]
-        lines += ["# HELP connector_healthy 1 while every loop is healthy",
-                  "# TYPE connector_healthy gauge", f"connector_healthy {1 if h.ok else 0}",
-                  "# HELP connector_start_time_seconds Unix time the daemon started",
-                  "# TYPE connector_start_time_seconds gauge",
-                  f"connector_start_time_seconds {self.started_at:.3f}"]
-        return "\n".join(line for line in lines if line) + "\n"
-
-
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        up = GaugeMetricFamily("connector_loop_up", "1 while the loop runs and beats in time",
+                               labels=["loop"])
+        age = GaugeMetricFamily("connector_loop_heartbeat_age_seconds",
+                                "Seconds since the loop's last beat", labels=["loop"])
+        for name, lh in sorted(h.loops.items()):
+            up.add_metric([name], 1 if lh.ok else 0)
+            if lh.age_seconds >= 0:
+                age.add_metric([name], round(lh.age_seconds, 3))
+        healthy = GaugeMetricFamily("connector_healthy", "1 while every loop is healthy",
+                                    value=1 if h.ok else 0)
+        started = GaugeMetricFamily("connector_start_time_seconds",
+                                    "Unix time the daemon started", value=self.started_at)
+        return metrics.render([up, age, healthy, started])
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -121,7 +117,7 @@ def _handler_for(view: Callable[[], LiveView]) -> type[BaseHTTPRequestHandler]:
                 elif path == "/status":
                     self._send(200, "application/json", json.dumps(live.status(), default=str))
                 elif path == "/metrics":
-                    self._send(200, "text/plain; version=0.0.4; charset=utf-8", live.metrics())
+                    self._send(200, metrics.CONTENT_TYPE, live.metrics())
                 else:
                     self._send(404, "application/json",
                                json.dumps({"error": "not found",
@@ -132,8 +128,8 @@ def _handler_for(view: Callable[[], LiveView]) -> type[BaseHTTPRequestHandler]:
             finally:
                 live.daemon.store.close()  # the connection of this request's thread
 
-        def _send(self, code: int, ctype: str, body: str) -> None:
-            data = body.encode("utf-8")
+        def _send(self, code: int, ctype: str, body: str | bytes) -> None:
+            data = body if isinstance(body, bytes) else body.encode("utf-8")
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
