@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.config import ExtractScheduleConfig
 from connector.errors import ConfigError
@@ -37,16 +39,59 @@ def test_cron_next_after(expr, after, expected):
 
 @pytest.mark.parametrize("expr,message", [
     ("0 23 * *", "expected 5 fields"),
-    ("61 * * * *", "minute: 61 is outside 0-59"),
-    ("0 5-2 * * *", "hour: range '5-2' goes backwards"),
-    ("0 0 * * funday", "day of week: 'funday' is not a number or one of sun"),
-    ("0 0 31 2 *", "never fires"),
-    ("*/0 * * * *", "minute: 0 is outside 1-60"),
+    ("0 0 23 * * *", "expected 5 fields (minute hour day-of-month month day-of-week), got 6"),
+    ("61 * * * *", "minute: '61' is not valid (values 0-59;"),
+    ("0 5-2 * * *", "hour: '5-2' is not valid (values 0-23; as n, a-b (a <= b)"),
+    ("0 0 * * funday", "day of week: 'funday' is not valid (values 0-7 or sun-sat"),
+    ("0 0 31 2 *", "day of month: '31' never comes in month '2', so the expression never fires"),
+    ("0 0 30 2,4 x", "day of week: 'x' is not valid"),
+    ("*/0 * * * *", "minute: '*/0' is not valid"),
 ])
 def test_cron_errors_say_what_is_wrong(expr, message):
     with pytest.raises(CronSyntaxError) as err:
         parse_cron(expr)
     assert message in str(err.value)
+
+
+@given(st.lists(st.text(alphabet="0123456789*,/-LW#?abcdefjlmnorstuvwxyz", min_size=1,
+                        max_size=8), min_size=5, max_size=5))
+@settings(max_examples=500, deadline=None)
+def test_any_five_fields_parse_or_refuse_cleanly(parts):
+    """Whatever is written, the checks get a CronSyntaxError (a line), never a crash."""
+    try:
+        parse_cron(" ".join(parts)).next_after(D(2026, 3, 1))
+    except CronSyntaxError as exc:
+        assert str(exc)
+
+
+def test_a_day_field_starting_with_a_star_ands_with_the_other():
+    """Vixie and Debian cron: the OR of the two day fields holds only when neither starts
+    with `*`; `*/2` is a star field, so "every other day that is a Monday"."""
+    assert parse_cron("0 9 */2 * mon").next_after(D(2026, 3, 1)) == D(2026, 3, 9, 9, 0)
+    assert parse_cron("0 9 1-31/2 * mon").next_after(D(2026, 3, 1)) == D(2026, 3, 1, 9, 0)
+
+
+def test_cron_extensions_of_the_library_work():
+    assert parse_cron("0 18 L * *").next_after(D(2026, 2, 1)) == D(2026, 2, 28, 18, 0)
+    assert parse_cron("0 8 * * mon#1").next_after(D(2026, 3, 3)) == D(2026, 4, 6, 8, 0)
+
+
+def test_a_cron_job_across_the_dst_changes_runs_once():
+    """The scheduler's times are naive wall-clock times from the state store's timestamps
+    (datetime.fromtimestamp). Spring forward (02:00 -> 03:00): the 02:30 run that has no
+    minute of its own runs as soon as the clock has passed it. Fall back (03:00 -> 02:00):
+    the second 02:30 is the same wall-clock minute as the run already done, so it does
+    not run again."""
+    sched, _ = parse_schedule(ExtractScheduleConfig(cron="30 2 * * *", mode="full"), "s")
+    assert sched is not None
+    seen = D(2026, 3, 1)
+    before = D(2026, 3, 28, 2, 30)  # the last run before the change (Europe/Rome: 29 March)
+    assert not sched.is_due(D(2026, 3, 29, 1, 59), before, seen)
+    assert sched.is_due(D(2026, 3, 29, 3, 0), before, seen)  # 01:59 is followed by 03:00
+    first = D(2026, 10, 25, 2, 30)  # 25 October: 02:00-02:59 comes twice
+    assert not sched.is_due(D(2026, 10, 25, 2, 30, fold=1), first, seen)
+    assert not sched.is_due(D(2026, 10, 25, 2, 59, fold=1), first, seen)
+    assert sched.next_due(first, seen) == D(2026, 10, 26, 2, 30)
 
 
 def test_interval_schedule_with_weekdays_and_window_across_midnight():
@@ -81,7 +126,7 @@ def test_cron_schedule_first_run_waits_for_the_expression():
     (ExtractScheduleConfig(), "set exactly one of every_minutes or cron"),
     (ExtractScheduleConfig(every_minutes=5, cron="* * * * *"), "set exactly one"),
     (ExtractScheduleConfig(every_minutes=0), "s.every_minutes: must be > 0"),
-    (ExtractScheduleConfig(cron="0 25 * * *"), "s.cron: hour: 25 is outside 0-23"),
+    (ExtractScheduleConfig(cron="0 25 * * *"), "s.cron: hour: '25' is not valid (values 0-23"),
     (ExtractScheduleConfig(every_minutes=5, weekdays=["monday", "xyz"]),
      "s.weekdays[1]: 'xyz' is not one of mon"),
     (ExtractScheduleConfig(every_minutes=5, window="8-20"), "s.window: expected HH:MM-HH:MM"),
