@@ -30,7 +30,7 @@ lint: $(TSTAMP)
 
 typecheck: $(TSTAMP)
 	$(BIN)/mypy connector adapters formats service
-	$(BIN)/mypy --platform win32 service/windows.py service/lock.py service/systemd.py service/signals.py
+	$(BIN)/mypy --platform win32 service/windows.py connector/oslock.py service/systemd.py service/signals.py
 
 pytest: $(TSTAMP)
 	$(BIN)/python -m pytest -q

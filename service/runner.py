@@ -32,7 +32,7 @@ from connector.app import Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
 from connector.logsetup import configure_logging
-from service.lock import AlreadyRunning, InstanceLock
+from connector.oslock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
 from service.signals import RELOAD, STOP, SignalInbox
 from service.status_http import LiveView, StatusServer

@@ -54,7 +54,7 @@ def export_once(args: argparse.Namespace) -> int:
         return 2
     if args.dry_run:
         return 0 if dry_run(cfg, sys.stdout) and ok else 1
-    from service.lock import AlreadyRunning, InstanceLock
+    from connector.oslock import AlreadyRunning, InstanceLock
 
     lock = InstanceLock(cfg.state_dir, role="export --once")
     try:

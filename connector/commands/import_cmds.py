@@ -88,7 +88,7 @@ def _line(name: str, r: object) -> str:
 
 def _lock(cfg: Config, role: str) -> Any:
     """The instance lock for this command, or the AlreadyRunning that says who holds it."""
-    from service.lock import AlreadyRunning, InstanceLock
+    from connector.oslock import AlreadyRunning, InstanceLock
 
     lock = InstanceLock(cfg.state_dir, role=role)
     try:
@@ -103,8 +103,8 @@ def _ask_daemon(cfg: Config, busy: Any, kind: str, args: dict[str, Any],
     """Hand the work to the running daemon and wait for what it did; None (after printing
     why) when it cannot be handed over."""
     from connector.importing.handover import Handover
+    from connector.oslock import probe
     from connector.state import StateStore
-    from service.lock import probe
 
     if not busy.daemon:
         print(f"connector: {busy}; try again when it ends", file=sys.stderr)

@@ -115,7 +115,7 @@ def _healthz(address: str) -> dict[str, Any]:
 
 
 def status(args: argparse.Namespace) -> int:
-    from service.lock import probe
+    from connector.oslock import probe
 
     cfg = _cfg(args)
     facts: dict[str, Any] = {"service": cfg.service.name}

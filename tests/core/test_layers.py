@@ -3,8 +3,8 @@ and no module reaches itself again through its imports.
 
 Layers (docs/architecture.md draws them):
 - kernel: connector.errors, connector.model, connector.ports: imports only the kernel;
-- support: connector.fsutil, retry, metrics, logsetup, state, jsonguard, i18n: the kernel and
-  support;
+- support: connector.fsutil, retry, metrics, logsetup, state, jsonguard, i18n, oslock: the
+  kernel and support;
 - formats: formats and connector.errors only;
 - engines: connector.export, importing, legacy, extract, geocode: the kernel, support,
   formats, the configuration model and engines; never an adapter, the wiring or service;
@@ -29,7 +29,7 @@ PACKAGES = ("connector", "adapters", "formats", "service")
 
 KERNEL = ("connector.errors", "connector.model", "connector.ports")
 SUPPORT = ("connector.fsutil", "connector.retry", "connector.metrics", "connector.logsetup",
-           "connector.state", "connector.jsonguard", "connector.i18n")
+           "connector.state", "connector.jsonguard", "connector.i18n", "connector.oslock")
 ENGINES = ("connector.export", "connector.importing", "connector.legacy", "connector.extract",
            "connector.geocode")
 CONFIG = ("connector.config",)
@@ -50,12 +50,9 @@ KNOWN: set[tuple[str, str]] = {
     ("adapters.erp.files_sink", "connector.domain"),
     ("adapters.erp.sql_sink", "connector.config"),
     ("adapters.erp.sql_sink", "connector.domain"),
-    ("connector.commands.export_cmds", "service.lock"),
-    ("connector.commands.import_cmds", "service.lock"),
     ("connector.commands.run", "service.runner"),
     ("connector.commands.service_cmds", "service"),
     ("connector.commands.service_cmds", "service.install"),
-    ("connector.commands.service_cmds", "service.lock"),
     ("connector.commands.service_cmds", "service.windows"),
     ("connector.export.loop", "adapters.dropbox_api"),
     ("connector.export.loop", "adapters.dropbox_folder"),

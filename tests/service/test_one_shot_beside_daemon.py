@@ -17,7 +17,7 @@ import yaml
 from svc_helpers import wait_until
 
 from adapters.appmanager.sandbox import SandboxServer
-from service.lock import InstanceLock
+from connector.oslock import InstanceLock
 from tests.conftest import make_config_dict
 
 REPO = Path(__file__).resolve().parents[2]

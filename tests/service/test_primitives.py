@@ -15,8 +15,8 @@ import pytest
 from svc_helpers import NotifyListener
 
 from connector.app import Daemon
+from connector.oslock import AlreadyRunning, InstanceLock, probe, read_holder
 from service.health import check
-from service.lock import AlreadyRunning, InstanceLock, probe, read_holder
 from service.signals import RELOAD, STOP, SignalInbox
 from service.systemd import SystemdNotifier, watchdog_interval
 
@@ -37,7 +37,7 @@ def test_lock_is_exclusive_names_the_holder_and_is_released(tmp_path):
 
 def test_lock_dies_with_a_killed_holder(tmp_path):
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from pathlib import Path;"
-            "from service.lock import InstanceLock; InstanceLock(Path(sys.argv[2])).acquire();"
+            "from connector.oslock import InstanceLock; InstanceLock(Path(sys.argv[2])).acquire();"
             "print('locked', flush=True); time.sleep(60)")
     repo = str(Path(__file__).resolve().parents[2])
     holder = subprocess.Popen([sys.executable, "-c", code, repo, str(tmp_path)],
