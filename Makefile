@@ -32,8 +32,10 @@ typecheck: $(TSTAMP)
 	$(BIN)/mypy connector adapters formats service
 	$(BIN)/mypy --platform win32 service/windows.py connector/oslock.py service/systemd.py service/signals.py
 
+# Both cores (pytest-xdist): each worker is a process with its own tmp_path, ports from
+# the OS and unique table prefixes on the shared databases.
 pytest: $(TSTAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test: lint typecheck pytest
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -174,13 +175,17 @@ def _count(folder: Path) -> int:
     return sum(1 for _ in folder.glob("orders_*.json")) if folder.exists() else 0
 
 
-def _decode_workers() -> set[int]:
-    """The decode worker processes alive on this machine (Linux: read from /proc)."""
+def _decode_workers(tag: str) -> set[int]:
+    """The live decode worker processes of the connectors started with `tag` in their
+    environment (Linux: read from /proc); other tests' workers, running beside this one
+    under xdist, are not ours to count."""
+    needle = f"CONNECTOR_TEST_TAG={tag}".encode()
     found = set()
     for d in Path("/proc").iterdir():
         try:
             if d.name.isdigit() and b"spawn_main" in (d / "cmdline").read_bytes() and \
-                    (d / "stat").read_text().split(") ")[1][0] != "Z":
+                    (d / "stat").read_text().split(") ")[1][0] != "Z" and \
+                    needle in (d / "environ").read_bytes().split(b"\0"):
                 found.add(int(d.name))
         except OSError:
             pass
@@ -194,7 +199,7 @@ def test_sigkill_at_random_moments_each_order_lands_exactly_once(
         sandbox: SandboxServer, tmp_path: Path, page_size: int, rows: int) -> None:
     seed = int(os.environ.get("CRASH_SEED", time.time()))
     rng = random.Random(seed)
-    workers_before = _decode_workers() if sys.platform.startswith("linux") else set()
+    tag = uuid.uuid4().hex  # marks this test's connectors and their decode workers
     ids = sandbox.enqueue_demo("orders", 1000, rows=rows)
     config = _write_config(tmp_path, sandbox.url, page_size=page_size)
     folder = tmp_path / "erp"
@@ -206,7 +211,8 @@ def test_sigkill_at_random_moments_each_order_lands_exactly_once(
         attempts += 1
         proc = subprocess.Popen([sys.executable, "-m", "connector", "--config", str(config),
                                  "import", "--once", "--stream", "orders"],
-                                env=_env(), cwd=REPO, stdout=subprocess.DEVNULL,
+                                env={**_env(), "CONNECTOR_TEST_TAG": tag}, cwd=REPO,
+                                stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         # The moment to kill at: once the import is under way (a random number of further
         # orders landed), plus a random few milliseconds, so every step gets hit.
@@ -244,6 +250,6 @@ def test_sigkill_at_random_moments_each_order_lands_exactly_once(
     assert journal.quarantined() == []
     if sys.platform.startswith("linux"):  # no decode worker outlived its killed connector
         deadline = time.monotonic() + 10
-        while _decode_workers() - workers_before and time.monotonic() < deadline:
+        while _decode_workers(tag) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _decode_workers() - workers_before
+        assert not _decode_workers(tag)

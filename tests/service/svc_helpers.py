@@ -42,12 +42,6 @@ def config_dict(root: Path, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     end = time.monotonic() + timeout
     while time.monotonic() < end:

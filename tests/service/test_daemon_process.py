@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from svc_helpers import NotifyListener, free_port, wait_until
+from svc_helpers import NotifyListener, wait_until
 
 
 def _fields(messages: list[str]) -> list[str]:
@@ -112,13 +112,15 @@ def test_invalid_configuration_at_start_exits_2(tmp_path, start_daemon):
 
 def test_sighup_reloads_a_good_file_and_keeps_the_old_on_a_bad_one(
         tmp_path, write_config, start_daemon, notify_listener: NotifyListener):
-    port = free_port()
-    cfg = write_config(status={"http": f"127.0.0.1:{port}", "heartbeat_timeout_seconds": 5})
+    # port 0: the OS picks a free one, and the daemon's log says which
+    cfg = write_config(status={"http": "127.0.0.1:0", "heartbeat_timeout_seconds": 5})
     d = start_daemon(cfg, "beat", NOTIFY_SOCKET=notify_listener.name)
     notify_listener.wait_for("READY=1")
+    (port,) = [e["port"] for e in _log_events(tmp_path)
+               if e["event"] == "status endpoint listening"]
     assert _get_json(port, "/status")[1]["company"] == "ACME"
 
-    write_config(company="BETA", status={"http": f"127.0.0.1:{port}"})
+    write_config(company="BETA", status={"http": "127.0.0.1:0"})  # the same: the server stays
     d.signal(signal.SIGHUP)
     notify_listener.wait_for("RELOADING=1")
     notify_listener.wait_for("READY=1")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from svc_helpers import NotifyListener, config_dict, free_port, wait_until
+from svc_helpers import NotifyListener, config_dict, wait_until
 
 from connector import metrics
 from connector.app import Daemon
@@ -69,10 +69,9 @@ def in_process(tmp_path: Path, notify_listener: NotifyListener,
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
 
     def make(*names: str, **overrides: Any) -> InProcess:
-        port = free_port()
         cfg_path = tmp_path / "connector.yaml"
-        cfg_path.write_text(yaml.safe_dump(config_dict(
-            tmp_path, status={"http": f"127.0.0.1:{port}", "heartbeat_timeout_seconds": 0.3},
+        cfg_path.write_text(yaml.safe_dump(config_dict(  # port 0: the OS picks a free one
+            tmp_path, status={"http": "127.0.0.1:0", "heartbeat_timeout_seconds": 0.3},
             service={"stop_deadline_seconds": 5}, **overrides)))
         loops = {n: ControlledLoop(n) for n in names}
 
@@ -81,10 +80,11 @@ def in_process(tmp_path: Path, notify_listener: NotifyListener,
 
         runner = Runner(cfg_path, daemon_factory=factory, install_signals=False,
                         systemd=SystemdNotifier(notify_listener.name), console_logs=False)
-        ip = InProcess(runner, loops, port)
+        ip = InProcess(runner, loops, 0)
         ip.thread.start()
         made.append(ip)
-        assert runner.ready.wait(15)
+        assert runner.ready.wait(15) and runner.server is not None
+        ip.port = runner.server.port
         return ip
 
     yield make
