@@ -32,10 +32,17 @@ _lock = threading.Lock()
 _registry = CollectorRegistry(auto_describe=False)
 _metrics: dict[str, tuple[Counter | Gauge, frozenset[str]]] = {}
 _refused: set[tuple[str, str]] = set()
+# (kind, name, label values) -> the series: the calls come back with the same few series,
+# and prometheus_client's labels() checks and locks on every call.
+_series: dict[tuple[type, str, tuple[tuple[str, str], ...]], Counter | Gauge] = {}
 
 
 def _metric(kind: type[Counter] | type[Gauge], name: str, help: str,
             labels: dict[str, str]) -> Counter | Gauge | None:
+    key = (kind, name, tuple(sorted(labels.items())))
+    series = _series.get(key)
+    if series is not None:
+        return series
     with _lock:
         known = _metrics.get(name)
         if known is None:
@@ -49,7 +56,9 @@ def _metric(kind: type[Counter] | type[Gauge], name: str, help: str,
     if set(labels) != names:
         _refuse(name, f"its labels are {sorted(names)}, not {sorted(labels)}")
         return None
-    return metric.labels(**labels) if names else metric
+    series = metric.labels(**labels) if names else metric
+    _series[key] = series
+    return series
 
 
 def _refuse(name: str, why: str) -> None:
@@ -120,4 +129,5 @@ def reset() -> None:
         for metric, _names in _metrics.values():
             _registry.unregister(metric)
         _metrics.clear()
+        _series.clear()
         _refused.clear()
