@@ -50,7 +50,8 @@ def _peak(url: str) -> tuple[str, int]:
 def main() -> None:
     sys.path.insert(0, str(REPO))
     from adapters.appmanager import sandbox_demo
-    from adapters.appmanager.client import AppManagerClient, decode_item, raw_page
+    from adapters.appmanager.client import AppManagerClient, raw_page
+    from connector.model import decode_item
     from tests.importing.hostile import HostileServer, Huge, send, trickle
 
     server = HostileServer()

@@ -32,7 +32,7 @@ from adapters.erp.command_sink import CommandSink
 from adapters.erp.files_sink import FilesSink
 from adapters.erp.sql_sink import SqlSink
 from connector.config import CommandSinkConfig, SqlSinkConfig
-from connector.domain import InboundRecord, decode_record
+from connector.model import InboundRecord, decode_record
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIA_URL = "mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4"

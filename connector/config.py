@@ -21,8 +21,7 @@ from typing import Any, Literal
 import yaml
 
 from connector.errors import ConfigError
-
-STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
+from connector.model import STREAMS
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,16 @@ only to the same origin, retries, redacted errors) are adapters.appmanager.http'
 authKey travels in the query string, so every URL and error message is redacted before it
 reaches a log line or an exception.
 
-Nothing in an answer is trusted (connector.jsonguard): an envelope nested too deeply for a
-decoder is defused (each too-deep item replaced, then refused alone) or refused; an item
-nested more than jsonguard.ITEM_DEPTH levels, with a queue id SQLite cannot hold, or that
-fails to decode for any reason, is kept aside as malformed with its error, alone: the
-rest of its page goes on.
+Nothing in an answer is trusted (connector.model.jsonguard): an envelope nested too deeply
+for a decoder is defused (each too-deep item replaced, then refused alone) or refused; the
+items are handed over as their JSON text (a RawPage of the kernel), and each is decoded
+there, a malformed one kept aside with its error, alone (connector.model.pages).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,9 +33,8 @@ from adapters.appmanager.http import (
     HttpJson,
     parse_retry_after,
 )
-from connector import jsonguard
-from connector.domain import InboundRecord, decode_raw, queue_id_of
-from connector.errors import AuthError, PermanentError, RecordError, TransientError
+from connector.errors import AuthError, PermanentError, TransientError
+from connector.model import Page, PageMeta, RawPage, jsonguard, raw_queue_id
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -51,109 +48,6 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "lead_notes": ("codaLeadNote", "note"),
     "activities": ("codaAttivita", "attivita"),
 }
-
-
-@dataclass(frozen=True)
-class PageMeta:
-    limit: int | None = None
-    max_id: int | None = None
-    offset: int | None = None
-    total_count: int | None = None
-    cod_progetto: str | None = None
-    last_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Malformed:
-    """An item that could not be decoded: kept with its error, never delivered."""
-
-    queue_id: int | None
-    item: Any
-    error: RecordError
-
-
-@dataclass(frozen=True)
-class RawPage:
-    """A page as received: each item its JSON text. `last_id` is the queue id of its last
-    item (None when unreadable), read as the decoders read it, without decoding the rest:
-    the lastID to ask for the next page with, as the queue comes in id order."""
-
-    stream: str
-    raws: tuple[bytes, ...]
-    last_id: int | None
-    meta: PageMeta
-
-    @property
-    def raw_count(self) -> int:
-        return len(self.raws)
-
-    def decode(self) -> Page:
-        """Decode every item; a malformed one is kept with its error (naming the field)."""
-        return self.page([decode_item(self.stream, i, raw) for i, raw in enumerate(self.raws)])
-
-    def page(self, decoded: list[InboundRecord | Malformed]) -> Page:
-        """The page of these decoded items (one per raw item, in order)."""
-        items = tuple(d for d in decoded if isinstance(d, InboundRecord))
-        bad = tuple(d for d in decoded if isinstance(d, Malformed))
-        return Page(stream=self.stream, items=items, malformed=bad, meta=self.meta,
-                    raw_count=len(self.raws))
-
-
-def decode_item(stream: str, i: int, raw: bytes) -> InboundRecord | Malformed:
-    """Item `i` of a page: its record, or Malformed with the error naming the field. Any
-    failure is the item's alone: too deep to decode safely, a queue id out of range, or
-    whatever decoding raised."""
-    try:
-        if not item_within_depth(raw):
-            raise RecordError(f"item: nested more than {jsonguard.ITEM_DEPTH} levels deep; "
-                              "refused unread", field="item")
-        rec = decode_raw(stream, raw)
-        if not jsonguard.storable_id(rec.queue_id):
-            raise RecordError(f"id: {rec.queue_id} is out of range (0 to {jsonguard.ID_MAX})",
-                              field="id")
-        return rec
-    except Exception as exc:  # noqa: BLE001 - one item's failure, whatever it is, is its own
-        if isinstance(exc, RecordError):
-            why, field = str(exc), exc.field
-        else:
-            why, field = f"item: cannot be decoded ({type(exc).__name__}: {exc})", "item"
-        qid = _queue_id(raw)
-        err = RecordError(f"{stream} item {i} (id {qid}): {why}", field=field)
-        return Malformed(qid, _kept(raw), err)
-
-
-def item_within_depth(raw: bytes) -> bool:
-    return jsonguard.within_depth(raw, jsonguard.ITEM_DEPTH)
-
-
-def _kept(raw: bytes) -> Any:
-    """A malformed item as it is kept in quarantine: its JSON value, or its text when it is
-    not JSON (e.g. not UTF-8) or too deep to decode."""
-    if item_within_depth(raw):
-        try:
-            return _decode_json(raw)
-        except (ValueError, RecursionError):
-            pass
-    return raw.decode("utf-8", "replace")
-
-
-@dataclass(frozen=True)
-class Page:
-    stream: str
-    items: tuple[InboundRecord, ...]
-    malformed: tuple[Malformed, ...]
-    meta: PageMeta
-    raw_count: int  # items in the answer, decoded or not
-
-    @property
-    def malformed_count(self) -> int:
-        return len(self.malformed)
-
-    @property
-    def max_queue_id(self) -> int | None:
-        ids = [r.queue_id for r in self.items] + [m.queue_id for m in self.malformed
-                                                  if m.queue_id is not None]
-        return max(ids) if ids else None
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -219,7 +113,7 @@ class AppManagerClient:
         from it (cheap): enough to ask for the next page while this one is decoded.
 
         The envelope is decoded with each item left as its JSON text, which is decoded
-        into the model (connector.domain.decode_raw) and journaled as received."""
+        into the model (connector.model.decode_raw) and journaled as received."""
         return self._get(stream, last_id, 0, offset, limit,
                          lambda body, shown: raw_page(stream, body, shown))
 
@@ -240,7 +134,7 @@ class AppManagerClient:
 def raw_page(stream: str, body: bytes, shown: str = "") -> RawPage:
     """The page an answer's body holds, each item its JSON text (what fetch_raw returns;
     the fuzzing harness drives it). A hostile envelope raises a ConnectorError naming the
-    call; a hostile item is left for decode_item to refuse alone."""
+    call; a hostile item is left for connector.model.decode_item to refuse alone."""
     _, list_key = RESOURCES[stream]
     shown = shown or f"{RESOURCES[stream][0]} answer"
     answer, deep = _envelope_of(stream, body, shown)
@@ -263,7 +157,7 @@ def raw_page(stream: str, body: bytes, shown: str = "") -> RawPage:
     if deep:  # the items defused by _envelope_of, back as they came (refused one by one)
         raws = [deep.get(r, r) for r in raws]
     return RawPage(stream=stream, raws=tuple(raws),
-                   last_id=_queue_id(raws[-1]) if raws else None, meta=_meta(data, shown))
+                   last_id=raw_queue_id(raws[-1]) if raws else None, meta=_meta(data, shown))
 
 
 def _envelope_of(stream: str, body: bytes, shown: str) -> tuple[Any, dict[bytes, bytes]]:
@@ -318,26 +212,6 @@ def _envelope(list_key: str) -> msgspec.json.Decoder[Any]:
 _ENVELOPES = {stream: _envelope(list_key) for stream, (_, list_key) in RESOURCES.items()}
 
 
-class _Id(msgspec.Struct):
-    id: Any = None
-
-
-_read_id = msgspec.json.Decoder(_Id).decode
-
-
-def _queue_id(raw: bytes) -> int | None:
-    """An item's queue id as the decoders read it (queue_id_of), without decoding the rest;
-    None when it has none that the journal could store."""
-    try:
-        qid = queue_id_of({"id": _read_id(raw).id})
-    except (ValueError, RecursionError):  # not an object, not UTF-8, or too deep to skip
-        try:
-            qid = queue_id_of({"id": _read_id(jsonguard.shallow(raw)).id})
-        except (ValueError, RecursionError):
-            return None
-    return qid if jsonguard.storable_id(qid) else None
-
-
 _encode_json = msgspec.json.Encoder().encode
 
 
@@ -362,5 +236,4 @@ def _meta(data: dict[str, Any], shown: str = "the answer") -> PageMeta:
                     last_id=values["last_id"])
 
 
-__all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "Malformed", "Page", "RawPage",
-           "PageMeta", "decode_item", "parse_retry_after", "raw_page"]
+__all__ = ["RESOURCES", "AppManagerClient", "HttpJson", "parse_retry_after", "raw_page"]

@@ -20,8 +20,8 @@ import msgspec
 import structlog
 
 from adapters.appmanager.http import DEFAULT_DEADLINE, HttpJson
-from connector import jsonguard
 from connector.errors import AuthError, PermanentError, TransientError
+from connector.model import jsonguard
 
 log = structlog.get_logger(__name__)
 

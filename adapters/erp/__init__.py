@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from connector.config import Config
-    from connector.domain import InboundRecord
+    from connector.model import InboundRecord
 
 
 @dataclass(frozen=True)

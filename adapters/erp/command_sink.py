@@ -38,8 +38,8 @@ import structlog
 
 from adapters.erp import ErpRef
 from connector.config import CommandSinkConfig
-from connector.domain import InboundRecord, to_jsonable
 from connector.errors import ConfigError, PermanentError, TransientError
+from connector.model import InboundRecord, to_jsonable
 from connector.state import create_private_file
 
 log = structlog.get_logger(__name__)

@@ -55,7 +55,9 @@ import msgspec
 import structlog
 
 from adapters.erp import ErpRef
-from connector.domain import (
+from connector.errors import ConnectorError, PermanentError, RecordError, TransientError
+from connector.fsutil import fsync_dir
+from connector.model import (
     FREE_GOODS,
     UOM_TYPES,
     CustomerChange,
@@ -65,8 +67,6 @@ from connector.domain import (
     Order,
     OrderRow,
 )
-from connector.errors import ConnectorError, PermanentError, RecordError, TransientError
-from connector.fsutil import fsync_dir
 
 log = structlog.get_logger(__name__)
 

@@ -49,8 +49,8 @@ from adapters.erp.sql_schema import (
     ddl,
 )
 from connector.config import SqlSinkConfig, secret
-from connector.domain import InboundRecord
 from connector.errors import ConfigError, PermanentError, TransientError
+from connector.model import InboundRecord
 
 log = structlog.get_logger(__name__)
 

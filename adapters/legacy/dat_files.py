@@ -121,7 +121,7 @@ def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
             "codice_articolo": r.text(10), "descrizione_riga": r.text(11), "cod_um_1": r.text(12),
             "cod_um_2": r.text(13), "qta": r.decimal(14), "qta_2": r.decimal(15),
             # Any whole number: an unknown unit or free-goods type is read as the
-            # reference connector reads it, with a warning (connector.domain).
+            # reference connector reads it, with a warning (connector.model).
             "prezzo": r.decimal(16), "prezzo_2": r.decimal(17), "tipo_um": r.integer(18),
             "ext_cod_tipo_riga_omag": r.integer(19),
             **{f"sconto_{k}": r.decimal(19 + k) for k in range(1, 7)},

@@ -19,7 +19,8 @@ import sys
 import threading
 from typing import Any
 
-from connector.config import STREAMS, Config
+from connector.config import Config
+from connector.model import STREAMS
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

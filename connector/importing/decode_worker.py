@@ -16,8 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from connector import jsonguard
-from connector.domain import InboundRecord, decode_raw
+from connector.model import InboundRecord, decode_raw, jsonguard
 
 Preparer = Callable[[InboundRecord], Any]
 # Per item: None (malformed: decoded again by the poller for its error), or

@@ -33,9 +33,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from adapters.appmanager.client import Malformed, Page, RawPage, decode_item
-from connector.domain import InboundRecord
 from connector.importing.decode_worker import Decoded, Preparer, decode_page, start_worker
+from connector.model import InboundRecord, Malformed, Page, RawPage, decode_item
 
 log = structlog.get_logger(__name__)
 

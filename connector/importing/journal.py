@@ -44,7 +44,7 @@ API (the names other parts rely on):
   `stream_facts() -> dict[stream, StreamFacts]`.
 
 Records are reloaded from their journaled payload with a decoder per source: "api" uses
-connector.domain.decode_record; another route registers its own with
+connector.model.decode_record; another route registers its own with
 `Journal.register_decoder(source, fn)` (fn(stream, payload) -> InboundRecord).
 
 Backoff per record: retry_seconds * 2**(attempts-1), at most max_retry_seconds.
@@ -67,9 +67,9 @@ import structlog
 
 from adapters.erp import ErpRef, ErpSink
 from connector import metrics
-from connector.domain import InboundRecord, decode_raw, decode_record
 from connector.errors import AuthError, FormatError, PermanentError, RecordError, TransientError
-from connector.jsonguard import ID_MAX
+from connector.model import InboundRecord, decode_raw, decode_record
+from connector.model.jsonguard import ID_MAX
 from connector.state import StateStore, is_store_fault
 
 log = structlog.get_logger(__name__)

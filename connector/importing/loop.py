@@ -20,9 +20,10 @@ from typing import Any
 
 import structlog
 
-from connector.config import STREAMS, Config
+from connector.config import Config
 from connector.errors import AuthError, StateStoreError, StopRequested, TransientError
 from connector.importing.handover import Handover, Request
+from connector.model import STREAMS
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)

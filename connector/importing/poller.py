@@ -28,11 +28,8 @@ from typing import Protocol
 
 import structlog
 
-from adapters.appmanager.client import Malformed, Page, RawPage
 from adapters.erp import ErpSink
 from connector import metrics
-from connector.config import STREAMS
-from connector.domain import InboundRecord
 from connector.errors import (
     AuthError,
     ConnectorError,
@@ -43,6 +40,7 @@ from connector.errors import (
 from connector.importing.decoding import PageDecoder
 from connector.importing.journal import Attempt, Journal, Outcome
 from connector.importing.readahead import ReadAhead
+from connector.model import STREAMS, InboundRecord, Malformed, Page, RawPage
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)

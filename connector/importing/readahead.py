@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from adapters.appmanager.client import Page, RawPage
+from connector.model import Page, RawPage
 
 Fetch = Callable[[str, int, int], Page | RawPage]
 NextId = Callable[[int, RawPage], int | None]

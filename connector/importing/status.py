@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from connector.config import STREAMS, Config
+from connector.config import Config
 from connector.importing.journal import Journal
+from connector.model import STREAMS
 from connector.state import StateStore
 
 MAX_LISTED = 20

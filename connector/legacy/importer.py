@@ -42,11 +42,11 @@ from adapters.legacy import (
 )
 from connector import metrics
 from connector.config import Config
-from connector.domain import InboundRecord, decode_record
 from connector.errors import FormatError, RecordError
 from connector.fsutil import atomic_writer, fsync_dir, move_durably
 from connector.importing.journal import Journal
 from connector.logsetup import bind_correlation
+from connector.model import InboundRecord, decode_record
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)

@@ -32,10 +32,10 @@ from adapters.erp.command_sink import CommandSink
 from adapters.erp.files_sink import FilesSink, safe_part
 from adapters.erp.sql_sink import SqlSink
 from connector.config import CommandSinkConfig, SqlSinkConfig
-from connector.domain import Order, decode_raw, parse_wire_datetime
 from connector.errors import RecordError
 from connector.importing.journal import Journal
 from connector.importing.poller import Importer
+from connector.model import Order, decode_raw, parse_wire_datetime
 from connector.state import StateStore
 from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
@@ -422,7 +422,7 @@ def _reader(landed: Landed, case: Case, uid: str) -> Callable[[Part, str], Any]:
 def test_the_corpus_covers_every_field_the_model_knows() -> None:
     """Every field of every model struct is sent by some record of the corpus (the model
     has no field no writer sends), and every record is in a file that names its source."""
-    from connector.domain import STREAM_MODELS, NewCustomer, OrderRow, RowDetail
+    from connector.model import STREAM_MODELS, NewCustomer, OrderRow, RowDetail
 
     sent: dict[type, set[str]] = {}
     for case in CASES:

@@ -22,14 +22,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from adapters.appmanager.client import RESOURCES, Malformed, decode_item, raw_page
+from adapters.appmanager.client import raw_page
 from adapters.erp.files_sink import render
-from connector import jsonguard
-from connector.domain import InboundRecord
 from connector.errors import ConnectorError
 from connector.importing.decode_worker import decode_page
+from connector.model import STREAMS, InboundRecord, Malformed, decode_item, jsonguard
 
-STREAMS = tuple(RESOURCES)
 _DB = sqlite3.connect(":memory:")
 
 

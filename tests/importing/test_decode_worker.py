@@ -19,14 +19,13 @@ import msgspec
 import pytest
 
 from adapters.appmanager import sandbox_demo
-from adapters.appmanager.client import Page, PageMeta, RawPage
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp.files_sink import FilesRender, FilesSink, render
-from connector.domain import InboundRecord
 from connector.importing import decoding
 from connector.importing.decoding import DecodingPage, PageDecoder
 from connector.importing.journal import Journal
 from connector.importing.poller import Importer
+from connector.model import InboundRecord, Page, PageMeta, RawPage
 from connector.state import StateStore
 from tests.importing.conftest import Rig
 

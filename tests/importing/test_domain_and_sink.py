@@ -16,14 +16,14 @@ from adapters.appmanager.license_manager import AmParams, base_url_from, discove
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp import build_sink
 from adapters.erp.files_sink import LEDGER, FilesSink
-from connector.domain import (
+from connector.errors import AuthError, PermanentError, RecordError, TransientError
+from connector.model import (
     Activity,
     CustomerNote,
     Order,
     decode_record,
     parse_wire_datetime,
 )
-from connector.errors import AuthError, PermanentError, RecordError, TransientError
 from tests.importing.conftest import AUTH_KEY
 
 
@@ -242,7 +242,7 @@ def test_license_manager_discovery(tmp_path: Path) -> None:
 
 
 def test_write_many_batch_mixed_outcomes(tmp_path: Path) -> None:
-    from connector.domain import to_jsonable
+    from connector.model import to_jsonable
 
     sink = FilesSink(tmp_path / "in", "tracciato", company="ACME")
     rng = random.Random(9)

@@ -12,11 +12,18 @@ import msgspec
 import pytest
 
 from adapters.appmanager import sandbox_demo
-from adapters.appmanager.client import PageMeta, RawPage
 from adapters.erp.files_sink import json_document
-from connector import domain
-from connector.domain import STREAM_NAMES, Order, decode_raw, decode_record
 from connector.errors import RecordError
+from connector.model import (
+    MAX_DEPTH,
+    STREAMS,
+    Order,
+    PageMeta,
+    RawPage,
+    decode_raw,
+    decode_record,
+    inbound,
+)
 
 
 def _same(stream: str, item: dict[str, Any], mp: pytest.MonkeyPatch | None = None) -> None:
@@ -25,7 +32,7 @@ def _same(stream: str, item: dict[str, Any], mp: pytest.MonkeyPatch | None = Non
     checked = decode_record(stream, item)
     if mp is not None:
         with mp.context() as m:
-            m.setattr(domain, "_decode_model", _not_called)
+            m.setattr(inbound, "decode_model", _not_called)
             fast = decode_raw(stream, raw)
     else:
         fast = decode_raw(stream, raw)
@@ -41,7 +48,7 @@ def _not_called(stream: str, item: Any) -> Any:
     raise AssertionError("the checking decoder was needed")
 
 
-@pytest.mark.parametrize("stream", STREAM_NAMES)
+@pytest.mark.parametrize("stream", STREAMS)
 def test_demo_items_decode_the_same_both_ways(stream: str, monkeypatch: pytest.MonkeyPatch
                                               ) -> None:
     rng = random.Random(11)
@@ -226,7 +233,7 @@ def test_unknown_codes_are_read_as_the_reference_connector_does_with_a_warning(
             assert w.startswith(start)
 
 
-@pytest.mark.parametrize("stream", STREAM_NAMES)
+@pytest.mark.parametrize("stream", STREAMS)
 @pytest.mark.parametrize("missing", [{"unique_id": None}, {"unique_id": ""},
                                      {"unique_id": "  "}, {}])
 def test_a_record_without_unique_id_gets_an_identity_from_its_content(
@@ -258,11 +265,11 @@ def test_a_leads_turnover_is_text_as_in_the_library() -> None:
 @pytest.mark.parametrize("depth", [64, 65, 900])
 def test_a_field_passed_through_nested_too_deep_is_refused_naming_it(depth: int) -> None:
     """A poison value in a field the model does not know: quarantined with its field
-    named, not a crash of the page (the bound is connector.domain.MAX_DEPTH)."""
+    named, not a crash of the page (the bound is connector.model.MAX_DEPTH)."""
     nested = b"[" * depth + b"]" * depth
     for uid in (b'"x"', b"null"):  # the fallback identity reads the content too
         raw = b'{"id": 1, "unique_id": ' + uid + b', "righe": [{"zz": ' + nested + b"}]}"
-        if depth <= domain.MAX_DEPTH:
+        if depth <= MAX_DEPTH:
             assert decode_raw("orders", raw).model.rows[0].extra  # type: ignore[union-attr]
             continue
         with pytest.raises(RecordError) as exc:

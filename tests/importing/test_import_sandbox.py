@@ -12,17 +12,14 @@ from typing import Any
 import pytest
 
 from adapters.appmanager import sandbox_demo
-from adapters.appmanager.client import RawPage, _queue_id
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp import ErpRef
 from adapters.erp.files_sink import FilesSink
 from connector import status as core_status
-from connector.domain import InboundRecord
 from connector.errors import AuthError, PermanentError
 from connector.importing import status as import_status
+from connector.model import STREAMS, InboundRecord, RawPage, raw_queue_id
 from tests.importing.conftest import AUTH_KEY, Rig
-
-STREAMS = ("orders", "customers", "customer_notes", "leads", "lead_notes", "activities")
 
 
 def test_every_stream_lands_once_with_its_identity(seeded_sandbox: SandboxServer,
@@ -374,7 +371,7 @@ class _ReversedPages:
         self.asked.append(last_id)
         page = self.client.fetch_raw(stream, last_id, limit, offset)
         raws = page.raws[::-1]
-        return RawPage(stream, raws, _queue_id(raws[-1]) if raws else None, page.meta)
+        return RawPage(stream, raws, raw_queue_id(raws[-1]) if raws else None, page.meta)
 
     def close(self) -> None:
         self.client.close()

@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 
 from adapters.appmanager import sandbox_demo
-from connector.domain import InboundRecord, decode_record
 from connector.importing.journal import Journal
+from connector.model import InboundRecord, decode_record
 from connector.state import StateStore
 from tests.importing.conftest import Rig
 

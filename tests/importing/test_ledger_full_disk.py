@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from adapters.erp.files_sink import LEDGER, FilesSink
-from connector.domain import decode_raw
 from connector.errors import TransientError
 from connector.importing.journal import Journal
+from connector.model import decode_raw
 from connector.state import StateStore
 
 PAGE = 4096

@@ -16,11 +16,11 @@ import pytest
 from adapters.appmanager.client import AppManagerClient
 from adapters.erp.files_sink import FilesSink
 from connector.app import Daemon
-from connector.domain import InboundRecord
 from connector.importing.decoding import MIN_BYTES, PageDecoder
 from connector.importing.journal import Journal
 from connector.importing.loop import build_loops as import_loops
 from connector.importing.poller import Importer
+from connector.model import InboundRecord
 from connector.state import StateStore
 from service.status_http import LiveView
 from tests.importing.hostile import HostileServer, wait_until

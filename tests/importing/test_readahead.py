@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from adapters.appmanager.client import PageMeta, RawPage
 from connector.errors import TransientError
 from connector.importing.readahead import ReadAhead
+from connector.model import PageMeta, RawPage
 
 
 class _Queue:

@@ -1,4 +1,4 @@
-"""Legacy return files -> the domain model: the spec layouts, and every kind of bad input."""
+"""Legacy return files -> the model: the spec layouts, and every kind of bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.legacy import ForeignCompanyFile, LegacyFileError, kind_of, parse_file
-from connector.domain import CustomerChange, CustomerNote, Lead, LeadNote, Order, decode_record
+from connector.model import CustomerChange, CustomerNote, Lead, LeadNote, Order, decode_record
 from tests.legacy.samples import (
     LEAD_NOTES_XML,
     LEADS_XML,

@@ -17,11 +17,11 @@ from structlog.testing import capture_logs
 from adapters.erp import ErpRef
 from adapters.erp.sql_sink import SqlSink
 from connector.config import Config
-from connector.domain import InboundRecord
 from connector.errors import TransientError
 from connector.importing.journal import Journal
 from connector.legacy import status as legacy_status
 from connector.legacy.loop import LegacyLoop, build_loops, run_once
+from connector.model import InboundRecord
 from connector.state import StateStore
 from tests.legacy.samples import LEAD_NOTES_XML, LEADS_XML, customer_line, note_line, order_file
 

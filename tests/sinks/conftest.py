@@ -19,7 +19,7 @@ from adapters.erp.command_sink import CommandSink
 from adapters.erp.files_sink import FilesSink, safe_part
 from adapters.erp.sql_sink import SqlSink
 from connector.config import CommandSinkConfig, SqlSinkConfig
-from connector.domain import InboundRecord
+from connector.model import InboundRecord
 from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
 ERP_PROGRAM = Path(__file__).with_name("erp_program.py")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.domain import InboundRecord, decode_record
+from connector.model import InboundRecord, decode_record
 
 
 def order_item(uid: str = "O-1", queue_id: int = 1, rows: int = 3, new_customer: bool = False,

@@ -15,8 +15,8 @@ from adapters.erp.sql_schema import ADDED_COLUMNS, build_schema, ddl
 from adapters.erp.sql_sink import SqlSink
 from connector.cli import main
 from connector.config import SqlSinkConfig
-from connector.domain import decode_record
 from connector.errors import ConfigError, PermanentError, TransientError
+from connector.model import decode_record
 from tests.sinks.records import order_item, record
 
 
