@@ -147,9 +147,8 @@ def connector_run(config: Path) -> tuple[float, int, int]:
     """The real import path, in this process. (seconds, delivered, pages)."""
     import threading
 
-    from adapters.erp import build_sink
+    from connector.app import build_importer, build_sink
     from connector.config import load_config
-    from connector.importing.wiring import build_importer
     from connector.logsetup import configure_logging
     from connector.state import StateStore
 

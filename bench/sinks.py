@@ -27,12 +27,11 @@ from pathlib import Path
 import sqlalchemy as sa
 import structlog
 
-from adapters.erp import ErpSink
-from adapters.erp.command_sink import CommandSink
+from adapters.erp.command_sink import CommandSink, CommandSinkSettings
 from adapters.erp.files_sink import FilesSink
-from adapters.erp.sql_sink import SqlSink
-from connector.config import CommandSinkConfig, SqlSinkConfig
+from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.model import InboundRecord, decode_record
+from connector.ports import ErpSink
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIA_URL = "mysql+pymysql://root:@127.0.0.1:3306/test?charset=utf8mb4"
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             cases.append(("sql mariadb", lambda: _sql(MARIA_URL), args.orders))
         script = root / "erp_import.py"
         script.write_text(ERP_SCRIPT, encoding="utf-8")
-        cases.append(("command (python)", lambda: CommandSink(CommandSinkConfig(
+        cases.append(("command (python)", lambda: CommandSink(CommandSinkSettings(
             argv=[sys.executable, str(script), "{file}"], workdir=root,
             ledger=root / "ledger.sqlite")), args.command_orders))
         for name, factory, n in cases:
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sql(url: str) -> SqlSink:
-    sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"bench{uuid.uuid4().hex[:6]}_"))
+    sink = SqlSink(SqlSinkSettings(url=url, table_prefix=f"bench{uuid.uuid4().hex[:6]}_"))
     sink.create_tables()
     return sink
 

@@ -14,14 +14,23 @@ import importlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 import structlog
 
 from connector.config import Config
 from connector.errors import AuthError, ConfigError, ConnectorError
-from connector.ports import Geocoder, Heartbeat
+from connector.ports import ErpSink, Geocoder, Heartbeat
 from connector.state import StateStore
+
+if TYPE_CHECKING:
+    from adapters.appmanager.client import AppManagerClient
+    from adapters.appmanager.sandbox import SandboxServer
+    from adapters.erp.command_sink import CommandSinkSettings
+    from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
+    from connector.importing.poller import Importer
+    from connector.legacy.importer import ScanResult
 
 log = structlog.get_logger("connector.app")
 _HEALTHY_RUN = 300.0  # a loop that ran this long before crashing starts its backoff afresh
@@ -37,10 +46,10 @@ class Loop(Protocol):
 # another factory) and decides itself what runs; a part its configuration switches off
 # is not even imported (start-up time).
 LOOP_FACTORIES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
-    ("adapters.appmanager.sandbox_loop", lambda cfg: cfg.sandbox.enabled),
+    ("connector.app:build_sandbox", lambda cfg: cfg.sandbox.enabled),
     ("connector.export.loop", lambda cfg: cfg.export.enabled),
-    ("connector.importing.loop", lambda cfg: cfg.import_.enabled),
-    ("connector.legacy.loop", lambda cfg: cfg.import_.enabled),
+    ("connector.app:build_import", lambda cfg: cfg.import_.enabled),
+    ("connector.app:build_legacy", lambda cfg: cfg.import_.enabled),
     ("connector.extract.loop", lambda cfg: cfg.extract.enabled),
     ("connector.app:geocode_loops", lambda cfg: cfg.geocode.enabled),
 )
@@ -84,6 +93,200 @@ def geocode_loops(cfg: Config, store: StateStore) -> list[Loop]:
     from connector.geocode.loop import GeocodeLoop
 
     return [GeocodeLoop(cfg.geocode, store, lambda: build_geocoder(cfg))]
+
+
+# ---------------------------------------------------------------------------------------
+# The import half: AppManager's queues (or the legacy return files) -> journal -> ERP sink.
+# The adapters are imported where they are built: a part switched off is not imported.
+# ---------------------------------------------------------------------------------------
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def points_at_sandbox(cfg: Config, url: str) -> bool:
+    """True when url is the bundled sandbox this configuration enables."""
+    sb = cfg.sandbox
+    if not sb.enabled:
+        return False
+    parts = urlsplit(url)
+    host_ok = parts.hostname == sb.host or (parts.hostname in _LOCAL_HOSTS
+                                            and sb.host in _LOCAL_HOSTS | {"0.0.0.0"})
+    return host_ok and parts.port == sb.port
+
+
+def auth_key(cfg: Config, url: str) -> str:
+    """The AppManager authKey: from the environment variable named by
+    import.appmanager.auth_key_env; the sandbox's own key when that is unset and the URL
+    is the enabled sandbox."""
+    from connector.config import secret
+
+    am = cfg.import_.appmanager
+    key = secret(am.auth_key_env)
+    if key:
+        return key
+    if points_at_sandbox(cfg, url):
+        return cfg.sandbox.auth_key
+    raise AuthError(f"the AppManager authKey is not set: put it in the environment variable "
+                    f"{am.auth_key_env} (import.appmanager.auth_key_env)")
+
+
+def base_url(cfg: Config, stop: threading.Event | None = None) -> str:
+    """import.appmanager.url, or the one the License Manager gives (license_manager)."""
+    from connector.config import secret
+
+    am = cfg.import_.appmanager
+    if am.license_manager is not None:
+        from adapters.appmanager.license_manager import base_url_from, discover
+
+        lm = am.license_manager
+        lm_key = secret(lm.key_env)
+        if not lm_key:
+            raise AuthError(f"the License Manager key is not set: put it in the environment "
+                            f"variable {lm.key_env} (import.appmanager.license_manager.key_env)")
+        params = discover(lm.url, lm_key, connect_timeout=am.connect_timeout,
+                          read_timeout=am.read_timeout, attempts=am.attempts,
+                          ca_bundle=am.ca_bundle, stop=stop,
+                          deadline=am.request_deadline_seconds)
+        return base_url_from(params)
+    if not am.url:
+        raise ConfigError(["import.appmanager.url: set url or license_manager"])
+    return am.url
+
+
+def build_client(cfg: Config, stop: threading.Event | None = None,
+                 retry_initial: float = 0.5) -> AppManagerClient:
+    """The AppManager client of import.appmanager (the stream feed)."""
+    from adapters.appmanager.client import AppManagerClient
+
+    am = cfg.import_.appmanager
+    url = base_url(cfg, stop)
+    return AppManagerClient(url, auth_key(cfg, url), connect_timeout=am.connect_timeout,
+                            read_timeout=am.read_timeout, attempts=am.attempts,
+                            ca_bundle=am.ca_bundle, status_export=am.status_export, stop=stop,
+                            retry_initial=retry_initial,
+                            max_bytes=int(am.max_answer_mb * 1024 * 1024),
+                            deadline=am.request_deadline_seconds)
+
+
+def sql_sink_settings(cfg: Config, *, need_url: bool = True) -> SqlSinkSettings:
+    """import.erp.sql as the SQL sink takes it, the URL read from the environment variable
+    url_env names when set (ConfigError when it is not; with need_url False, as for the DDL
+    of a named dialect, the URL is left empty instead)."""
+    from adapters.erp.sql_sink import SqlSinkSettings
+    from connector.config import secret
+
+    sql = cfg.import_.erp.sql
+    url = sql.url
+    if sql.url_env:
+        from_env = secret(sql.url_env)
+        if from_env is None and need_url:
+            raise ConfigError([f"import.erp.sql.url_env: environment variable {sql.url_env} "
+                               "is not set"])
+        url = from_env or ""
+    return SqlSinkSettings(url=url, table_prefix=sql.table_prefix, tables=dict(sql.tables),
+                           columns=dict(sql.columns))
+
+
+def build_sql_sink(cfg: Config, *, need_url: bool = True) -> SqlSink:
+    from adapters.erp.sql_sink import SqlSink
+
+    return SqlSink(sql_sink_settings(cfg, need_url=need_url))
+
+
+def command_sink_settings(cfg: Config) -> CommandSinkSettings:
+    from adapters.erp.command_sink import CommandSinkSettings
+
+    c = cfg.import_.erp.command
+    return CommandSinkSettings(argv=list(c.argv), timeout_seconds=c.timeout_seconds,
+                               workdir=c.workdir, ledger=c.ledger,
+                               max_output_chars=c.max_output_chars)
+
+
+def build_sink(cfg: Config) -> ErpSink:
+    """The ERP sink import.erp.sink names."""
+    erp = cfg.import_.erp
+    if erp.sink == "files":
+        from adapters.erp.files_sink import FilesSink
+
+        return FilesSink(erp.path, erp.format, company=cfg.company)
+    if erp.sink == "sql":
+        return build_sql_sink(cfg)
+    if erp.sink == "command":
+        from adapters.erp.command_sink import CommandSink
+
+        return CommandSink(command_sink_settings(cfg))
+    raise ValueError(f"unknown ERP sink {erp.sink!r}")
+
+
+def build_importer(cfg: Config, store: StateStore, stop: threading.Event | None = None,
+                   sink: ErpSink | None = None, beat: Callable[[], None] | None = None,
+                   feed: AppManagerClient | None = None) -> Importer:
+    """The import path: the AppManager client, the journal, the ERP sink (for `connector
+    import --once`; the daemon's loop builds its own with the same parts)."""
+    from connector.importing.poller import importer_for
+
+    return importer_for(cfg, store, feed or build_client(cfg, stop), sink or build_sink(cfg),
+                        stop=stop, beat=beat)
+
+
+def build_import(cfg: Config, store: StateStore) -> list[Loop]:
+    """The import loop (import.enabled): polls the streams, redelivers the dead letters."""
+    from connector.importing.loop import ImportLoop
+
+    if not cfg.import_.enabled:
+        return []
+    return [ImportLoop(cfg, store, make_sink=lambda: build_sink(cfg),
+                       make_feed=lambda stop: build_client(cfg, stop))]
+
+
+def build_legacy(cfg: Config, store: StateStore) -> list[Loop]:
+    """The legacy route's loop (import.legacy.enabled, or import.source legacy / both)."""
+    from adapters.legacy import parse_file
+    from connector.legacy.loop import LegacyLoop, enabled
+
+    if not enabled(cfg):
+        return []
+    return [LegacyLoop(cfg, store, make_sink=lambda: build_sink(cfg), parse=parse_file)]
+
+
+def legacy_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
+                sink: ErpSink | None = None) -> ScanResult:
+    """One scan of the legacy folder (`connector import --once`), into `sink` or the one
+    import.erp names (closed afterwards)."""
+    from adapters.legacy import parse_file
+    from connector.legacy.loop import run_once
+
+    own = sink is None
+    the_sink = sink if sink is not None else build_sink(cfg)
+    try:
+        return run_once(cfg, store, the_sink, parse_file, stop)
+    finally:
+        if own:
+            the_sink.close()
+
+
+def start_sandbox(cfg: Config) -> SandboxServer:
+    """A listening sandbox, or a ConfigError naming sandbox.port (e.g. the port is taken)."""
+    from adapters.appmanager.sandbox import SandboxServer
+
+    sb = cfg.sandbox
+    server = SandboxServer(sb.db, host=sb.host, port=sb.port, auth_key=sb.auth_key,
+                           project=sb.project, seed=sb.seed)
+    try:
+        server.start()
+    except OSError as exc:
+        server.close()
+        raise ConfigError([f"sandbox.port: cannot listen on {sb.host}:{sb.port}: "
+                           f"{exc.strerror or exc}"]) from None
+    return server
+
+
+def build_sandbox(cfg: Config, store: StateStore) -> list[Loop]:
+    """The bundled AppManager sandbox inside the daemon (sandbox.enabled)."""
+    from adapters.appmanager.sandbox_loop import SandboxLoop
+
+    if not cfg.sandbox.enabled:
+        return []
+    return [SandboxLoop(lambda: start_sandbox(cfg), cfg.sandbox.enqueue_every_seconds)]
 
 
 class Daemon:

@@ -6,7 +6,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from connector.errors import ConnectorError
+from connector.model import InboundRecord, Page, ParsedRecord, RawPage
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,106 @@ class Heartbeat:
     alive: bool = True
     last_error: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+
+# Import: AppManager's queues -> the ERP ---------------------------------------------------
+class StreamFeed(Protocol):
+    """The export queues of one AppManager project, page by page (lastID paging).
+
+    `fetch` returns the page of `stream`'s items with a queue id after `last_id`, decoded:
+    each malformed item kept apart with its error (Page.malformed). Raises ConnectorError
+    subclasses only (TransientError after its own retries, AuthError, PermanentError for a
+    hostile answer)."""
+
+    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class RawStreamFeed(StreamFeed, Protocol):
+    """A feed that can also hand a page over undecoded: each item its JSON text, and the
+    page's last queue id read without decoding the rest. The importer asks for the next
+    page as soon as one has arrived, and decodes the items meanwhile (in another process
+    for big pages)."""
+
+    def fetch_raw(self, stream: str, last_id: int, limit: int, offset: int = 0) -> RawPage: ...
+
+
+@dataclass(frozen=True)
+class ErpRef:
+    """Where a record landed: the sink's name and its reference there (file name, row key,
+    command output), and whether it had already landed before this call."""
+
+    sink: str
+    ref: str
+    duplicate: bool = False
+
+
+class ErpSink(Protocol):
+    """Where inbound records (orders, customers, notes, leads, activities) land in the ERP.
+
+    Contract of every sink (files, sql, command; tests/sinks/test_sink_contract.py):
+    - `write(record)` is idempotent on `record.key` (stream + unique_id): writing a record
+      whose key already landed changes nothing and returns `ErpRef(duplicate=True)`. The
+      journal relies on this to replay records after a crash.
+    - It raises `PermanentError` when the ERP refuses the record (it goes to the dead
+      letter, with the message as its reason, and is retried later and on `connector
+      retry`), and `TransientError` when it may work later (ERP down, disk full, lock
+      timeout); `AuthError` stops the import. It never raises anything else on purpose: a
+      library exception escaping is a bug (the record is dead-lettered, never lost).
+    - `close()` releases connections; the sink may not be used afterwards.
+
+    Orders deduplicated by `guid_test_ord` (a second identity) are handled by the journal,
+    before the sink is called. The optional abilities below are declared as their own
+    protocols; the importer checks a sink against them (isinstance), never by name."""
+
+    name: str
+
+    def write(self, record: InboundRecord) -> ErpRef: ...
+
+    def close(self) -> None: ...
+
+
+# A sink's render step: a picklable callable, compared by value, that makes what the sink
+# writes from one record (the files sink: the files' names and bytes). Pure: it may run in
+# another process.
+Render = Callable[[InboundRecord], Any]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a render step made of one record elsewhere (the decode worker process): it
+    travels beside the record, never inside it, and a sink takes it only when `step` is
+    its own (else it renders again)."""
+
+    step: Render
+    output: Any
+
+
+@runtime_checkable
+class BatchSink(ErpSink, Protocol):
+    """A sink that writes a batch in one go (fewer disk flushes per record), with the same
+    outcome per record as `write`: per record its ErpRef, or the error `write` would
+    raise. `rendered`, when given, is one entry per record (None: nothing rendered)."""
+
+    def write_many(self, records: Sequence[InboundRecord],
+                   rendered: Sequence[Rendered | None] = ()) -> list[ErpRef | ConnectorError]:
+        ...
+
+
+@runtime_checkable
+class RenderingSink(BatchSink, Protocol):
+    """A batch sink whose writing starts with a pure render step, which the importer may
+    run in its decode worker process on each record it decodes there; the output comes
+    back beside the record (`Rendered`) and `write_many` writes it as rendered."""
+
+    def render_step(self) -> Render: ...
+
+
+# The legacy route: a return file (AM_*.DAT, leads XML) into web-service-shaped items, or
+# LegacyFileError naming every bad line and field (ForeignCompanyFile: another company's).
+ReturnFileParser = Callable[[str, bytes, str], list[ParsedRecord]]
 
 
 # Geocoding ----------------------------------------------------------------------------

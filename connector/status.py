@@ -12,6 +12,7 @@ from typing import Any
 
 from connector.config import Config
 from connector.state import StateStore
+from connector.timefmt import fmt_time  # also taken from here by connector.export.status
 
 PROVIDERS = (
     ("export", "connector.export.status"),
@@ -58,8 +59,3 @@ def render(facts: dict[str, Any]) -> str:
         lines.append(f"  {fmt_time(e['at'])}  {e['component']}: {e['message']}")
     return "\n".join(lines)
 
-
-def fmt_time(ts: float | None) -> str:
-    if not ts:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))

@@ -31,15 +31,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from adapters.erp import ErpRef
-from connector.config import CommandSinkConfig
 from connector.errors import ConfigError, PermanentError, TransientError
 from connector.model import InboundRecord, to_jsonable
+from connector.ports import ErpRef
 from connector.state import create_private_file
 
 log = structlog.get_logger(__name__)
@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS command_ledger (
     output TEXT
 );
 """
+
+
+@dataclass(frozen=True)
+class CommandSinkSettings:
+    """What the command sink is given (connector/app.py makes it of import.erp.command)."""
+
+    argv: list[str] = field(default_factory=list)  # with the placeholders of PLACEHOLDERS
+    timeout_seconds: float = 120.0
+    workdir: Path | None = None
+    ledger: Path = Path("var/state/erp_command.sqlite")  # keys the program accepted
+    max_output_chars: int = 4000  # stderr kept (the end of it) for the dead letter
 
 
 class _Ledger:
@@ -136,11 +147,11 @@ class CommandSink:
 
     name = "command"
 
-    def __init__(self, cfg: CommandSinkConfig) -> None:
-        check_argv(list(cfg.argv))
-        self.cfg = cfg
-        self.ledger = _Ledger(cfg.ledger)
-        self.inbox = (cfg.workdir or cfg.ledger.parent) / "command-inbox"
+    def __init__(self, settings: CommandSinkSettings) -> None:
+        check_argv(list(settings.argv))
+        self.settings = settings
+        self.ledger = _Ledger(settings.ledger)
+        self.inbox = (settings.workdir or settings.ledger.parent) / "command-inbox"
         self.inbox.mkdir(parents=True, exist_ok=True)
 
     def close(self) -> None:
@@ -172,12 +183,12 @@ class CommandSink:
             raise TransientError(f"{key}: cannot write the record file {path}: {exc}") from None
         values = {"file": str(path), "stream": record.stream, "id": str(record.queue_id),
                   "unique_id": record.unique_id, "key": key, "replay": "1" if replay else "0"}
-        argv = [a.format_map(values) for a in self.cfg.argv]
+        argv = [a.format_map(values) for a in self.settings.argv]
         try:
             code, out, err = self._run(argv, values)
         finally:
             path.unlink(missing_ok=True)
-        limit = self.cfg.max_output_chars
+        limit = self.settings.max_output_chars
         if code == 0:
             self.ledger.finish(key, "accepted", out[-limit:])
             log.debug("command accepted", key=key, replay=replay)
@@ -193,7 +204,7 @@ class CommandSink:
                     "CONNECTOR_ID": values["id"], "CONNECTOR_UNIQUE_ID": values["unique_id"],
                     "CONNECTOR_KEY": values["key"], "CONNECTOR_REPLAY": values["replay"]})
         try:
-            proc = subprocess.Popen(argv, cwd=self.cfg.workdir, env=env, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(argv, cwd=self.settings.workdir, env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=os.name != "nt")
         except OSError as exc:
@@ -201,12 +212,12 @@ class CommandSink:
             # they wait (transient) instead of all going to the dead letter.
             raise TransientError(f"cannot start the ERP command {argv[0]!r}: {exc}") from None
         try:
-            out_b, err_b = proc.communicate(timeout=self.cfg.timeout_seconds)
+            out_b, err_b = proc.communicate(timeout=self.settings.timeout_seconds)
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
             proc.communicate()
             raise TransientError(f"{values['key']}: ERP command did not finish within "
-                                 f"{self.cfg.timeout_seconds:g}s; killed, will retry") from None
+                                 f"{self.settings.timeout_seconds:g}s; killed, will retry") from None
         return (proc.returncode, out_b.decode("utf-8", "replace"), err_b.decode("utf-8", "replace"))
 
 

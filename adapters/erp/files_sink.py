@@ -54,7 +54,6 @@ from typing import Any, cast
 import msgspec
 import structlog
 
-from adapters.erp import ErpRef
 from connector.errors import ConnectorError, PermanentError, RecordError, TransientError
 from connector.fsutil import fsync_dir
 from connector.model import (
@@ -67,6 +66,7 @@ from connector.model import (
     Order,
     OrderRow,
 )
+from connector.ports import ErpRef, Rendered
 
 log = structlog.get_logger(__name__)
 
@@ -231,7 +231,7 @@ def render(record: InboundRecord, fmt: str, company: str) -> list[tuple[str, byt
 
 @dataclass(frozen=True)
 class FilesRender:
-    """`render` for one format and company: the files sink's preparer, which the decode
+    """`render` for one format and company: the files sink's render step, which the decode
     worker process runs on each record it decodes (picklable, compared by value)."""
 
     format: str
@@ -315,16 +315,16 @@ class FilesSink:
         self._read_ledger()
         return name in self._landed or (self.path / name).exists()
 
-    def preparer(self) -> FilesRender:
+    def render_step(self) -> FilesRender:
         """What the decode worker process may run on each record for this sink."""
         return self._render
 
-    def _files(self, record: InboundRecord) -> list[tuple[str, bytes]]:
-        """The record's files: as prepared with it, else rendered now (PermanentError when
-        a value cannot be represented)."""
-        prepared = record.prepared
-        if prepared is not None and prepared[0] == self._render:
-            files: list[tuple[str, bytes]] = prepared[1]
+    def _files(self, record: InboundRecord, rendered: Rendered | None = None
+               ) -> list[tuple[str, bytes]]:
+        """The record's files: as rendered beside it by our own render step, else rendered
+        now (PermanentError when a value cannot be represented)."""
+        if rendered is not None and rendered.step == self._render:
+            files: list[tuple[str, bytes]] = rendered.output
             return files
         return self._render(record)
 
@@ -370,10 +370,13 @@ class FilesSink:
                         files=names, error=why.strerror or str(why))
         return not gone
 
-    def write_many(self, records: Sequence[InboundRecord]) -> list[ErpRef | ConnectorError]:
+    def write_many(self, records: Sequence[InboundRecord],
+                   rendered: Sequence[Rendered | None] = ()) -> list[ErpRef | ConnectorError]:
         """Write a batch: the same as write() for each record, but the files are written
         by a small thread pool (each fsynced before its rename), then one folder fsync and
-        one ledger append. Per record: its ErpRef, or the error write() would raise."""
+        one ledger append. Per record: its ErpRef, or the error write() would raise.
+        `rendered` (one per record, or empty): what our render step made of each
+        elsewhere."""
         results: list[ErpRef | ConnectorError | None] = [None] * len(records)
         jobs: dict[int, list[tuple[str, bytes]]] = {}
         claimed: set[str] = set()
@@ -387,7 +390,7 @@ class FilesSink:
 
         for i, rec in enumerate(records):
             try:
-                files = self._files(rec)
+                files = self._files(rec, rendered[i] if rendered else None)
                 main = files[-1][0]
                 if landed(main):
                     results[i] = ErpRef(self.name, main, duplicate=True)

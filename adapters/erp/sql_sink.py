@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,7 +35,6 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy import exc as sa_exc
 
-from adapters.erp import ErpRef
 from adapters.erp.sql_schema import (
     ADDED_COLUMNS,
     BIGINT,
@@ -48,9 +48,9 @@ from adapters.erp.sql_schema import (
     build_schema,
     ddl,
 )
-from connector.config import SqlSinkConfig, secret
 from connector.errors import ConfigError, PermanentError, TransientError
 from connector.model import InboundRecord
+from connector.ports import ErpRef
 
 log = structlog.get_logger(__name__)
 
@@ -62,11 +62,17 @@ _MAX_DECIMAL = Decimal(10) ** 20  # NUMERIC(28, 8): 20 digits before the point
 # MySQL/MariaDB error numbers that are about the value, not the connection.
 _MYSQL_DATA_ERRORS = {1048, 1264, 1265, 1292, 1366, 1406, 3819, 4025}
 
-def engine_url(cfg: SqlSinkConfig) -> str:
-    url = secret(cfg.url_env) if cfg.url_env else None
-    if cfg.url_env and not url:
-        raise ConfigError([f"import.erp.sql.url_env: environment variable {cfg.url_env} is not set"])
-    return url or cfg.url
+
+@dataclass(frozen=True)
+class SqlSinkSettings:
+    """What the SQL sink is given (connector/app.py makes it of import.erp.sql, the URL
+    read from the environment variable url_env names when set)."""
+
+    url: str
+    table_prefix: str = "ic_"
+    tables: dict[str, str] = field(default_factory=dict)  # logical name -> table name
+    columns: dict[str, str] = field(default_factory=dict)  # "table.column" -> column name
+
 
 def make_engine(url: str) -> sa.Engine:
     """An engine with the settings a staging writer wants on each backend."""
@@ -94,9 +100,10 @@ class SqlSink:
 
     name = "sql"
 
-    def __init__(self, cfg: SqlSinkConfig, *, engine: sa.Engine | None = None) -> None:
-        self.cfg = cfg
-        self.schema: StagingSchema = build_schema(cfg.table_prefix, cfg.tables, cfg.columns)
+    def __init__(self, settings: SqlSinkSettings, *, engine: sa.Engine | None = None) -> None:
+        self.settings = settings
+        self.schema: StagingSchema = build_schema(settings.table_prefix, settings.tables,
+                                                  settings.columns)
         self._url = engine.url.render_as_string(hide_password=True) if engine else None
         self._engine = engine
         self._lock = threading.Lock()
@@ -122,9 +129,8 @@ class SqlSink:
     def engine(self) -> sa.Engine:
         with self._lock:
             if self._engine is None:
-                url = engine_url(self.cfg)
                 try:
-                    self._engine = make_engine(url)
+                    self._engine = make_engine(self.settings.url)
                 except (sa_exc.ArgumentError, ImportError) as exc:
                     raise ConfigError([f"import.erp.sql.url: {exc}"]) from None
                 self._url = self._engine.url.render_as_string(hide_password=True)
@@ -190,7 +196,7 @@ class SqlSink:
         self.schema.metadata.drop_all(self.engine, checkfirst=True)
 
     def ddl(self, dialect: str | None = None) -> str:
-        name = dialect or sa.engine.make_url(engine_url(self.cfg)).get_backend_name()
+        name = dialect or sa.engine.make_url(self.settings.url).get_backend_name()
         return ddl(self.schema, name)
 
     def _check_tables(self) -> None:

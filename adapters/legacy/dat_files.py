@@ -10,15 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.legacy.dat import (
-    LegacyFileError,
     LineReader,
-    ParsedRecord,
-    Problem,
     check_company,
     company_problem,
     decode_text,
     split_lines,
 )
+from connector.model.legacy import LegacyFileError, ParsedRecord, Problem
 
 ORDER_FIELDS: tuple[str, ...] = (
     "COD_DITTA", "COD_EXT_ORD", "T_DAT_ORDINE", "NR_ORD_ORIG", "T_COD_CLIFOR", "T_COD_AGENTE",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from adapters.legacy.dat import LegacyFileError, ParsedRecord, Problem, check_company
+from adapters.legacy.dat import check_company
+from connector.model.legacy import LegacyFileError, ParsedRecord, Problem
 
 _RENAMES = {
     "cda_progetto": "cod_prog",

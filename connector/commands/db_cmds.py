@@ -21,11 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def db_init(args: argparse.Namespace) -> int:
-    from adapters.erp.sql_sink import SqlSink
+    from connector.app import build_sql_sink
     from connector.commands import config_from
 
     cfg = config_from(args)
-    sink = SqlSink(cfg.import_.erp.sql)
+    # The DDL of a named dialect needs no database, so not the URL's secret either.
+    sink = build_sql_sink(cfg, need_url=not (args.sql and args.dialect))
     if args.sql:
         print(sink.ddl(args.dialect), end="")
         return 0

@@ -134,9 +134,8 @@ def _print_result(result: Any) -> bool:
 
 
 def import_once(args: argparse.Namespace) -> int:
-    from adapters.erp import build_sink
+    from connector.app import build_importer, build_sink, legacy_once
     from connector.importing.poller import CycleResult, StreamResult
-    from connector.importing.wiring import build_importer
     from connector.state import StateStore
 
     cfg = _setup(args)
@@ -177,8 +176,6 @@ def import_once(args: argparse.Namespace) -> int:
                     importer.close()
                 problems = _print_result(result)
             if im.legacy.enabled or im.source in ("legacy", "both"):
-                from connector.legacy.loop import run_once as legacy_once
-
                 scan = legacy_once(cfg, store, stop, sink=sink)
                 print(f"legacy files: imported {len(scan.imported)}, quarantined "
                       f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
@@ -192,9 +189,9 @@ def import_once(args: argparse.Namespace) -> int:
 
 
 def retry(args: argparse.Namespace) -> int:
-    from adapters.erp import build_sink
+    from connector.app import build_sink
+    from connector.importing.journal import journal_for
     from connector.importing.poller import Importer, StreamResult
-    from connector.importing.wiring import build_journal
     from connector.state import StateStore
 
     cfg = _setup(args)
@@ -205,11 +202,11 @@ def retry(args: argparse.Namespace) -> int:
         if got is None:
             return 1
         res = StreamResult(**got["recovered"])
-        journal = build_journal(cfg, StateStore(cfg.state_dir))
+        journal = journal_for(cfg, StateStore(cfg.state_dir))
     else:
         try:
             store = StateStore(cfg.state_dir)
-            journal = build_journal(cfg, store)
+            journal = journal_for(cfg, store)
             sink = build_sink(cfg)
             try:
                 res = Importer(None, journal, sink, store).redeliver(StreamResult("retry"),
@@ -228,7 +225,7 @@ def retry(args: argparse.Namespace) -> int:
 def sandbox(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from adapters.appmanager.sandbox_loop import start_server
+    from connector.app import start_sandbox
 
     cfg = _setup(args)
     sb = cfg.sandbox
@@ -237,7 +234,7 @@ def sandbox(args: argparse.Namespace) -> int:
                                  port=sb.port if args.port is None else args.port)
         cfg = dataclasses.replace(cfg, sandbox=sb)
     stop = _stop_on_signals(signal.SIGINT)
-    server = start_server(cfg)
+    server = start_sandbox(cfg)
     print(f"AppManager sandbox: {server.url}  (database {sb.db}; the key is sandbox.auth_key; "
           "Ctrl-C stops)", flush=True)
     try:

@@ -10,7 +10,7 @@ from connector.geocode.cache import FAILED, GeocodeCache
 from connector.geocode.limiter import paused_until
 from connector.geocode.resolver import rate_for
 from connector.state import StateStore
-from connector.status import fmt_time
+from connector.timefmt import fmt_time
 
 
 def collect(cfg: Config, store: StateStore) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The decode worker process's side (connector.importing.decoding starts it): decode a
-page's items and run the sink's preparer on each.
+page's items and run the sink's render step on each.
 
 Kept apart, with only what decoding needs imported, because the worker starts by importing
 this module: without `requests` and the rest of the connector it is up in a fraction of
@@ -13,14 +13,13 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from connector.model import InboundRecord, decode_raw, jsonguard
+from connector.model import decode_raw, jsonguard
+from connector.ports import Render
 
-Preparer = Callable[[InboundRecord], Any]
 # Per item: None (malformed: decoded again by the poller for its error), or
-# (queue_id, unique_id, guid, sent_id, sent_unique_id, prepared or None, warnings).
+# (queue_id, unique_id, guid, sent_id, sent_unique_id, rendered output or None, warnings).
 Decoded = tuple[int, str, str | None, Any, Any, Any, tuple[str, ...]] | None
 
 
@@ -42,10 +41,10 @@ def _exit_with(sentinel: int) -> None:
     os._exit(0)
 
 
-def decode_page(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
+def decode_page(stream: str, raws: tuple[bytes, ...], render: Render | None
                 ) -> list[Decoded]:
-    """(In the worker process.) Each item decoded; the sink's preparer run on the valid
-    ones (its error leaves the item unprepared: the sink meets it again when writing).
+    """(In the worker process.) Each item decoded; the sink's render step run on the valid
+    ones (its error leaves the item unrendered: the sink meets it again when writing).
     An item that is too deep, fails to decode for any reason, or has a queue id the
     journal cannot store is None: the poller decodes it again to refuse it alone, so one
     poison item never costs the worker (or the page)."""
@@ -62,12 +61,12 @@ def decode_page(stream: str, raws: tuple[bytes, ...], prepare: Preparer | None
         if not jsonguard.storable_id(rec.queue_id):
             out.append(None)
             continue
-        prepared = None
-        if prepare is not None:
+        output = None
+        if render is not None:
             try:
-                prepared = prepare(rec)
+                output = render(rec)
             except Exception:  # noqa: BLE001 - the sink raises it again, in its own terms
-                prepared = None
+                output = None
         out.append((rec.queue_id, rec.unique_id, rec.guid, rec.sent_id, rec.sent_unique_id,
-                    prepared, rec.warnings))
+                    output, rec.warnings))
     return out

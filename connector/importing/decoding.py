@@ -3,12 +3,13 @@
 The import path is bound by Python's global interpreter lock, not by the CPU: decoding
 each item into the model and rendering what the sink writes from it take most of it. A
 page read ahead (connector.importing.readahead) is handed to one worker process at once,
-which decodes its items and runs the sink's preparer on each (the files sink: the files'
-names and bytes); it sends back, per item, only what the poller and the journal need
-(queue id, unique_id, guid, id and unique_id as sent) and the prepared files, never the
-model. The poller journals the page with the item texts it already holds, and the sink
-writes what was prepared; a record's model is decoded again in this process only if
-something asks for it.
+which decodes its items and runs the sink's render step on each (the files sink: the
+files' names and bytes; connector.ports.RenderingSink); it sends back, per item, only what
+the poller and the journal need (queue id, unique_id, guid, id and unique_id as sent) and
+the rendered output, never the model. The poller journals the page with the item texts it
+already holds, and the sink writes what was rendered, which travels beside each record
+(connector.ports.Rendered), never inside it; a record's model is decoded again in this
+process only if something asks for it.
 
 Only big pages go there (MIN_BYTES): for a few records a process hop costs more than it
 saves, so a connector that keeps up with its agents never starts the worker; one catching
@@ -29,12 +30,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
-from connector.importing.decode_worker import Decoded, Preparer, decode_page, start_worker
+from connector.importing.decode_worker import Decoded, decode_page, start_worker
 from connector.model import InboundRecord, Malformed, Page, RawPage, decode_item
+from connector.ports import Render, Rendered
 
 log = structlog.get_logger(__name__)
 
@@ -43,53 +45,59 @@ RESULT_TIMEOUT = 60.0  # seconds for a page (it takes milliseconds): a stuck wor
 
 
 @dataclass(frozen=True)
-class DecodingPage(RawPage):
+class Decoding:
     """A raw page whose items the worker process is decoding."""
 
-    decoding: Future[list[Decoded]] | None = field(default=None, compare=False, repr=False)
-    preparer: Preparer | None = field(default=None, compare=False, repr=False)
-    source: PageDecoder | None = field(default=None, compare=False, repr=False)
+    raw: RawPage
+    future: Future[list[Decoded]]
+    render: Render | None
+    source: PageDecoder
 
-    def decode(self) -> Page:
+    def result(self) -> tuple[Page, tuple[Rendered | None, ...]]:
+        """The page decoded, and beside its records (one entry per `page.items`, in order)
+        what the render step made of each (None: nothing rendered)."""
         try:
-            assert self.decoding is not None
-            results = self.decoding.result(timeout=RESULT_TIMEOUT)
+            results = self.future.result(timeout=RESULT_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - decoded here instead, as without a worker
-            if self.source is not None:
-                self.source.give_up(exc)
-            return super().decode()
+            self.source.give_up(exc)
+            return self.raw.decode(), ()
         decoded: list[InboundRecord | Malformed] = []
-        stream, prep = self.stream, self.preparer
-        for i, (raw, r) in enumerate(zip(self.raws, results, strict=True)):
+        rendered: list[Rendered | None] = []
+        stream, render = self.raw.stream, self.render
+        for i, (raw, r) in enumerate(zip(self.raw.raws, results, strict=True)):
             if r is None:
-                decoded.append(decode_item(stream, i, raw))
+                item = decode_item(stream, i, raw)
+                decoded.append(item)
+                if isinstance(item, InboundRecord):
+                    rendered.append(None)
                 continue
-            queue_id, unique_id, guid, sent_id, sent_uid, prepared, warnings = r
+            queue_id, unique_id, guid, sent_id, sent_uid, output, warnings = r
             decoded.append(InboundRecord.decoded_elsewhere(
-                stream, queue_id, unique_id, raw, sent_id, sent_uid, guid,
-                (prep, prepared) if prepared is not None else None, warnings))
-        return self.page(decoded)
+                stream, queue_id, unique_id, raw, sent_id, sent_uid, guid, warnings))
+            rendered.append(Rendered(render, output)
+                            if output is not None and render is not None else None)
+        return self.raw.page(decoded), tuple(rendered)
 
 
 class PageDecoder:
     """One worker process that decodes raw pages (started on first use, stopped by close).
-    `prepare` is the sink's preparer (picklable), or None."""
+    `render` is the sink's render step (picklable), or None."""
 
     def reading(self, fetch_raw: Callable[[str, int, int], RawPage]
-                ) -> Callable[[str, int, int], RawPage]:
+                ) -> Callable[[str, int, int], RawPage | Decoding]:
         """`fetch_raw`, each page it fetches handed to the worker at once."""
-        def fetch(stream: str, last_id: int, limit: int) -> RawPage:
+        def fetch(stream: str, last_id: int, limit: int) -> RawPage | Decoding:
             return self.submit(fetch_raw(stream, last_id, limit))
         return fetch
 
-    def __init__(self, prepare: Preparer | None = None) -> None:
-        self.prepare = prepare
+    def __init__(self, render: Render | None = None) -> None:
+        self.render = render
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
         self._lock = threading.Lock()
         self._used = False  # a page went to the worker since the last release_if_idle
 
-    def submit(self, page: RawPage) -> RawPage:
+    def submit(self, page: RawPage) -> RawPage | Decoding:
         """The page, with its decoding under way in the worker (as is when unavailable)."""
         if sum(len(r) for r in page.raws) < MIN_BYTES:
             return page
@@ -102,13 +110,12 @@ class PageDecoder:
                     self._pool = ProcessPoolExecutor(
                         1, mp_context=multiprocessing.get_context("spawn"),
                         initializer=start_worker)
-                fut = self._pool.submit(decode_page, page.stream, page.raws, self.prepare)
+                fut = self._pool.submit(decode_page, page.stream, page.raws, self.render)
                 self._used = True
             except (BrokenProcessPool, OSError, RuntimeError) as exc:
                 self._give_up(exc)
                 return page
-        return DecodingPage(stream=page.stream, raws=page.raws, last_id=page.last_id,
-                            meta=page.meta, decoding=fut, preparer=self.prepare, source=self)
+        return Decoding(page, fut, self.render, self)
 
     def give_up(self, exc: BaseException) -> None:
         """The worker failed (died, raised, or stuck): decode here from now on."""

@@ -22,12 +22,13 @@ API (the names other parts rely on):
   with its error (shown by `connector status`), it is never delivered. The same item
   quarantined again (a server that keeps sending an item without a usable id) is kept
   once.
-- `deliver(rec, sink) -> Outcome` and `deliver_many(recs, sink) -> list[Outcome]`: write
-  through the ErpSink (its optional `write_many(recs) -> list[ErpRef | Exception]` when it
-  has one, for batches) and record the outcome: "delivered", "duplicate" (already there),
+- `deliver(rec, sink) -> Outcome` and `deliver_many(recs, sink, rendered=()) ->
+  list[Outcome]`: write through the ErpSink (in one go when it is a BatchSink, with what
+  was rendered beside each record) and record the outcome: "delivered", "duplicate" (already there),
   "dead" (the sink raised PermanentError: dead letter, retried with backoff), "failed"
   (TransientError: stays pending, retried with backoff). The two halves on their own:
-  `write(recs, sink) -> list[Attempt]` (the ERP writes, the journal untouched) and
+  `write(recs, sink, into, rendered) -> list[Attempt]` (the ERP writes, the journal
+  untouched) and
   `save_outcomes(attempts)`; the poller writes in one thread and records the attempts with
   its next page, so only one thread writes the journal.
 - `pending(stream=None) -> list[InboundRecord]`: journaled, never tried (a crash between
@@ -61,16 +62,19 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import structlog
 
-from adapters.erp import ErpRef, ErpSink
 from connector import metrics
 from connector.errors import AuthError, FormatError, PermanentError, RecordError, TransientError
 from connector.model import InboundRecord, decode_raw, decode_record
 from connector.model.jsonguard import ID_MAX
+from connector.ports import BatchSink, ErpRef, ErpSink, Rendered
 from connector.state import StateStore, is_store_fault
+
+if TYPE_CHECKING:
+    from connector.config import Config
 
 log = structlog.get_logger(__name__)
 _stdlib_log = logging.getLogger(__name__)  # the logger structlog's calls above end in
@@ -402,27 +406,29 @@ class Journal:
     def deliver(self, rec: InboundRecord, sink: ErpSink) -> Outcome:
         return self.deliver_many([rec], sink)[0]
 
-    def deliver_many(self, records: Sequence[InboundRecord], sink: ErpSink) -> list[Outcome]:
+    def deliver_many(self, records: Sequence[InboundRecord], sink: ErpSink,
+                     rendered: Sequence[Rendered | None] = ()) -> list[Outcome]:
         """Write each record, then record all outcomes in one transaction. A crash in
         between only repeats writes, which the sink answers with duplicate=True."""
         done: list[Attempt] = []
         try:
-            self.write(records, sink, done)
+            self.write(records, sink, done, rendered)
         finally:
             self.save_outcomes(done)
         return [a.outcome for a in done]
 
     def write(self, records: Sequence[InboundRecord], sink: ErpSink,
-              into: list[Attempt] | None = None) -> list[Attempt]:
+              into: list[Attempt] | None = None,
+              rendered: Sequence[Rendered | None] = ()) -> list[Attempt]:
         """Write records to the ERP and say how each went, without touching the journal
         (the caller records the attempts: `save_outcomes`, or with the next page in
-        `record_page`). The sink's write_many is used for batches when it has one. Each
-        attempt is appended to `into` as soon as it is known, so that a caller interrupted
-        by AuthError still records the ones before."""
+        `record_page`). A batch goes in one go to a sink that writes batches (BatchSink),
+        with what was rendered beside each record (`rendered`, one per record, or empty).
+        Each attempt is appended to `into` as soon as it is known, so that a caller
+        interrupted by AuthError still records the ones before."""
         done = [] if into is None else into
-        write_many = getattr(sink, "write_many", None)
-        if write_many is not None and len(records) > 1:
-            for rec, got in zip(records, write_many(records), strict=True):
+        if isinstance(sink, BatchSink) and len(records) > 1:
+            for rec, got in zip(records, sink.write_many(records, rendered), strict=True):
                 done.append(self._classify(rec, sink, got))
         else:
             for rec in records:
@@ -722,3 +728,9 @@ def _item_of(rec: InboundRecord) -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         return raw.decode("utf-8", "replace")
+
+
+def journal_for(cfg: Config, store: StateStore) -> Journal:
+    """The journal with import.retry_seconds and import.max_retry_seconds."""
+    return Journal(store, retry_seconds=cfg.import_.retry_seconds,
+                   max_retry_seconds=cfg.import_.max_retry_seconds)

@@ -8,6 +8,9 @@ event, in short slices so the heartbeat stays fresh.
 Between cycles it does what one-shot commands ask of the daemon (connector.importing.
 handover): `connector import --once` and `connector retry` run beside the daemon hand
 their work to it, so that only this process writes to the ERP.
+
+The loop is given how to open its ERP sink and its AppManager feed (connector/app.py
+builds them from the configuration); it imports no adapter.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import structlog
 
 from connector.config import Config
 from connector.errors import AuthError, StateStoreError, StopRequested, TransientError
 from connector.importing.handover import Handover, Request
+from connector.importing.poller import Importer, StreamResult, importer_for
 from connector.model import STREAMS
+from connector.ports import ErpSink, StreamFeed
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -32,17 +36,22 @@ log = structlog.get_logger(__name__)
 class ImportLoop:
     name = "import"
 
-    def __init__(self, cfg: Config, store: StateStore) -> None:
+    def __init__(self, cfg: Config, store: StateStore, *, make_sink: Callable[[], ErpSink],
+                 make_feed: Callable[[threading.Event], StreamFeed]) -> None:
         self.cfg = cfg
         self.store = store
+        self.make_sink = make_sink  # the ERP sink of import.erp (opened when the loop runs)
+        self.make_feed = make_feed  # the AppManager client (it may ask the License Manager)
+
+    def _importer(self, sink: ErpSink, stop: threading.Event,
+                  beat: Callable[[], None]) -> Importer:
+        return importer_for(self.cfg, self.store, self.make_feed(stop), sink, stop=stop,
+                            beat=beat)
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
-        from adapters.erp import build_sink
-        from connector.importing.wiring import build_importer, build_journal
-
         cfg = self.cfg
         poll_api = cfg.import_.source in ("api", "both")
-        sink = build_sink(cfg)
+        sink = self.make_sink()
         handover = Handover(self.store)
         importer = None
         try:
@@ -52,13 +61,11 @@ class ImportLoop:
                 try:
                     if poll_api:
                         if importer is None:
-                            importer = build_importer(cfg, self.store, stop, sink=sink, beat=beat)
+                            importer = self._importer(sink, stop, beat)
                         importer.run_cycle(cfg.import_.appmanager.streams)
                     else:
-                        from connector.importing.poller import Importer, StreamResult
-
-                        Importer(None, build_journal(cfg, self.store), sink, self.store,
-                                 stop=stop, beat=beat).redeliver(StreamResult("(journal)"))
+                        importer_for(cfg, self.store, None, sink, stop=stop,
+                                     beat=beat).redeliver(StreamResult("(journal)"))
                 except StopRequested:
                     return
                 except TransientError as exc:
@@ -72,7 +79,7 @@ class ImportLoop:
                     request = handover.take()
                     if request is not None:
                         if importer is None and poll_api:
-                            importer = build_importer(cfg, self.store, stop, sink=sink, beat=beat)
+                            importer = self._importer(sink, stop, beat)
                         self._serve(handover, request, importer, sink, stop, beat)
                         continue
                     if (left := end - time.monotonic()) <= 0:
@@ -83,13 +90,10 @@ class ImportLoop:
                 importer.close()
             sink.close()
 
-    def _serve(self, handover: Handover, request: Request, importer: Any, sink: Any,
-               stop: threading.Event, beat: Callable[[], None]) -> None:
+    def _serve(self, handover: Handover, request: Request, importer: Importer | None,
+               sink: ErpSink, stop: threading.Event, beat: Callable[[], None]) -> None:
         """Do what a one-shot command asked (an import cycle, or a retry of the dead
         letters) and leave the result for it."""
-        from connector.importing.poller import Importer, StreamResult
-        from connector.importing.wiring import build_journal
-
         log.info("doing what a one-shot command asked", kind=request.kind, args=request.args)
         asdict = dataclasses.asdict
         streams = [s for s in request.args.get("streams") or STREAMS if s in STREAMS]
@@ -99,8 +103,7 @@ class ImportLoop:
                 out = {"recovered": asdict(result.recovered),
                        "streams": {k: asdict(v) for k, v in result.streams.items()}}
             elif request.kind in ("import", "retry"):
-                plain = Importer(None, build_journal(self.cfg, self.store), sink, self.store,
-                                 stop=stop, beat=beat)
+                plain = importer_for(self.cfg, self.store, None, sink, stop=stop, beat=beat)
                 res = plain.redeliver(StreamResult(request.kind), streams,
                                       force=request.kind == "retry")
                 out = {"recovered": asdict(res), "streams": {}}
@@ -118,9 +121,3 @@ class ImportLoop:
             handover.finish(request.id, error=f"{type(exc).__name__}: {exc}")
             return
         handover.finish(request.id, out)
-
-
-def build_loops(cfg: Config, store: StateStore) -> list[ImportLoop]:
-    if not cfg.import_.enabled:
-        return []
-    return [ImportLoop(cfg, store)]

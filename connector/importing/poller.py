@@ -24,12 +24,11 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import structlog
 
-from adapters.erp import ErpSink
 from connector import metrics
+from connector.config import Config
 from connector.errors import (
     AuthError,
     ConnectorError,
@@ -37,19 +36,18 @@ from connector.errors import (
     StateStoreError,
     StopRequested,
 )
-from connector.importing.decoding import PageDecoder
-from connector.importing.journal import Attempt, Journal, Outcome
+from connector.importing.decoding import Decoding, PageDecoder
+from connector.importing.journal import Attempt, Journal, Outcome, journal_for
 from connector.importing.readahead import ReadAhead
 from connector.model import STREAMS, InboundRecord, Malformed, Page, RawPage
+from connector.ports import ErpSink, RawStreamFeed, Rendered, RenderingSink, StreamFeed
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
 
-
-class Feed(Protocol):
-    def fetch(self, stream: str, last_id: int, limit: int, offset: int = 0) -> Page: ...
-
-    def close(self) -> None: ...
+# What the reader thread hands over: a page decoded (a feed without raw pages), a raw one,
+# or one the decode worker process is decoding.
+Fetched = Page | RawPage | Decoding
 
 
 class IdsWentBackError(PermanentError):
@@ -105,7 +103,8 @@ def ordered(streams: Iterable[str]) -> list[str]:
 
 
 class Importer:
-    def __init__(self, feed: Feed | None, journal: Journal, sink: ErpSink, store: StateStore, *,
+    def __init__(self, feed: StreamFeed | None, journal: Journal, sink: ErpSink,
+                 store: StateStore, *,
                  page_size: int = 50, stop: threading.Event | None = None,
                  beat: Callable[[], None] | None = None,
                  decoder: PageDecoder | None = None) -> None:
@@ -185,18 +184,22 @@ class Importer:
         mark = self.journal.mark(stream)
         page_size = self.page_size
 
-        def next_id(asked: int, raw: RawPage) -> int | None:
+        def next_id(asked: int, got: Fetched) -> int | None:
+            raw = got.raw if isinstance(got, Decoding) else got
+            if not isinstance(raw, RawPage):  # decoded: its last id is known once read
+                return None
             return _next_last_id([raw.last_id], asked, raw.raw_count, raw.meta.total_count,
                                  page_size)
 
         # A feed that can hand over a page undecoded (with its last id) is read ahead while
         # the pages before are decoded and journaled.
         # With a decode worker, each page is handed to it as soon as it is read.
-        fetch_raw: Callable[[str, int, int], RawPage] | None = getattr(feed, "fetch_raw", None)
-        if fetch_raw is not None and self.decoder is not None:
-            fetch_raw = self.decoder.reading(fetch_raw)
-        reader = ReadAhead(fetch_raw or feed.fetch, stream, page_size, next_id, self.stop,
-                           depth=_READ_AHEAD)
+        fetch: Callable[[str, int, int], Fetched] = feed.fetch
+        if isinstance(feed, RawStreamFeed):
+            fetch = feed.fetch_raw
+            if self.decoder is not None:
+                fetch = self.decoder.reading(feed.fetch_raw)
+        reader = ReadAhead(fetch, stream, page_size, next_id, self.stop, depth=_READ_AHEAD)
         reader.restart(mark)
         writer = ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{stream}")
         # The ERP writer thread only writes; what came of each write is recorded by this
@@ -204,12 +207,13 @@ class Importer:
         # waiting on each other's locks) and one disk flush per page.
         delivering: Future[list[Attempt]] | None = None
         backlog: list[InboundRecord] = []
+        beside: list[Rendered | None] = []  # what was rendered of each, elsewhere
         try:
             while True:
                 asked, got = reader.get()
                 res.pages += 1
-                ahead = next_id(asked, got) if isinstance(got, RawPage) else None
-                page = got.decode() if isinstance(got, RawPage) else got
+                ahead = next_id(asked, got)
+                page, rendered = _decoded(got)
                 fresh_items, fresh_bad, top = _after_mark(stream, page, mark)
                 if not fresh_items and not fresh_bad:
                     break
@@ -235,9 +239,11 @@ class Importer:
                 if top is not None:
                     mark = top
                 backlog.extend(new)
+                beside.extend(_rendered_for(new, page.items, rendered))
                 if delivering is None and backlog:
-                    delivering = writer.submit(self.journal.write, backlog, self.sink)
-                    backlog = []
+                    delivering = writer.submit(self.journal.write, backlog, self.sink, None,
+                                               beside)
+                    backlog, beside = [], []
                 self.beat()
                 if nxt is None or self.stop.is_set():  # what was read ahead is dropped
                     break
@@ -247,8 +253,8 @@ class Importer:
                 self.journal.save_outcomes(written)
                 res.count(a.outcome for a in written)
             if backlog:
-                res.count(self.journal.deliver_many(backlog, self.sink))
-                backlog = []
+                res.count(self.journal.deliver_many(backlog, self.sink, beside))
+                backlog, beside = [], []
         finally:
             reader.close()
             writer.shutdown(wait=True)  # an ERP write in progress finishes
@@ -262,6 +268,48 @@ class Importer:
         log.info("import stream done", stream=stream, pages=res.pages, new=res.new,
                  delivered=res.delivered, dead=res.dead, malformed=res.malformed, mark=mark)
         return res
+
+
+def importer_for(cfg: Config, store: StateStore, feed: StreamFeed | None, sink: ErpSink, *,
+                 stop: threading.Event | None = None,
+                 beat: Callable[[], None] | None = None) -> Importer:
+    """The importer of the configuration's import section, reading `feed` (None: it only
+    delivers what the journal holds, as for the legacy route) into `sink`. Big pages are
+    decoded in the decode worker process when import.decode_worker is on and the sink has
+    a render step to run there: any other sink would decode each record's model here
+    again."""
+    decoder = None
+    if feed is not None and cfg.import_.decode_worker and isinstance(sink, RenderingSink):
+        decoder = PageDecoder(sink.render_step())
+    return Importer(feed, journal_for(cfg, store), sink, store,
+                    page_size=cfg.import_.appmanager.page_size, stop=stop, beat=beat,
+                    decoder=decoder)
+
+
+def _decoded(got: Fetched) -> tuple[Page, tuple[Rendered | None, ...]]:
+    """The page, and what was rendered beside its records (one per `page.items`, or empty
+    when nothing was)."""
+    if isinstance(got, Decoding):
+        return got.result()
+    if isinstance(got, RawPage):
+        return got.decode(), ()
+    return got, ()
+
+
+def _rendered_for(new: Sequence[InboundRecord], items: Sequence[InboundRecord],
+                  rendered: Sequence[Rendered | None]) -> list[Rendered | None]:
+    """What was rendered beside each of `new`, records of the page's `items` in their
+    order (the journal returns the new ones as a subsequence of the records it was given)."""
+    if not rendered:
+        return [None] * len(new)
+    out: list[Rendered | None] = []
+    j = 0
+    for rec in new:
+        while items[j] is not rec:
+            j += 1
+        out.append(rendered[j])
+        j += 1
+    return out
 
 
 def _after_mark(stream: str, page: Page, mark: int

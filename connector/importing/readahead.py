@@ -9,8 +9,8 @@ error, a crash) only means reading it again.
 
 The poller checks every page; when the lastID it wants next is not the one this thread
 went on with (items out of id order, a last item without a readable id), `restart(last_id)`
-drops what is ahead and begins again from there. A feed without raw pages is read one page
-at a time (the next lastID is known only once the page is decoded).
+drops what is ahead and begins again from there. A page whose next lastID is known only
+once it is decoded (a feed without raw pages: `next_id` says None) is read one at a time.
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
-from connector.model import Page, RawPage
-
-Fetch = Callable[[str, int, int], Page | RawPage]
-NextId = Callable[[int, RawPage], int | None]
+T = TypeVar("T")  # what a fetch returns: a page, raw or decoded
 
 
-class ReadAhead:
-    def __init__(self, fetch: Fetch, stream: str, page_size: int, next_id: NextId,
-                 stop: threading.Event, depth: int = 3) -> None:
+class ReadAhead(Generic[T]):
+    def __init__(self, fetch: Callable[[str, int, int], T], stream: str, page_size: int,
+                 next_id: Callable[[int, T], int | None], stop: threading.Event,
+                 depth: int = 3) -> None:
         self._fetch = fetch
         self._stream = stream
         self._page_size = page_size
@@ -35,7 +34,7 @@ class ReadAhead:
         self._stop = stop
         self._depth = max(1, depth)
         self._cond = threading.Condition()
-        self._ready: deque[tuple[int, Page | RawPage | BaseException]] = deque()
+        self._ready: deque[tuple[int, T | BaseException]] = deque()
         self._want: int | None = None  # the lastID to ask for next; None: nothing to ask
         self._busy = False             # a request is in flight
         self._generation = 0           # bumped by restart: answers of older ones are dropped
@@ -51,7 +50,7 @@ class ReadAhead:
             self._want = last_id
             self._cond.notify_all()
 
-    def get(self) -> tuple[int, Page | RawPage]:
+    def get(self) -> tuple[int, T]:
         """The next page and the lastID it was asked with, once it is there. The fetch's
         error, if it failed. Call only when a page was asked for (restart, or a full page
         before)."""
@@ -88,11 +87,12 @@ class ReadAhead:
                 self._want = None
                 self._busy = True
             nxt: int | None = None
-            got: Page | RawPage | BaseException
+            got: T | BaseException
             try:
-                got = self._fetch(self._stream, asked, self._page_size)
-                if isinstance(got, RawPage) and not self._stop.is_set():
-                    nxt = self._next_id(asked, got)
+                fetched = self._fetch(self._stream, asked, self._page_size)
+                got = fetched
+                if not self._stop.is_set():
+                    nxt = self._next_id(asked, fetched)
             except BaseException as exc:  # noqa: BLE001 - handed to the poller, raised there
                 got = exc
             with self._cond:

@@ -3,13 +3,13 @@ imported, dead letters (with their reasons) and malformed items; read from the j
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from connector.config import Config
 from connector.importing.journal import Journal
 from connector.model import STREAMS
 from connector.state import StateStore
+from connector.timefmt import fmt_time
 
 MAX_LISTED = 20
 
@@ -48,15 +48,11 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
             "malformed": bad, "warnings": warned}
 
 
-def _t(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
-
-
 def render(section: dict[str, Any]) -> list[str]:
     lines = [f"import: {'enabled' if section.get('enabled') else 'disabled'}, source "
              f"{section.get('source')}, ERP sink {section.get('sink')}"]
     for name, s in section.get("streams", {}).items():
-        line = (f"  {name:<15} mark {s['mark']:<7} last import {_t(s['last_import_at'])}  "
+        line = (f"  {name:<15} mark {s['mark']:<7} last import {fmt_time(s['last_import_at'])}  "
                 f"imported {s['imported']}  dead {s['dead']}  failing {s['failing']}  "
                 f"malformed {s['malformed']}")
         if s.get("pending"):
@@ -65,21 +61,21 @@ def render(section: dict[str, Any]) -> list[str]:
             line += f"  with warnings {s['warned']}"
         lines.append(line)
         if s.get("error"):
-            lines.append(f"    STOPPED/FAILING since {_t(s['error_at'])}: {s['error']}")
+            lines.append(f"    STOPPED/FAILING since {fmt_time(s['error_at'])}: {s['error']}")
     dead = section.get("dead_letters") or []
     lines.append(f"  dead letters: {len(dead) if dead else 'none'}"
                  + (" (retry now with `connector retry`)" if dead else ""))
     for d in dead:
         lines.append(f"    {d['key']} (queue id {d['queue_id']}, {d['state']}, attempts "
-                     f"{d['attempts']}, next retry {_t(d['next_retry_at'])}): {d['reason']}")
+                     f"{d['attempts']}, next retry {fmt_time(d['next_retry_at'])}): {d['reason']}")
     bad = section.get("malformed") or []
     lines.append(f"  malformed items: {len(bad) if bad else 'none'}")
     for b in bad:
-        lines.append(f"    {b['stream']} queue id {b['queue_id']} at {_t(b['at'])}: {b['error']}")
+        lines.append(f"    {b['stream']} queue id {b['queue_id']} at {fmt_time(b['at'])}: {b['error']}")
     warned = section.get("warnings") or []
     if warned:
         lines.append(f"  latest warnings ({len(warned)}; the records were delivered):")
         for w in warned:
-            lines.append(f"    {w['key']} (queue id {w['queue_id']}) at {_t(w['at'])}: "
+            lines.append(f"    {w['key']} (queue id {w['queue_id']}) at {fmt_time(w['at'])}: "
                          f"{w['warning']}")
     return lines

@@ -1,7 +1,8 @@
 """The legacy route: AppManager's return files in <company>/appmanager -> journal -> ERP sink.
 
 For each stable file (size and mtime unchanged over settle_seconds):
-1. parse it whole (adapters.legacy); a malformed file moves to quarantine with a
+1. parse it whole (the parser it is given: adapters.legacy, through connector/app.py); a
+   malformed file moves to quarantine with a
    `<name>.errors.txt` naming each bad line and field, and nothing of it is journaled; a
    file of another company (every COD_DITTA in it another company's) is left where it is
    for that company's connector, as the reference connector does: logged once (the
@@ -31,22 +32,22 @@ from typing import Any
 
 import structlog
 
-from adapters.erp import ErpSink
-from adapters.legacy import (
-    ForeignCompanyFile,
-    LegacyFileError,
-    ParsedRecord,
-    Problem,
-    kind_of,
-    parse_file,
-)
 from connector import metrics
 from connector.config import Config
 from connector.errors import FormatError, RecordError
 from connector.fsutil import atomic_writer, fsync_dir, move_durably
-from connector.importing.journal import Journal
+from connector.importing.journal import Journal, journal_for
 from connector.logsetup import bind_correlation
-from connector.model import InboundRecord, decode_record
+from connector.model import (
+    ForeignCompanyFile,
+    InboundRecord,
+    LegacyFileError,
+    ParsedRecord,
+    Problem,
+    decode_record,
+    kind_of,
+)
+from connector.ports import ErpSink, ReturnFileParser
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -84,13 +85,13 @@ def quarantine_dir(cfg: Config) -> Path:
 
 
 class LegacyImporter:
-    def __init__(self, cfg: Config, store: StateStore, sink: ErpSink,
+    def __init__(self, cfg: Config, store: StateStore, sink: ErpSink, parse: ReturnFileParser,
                  journal: Journal | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.sink = sink
-        self.journal = journal or Journal(store, retry_seconds=cfg.import_.retry_seconds,
-                                          max_retry_seconds=cfg.import_.max_retry_seconds)
+        self.parse = parse
+        self.journal = journal or journal_for(cfg, store)
         self.folder = cfg.legacy_folder
         self.quarantine = quarantine_dir(cfg)
         self.archive = cfg.import_.legacy.archive
@@ -165,7 +166,7 @@ class LegacyImporter:
             result.waiting.append(name)
             return
         try:
-            parsed = parse_file(name, data, self.cfg.company)
+            parsed = self.parse(name, data, self.cfg.company)
             records = [self._decode(p) for p in parsed]
         except ForeignCompanyFile as exc:
             self._leave_foreign(name, st, exc)

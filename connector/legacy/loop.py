@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import structlog
 
-from adapters.erp import ErpSink, build_sink
 from connector.config import Config
 from connector.legacy.importer import LegacyImporter, ScanResult
+from connector.ports import ErpSink, ReturnFileParser
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
@@ -30,15 +30,16 @@ def enabled(cfg: Config) -> bool:
 class LegacyLoop:
     name = "legacy"
 
-    def __init__(self, cfg: Config, store: StateStore,
-                 sink_factory: Callable[[Config], ErpSink] = build_sink) -> None:
+    def __init__(self, cfg: Config, store: StateStore, *, make_sink: Callable[[], ErpSink],
+                 parse: ReturnFileParser) -> None:
         self.cfg = cfg
         self.store = store
-        self.sink_factory = sink_factory
+        self.make_sink = make_sink  # the ERP sink of import.erp (opened when the loop runs)
+        self.parse = parse
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
-        sink = self.sink_factory(self.cfg)
-        importer = LegacyImporter(self.cfg, self.store, sink)
+        sink = self.make_sink()
+        importer = LegacyImporter(self.cfg, self.store, sink, self.parse)
         log.info("legacy route watching", folder=str(importer.folder))
         try:
             while not stop.is_set():
@@ -54,17 +55,7 @@ class LegacyLoop:
             sink.close()
 
 
-def run_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
-             sink: ErpSink | None = None) -> ScanResult:
+def run_once(cfg: Config, store: StateStore, sink: ErpSink, parse: ReturnFileParser,
+             stop: threading.Event | None = None) -> ScanResult:
     """One scan of the folder (for `connector import --once` and tests)."""
-    own = sink is None
-    the_sink = sink if sink is not None else build_sink(cfg)
-    try:
-        return LegacyImporter(cfg, store, the_sink).scan(stop or threading.Event())
-    finally:
-        if own:
-            the_sink.close()
-
-
-def build_loops(cfg: Config, store: StateStore) -> list[LegacyLoop]:
-    return [LegacyLoop(cfg, store)] if enabled(cfg) else []
+    return LegacyImporter(cfg, store, sink, parse).scan(stop or threading.Event())

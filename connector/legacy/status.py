@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from adapters.legacy import kind_of
 from connector.config import Config
 from connector.legacy.importer import foreign_files, quarantine_dir
 from connector.legacy.loop import enabled
+from connector.model import kind_of
 from connector.state import StateStore
+from connector.timefmt import fmt_time
 
 
 def _float(value: str | None) -> float | None:
@@ -58,8 +59,6 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 
 def render(section: dict[str, Any]) -> list[str]:
-    from connector.status import fmt_time
-
     if not section.get("enabled"):
         return ["legacy files: off"]
     lines = [f"legacy files: {section['folder']}",

@@ -11,6 +11,8 @@ from the wire. It imports nothing of ours but itself and connector.errors.
   model; value by value, naming the field of an error; dates, numbers and text; the fields
   passed through and the identity of a record sent without one);
 - pages: RawPage, Page and Malformed, and decode_item (one item's failure is its own);
+- legacy: the legacy return files' vocabulary (the stream a file name feeds, a file's
+  records as queue items, why a file is refused);
 - jsonguard: bounds on JSON text from the network, checked before anything decodes it.
 
 Import from this package (`from connector.model import Order`); its modules import each
@@ -28,6 +30,13 @@ from connector.model.codes import (
 )
 from connector.model.extras import FALLBACK_PREFIX, MAX_DEPTH, fallback_identity
 from connector.model.inbound import InboundRecord, decode_raw, decode_record
+from connector.model.legacy import (
+    ForeignCompanyFile,
+    LegacyFileError,
+    ParsedRecord,
+    Problem,
+    kind_of,
+)
 from connector.model.pages import Malformed, Page, PageMeta, RawPage, decode_item, raw_queue_id
 from connector.model.records import (
     STREAM_MODELS,
@@ -49,8 +58,9 @@ from connector.model.wire import parse_wire_datetime, queue_id_of
 __all__ = [
     "ACTIVITY_STATES", "FALLBACK_PREFIX", "FREE_GOODS", "MAX_DEPTH", "OFFER_TYPES",
     "ORDER_TYPES", "STREAMS", "STREAM_MODELS", "UOM_TYPES", "Activity", "CustomerChange",
-    "CustomerNote", "InboundRecord", "Lead", "LeadNote", "Malformed", "Model", "NewCustomer",
-    "Order", "OrderRow", "Page", "PageMeta", "RawPage", "RowDetail", "decode_item",
-    "decode_raw", "decode_record", "delivery_date_of", "fallback_identity", "order_kind",
-    "parse_wire_datetime", "queue_id_of", "raw_queue_id", "to_jsonable",
+    "CustomerNote", "ForeignCompanyFile", "InboundRecord", "Lead", "LeadNote",
+    "LegacyFileError", "Malformed", "Model", "NewCustomer", "Order", "OrderRow", "Page",
+    "PageMeta", "ParsedRecord", "Problem", "RawPage", "RowDetail", "decode_item",
+    "decode_raw", "decode_record", "delivery_date_of", "fallback_identity", "kind_of",
+    "order_kind", "parse_wire_datetime", "queue_id_of", "raw_queue_id", "to_jsonable",
 ]

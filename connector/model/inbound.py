@@ -39,10 +39,10 @@ class InboundRecord:
     `warnings` name what was read in a way of our own choosing (an unknown code value read
     as the reference connector reads it): the record is delivered, the warnings reported.
 
-    A record decoded in the decode worker process (connector.importing.decoding) arrives
-    without its model (`decoded` None) but with what the sink prepared from it there
-    (`prepared`: the sink's preparer and its result); its model is decoded again from `raw`
-    only if something asks for it.
+    A record decoded in another process (the decode worker, connector.importing.decoding)
+    arrives without its model (`decoded` None); its model is decoded again from `raw` only
+    if something asks for it. What a sink rendered from it there travels beside it
+    (connector.ports.Rendered), never inside it.
     """
 
     stream: str
@@ -53,18 +53,15 @@ class InboundRecord:
     sent_id: Any = field(default=None, compare=False, repr=False)
     sent_unique_id: Any = field(default=None, compare=False, repr=False)
     payload_dict: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    prepared: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
     warnings: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def decoded_elsewhere(cls, stream: str, queue_id: int, unique_id: str, raw: bytes,
                           sent_id: Any, sent_unique_id: Any, guid: str | None,
-                          prepared: tuple[Any, Any] | None,
                           warnings: tuple[str, ...] = ()) -> InboundRecord:
         """A record another process decoded (from `raw`, which is kept) and found valid."""
         rec = cls(stream=stream, queue_id=queue_id, unique_id=unique_id, raw=raw,
-                  sent_id=sent_id, sent_unique_id=sent_unique_id, prepared=prepared,
-                  warnings=warnings)
+                  sent_id=sent_id, sent_unique_id=sent_unique_id, warnings=warnings)
         rec.__dict__["guid"] = guid  # what the cached property would compute from the model
         return rec
 

@@ -27,15 +27,14 @@ import sqlalchemy as sa
 
 from adapters.appmanager.client import AppManagerClient
 from adapters.appmanager.sandbox import SandboxServer
-from adapters.erp import ErpSink
-from adapters.erp.command_sink import CommandSink
+from adapters.erp.command_sink import CommandSink, CommandSinkSettings
 from adapters.erp.files_sink import FilesSink, safe_part
-from adapters.erp.sql_sink import SqlSink
-from connector.config import CommandSinkConfig, SqlSinkConfig
+from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.errors import RecordError
 from connector.importing.journal import Journal
 from connector.importing.poller import Importer
 from connector.model import Order, decode_raw, parse_wire_datetime
+from connector.ports import ErpSink
 from connector.state import StateStore
 from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
@@ -102,7 +101,7 @@ def _open_sink(kind: str, root: Path) -> tuple[ErpSink, SqlSink | None]:
     if kind.startswith("files-"):
         return FilesSink(root / "erp", kind.removeprefix("files-"), company="ACME"), None
     if kind == "command":
-        cfg = CommandSinkConfig(argv=[sys.executable, str(HERE / "erp_copy.py"), "{file}",
+        cfg = CommandSinkSettings(argv=[sys.executable, str(HERE / "erp_copy.py"), "{file}",
                                       str(root / "erp")],
                                 timeout_seconds=30, workdir=root / "work",
                                 ledger=root / "state" / "erp_command.sqlite")
@@ -115,7 +114,7 @@ def _open_sink(kind: str, root: Path) -> tuple[ErpSink, SqlSink | None]:
         problem = server_problem(url)
         if problem:
             pytest.skip(problem)
-    sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"f{uuid.uuid4().hex[:8]}_"))
+    sink = SqlSink(SqlSinkSettings(url=url, table_prefix=f"f{uuid.uuid4().hex[:8]}_"))
     sink.create_tables()
     return sink, sink
 

@@ -21,10 +21,10 @@ import yaml
 
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
-from adapters.appmanager.sandbox_loop import build_loops as sandbox_loops
 from connector.app import Daemon, Loop
+from connector.app import build_import as import_loops
+from connector.app import build_sandbox as sandbox_loops
 from connector.importing.journal import Journal
-from connector.importing.loop import build_loops as import_loops
 from connector.state import StateStore
 from tests.conftest import make_config_dict
 from tests.importing.conftest import AUTH_KEY

@@ -22,10 +22,11 @@ from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp.files_sink import FilesRender, FilesSink, render
 from connector.importing import decoding
-from connector.importing.decoding import DecodingPage, PageDecoder
+from connector.importing.decoding import Decoding, PageDecoder
 from connector.importing.journal import Journal
 from connector.importing.poller import Importer
 from connector.model import InboundRecord, Page, PageMeta, RawPage
+from connector.ports import Rendered
 from connector.state import StateStore
 from tests.importing.conftest import Rig
 
@@ -68,15 +69,22 @@ def _facts(page: Page) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     return items, bad
 
 
-def _decoded_by_a_worker(fmt: str, raw: RawPage) -> Page:
-    """`raw` decoded by a worker of its own for a files sink in `fmt`."""
+def _decoded_by_a_worker(fmt: str, raw: RawPage
+                         ) -> tuple[Page, tuple[Rendered | None, ...]]:
+    """`raw` decoded by a worker of its own for a files sink in `fmt`, and what was
+    rendered beside each record there."""
     d = PageDecoder(FilesRender(fmt, "ACME"))
     try:
         pending = d.submit(raw)
-        assert isinstance(pending, DecodingPage)
-        return pending.decode()
+        assert isinstance(pending, Decoding)
+        return pending.result()
     finally:
         d.close()
+
+
+def _decode(got: RawPage | Decoding) -> Page:
+    """The page, decoded here or by the worker."""
+    return got.result()[0] if isinstance(got, Decoding) else got.decode()
 
 
 @pytest.fixture
@@ -93,23 +101,27 @@ def test_a_page_decoded_in_the_worker_is_the_page_decoded_here(fmt: str) -> None
     here = raw.decode()
     assert len(here.malformed) == 8 and len(here.items) == 40  # the test has both kinds
     assert sum(1 for r in here.items if r.warnings) == 4
-    there = _decoded_by_a_worker(fmt, raw)
+    there, rendered = _decoded_by_a_worker(fmt, raw)
     assert _facts(there) == _facts(here)
     assert (there.raw_count, there.meta) == (here.raw_count, here.meta)
-    for a, b in zip(there.items, here.items, strict=True):
-        assert a.decoded is None and a.prepared is not None  # no model came back
-        assert a.prepared[1] == render(b, fmt, "ACME")  # what the sink writes, byte for byte
+    assert len(rendered) == len(there.items)  # beside each record, not inside it
+    for a, b, r in zip(there.items, here.items, rendered, strict=True):
+        assert a.decoded is None and r is not None  # no model came back
+        assert r.step == FilesRender(fmt, "ACME")
+        assert r.output == render(b, fmt, "ACME")  # what the sink writes, byte for byte
         assert a.model == b.model  # decoded again here only when asked for
 
 
-def test_the_sink_writes_what_was_prepared_and_renders_what_was_not(tmp_path: Path,
+def test_the_sink_writes_what_was_rendered_and_renders_what_was_not(tmp_path: Path,
                                                                    decoder: PageDecoder) -> None:
-    page = decoder.submit(_page(bad=False)).decode()
+    pending = decoder.submit(_page(bad=False))
+    assert isinstance(pending, Decoding)
+    page, rendered = pending.result()
     sink = FilesSink(tmp_path / "erp", "json", company="ACME")
-    other = FilesSink(tmp_path / "erp2", "tracciato", company="ACME")  # another preparer
+    other = FilesSink(tmp_path / "erp2", "tracciato", company="ACME")  # another render step
     try:
-        refs = sink.write_many(page.items)
-        refs2 = other.write_many(page.items)
+        refs = sink.write_many(page.items, rendered)
+        refs2 = other.write_many(page.items, rendered)
     finally:
         sink.close()
         other.close()
@@ -131,8 +143,8 @@ def test_a_small_page_is_decoded_here_without_starting_the_worker(decoder: PageD
 
 def test_a_worker_that_dies_loses_nothing(decoder: PageDecoder) -> None:
     first = decoder.submit(_page(seed=1))
-    assert isinstance(first, DecodingPage)
-    first.decode()
+    assert isinstance(first, Decoding)
+    first.result()
     pool = decoder._pool
     assert pool is not None
     for pid in list(pool._processes):  # the OOM killer, say
@@ -140,18 +152,18 @@ def test_a_worker_that_dies_loses_nothing(decoder: PageDecoder) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # submitting again finds the pool broken
         nxt = decoder.submit(_page(seed=2))
-        if not isinstance(nxt, DecodingPage):
+        if not isinstance(nxt, Decoding):
             break
-        assert _facts(nxt.decode()) == _facts(_page(seed=2).decode())
+        assert _facts(_decode(nxt)) == _facts(_page(seed=2).decode())
         time.sleep(0.05)
-    assert _facts(decoder.submit(_page(seed=3)).decode()) == _facts(_page(seed=3).decode())
+    assert _facts(_decode(decoder.submit(_page(seed=3)))) == _facts(_page(seed=3).decode())
 
 
 def test_a_stuck_worker_is_left_and_the_pages_decoded_here(
         decoder: PageDecoder, monkeypatch: pytest.MonkeyPatch) -> None:
     first = decoder.submit(_page(seed=1))
-    assert isinstance(first, DecodingPage)
-    first.decode()
+    assert isinstance(first, Decoding)
+    first.result()
     pool = decoder._pool
     assert pool is not None
     (pid,) = pool._processes
@@ -160,8 +172,8 @@ def test_a_stuck_worker_is_left_and_the_pages_decoded_here(
         monkeypatch.setattr(decoding, "RESULT_TIMEOUT", 0.5)
         started = time.monotonic()
         page = decoder.submit(_page(seed=2))
-        assert isinstance(page, DecodingPage)
-        assert _facts(page.decode()) == _facts(_page(seed=2).decode())
+        assert isinstance(page, Decoding)
+        assert _facts(_decode(page)) == _facts(_page(seed=2).decode())
         assert time.monotonic() - started < 5
         later = _page(seed=3)
         assert decoder.submit(later) is later  # no longer sent to the worker
@@ -174,17 +186,16 @@ def test_a_failure_inside_the_worker_is_decoded_here(decoder: PageDecoder,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     raw = _page(seed=4)
     pending = decoder.submit(raw)
-    assert isinstance(pending, DecodingPage)
-    pending.decode()
+    assert isinstance(pending, Decoding)
+    pending.result()
 
     class Failed:
-        def result(self) -> Any:
+        def result(self, timeout: float | None = None) -> Any:
             raise RuntimeError("the worker raised")
 
-    broken = DecodingPage(stream=raw.stream, raws=raw.raws, last_id=raw.last_id,
-                          meta=raw.meta, decoding=Failed(),  # type: ignore[arg-type]
-                          preparer=decoder.prepare)
-    assert _facts(broken.decode()) == _facts(raw.decode())
+    broken = Decoding(raw, Failed(), decoder.render, decoder)  # type: ignore[arg-type]
+    page, rendered = broken.result()
+    assert _facts(page) == _facts(raw.decode()) and rendered == ()
 
 
 def test_the_worker_ends_when_the_connector_is_killed(tmp_path: Path) -> None:
@@ -196,7 +207,7 @@ def test_the_worker_ends_when_the_connector_is_killed(tmp_path: Path) -> None:
         "from connector.importing.decoding import PageDecoder\n"
         "if __name__ == '__main__':\n"
         "    d = PageDecoder(FilesRender('json', 'ACME'))\n"
-        "    d.submit(_page()).decode()\n"
+        "    d.submit(_page()).result()\n"
         "    print(*d._pool._processes, flush=True)\n"
         "    time.sleep(120)\n", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, stdout=subprocess.PIPE,
@@ -228,7 +239,7 @@ def test_an_import_through_the_worker_lands_every_order_once(sandbox: SandboxSer
     bad = sandbox.enqueue("orders", {"unique_id": "BAD", "sconto_1": "NaN"})
     sandbox.enqueue_demo("orders", 30, rows=8)
     rig = Rig(sandbox, tmp_path, page_size=40)
-    rig.importer.decoder = PageDecoder(rig.sink.preparer())
+    rig.importer.decoder = PageDecoder(rig.sink.render_step())
     try:
         res = rig.importer.poll_stream("orders")
         assert rig.importer.decoder._pool is not None  # the pages went through the worker
@@ -259,7 +270,7 @@ def test_a_record_decoded_elsewhere_decodes_its_model_only_when_asked() -> None:
     raw = _page(n=1, bad=False).raws[0]
     (here,) = _page(n=1, bad=False).decode().items
     rec = InboundRecord.decoded_elsewhere("orders", here.queue_id, here.unique_id, raw,
-                                          here.sent_id, here.sent_unique_id, "the-guid", None)
+                                          here.sent_id, here.sent_unique_id, "the-guid")
     assert rec == here and rec.key == here.key and rec.payload_bytes() == raw
     assert rec.guid == "the-guid"  # as the worker computed it: the model is not decoded
     assert rec.decoded is None
@@ -268,18 +279,23 @@ def test_a_record_decoded_elsewhere_decodes_its_model_only_when_asked() -> None:
 
 def test_the_worker_serves_the_files_sink_only_and_can_be_switched_off(
         sandbox: SandboxServer, import_cfg: Any, tmp_path: Path) -> None:
-    from connector.importing.wiring import build_importer
+    from connector.app import build_importer
 
     cfg = import_cfg(sandbox)
     store = StateStore(tmp_path / "state")
     files = FilesSink(tmp_path / "erp", "json", company="ACME")
 
-    class SqlLike:  # a sink without a preparer decodes each model itself
+    class SqlLike:  # a sink without a render step decodes each model itself
         name = "sql"
+
+        def write(self, record: InboundRecord) -> Any: ...
+
+        def close(self) -> None: ...
 
     try:
         with_files = build_importer(cfg, store, sink=files)
-        assert with_files.decoder is not None and with_files.decoder.prepare == files.preparer()
+        assert with_files.decoder is not None
+        assert with_files.decoder.render == files.render_step()
         with_files.close()
         other = build_importer(cfg, store, sink=SqlLike())  # type: ignore[arg-type]
         assert other.decoder is None
@@ -297,7 +313,7 @@ def test_the_worker_serves_the_files_sink_only_and_can_be_switched_off(
 def test_the_worker_stops_after_a_cycle_without_big_pages(sandbox: SandboxServer,
                                                          tmp_path: Path) -> None:
     rig = Rig(sandbox, tmp_path, page_size=40)
-    decoder = rig.importer.decoder = PageDecoder(rig.sink.preparer())
+    decoder = rig.importer.decoder = PageDecoder(rig.sink.render_step())
     try:
         sandbox.enqueue_demo("orders", 60, rows=8)  # a backlog: big pages
         rig.importer.run_cycle(["orders"])
@@ -325,15 +341,16 @@ def test_a_record_the_sink_cannot_represent_is_refused_as_without_the_worker(
     long_note = {**msgspec.json.decode(raw.raws[3]), "note": "x" * 5000}
     raws = raw.raws[:3] + (msgspec.json.encode(long_note),) + raw.raws[4:]
     page = RawPage("orders", raws, 20, raw.meta)
-    there = _decoded_by_a_worker("tracciato", page)
-    assert there.items[3].prepared is None  # the worker's render failed: left to the sink
-    assert all(r.prepared is not None for i, r in enumerate(there.items) if i != 3)
+    there, rendered = _decoded_by_a_worker("tracciato", page)
+    assert rendered[3] is None  # the worker's render failed: left to the sink
+    assert all(r is not None for i, r in enumerate(rendered) if i != 3)
     results = []
-    for folder, items in (("worker", there.items), ("here", page.decode().items)):
+    for folder, items, beside in (("worker", there.items, rendered),
+                                  ("here", page.decode().items, ())):
         sink = FilesSink(tmp_path / folder, "tracciato", company="ACME")
         try:
             results.append([str(r) if isinstance(r, Exception) else r.ref
-                            for r in sink.write_many(items)])
+                            for r in sink.write_many(items, beside)])
         finally:
             sink.close()
     assert results[0] == results[1]

@@ -13,12 +13,12 @@ import pytest
 
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
-from adapters.erp import ErpRef
 from adapters.erp.files_sink import FilesSink
 from connector import status as core_status
 from connector.errors import AuthError, PermanentError
 from connector.importing import status as import_status
 from connector.model import STREAMS, InboundRecord, RawPage, raw_queue_id
+from connector.ports import ErpRef
 from tests.importing.conftest import AUTH_KEY, Rig
 
 
@@ -292,7 +292,7 @@ def test_status_core_aggregation_includes_import(rig: Rig, config_factory: Any) 
 
 def test_license_manager_discovery_from_the_configuration(
         sandbox: SandboxServer, config_factory: Any, monkeypatch: Any) -> None:
-    from connector.importing.wiring import build_client
+    from connector.app import build_client
 
     monkeypatch.setenv("APPMANAGER_AUTH_KEY", sandbox.auth_key)
     monkeypatch.setenv("LM_KEY_FOR_TEST", sandbox.lm_key)

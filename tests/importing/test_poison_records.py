@@ -16,9 +16,9 @@ import pytest
 from adapters.appmanager.client import AppManagerClient
 from adapters.erp.files_sink import FilesSink
 from connector.app import Daemon
+from connector.app import build_import as import_loops
 from connector.importing.decoding import MIN_BYTES, PageDecoder
 from connector.importing.journal import Journal
-from connector.importing.loop import build_loops as import_loops
 from connector.importing.poller import Importer
 from connector.model import InboundRecord
 from connector.state import StateStore
@@ -105,7 +105,7 @@ def test_a_poison_item_in_a_big_page_does_not_cost_the_decode_worker(server: Hos
     server.items["orders"] = [*good, (7, deep_item(7, "O7", DEEP)),
                               (40, deep_item(40, "O40", "[" * 40 + "]" * 40))]
     assert sum(len(t) for _, t in server.items["orders"]) > MIN_BYTES  # goes to the worker
-    decoder = PageDecoder(FilesSink(tmp_path / "erp", "json", company="ACME").preparer())
+    decoder = PageDecoder(FilesSink(tmp_path / "erp", "json", company="ACME").render_step())
     importer, journal, folder = _rig(server, tmp_path, decoder)
     try:
         res = importer.poll_stream("orders")
@@ -124,9 +124,9 @@ def test_a_record_the_journal_cannot_store_is_quarantined_alone(tmp_path: Path) 
     journal = Journal(store)
     raw = b'{"id":5,"unique_id":"X5"}'
     # Decoded elsewhere with an id no guard saw: SQLite cannot hold it.
-    beyond = InboundRecord.decoded_elsewhere("orders", 2**64, "X5", raw, 5, "X5", None, None)
+    beyond = InboundRecord.decoded_elsewhere("orders", 2**64, "X5", raw, 5, "X5", None)
     fine = InboundRecord.decoded_elsewhere("orders", 6, "X6", raw.replace(b"5", b"6"), 6, "X6",
-                                           None, None)
+                                           None)
 
     fresh = journal.record_page("orders", [beyond, fine], mark=6)
 

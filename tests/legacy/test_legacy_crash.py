@@ -30,7 +30,7 @@ CHILD = """
 import sys, time, threading
 from adapters.erp import sql_sink
 from connector.config import load_config
-from connector.legacy.loop import run_once
+from connector.app import legacy_once as run_once
 from connector.state import StateStore
 
 write = sql_sink.SqlSink.write

@@ -7,8 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.legacy import ForeignCompanyFile, LegacyFileError, kind_of, parse_file
-from connector.model import CustomerChange, CustomerNote, Lead, LeadNote, Order, decode_record
+from adapters.legacy import parse_file
+from connector.model import (
+    CustomerChange,
+    CustomerNote,
+    ForeignCompanyFile,
+    Lead,
+    LeadNote,
+    LegacyFileError,
+    Order,
+    decode_record,
+    kind_of,
+)
 from tests.legacy.samples import (
     LEAD_NOTES_XML,
     LEADS_XML,

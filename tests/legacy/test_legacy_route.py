@@ -14,14 +14,16 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
-from adapters.erp import ErpRef
 from adapters.erp.sql_sink import SqlSink
+from connector.app import build_legacy as build_loops
+from connector.app import legacy_once as run_once
 from connector.config import Config
 from connector.errors import TransientError
 from connector.importing.journal import Journal
 from connector.legacy import status as legacy_status
-from connector.legacy.loop import LegacyLoop, build_loops, run_once
+from connector.legacy.loop import LegacyLoop
 from connector.model import InboundRecord
+from connector.ports import ErpRef
 from connector.state import StateStore
 from tests.legacy.samples import LEAD_NOTES_XML, LEADS_XML, customer_line, note_line, order_file
 
@@ -198,7 +200,7 @@ def test_the_loop_is_built_when_enabled_and_stops_promptly(
     (loop,) = build_loops(cfg, store)
     assert isinstance(loop, LegacyLoop) and loop.name == "legacy"
     sink = _FlakySink(down=0)
-    loop.sink_factory = lambda _cfg: sink
+    loop.make_sink = lambda: sink
     _drop(cfg.legacy_folder, "AM_CF_NOTE_ACME_3.DAT", note_line())
     stop = threading.Event()
     beats: list[int] = []

@@ -22,8 +22,8 @@ from svc_helpers import wait_until
 
 from adapters.appmanager.sandbox import SandboxServer
 from connector.app import Daemon
+from connector.app import build_import as import_loops
 from connector.config import Config, parse_config
-from connector.importing.loop import build_loops as import_loops
 from connector.state import StateStore
 from service.status_http import LiveView, StatusServer
 from tests.conftest import make_config_dict

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from adapters.erp import ErpSink
-from adapters.erp.command_sink import CommandSink
+from adapters.erp.command_sink import CommandSink, CommandSinkSettings
 from adapters.erp.files_sink import FilesSink, safe_part
-from adapters.erp.sql_sink import SqlSink
-from connector.config import CommandSinkConfig, SqlSinkConfig
+from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.model import InboundRecord
+from connector.ports import ErpSink
 from tests.dbservers import MARIA_URL, PG_URL, server_problem
 
 ERP_PROGRAM = Path(__file__).with_name("erp_program.py")
@@ -54,7 +53,7 @@ class _ServerTables:
 
     def get(self, kind: str, url: str) -> SqlSink:
         if kind not in self.sinks:
-            sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
+            sink = SqlSink(SqlSinkSettings(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
             sink.create_tables()
             self.sinks[kind] = sink
         sink = self.sinks[kind]
@@ -81,7 +80,7 @@ def server_tables() -> Iterator[_ServerTables]:
 def _admin_sink(kind: str, tmp_path: Path, server_tables: _ServerTables) -> SqlSink:
     url = sql_url_for(kind, tmp_path)
     if kind == "sqlite":
-        sink = SqlSink(SqlSinkConfig(url=url))
+        sink = SqlSink(SqlSinkSettings(url=url))
         sink.create_tables()
         return sink
     return server_tables.get(kind, url)
@@ -89,7 +88,7 @@ def _admin_sink(kind: str, tmp_path: Path, server_tables: _ServerTables) -> SqlS
 
 def _sql_harness(kind: str, tmp_path: Path, server_tables: _ServerTables) -> Harness:
     admin = _admin_sink(kind, tmp_path, server_tables)
-    cfg = admin.cfg
+    settings = admin.settings
 
     def count(rec: InboundRecord) -> int:
         s = admin.schema
@@ -104,7 +103,7 @@ def _sql_harness(kind: str, tmp_path: Path, server_tables: _ServerTables) -> Har
                 assert rows == n * len(getattr(rec.model, "rows", ())), "rows doubled or missing"
         return int(n)
 
-    return Harness(f"sql-{kind}", lambda: SqlSink(cfg), count)
+    return Harness(f"sql-{kind}", lambda: SqlSink(settings), count)
 
 
 def _files_harness(tmp_path: Path) -> Harness:
@@ -120,7 +119,7 @@ def _files_harness(tmp_path: Path) -> Harness:
 
 def _command_harness(tmp_path: Path) -> Harness:
     log = tmp_path / "erp.log"
-    cfg = CommandSinkConfig(argv=[sys.executable, str(ERP_PROGRAM), "{file}", str(log)],
+    settings = CommandSinkSettings(argv=[sys.executable, str(ERP_PROGRAM), "{file}", str(log)],
                             timeout_seconds=20, workdir=tmp_path / "erp-work",
                             ledger=tmp_path / "state" / "erp_command.sqlite")
     (tmp_path / "erp-work").mkdir()
@@ -131,7 +130,7 @@ def _command_harness(tmp_path: Path) -> Harness:
         return sum(1 for line in log.read_text(encoding="utf-8").splitlines()
                    if line.split("\t")[0] == rec.unique_id)
 
-    return Harness("command", lambda: CommandSink(cfg), count)
+    return Harness("command", lambda: CommandSink(settings), count)
 
 
 SINK_KINDS = ["files", "sql-sqlite", "sql-postgresql", "sql-mariadb", "command"]
@@ -156,7 +155,7 @@ def harness(request: Any, tmp_path: Path, server_tables: _ServerTables) -> Itera
 def sql_sink(request: Any, tmp_path: Path, server_tables: _ServerTables) -> Iterator[SqlSink]:
     """A SqlSink on empty staging tables (server tables are shared by the run)."""
     admin = _admin_sink(request.param, tmp_path, server_tables)
-    sink = SqlSink(admin.cfg)
+    sink = SqlSink(admin.settings)
     try:
         yield sink
     finally:
@@ -167,7 +166,7 @@ def sql_sink(request: Any, tmp_path: Path, server_tables: _ServerTables) -> Iter
 def fresh_sql_sink(request: Any, tmp_path: Path) -> Iterator[SqlSink]:
     """A SqlSink with tables of its own (for tests that alter them), dropped afterwards."""
     url = sql_url_for(request.param, tmp_path)
-    sink = SqlSink(SqlSinkConfig(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
+    sink = SqlSink(SqlSinkSettings(url=url, table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
     sink.create_tables()
     try:
         yield sink

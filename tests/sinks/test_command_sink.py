@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from adapters.erp.command_sink import CommandSink
-from connector.config import CommandSinkConfig
+from adapters.erp.command_sink import CommandSink, CommandSinkSettings
 from connector.errors import ConfigError, PermanentError, TransientError
 from tests.sinks.conftest import ERP_PROGRAM
 from tests.sinks.records import record, refused_record
 
 
 def _sink(tmp_path: Path, argv: list[str], timeout: float = 20.0) -> CommandSink:
-    return CommandSink(CommandSinkConfig(argv=argv, timeout_seconds=timeout, workdir=tmp_path,
+    return CommandSink(CommandSinkSettings(argv=argv, timeout_seconds=timeout, workdir=tmp_path,
                                          ledger=tmp_path / "ledger.sqlite", max_output_chars=300))
 
 

@@ -1,11 +1,11 @@
-"""The contract every ERP sink keeps (adapters/erp/__init__.py), run against each of them."""
+"""The contract every ERP sink keeps (connector.ports.ErpSink), run against each of them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.erp import ErpRef
 from connector.importing.journal import Journal
+from connector.ports import ErpRef
 from connector.state import StateStore
 from tests.sinks.conftest import Harness
 from tests.sinks.records import all_records, record, refused_record

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.erp.sql_schema import ADDED_COLUMNS, build_schema, ddl
-from adapters.erp.sql_sink import SqlSink
+from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
+from connector.app import build_sink, build_sql_sink
 from connector.cli import main
-from connector.config import SqlSinkConfig
 from connector.errors import ConfigError, PermanentError, TransientError
 from connector.model import decode_record
 from tests.sinks.records import order_item, record
@@ -94,10 +94,10 @@ def test_a_database_refusal_is_permanent_and_rolls_back(fresh_sql_sink: SqlSink)
 
 
 def test_configured_table_and_column_names(tmp_path: Path) -> None:
-    cfg = SqlSinkConfig(url=f"sqlite:///{tmp_path / 'erp.sqlite'}", table_prefix="x_",
-                        tables={"orders": "ERP_ORDINI_TESTATE"},
-                        columns={"orders.cod_clifor": "CODCLI", "orders.erp_status": "LETTO",
-                                 "order_rows.order_id": "ID_TESTATA"})
+    cfg = SqlSinkSettings(url=f"sqlite:///{tmp_path / 'erp.sqlite'}", table_prefix="x_",
+                          tables={"orders": "ERP_ORDINI_TESTATE"},
+                          columns={"orders.cod_clifor": "CODCLI", "orders.erp_status": "LETTO",
+                                   "order_rows.order_id": "ID_TESTATA"})
     sink = SqlSink(cfg)
     sink.create_tables()
     sink.write(record("orders"))
@@ -119,26 +119,35 @@ def test_unknown_table_or_column_names_are_config_errors() -> None:
 
 
 def test_missing_tables_wait_for_db_init(tmp_path: Path) -> None:
-    sink = SqlSink(SqlSinkConfig(url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
+    sink = SqlSink(SqlSinkSettings(url=f"sqlite:///{tmp_path / 'empty.sqlite'}"))
     with pytest.raises(TransientError, match="run `connector db init`"):
         sink.write(record("customers"))
 
 
 def test_an_unreachable_server_is_transient() -> None:
-    sink = SqlSink(SqlSinkConfig(url="postgresql+psycopg://postgres@127.0.0.1:1/test"
+    sink = SqlSink(SqlSinkSettings(url="postgresql+psycopg://postgres@127.0.0.1:1/test"
                                      "?connect_timeout=2"))
     with pytest.raises(TransientError, match="database unavailable"):
         sink.write(record("customers"))
 
 
-def test_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  config_factory: Any) -> None:
+    """The builder reads import.erp.sql.url_env and hands the sink the URL it holds; an
+    unset variable is a ConfigError when the sink is built, before any record is tried."""
+    cfg = config_factory(**{"import": {"erp": {"sink": "sql", "sql": {
+        "url": "sqlite:///not-this.sqlite", "url_env": "ERP_STAGING_URL"}}}})
     monkeypatch.setenv("ERP_STAGING_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
-    sink = SqlSink(SqlSinkConfig(url="sqlite:///not-this.sqlite", url_env="ERP_STAGING_URL"))
+    sink = build_sink(cfg)
+    assert isinstance(sink, SqlSink)
     sink.create_tables()
+    sink.close()
     assert (tmp_path / "env.sqlite").exists()
     monkeypatch.delenv("ERP_STAGING_URL")
     with pytest.raises(ConfigError, match="ERP_STAGING_URL is not set"):
-        _ = SqlSink(SqlSinkConfig(url_env="ERP_STAGING_URL")).engine
+        build_sink(cfg)
+    # The DDL of a named dialect needs no database: no URL either.
+    assert "CREATE TABLE" in build_sql_sink(cfg, need_url=False).ddl("postgresql")
 
 
 def test_ddl_for_every_dialect_including_sql_server() -> None:
@@ -179,7 +188,7 @@ def test_a_dropped_connection_is_reconnected(tmp_path: Path) -> None:
 
     sql_url_for("postgresql", tmp_path)  # skips when the server is not there
     app = f"sinktest-{uuid.uuid4().hex[:8]}"
-    sink = SqlSink(SqlSinkConfig(url=f"{PG_URL}?application_name={app}",
+    sink = SqlSink(SqlSinkSettings(url=f"{PG_URL}?application_name={app}",
                                  table_prefix=f"t{uuid.uuid4().hex[:8]}_"))
     sink.create_tables()
     try:
@@ -205,7 +214,7 @@ def test_two_writers_racing_on_the_same_records_land_each_once(sql_sink: SqlSink
 
     records = [decode_record("orders", order_item(f"R-{i}", queue_id=i + 1, rows=2))
                for i in range(15)]
-    other = SqlSink(sql_sink.cfg)
+    other = SqlSink(sql_sink.settings)
     results: dict[int, list[bool]] = {0: [], 1: []}
     barrier = threading.Barrier(2)
 
@@ -254,7 +263,7 @@ def test_tables_of_an_earlier_version_keep_working_and_db_init_adds_the_columns(
     the others are in `payload`); `create_tables` (db init) adds them, and the next
     records fill them."""
     _as_an_earlier_version_made_them(fresh_sql_sink)
-    old = SqlSink(fresh_sql_sink.cfg)  # a connector started on the old tables
+    old = SqlSink(fresh_sql_sink.settings)  # a connector started on the old tables
     item = order_item("O-OLD", rows=1)
     item["righe"][0].update(cod_colore1="NER", zz_row_new="r")
     old.write(decode_record("orders", item))
@@ -265,7 +274,7 @@ def test_tables_of_an_earlier_version_keep_working_and_db_init_adds_the_columns(
     added = fresh_sql_sink.create_tables()  # connector db init
     assert len(fresh_sql_sink.added_columns) == len(ADDED_COLUMNS) and added
     assert fresh_sql_sink.create_tables() and fresh_sql_sink.added_columns == []  # idempotent
-    new = SqlSink(fresh_sql_sink.cfg)
+    new = SqlSink(fresh_sql_sink.settings)
     new.write(decode_record("orders", {**item, "id": 2, "unique_id": "O-NEW",
                                        "guid_test_ord": "g-new"}))
     rows = _rows(new, "order_rows")
