@@ -10,7 +10,8 @@ Formats (import.erp.format):
 - `tracciato`: the legacy layouts AppManager used to write (tracciati.md §4.1): headerless,
   pipe-separated, dates ddmmyyyy, decimal comma, `§` for newlines, no trailing pipe, UTF-8
   with BOM, CRLF, written by formats.writer.write_records with the formats package's
-  AM_ORD / AM_CF_ANA / AM_CF_NOTE layouts (a value a layout cannot hold: PermanentError).
+  AM_ORD / AM_CF_ANA / AM_CF_NOTE layouts, which alone list the fields (a value a layout
+  cannot hold: PermanentError).
   They carry what their positions can: the codes as interpreted (an unknown unit type is
   written 1, an unknown free-goods type 0), and no colours, materials, 2022 header fields
   or `extra` (no position holds them: use `json`, the SQL or the command sink for those).
@@ -46,8 +47,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
@@ -67,6 +66,8 @@ from connector.model import (
     OrderRow,
 )
 from connector.ports import ErpRef, Rendered
+from formats.layout import get_layout
+from formats.writer import write_records
 
 log = structlog.get_logger(__name__)
 
@@ -90,31 +91,6 @@ def safe_part(value: str) -> str:
 # ---------------------------------------------------------------------------------------
 # The tracciato (legacy AM_*) form
 # ---------------------------------------------------------------------------------------
-def _field(value: Any, name: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%d%m%Y")
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return text.replace(".", ",")
-    if isinstance(value, bool):
-        return "-1" if value else "0"
-    text = str(value)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "§").replace("|", "_")
-    if len(text) > MAX_TEXT:
-        raise PermanentError(f"{name} is {len(text)} characters long; the tracciato layout "
-                             f"allows {MAX_TEXT}", field=name)
-    return text
-
-
-def pipe_line(values: Sequence[tuple[str, Any]]) -> str:
-    """One headerless tracciato line from (field name, value) pairs."""
-    return "|".join(_field(v, n) for n, v in values)
-
-
 def _order_lines(o: Order, ditta: str) -> list[list[tuple[str, Any]]]:
     head_before = [("COD_DITTA", ditta), ("COD_EXT_ORD", o.ext_cod_tipo_ord),
                    ("T_DAT_ORDINE", o.data_ordine),
@@ -146,8 +122,7 @@ def _order_lines(o: Order, ditta: str) -> list[list[tuple[str, Any]]]:
                   ("T_COD_COND_PAG_DEP", o.cod_cond_pag_deperibilita),
                   ("T_COD_OPERATORE", o.cod_operatore),
                   ("T_DAT_CONS_RIG", rv("data_consegna_riga")),
-                  ("FILLER5", o.note),  # T_NOTE in AMHelper since 2016; FILLER5 in the docs
-                  *[(f"FILLER{i}", None) for i in range(6, 21)],
+                  ("FILLER5", o.note),  # AMHelper's T_NOTE (an alias in the layout)
                   ("COD_SERIE_ORDINI", o.cod_serie_ordini),
                   ("NUM_DOC_AGGIUNTA", o.num_doc_aggiunta)]
         lines.append(values)
@@ -243,14 +218,9 @@ class FilesRender:
 
 def tracciato_bytes(layout_name: str, rows: list[list[tuple[str, Any]]]) -> bytes:
     """Headerless legacy lines through the formats package's writer (the same rules as
-    every tracciato: UTF-8 with BOM, CRLF, typed fields, | and newlines cleaned); the
-    simple pipe form when that package is not there. A value the layout cannot hold is a
+    every tracciato: UTF-8 with BOM, CRLF, typed fields, | and newlines cleaned), in the
+    layout's field order; a field not given is empty. A value the layout cannot hold is a
     PermanentError naming the field."""
-    try:
-        from formats.layout import get_layout
-        from formats.writer import write_records
-    except ImportError:
-        return "".join(pipe_line(r) + "\r\n" for r in rows).encode("utf-8")
     buf = io.BytesIO()
     try:
         write_records(buf, get_layout(layout_name), [dict(r) for r in rows], header=False)

@@ -1,5 +1,7 @@
 """Parsers for AM_ORD_*.DAT (orders), AM_CF_ANA_*.DAT (customer changes) and
-AM_CF_NOTE_*.DAT (customer notes): positions from ../shared/spec/appmanager-api.md §4.
+AM_CF_NOTE_*.DAT (customer notes): positions from ../shared/spec/appmanager-api.md §4, the
+field lists from the formats package's AM_ORD, AM_CF_ANA and AM_CF_NOTE layouts (the one
+place they are written; a problem names a field as the layout does).
 
 Each parser returns web-service-shaped items (wire names of §2), or raises
 LegacyFileError listing every bad line and field: a file imports whole or not at all.
@@ -17,32 +19,23 @@ from adapters.legacy.dat import (
     split_lines,
 )
 from connector.model.legacy import LegacyFileError, ParsedRecord, Problem
+from formats.layout import get_layout
 
-ORDER_FIELDS: tuple[str, ...] = (
-    "COD_DITTA", "COD_EXT_ORD", "T_DAT_ORDINE", "NR_ORD_ORIG", "T_COD_CLIFOR", "T_COD_AGENTE",
-    "T_DAT_CONS_TES", "R_DES_NOTE", "T_COD_DEST", "R_IND_TIPO_RIGA", "R_COD_ART", "R_DES_RIGA_ORD",
-    "R_CDA_UM1", "R_CDA_UM2", "R_QTA_1", "R_QTA_2", "R_PREZZO_1", "R_PREZZO_2", "TIPO_UM",
-    "R_IND_TIPO_OM", "R_SCONTO_1", "R_SCONTO_2", "R_SCONTO_3", "R_SCONTO_4", "R_SCONTO_5",
-    "R_SCONTO_6", "R_SCONTO_IMP", "R_MAG_PERC1", "R_MAG_PERC2", "R_MAG_IMP", "R_COD_CONF",
-    "R_QTA_COLLI", "T_COD_COND_PAG", "T_COD_COND_PAG_DEP", "T_COD_OPERATORE", "T_DAT_CONS_RIG",
-    "T_NOTE", *[f"FILLER{i}" for i in range(6, 21)], "COD_SERIE_ORDINI", "NUM_DOC_AGGIUNTA",
-)
+_ORDER_LAYOUT = get_layout("AM_ORD")
+# The order's header note is FILLER5 (AMHelper calls it T_NOTE: an alias in the layout).
+ORDER_FIELDS: tuple[str, ...] = _ORDER_LAYOUT.field_names
 # 52 fields up to FILLER20; AMHelper (2022) may append COD_SERIE_ORDINI and NUM_DOC_AGGIUNTA.
-ORDER_FIELD_COUNTS = (52, 53, 54)
+ORDER_FIELD_COUNTS = tuple(range(_ORDER_LAYOUT.min_fields or len(ORDER_FIELDS),
+                                 len(ORDER_FIELDS) + 1))
 # Header (T_) values repeated on every row: they must agree, or the file holds two orders.
 _ORDER_HEADER_IDX = (0, 1, 2, 3, 4, 5, 6, 8, 32, 33, 34, 36, 52, 53)
 
-CUSTOMER_FIELDS: tuple[str, ...] = (
-    "COD_DITTA", "COD_CLIFOR", "TIPO_CLIFOR", "TELEFONO1", "TELEFONO2", "FAX", "CELLULARE", "E_MAIL",
-    "PIVA", "RAG_SOC", "DES_INDIR", "DES_CAP", "DES_CITTA", "DES_PROVINCIA", "COND_PAG",
-    "CODICE_FISCALE", "ID",
-)
+CUSTOMER_FIELDS: tuple[str, ...] = get_layout("AM_CF_ANA").field_names
 _CUSTOMER_WIRE = ("cod_ditta", "cod_cliente", "tipo_clifor", "telefono1", "telefono2", "fax", "cellulare",
                   "email", "partita_iva", "ragione_sociale", "indirizzo", "cap", "citta", "provincia",
                   "cod_cond_pag", "codice_fiscale")
 
-NOTE_FIELDS: tuple[str, ...] = ("COD_DITTA", "COD_CLIFOR", "TIPO_CLIFOR", "PROGRESSIVO", "TIPO_NOTA",
-                                "DES_NOTE", "ID")
+NOTE_FIELDS: tuple[str, ...] = get_layout("AM_CF_NOTE").field_names
 _NOTE_WIRE = ("cod_ditta", "cod_cliente", "tipo_clifor", "progressivo", "tipo_nota", "nota")
 
 MAX_PROBLEMS = 200

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from adapters.legacy.dat_files import ORDER_FIELDS
+from formats.layout import get_layout
+
+ORDER_FIELDS = get_layout("AM_ORD").field_names
 
 
 def order_line(**values: str) -> str:
-    """One AM_ORD line: every field empty unless given (by its spec name)."""
+    """One AM_ORD line: every field empty unless given (by its layout name: the header
+    note is FILLER5, AMHelper's T_NOTE)."""
     fields = dict.fromkeys(ORDER_FIELDS[:52], "")
     fields.update({"COD_DITTA": "ACME", "COD_EXT_ORD": "R", "T_DAT_ORDINE": "21112026",
                    "NR_ORD_ORIG": "1042", "T_COD_CLIFOR": "C001", "T_COD_AGENTE": "AG1",
                    "T_DAT_CONS_TES": "30112026", "T_COD_DEST": "D1", "T_COD_COND_PAG": "BB30",
-                   "T_COD_OPERATORE": "OP1", "T_NOTE": "consegna al mattino"})
+                   "T_COD_OPERATORE": "OP1", "FILLER5": "consegna al mattino"})
     fields.update(values)
     return "|".join(fields[name] for name in ORDER_FIELDS[:52])
 

@@ -205,3 +205,30 @@ def test_a_lead_with_a_text_turnover_is_imported() -> None:
     assert "circa 2 milioni" in text
     new, _ = _decode("leads_data_1.xml", text)
     assert isinstance(new.model, Lead) and new.model.fatturato == "circa 2 milioni"
+
+
+def test_the_header_note_is_named_as_the_layout_names_it() -> None:
+    """One name for position 37, the formats layout's (FILLER5; AMHelper's T_NOTE is its
+    alias there): the legacy reader names it so in its problems."""
+    text = order_line(R_COD_ART="A") + "\r\n" + order_line(R_COD_ART="B", FILLER5="other")
+    (problem,) = _problems("AM_ORD_1.DAT", text)
+    assert problem.startswith("line 2, field FILLER5, value 'other'")
+
+
+def test_an_order_the_files_sink_writes_is_read_back_by_the_legacy_reader() -> None:
+    """The files sink's tracciato and the legacy reader take the AM_ORD and AM_CF_ANA
+    fields from the same layouts: what one writes, the other reads back."""
+    from adapters.erp.files_sink import render
+
+    (sent,) = _decode("IB_AM_ORD_ACME_1042.DAT", order_file())
+    files = dict(render(sent, "tracciato", "ACME"))
+    (name,) = files
+    (back,) = _decode(name, files[name].decode("utf-8-sig"))
+    a, b = sent.model, back.model
+    assert isinstance(a, Order) and isinstance(b, Order)
+    assert (b.note, b.cod_clifor, b.cod_agente, b.data_ordine, b.cod_cond_pag) == (
+        a.note, a.cod_clifor, a.cod_agente, a.data_ordine, a.cod_cond_pag)
+    assert [(r.codice_articolo, r.qta, r.prezzo, r.uom, r.free_goods, r.is_descriptive,
+             r.note) for r in b.rows] == [(r.codice_articolo, r.qta, r.prezzo, r.uom,
+                                           r.free_goods, r.is_descriptive, r.note)
+                                          for r in a.rows]
