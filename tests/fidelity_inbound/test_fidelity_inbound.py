@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from adapters.appmanager.client import AppManagerClient
 from adapters.appmanager.sandbox import SandboxServer
 from adapters.erp.command_sink import CommandSink, CommandSinkSettings
-from adapters.erp.files_sink import FilesSink, safe_part
+from adapters.erp.files_render import safe_part
+from adapters.erp.files_sink import FilesSink
 from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.errors import RecordError
 from connector.importing.journal import Journal

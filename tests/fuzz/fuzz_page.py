@@ -23,7 +23,7 @@ import json
 import sqlite3
 
 from adapters.appmanager.client import raw_page
-from adapters.erp.files_sink import render
+from adapters.erp.files_render import render
 from connector.errors import ConnectorError
 from connector.importing.decode_worker import decode_page
 from connector.model import STREAMS, InboundRecord, Malformed, decode_item, jsonguard

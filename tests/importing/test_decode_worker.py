@@ -20,7 +20,8 @@ import pytest
 
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.sandbox import SandboxServer
-from adapters.erp.files_sink import FilesRender, FilesSink, render
+from adapters.erp.files_render import FilesRender, render
+from adapters.erp.files_sink import FilesSink
 from connector.importing import decoding
 from connector.importing.decoding import Decoding, PageDecoder
 from connector.importing.journal import Journal
@@ -203,7 +204,7 @@ def test_the_worker_ends_when_the_connector_is_killed(tmp_path: Path) -> None:
     script.write_text(
         "import sys, time\n"
         "from tests.importing.test_decode_worker import _page\n"
-        "from adapters.erp.files_sink import FilesRender\n"
+        "from adapters.erp.files_render import FilesRender\n"
         "from connector.importing.decoding import PageDecoder\n"
         "if __name__ == '__main__':\n"
         "    d = PageDecoder(FilesRender('json', 'ACME'))\n"

@@ -14,7 +14,8 @@ import pytest
 from adapters.appmanager import sandbox_demo
 from adapters.appmanager.license_manager import AmParams, base_url_from, discover
 from adapters.appmanager.sandbox import SandboxServer
-from adapters.erp.files_sink import LEDGER, FilesSink
+from adapters.erp.files_sink import FilesSink
+from adapters.erp.files_writer import LEDGER
 from connector.app import build_sink
 from connector.errors import AuthError, PermanentError, RecordError, TransientError
 from connector.model import (

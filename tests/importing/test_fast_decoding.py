@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from adapters.appmanager import sandbox_demo
-from adapters.erp.files_sink import json_document
+from adapters.erp.files_render import json_document
 from connector.errors import RecordError
 from connector.model import (
     MAX_DEPTH,

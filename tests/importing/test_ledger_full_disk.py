@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.erp.files_sink import LEDGER, FilesSink
+from adapters.erp.files_sink import FilesSink
+from adapters.erp.files_writer import LEDGER
 from connector.errors import TransientError
 from connector.importing.journal import Journal
 from connector.model import decode_raw

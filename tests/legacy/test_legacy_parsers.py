@@ -218,7 +218,7 @@ def test_the_header_note_is_named_as_the_layout_names_it() -> None:
 def test_an_order_the_files_sink_writes_is_read_back_by_the_legacy_reader() -> None:
     """The files sink's tracciato and the legacy reader take the AM_ORD and AM_CF_ANA
     fields from the same layouts: what one writes, the other reads back."""
-    from adapters.erp.files_sink import render
+    from adapters.erp.files_render import render
 
     (sent,) = _decode("IB_AM_ORD_ACME_1042.DAT", order_file())
     files = dict(render(sent, "tracciato", "ACME"))

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.erp.command_sink import CommandSink, CommandSinkSettings
-from adapters.erp.files_sink import FilesSink, safe_part
+from adapters.erp.files_render import safe_part
+from adapters.erp.files_sink import FilesSink
 from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.model import InboundRecord
 from connector.ports import ErpSink
