@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+from connector.errors import PermanentError
 from connector.importing.journal import Journal
-from connector.ports import ErpRef
+from connector.ports import BatchSink, ErpRef, Rendered, RenderingSink
 from connector.state import StateStore
 from tests.sinks.conftest import Harness
 from tests.sinks.records import all_records, record, refused_record
@@ -77,3 +79,57 @@ def test_a_crash_between_the_erp_write_and_the_journal_leaves_no_duplicate(
     entry = journal.entry(order.key)
     assert entry is not None and entry.state == "delivered"
     assert harness.count(order) == 1
+
+
+# The optional abilities (connector.ports): a sink that declares one keeps its promise, and
+# the journal gives each record the same outcome whichever abilities the sink has.
+def test_a_batch_gives_each_record_the_outcome_of_a_write_of_its_own(
+        harness: Harness, tmp_path: Path) -> None:
+    """journal.write hands a batch to write_many when the sink writes batches (BatchSink),
+    else writes one by one: either way a record lands once, a repeat in the same batch is
+    a duplicate, a refused one is dead and written nowhere, a replay changes nothing."""
+    journal = Journal(StateStore(tmp_path / "state-db"))
+    recs, bad = all_records(), refused_record()
+    sink = harness.open()
+    try:
+        first = journal.write([*recs, bad, recs[0]], sink)
+        again = journal.write(recs, sink)
+        if isinstance(sink, BatchSink):  # the same answers straight from write_many
+            direct = sink.write_many([*recs, bad])
+            assert all(isinstance(r, ErpRef) and r.duplicate for r in direct[:-1])
+            assert isinstance(direct[-1], PermanentError)
+    finally:
+        sink.close()
+    assert [a.outcome for a in first] == ["delivered"] * len(recs) + ["dead", "duplicate"]
+    assert [a.outcome for a in again] == ["duplicate"] * len(recs)
+    assert first[-2].error and first[-2].sink == sink.name  # the ERP's reason is kept
+    for rec in recs:
+        assert harness.count(rec) == 1, rec.key
+    assert harness.count(bad) == 0
+
+
+def test_what_its_render_step_made_elsewhere_is_written_as_rendered(
+        harness: Harness) -> None:
+    """A sink with a render step (RenderingSink) writes the output its own step made in
+    another process as it was made, without rendering again; output of another step is not
+    taken for its own. A sink without one offers the decode worker no render step."""
+    sink = harness.open()
+    try:
+        if not isinstance(sink, RenderingSink):
+            assert not hasattr(sink, "render_step")
+            return
+        step = sink.render_step()
+        assert pickle.loads(pickle.dumps(step)) == step  # it may run in the worker process
+        recs = all_records()
+        stand_in = record("customers", unique_id="CF-RENDERED-ELSEWHERE")
+        foreign = Rendered(lambda rec: "not ours", "not ours")
+        # The first record comes with what the step made of another: taken as rendered.
+        rendered = [Rendered(step, step(stand_in)), *(Rendered(step, step(r))
+                                                      for r in recs[1:-1]), foreign]
+        out = sink.write_many(recs, rendered)
+    finally:
+        sink.close()
+    assert all(isinstance(r, ErpRef) and not r.duplicate for r in out)
+    assert harness.count(stand_in) == 1 and harness.count(recs[0]) == 0
+    for rec in recs[1:]:  # the last one rendered by the sink itself
+        assert harness.count(rec) == 1, rec.key

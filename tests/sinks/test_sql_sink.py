@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -13,10 +14,12 @@ import sqlalchemy as sa
 
 from adapters.erp.sql_schema import ADDED_COLUMNS, build_schema, ddl
 from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
-from connector.app import build_sink, build_sql_sink
+from connector.app import build_import, build_sink, build_sql_sink
 from connector.cli import main
 from connector.errors import ConfigError, PermanentError, TransientError
+from connector.importing.journal import Journal
 from connector.model import decode_record
+from connector.state import StateStore
 from tests.sinks.records import order_item, record
 
 
@@ -308,3 +311,23 @@ def test_a_leads_turnover_is_text_kept_as_sent_and_a_number_when_it_reads_as_one
     (lead,) = _rows(sql_sink, "leads")
     assert lead["fatturato_text"] == (None if sent is None else str(sent))
     assert (None if lead["fatturato"] is None else Decimal(lead["fatturato"])) == number
+
+
+def test_an_unset_url_variable_stops_the_import_loop_and_dead_letters_nothing(
+        monkeypatch: pytest.MonkeyPatch, config_factory: Any) -> None:
+    """import.erp.sql.url_env naming a variable that is not set is the operator's to fix:
+    the import loop stops with a ConfigError (the daemon reports it) before it writes
+    anything, and a record waiting in the journal stays pending. (Before, every record
+    was dead-lettered as an internal error of the sink.)"""
+    monkeypatch.delenv("ERP_STAGING_URL_UNSET", raising=False)
+    cfg = config_factory(**{"import": {"enabled": True, "source": "api", "erp": {
+        "sink": "sql", "sql": {"url_env": "ERP_STAGING_URL_UNSET"}}}})
+    store = StateStore(cfg.state_dir)
+    journal = Journal(store)
+    waiting = record("customers")
+    assert journal.record(waiting)
+    (loop,) = build_import(cfg, store)
+    with pytest.raises(ConfigError, match="ERP_STAGING_URL_UNSET is not set"):
+        loop.run(threading.Event(), lambda: None)
+    entry = journal.entry(waiting.key)
+    assert entry is not None and entry.state == "pending" and entry.attempts == 0
