@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from connector.config import Config
-from connector.errors import AuthError, ConfigError, ConnectorError
+from connector.errors import AuthError, ConfigError, ConnectorError, StopRequested
 from connector.ports import ErpSink, Geocoder, Heartbeat
 from connector.state import StateStore
 
@@ -328,6 +328,8 @@ class Daemon:
             started = time.monotonic()
             try:
                 lp.run(stop, beat)
+                return
+            except StopRequested:  # a wait cut short by the stop event: the loop is done
                 return
             except (ConfigError, AuthError) as exc:
                 hb.alive = False

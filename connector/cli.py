@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from connector import __version__
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import ConfigError, ConnectorError, StopRequested
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 COMMAND_MODULES = (
@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"connector: {exc}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 1))  # 2 where the fix is the operator's, not the data's
+    except StopRequested as exc:  # a signal cut a wait short (not a ConnectorError)
+        print(f"connector: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -69,8 +69,12 @@ class AuthError(ConnectorError):
     """Credentials refused: stop that adapter and tell the operator."""
 
 
-class StopRequested(ConnectorError):  # noqa: N818 - it is a signal, not an error
-    """A wait was interrupted because the stop event was set."""
+class StopRequested(BaseException):  # noqa: N818 - it is a signal, not an error
+    """A wait was interrupted because the stop event was set: control flow, not an error,
+    so outside the ConnectorError tree (and outside Exception, like KeyboardInterrupt): no
+    `except ConnectorError` or `except Exception` takes a shutdown for a failure of the
+    item in hand. Whoever must undo or record something on the way out catches it by name;
+    the daemon's supervisor ends the loop it came out of, the CLI says so in one line."""
 
 
 class StateStoreError(ConnectorError):

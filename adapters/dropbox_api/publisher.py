@@ -517,7 +517,7 @@ class DropboxApiPublisher:
                                  record=run.displaced)
             self._move_batch("publish", [(p.staging, p.final) for p in todo], expect=expect,
                              displace=False, aside=aside, record=run.landed)
-        except ConnectorError:
+        except (ConnectorError, StopRequested):  # a stop too (no longer a ConnectorError)
             self._roll_back(run)
             raise
 

@@ -34,7 +34,6 @@ from connector.errors import (
     ConnectorError,
     PermanentError,
     StateStoreError,
-    StopRequested,
 )
 from connector.importing.decoding import Decoding, PageDecoder
 from connector.importing.journal import Attempt, Journal, Outcome, journal_for
@@ -134,7 +133,7 @@ class Importer:
             res = result.streams[stream] = StreamResult(stream)
             try:
                 self.poll_stream(stream, res)
-            except (AuthError, StopRequested, StateStoreError):
+            except (AuthError, StateStoreError):
                 raise
             except Exception as exc:  # noqa: BLE001 - one stream's failure is its own
                 if isinstance(exc, ConnectorError):

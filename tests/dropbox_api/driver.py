@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from adapters.dropbox_api import build_publisher  # noqa: E402
 from adapters.dropbox_api.content_hash import content_hash_file  # noqa: E402
 from connector.config import parse_config  # noqa: E402
-from connector.errors import ConnectorError  # noqa: E402
+from connector.errors import ConnectorError, StopRequested  # noqa: E402
 from connector.ports import PublishItem  # noqa: E402
 from connector.state import StateStore  # noqa: E402
 
@@ -46,7 +46,7 @@ def main() -> int:
     store = StateStore(cfg.state_dir)
     try:
         publisher = build_publisher(cfg, stop, store)
-    except ConnectorError as exc:
+    except (ConnectorError, StopRequested) as exc:
         print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}),
               flush=True)
         return 1
@@ -64,9 +64,10 @@ def main() -> int:
                                      or content_hash_file(p)))
         try:
             receipts = publisher.publish_batch(items)
-        except ConnectorError as exc:
+        except (ConnectorError, StopRequested) as exc:
             print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc),
-                              "tags": exc.context.get("tags")}, default=str), flush=True)
+                              "tags": getattr(exc, "context", {}).get("tags")}, default=str),
+                  flush=True)
             code = 1
             continue
         print(json.dumps({"ok": True, "receipts": [
