@@ -28,6 +28,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -223,7 +224,7 @@ class CommandSink:
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
     try:
-        if os.name != "nt":
+        if sys.platform != "win32":  # (what mypy --platform win32 reads; os.name is "nt")
             os.killpg(proc.pid, signal.SIGKILL)
         else:
             proc.kill()
