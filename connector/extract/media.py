@@ -39,11 +39,11 @@ from connector.extract.drop import drop_bytes, part_file
 from connector.extract.jobs import MEDIA_ENTITY, load_sql
 from connector.extract.keystore import PublishLog, diff_files, row_hash
 from connector.extract.params import ParamError, query_param_names, resolve_params
-from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
 from connector.extract.source import stream_query
 from connector.fsutil import UnsafePath, lstat_inside, open_inside
 from connector.state import StateStore
 from formats import get_layout
+from formats.rowformat import PlanError, Problems, compile_plan, format_block
 
 log = structlog.get_logger(__name__)
 

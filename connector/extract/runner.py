@@ -1,6 +1,6 @@
 """One extraction run: every selected job, from the ERP query to the watch folder.
 
-Per tracciato: stream the query, format each block of rows (rowformat), write it to
+Per tracciato: stream the query, format each block of rows (formats.rowformat), write it to
 `<layout>.dat.part` in the watch folder (a temporary file outside it on a dry run),
 while hashing every row into an order-independent fingerprint and tracking CHIAVE
 repeats (formats' KeyTracker). Then judge:
@@ -48,11 +48,11 @@ from connector.extract.keystore import (
 )
 from connector.extract.lock import RunLock
 from connector.extract.params import ParamError, query_param_names, resolve_params
-from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
 from connector.extract.source import database_url, make_engine, stream_query
 from connector.state import StateStore
 from formats import ValidationReport, get_layout, validate_stream
 from formats.keys import KeyTracker
+from formats.rowformat import PlanError, Problems, compile_plan, format_block
 
 log = structlog.get_logger(__name__)
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from formats import DAT_ULT_MOD_VALUE, Field, Layout
+from formats.fieldtypes import DAT_ULT_MOD_VALUE, Field
+from formats.layout import Layout
 from formats.writer import clean_text
 
 FS = "\x1f"  # joins a column's values while it is cleaned and checked as one string

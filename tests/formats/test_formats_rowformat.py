@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.extract.rowformat import PlanError, Problems, compile_plan, format_block
 from formats import get_layout, validate_stream, write_records
+from formats.rowformat import PlanError, Problems, compile_plan, format_block
 
 ART = get_layout("io_art")
 
