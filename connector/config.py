@@ -539,11 +539,63 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         host, _, port = cfg.status.http.rpartition(":")
         if not host or not port.isdigit():
             err("status.http", "expected host:port, e.g. 127.0.0.1:8766")
-    if cfg.extract.enabled:
-        from connector.extract.jobs import check_extract  # imported here: it imports this module
-
-        check_extract(cfg, err)
+    check_extract(cfg, err)
     _check_geocode(cfg.geocode, err)
+
+
+def check_extract(cfg: Config, err: Any) -> None:
+    """Every problem of the `extract:` section, with its key path."""
+    from connector.extract.schedule import parse_schedule
+    from formats import get_layout
+
+    ex = cfg.extract
+    if not ex.enabled:
+        return
+
+    def schedule(s: ExtractScheduleConfig | None, path: str) -> None:
+        for problem in parse_schedule(s, path)[1] if s is not None else ():
+            key, _, message = problem.partition(": ")
+            err(key, message)
+
+    if not (ex.url or ex.url_env) and (ex.jobs or ex.media.enabled):
+        err("extract.url", "set url or url_env (the SQLAlchemy URL of the ERP database)")
+    seen: set[str] = set()
+    for i, job in enumerate(ex.jobs):
+        path = f"extract.jobs[{i}]"
+        try:
+            layout = get_layout(job.layout)
+        except KeyError:
+            err(f"{path}.layout", f"unknown tracciato {job.layout!r}; `connector layouts` "
+                "lists them")
+            continue
+        if layout.name in seen:
+            err(f"{path}.layout", f"{layout.name} is extracted by two jobs")
+        seen.add(layout.name)
+        if not layout.header:
+            err(f"{path}.layout", f"{layout.name} is a legacy return file, not an export")
+        if (job.query is None) == (job.query_file is None):
+            err(path, "set exactly one of query or query_file")
+        elif job.query_file is not None and not job.query_file.is_file():
+            err(f"{path}.query_file", f"no such file: {job.query_file}")
+        schedule(job.schedule, f"{path}.schedule")
+    schedule(ex.schedule, "extract.schedule")
+    media = ex.media
+    if media.enabled:
+        if (media.query is None) == (media.query_file is None):
+            err("extract.media", "set exactly one of query or query_file")
+        elif media.query_file is not None and not media.query_file.is_file():
+            err("extract.media.query_file", f"no such file: {media.query_file}")
+        if media.max_pixels is not None and media.max_pixels < 16:
+            err("extract.media.max_pixels", "must be at least 16")
+        if media.max_download_mb <= 0:
+            err("extract.media.max_download_mb", "must be > 0")
+        if media.attempts < 1:
+            err("extract.media.attempts", "must be >= 1")
+        schedule(media.schedule, "extract.media.schedule")
+    if ex.fetch_rows < 1:
+        err("extract.fetch_rows", "must be >= 1")
+    if ex.tick_seconds <= 0:
+        err("extract.tick_seconds", "must be > 0")
 
 
 _GEOCODE_NEEDS_KEY = frozenset({"google", "opencage", "mapbox", "here"})

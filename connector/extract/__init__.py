@@ -2,8 +2,8 @@
 
 `run_once(cfg, store, mode=..., entities=..., dry_run=..., out=...) -> ExtractResult` is
 what `connector export --once` calls; `loop.build_loops` is the daemon's scheduler.
-The names below are imported on first use, so `connector.config` can call
-`connector.extract.jobs.check_extract` without loading the database layer.
+The names below are imported on first use, so importing the package (the configuration
+checks the schedules with connector.extract.schedule) does not load the database layer.
 """
 
 from __future__ import annotations

@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
-from connector.config import ExtractScheduleConfig
 from connector.extract.cron import Cron, CronSyntaxError, parse_cron
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ScheduleSpec(Protocol):
+    """What a schedule is built from (connector.config.ExtractScheduleConfig)."""
+
+    @property
+    def every_minutes(self) -> float | None: ...
+    @property
+    def cron(self) -> str | None: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def weekdays(self) -> list[str]: ...
+    @property
+    def window(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,7 @@ def _minutes(delta: dt.timedelta) -> str:
     return f"{minutes:g} min"
 
 
-def parse_schedule(cfg: ExtractScheduleConfig, path: str) -> tuple[Schedule | None, list[str]]:
+def parse_schedule(cfg: ScheduleSpec, path: str) -> tuple[Schedule | None, list[str]]:
     """Build a Schedule, or return every problem with its key path."""
     errors: list[str] = []
     every: dt.timedelta | None = None

@@ -55,7 +55,6 @@ KNOWN: set[tuple[str, str]] = {
 KNOWN_CYCLES: list[list[str]] = [
     ["adapters.dropbox_api", "adapters.dropbox_api.publisher"],
     ["adapters.geocode", "adapters.geocode.client", "adapters.geocode.providers"],
-    ["connector.config", "connector.extract.jobs", "connector.extract.schedule"],
     ["connector.extract.media", "connector.extract.runner"],
 ]
 
