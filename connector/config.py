@@ -22,6 +22,7 @@ import yaml
 
 from connector.errors import ConfigError
 from connector.model import STREAMS
+from formats.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -56,24 +57,6 @@ class DropboxConfig:
 
 
 @dataclass(frozen=True)
-class DialectConfig:
-    """How one ERP's CSV export maps onto a tracciato."""
-
-    match: str  # glob on the dropped file name, e.g. "clienti*.csv"
-    layout: str  # target tracciato, e.g. io_clifor_gen
-    delimiter: str = ";"
-    quotechar: str = '"'
-    encoding: str = "utf-8"
-    header: bool = True
-    columns: dict[str, str] = field(default_factory=dict)  # source column -> tracciato field
-    date_format: str = "%d/%m/%Y"
-    datetime_format: str = "%d/%m/%Y %H:%M:%S"
-    decimal: str = ","
-    thousands: str = ""
-    defaults: dict[str, str] = field(default_factory=dict)  # tracciato field -> constant or {template}
-
-
-@dataclass(frozen=True)
 class MaxBadRowsConfig:
     """How many bad rows a tracciato may have and still be published without them (the bad
     rows held back in quarantine); beyond either bound the whole file is refused."""
@@ -104,7 +87,8 @@ class ExportConfig:
     max_bad_rows: MaxBadRowsConfig = field(default_factory=MaxBadRowsConfig)
     batch_seconds: float = 0.2  # files ready within this window of each other go together
     info_file: bool = True
-    dialects: list[DialectConfig] = field(default_factory=list)
+    # How an ERP's own CSV export maps onto a tracciato: formats.dialect.Dialect, key for key.
+    dialects: list[Dialect] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -493,10 +477,9 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         err("export.max_bad_rows.percent", "must be between 0 and 100")
     for i, d in enumerate(ex.dialects):
         if d is not None:
-            from formats.dialect import Dialect, check_dialect
+            from formats.dialect import check_dialect
 
-            fields = {f.name: getattr(d, f.name) for f in dataclasses.fields(DialectConfig)}
-            for problem in check_dialect(Dialect(**fields)):
+            for problem in check_dialect(d):
                 key, _, text = problem.partition(": ")
                 err(f"export.dialects[{i}].{key}", text)
     if cfg.dropbox.mode == "folder":
@@ -747,16 +730,6 @@ KEY_DOCS: dict[str, str] = {
                                  "back, refuse the whole file)",
     "export.max_bad_rows.percent": "and at most this share of the file's rows; beyond either, "
                                    "the whole file is refused",
-    "export.dialects[].delimiter": "the CSV's field separator (quoted fields may contain it)",
-    "export.dialects[].quotechar": "the CSV's quote character",
-    "export.dialects[].encoding": "the CSV's encoding, e.g. cp1252 (a UTF-8 BOM is skipped)",
-    "export.dialects[].header": "the first line names the columns; false: columns are named "
-                                "by position, \"1\", \"2\", ...",
-    "export.dialects[].date_format": "how the CSV writes dates (strftime codes)",
-    "export.dialects[].datetime_format": "how the CSV writes date-times (date-only values are "
-                                         "accepted too)",
-    "export.dialects[].decimal": "the CSV's decimal separator",
-    "export.dialects[].thousands": "the CSV's thousands separator, if any",
     "import.enabled": "pull what the agents entered from AppManager into the ERP",
     "import.source": "api: AppManager's web services; legacy: the AM_*.DAT files; both: a "
                      "changeover",

@@ -36,20 +36,25 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 @dataclass(frozen=True)
 class Dialect:
-    """How one ERP's CSV maps onto a tracciato (connector.yaml export.dialects[] 1:1)."""
+    """How one ERP's CSV export maps onto a tracciato."""
 
-    match: str  # glob on the file name, e.g. "clienti*.csv"
-    layout: str  # the target tracciato, e.g. io_clifor_gen
-    delimiter: str = ";"
-    quotechar: str = '"'
-    encoding: str = "utf-8"  # or cp1252, latin-1, ...
-    header: bool = True  # False: columns are named by position, "1", "2", ...
-    columns: dict[str, str] = field(default_factory=dict)  # CSV column -> tracciato field
-    date_format: str = "%d/%m/%Y"
+    # An entry of connector.yaml's export.dialects[], built as it is by the configuration;
+    # each comment is the key's description in docs/reference/configuration.md.
+    match: str  # glob on the dropped file name, e.g. "clienti*.csv"
+    layout: str  # target tracciato, e.g. io_clifor_gen
+    delimiter: str = ";"  # the CSV's field separator (quoted fields may contain it)
+    quotechar: str = '"'  # the CSV's quote character
+    encoding: str = "utf-8"  # the CSV's encoding, e.g. cp1252 (a UTF-8 BOM is skipped)
+    # the first line names the columns; false: columns are named by position, "1", "2", ...
+    header: bool = True
+    columns: dict[str, str] = field(default_factory=dict)  # source column -> tracciato field
+    date_format: str = "%d/%m/%Y"  # how the CSV writes dates (strftime codes)
+    # how the CSV writes date-times (date-only values are accepted too)
     datetime_format: str = "%d/%m/%Y %H:%M:%S"
-    decimal: str = ","
-    thousands: str = ""
-    defaults: dict[str, str] = field(default_factory=dict)  # field -> constant or {FIELD} template
+    decimal: str = ","  # the CSV's decimal separator
+    thousands: str = ""  # the CSV's thousands separator, if any
+    # tracciato field -> constant or {template}
+    defaults: dict[str, str] = field(default_factory=dict)
 
     def matches(self, filename: str) -> bool:
         base = filename.replace("\\", "/").rsplit("/", 1)[-1]

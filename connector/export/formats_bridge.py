@@ -5,13 +5,13 @@ Keeping these calls in one module means a change in formats/ touches one place h
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
-from connector.config import DialectConfig, ExportConfig
+from connector.config import ExportConfig
 from connector.errors import FormatError
+from formats.dialect import Dialect
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,12 @@ def canonicalize(fin: Any, writer: Any, rel: str, *, length_policy: str, max_err
     return _judgement(report, rel)
 
 
-def convert(fin: Any, writer: Any, dialect: DialectConfig, *, company: str, length_policy: str,
+def convert(fin: Any, writer: Any, dialect: Dialect, *, company: str, length_policy: str,
             max_errors: int, strict: bool = False, hold: frozenset[int] = frozenset(),
             held: Any = None) -> Judgement:
     import formats.dialect as fd
 
-    d = fd.Dialect(**{f.name: getattr(dialect, f.name) for f in dataclasses.fields(DialectConfig)})
-    report = fd.convert(cast(BinaryIO, fin), cast(BinaryIO, writer), d, company=company,
+    report = fd.convert(cast(BinaryIO, fin), cast(BinaryIO, writer), dialect, company=company,
                         length_policy=length_policy, max_errors=max_errors, strict=strict,
                         hold=hold, held=cast(BinaryIO, held))
     return _judgement(report, dialect.match)

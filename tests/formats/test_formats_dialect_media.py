@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from pathlib import Path
 
 import pytest
 
-from connector.config import DialectConfig
+from connector.config import parse_config
 from connector.errors import ConfigError, FormatError
 from formats import get_layout, validate_stream
 from formats.dialect import Dialect, check_dialect, convert, dialect_for
@@ -30,10 +31,16 @@ def run(data: str | bytes, dialect: Dialect = CLIENTI, **kw: object
     return report, dst.getvalue().decode("utf-8-sig")
 
 
-def test_dialect_fields_match_the_config_entry_one_to_one() -> None:
-    ours = [(f.name, f.default) for f in dataclasses.fields(Dialect)]
-    config = [(f.name, f.default) for f in dataclasses.fields(DialectConfig)]
-    assert ours == config
+def test_a_config_entry_is_the_dialect_itself(tmp_path: Path) -> None:
+    """One dialect type: export.dialects[] entries are built as formats' Dialect, key for key."""
+    entry = {f.name: f.default for f in dataclasses.fields(Dialect)
+             if f.default is not dataclasses.MISSING}
+    entry.update(match="clienti*.csv", layout="io_clifor_gen", delimiter=",", encoding="cp1252",
+                 columns={"Codice": "COD_CLIFOR"}, defaults={"TIPO_CLIFOR": "0"})
+    cfg = parse_config({"company": "ACME", "export": {"dialects": [entry]}}, tmp_path)
+    (d,) = cfg.export.dialects
+    assert type(d) is Dialect
+    assert {f.name: getattr(d, f.name) for f in dataclasses.fields(Dialect)} == entry
 
 
 def test_a_cp1252_semicolon_csv_becomes_a_valid_canonical_tracciato() -> None:
