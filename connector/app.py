@@ -73,8 +73,7 @@ def build_loops(cfg: Config, store: StateStore) -> list[Loop]:
 
 def build_geocoder(cfg: Config) -> Geocoder:
     """The geocoder adapter of `geocode:`, with its key read from the environment."""
-    from adapters.geocode import GeocoderSettings
-    from adapters.geocode import build_geocoder as build
+    from adapters.geocode.client import GeocoderSettings, GeopyGeocoder
     from connector import __version__
     from connector.config import secret
     from connector.geocode import texts
@@ -84,7 +83,7 @@ def build_geocoder(cfg: Config) -> Geocoder:
     if g.api_key_env and key is None:
         raise ConfigError([texts.KEY_NOT_SET.format(env=g.api_key_env, provider=g.provider)])
     agent = g.user_agent or f"icommerce-connector/{__version__} ({cfg.company})"
-    return build(GeocoderSettings(
+    return GeopyGeocoder(GeocoderSettings(
         provider=g.provider, user_agent=agent, url=g.url, api_key=key,
         timeout=g.timeout_seconds, language=g.language, ca_bundle=g.ca_bundle, proxy=g.proxy))
 

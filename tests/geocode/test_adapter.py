@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from geopy import exc as gexc
 
-from adapters.geocode import PROVIDERS, GeocoderSettings, build_geocoder
+from adapters.geocode.client import GeocoderSettings, GeopyGeocoder
 from adapters.geocode.errors import QUOTA_PAUSE, translating
-from adapters.geocode.providers import one_line
+from adapters.geocode.providers import PROVIDERS, one_line
 from connector.config import _GEOCODE_NEEDS_KEY, GeocodeProvider
 from connector.errors import (
     AuthError,
@@ -34,7 +34,7 @@ def geocoder(standin: StandIn, provider: str = "nominatim", **kw: object):  # ty
     settings = {"user_agent": "icommerce-connector/test (ACME)", "url": standin.url,
                 "timeout": 1.0, "api_key": "SECRET-KEY" if provider != "nominatim" else None}
     settings.update(kw)
-    return build_geocoder(GeocoderSettings(provider, **settings))  # type: ignore[arg-type]
+    return GeopyGeocoder(GeocoderSettings(provider, **settings))  # type: ignore[arg-type]
 
 
 def test_nominatim_structured_query_with_country_and_user_agent(standin: StandIn) -> None:
@@ -103,7 +103,7 @@ def test_connection_refused_is_transient() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    g = build_geocoder(GeocoderSettings("google", "ua/1", url=f"http://127.0.0.1:{port}",
+    g = GeopyGeocoder(GeocoderSettings("google", "ua/1", url=f"http://127.0.0.1:{port}",
                                         api_key="SECRET-KEY", timeout=1.0))
     with pytest.raises(TransientError) as info:
         g.geocode(QUERY)
