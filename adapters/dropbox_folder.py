@@ -18,6 +18,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -32,14 +33,20 @@ log = structlog.get_logger(__name__)
 _NAME_ERRNOS = {errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ}
 
 
+@dataclass(frozen=True)
+class FolderSettings:
+    company_folder: Path  # <synced Dropbox folder>/<company>: verified, never created at run time
+    staging_dir: Path  # on the company folder's volume, outside the synced tree
+    create_company_folder: bool = False  # at start-up only (trial set-ups)
+
+
 class FolderPublisher:
     name = "dropbox-folder"
 
-    def __init__(self, company_folder: Path, staging_dir: Path, *,
-                 create_company_folder: bool = False) -> None:
-        self.company_folder = company_folder
-        self.staging_dir = staging_dir
-        self.create_company_folder = create_company_folder
+    def __init__(self, settings: FolderSettings) -> None:
+        self.company_folder = settings.company_folder
+        self.staging_dir = settings.staging_dir
+        self.create_company_folder = settings.create_company_folder
 
     def check(self) -> None:
         """At start: create the company folder only when configured to (trial set-ups); the

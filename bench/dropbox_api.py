@@ -2,7 +2,7 @@
 
     python -m bench.dropbox_api [--files N] [--big-mib M] [--chunk-mib C] [--concurrency K]
 
-1. N small files (1-16 KiB) published as one burst through build_publisher (the real SDK):
+1. N small files (1-16 KiB) published as one burst through connector.app.build_publisher (the real SDK):
    HTTP requests per file on the first publish (target <= 1.1) and on an unchanged re-run
    (target: no upload request at all), with the number of commits. Baseline, measured in
    this run against the same server: the naive way, one files/upload per file (one
@@ -105,14 +105,14 @@ def _publisher(spec: dict[str, Any]) -> tuple[Any, Any]:
 
     import structlog
 
-    from adapters.dropbox_api import build_publisher
+    from connector.app import build_publisher
     from connector.config import parse_config
     from connector.state import StateStore
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     cfg = parse_config(spec["config"], Path(spec["tmp"]))
     store = StateStore(cfg.state_dir)
-    return build_publisher(cfg, threading.Event(), store), store
+    return build_publisher(cfg, store, threading.Event()), store
 
 
 def _stats(spec: dict[str, Any]) -> dict[str, Any]:

@@ -105,8 +105,8 @@ def pathological(tmp: Path) -> None:
     import threading
     import tracemalloc
 
+    from connector.app import build_publisher
     from connector.config import parse_config
-    from connector.export.loop import build_publisher
     from connector.export.pipeline import ExportPipeline
     from connector.state import StateStore
     from formats import validate_file

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from connector.app import extract_once as run_once
 from connector.config import parse_config
-from connector.extract import run_once
 from connector.state import StateStore
 
 QUERY = """
@@ -101,7 +101,7 @@ _CHILD = """
 import io, sys
 from pathlib import Path
 from connector.config import parse_config
-from connector.extract import run_once
+from connector.app import extract_once as run_once
 from connector.state import StateStore
 from bench.sql_source import QUERY
 work, url = Path(sys.argv[1]), sys.argv[2]
@@ -131,7 +131,7 @@ def _child_rss(work: Path, url: str | None) -> int:
     """Peak RSS (MiB) of a child doing one full run (or only importing, when url is None)."""
     import subprocess
 
-    code = (_CHILD if url else "import connector.extract, sqlalchemy\n") + _PEAK
+    code = (_CHILD if url else "import connector.app, connector.extract.runner, adapters.erp_db, sqlalchemy\n") + _PEAK
     cp = subprocess.run([sys.executable, "-c", code, str(work), url or ""], check=True,
                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     return int(cp.stdout.split()[-1])

@@ -14,21 +14,27 @@ import importlib
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import structlog
 
 from connector.config import Config
 from connector.errors import AuthError, ConfigError, ConnectorError, StopRequested
-from connector.ports import ErpSink, Geocoder, Heartbeat
+from connector.ports import ErpSink, Geocoder, Heartbeat, Publisher
 from connector.state import StateStore
 
 if TYPE_CHECKING:
     from adapters.appmanager.client import AppManagerClient
     from adapters.appmanager.sandbox import SandboxServer
+    from adapters.dropbox_api.auth import CredentialSources
+    from adapters.dropbox_api.settings import DropboxApiSettings
     from adapters.erp.command_sink import CommandSinkSettings
     from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
+    from connector.export.loop import ExportLoop
+    from connector.extract.loop import ExtractScheduler
+    from connector.extract.runner import ExtractResult, ExtractSources
     from connector.importing.poller import Importer
     from connector.legacy.importer import ScanResult
 
@@ -47,10 +53,10 @@ class Loop(Protocol):
 # is not even imported (start-up time).
 LOOP_FACTORIES: tuple[tuple[str, Callable[[Config], bool]], ...] = (
     ("connector.app:build_sandbox", lambda cfg: cfg.sandbox.enabled),
-    ("connector.export.loop", lambda cfg: cfg.export.enabled),
+    ("connector.app:build_export", lambda cfg: cfg.export.enabled),
     ("connector.app:build_import", lambda cfg: cfg.import_.enabled),
     ("connector.app:build_legacy", lambda cfg: cfg.import_.enabled),
-    ("connector.extract.loop", lambda cfg: cfg.extract.enabled),
+    ("connector.app:build_extract", lambda cfg: cfg.extract.enabled),
     ("connector.app:geocode_loops", lambda cfg: cfg.geocode.enabled),
 )
 
@@ -286,6 +292,121 @@ def build_sandbox(cfg: Config, store: StateStore) -> list[Loop]:
     if not cfg.sandbox.enabled:
         return []
     return [SandboxLoop(lambda: start_sandbox(cfg), cfg.sandbox.enqueue_every_seconds)]
+
+
+# ---------------------------------------------------------------------------------------
+# The export half: the publisher (synced folder or Dropbox API), the export loop, the
+# extraction from the ERP database. The adapters are imported where they are built.
+# ---------------------------------------------------------------------------------------
+def build_publisher(cfg: Config, store: StateStore, stop: threading.Event) -> Publisher:
+    """The publisher of dropbox.mode: the synced folder (its volume checked at start) or the
+    Dropbox API (AuthError when no credentials are found)."""
+    if cfg.dropbox.mode == "api":
+        from adapters.dropbox_api.auth import load_credentials
+        from adapters.dropbox_api.client import make_client
+        from adapters.dropbox_api.journal import Journal
+        from adapters.dropbox_api.publisher import DropboxApiPublisher
+
+        settings = dropbox_api_settings(cfg)
+        creds = load_credentials(dropbox_credential_sources(cfg))
+        return DropboxApiPublisher(make_client(settings, creds), settings, stop, Journal(store))
+    from adapters.dropbox_folder import FolderPublisher, FolderSettings
+
+    pub = FolderPublisher(FolderSettings(cfg.company_folder, cfg.staging_dir,
+                                         cfg.dropbox.create_company_folder))
+    pub.check()
+    return pub
+
+
+def dropbox_api_settings(cfg: Config) -> DropboxApiSettings:
+    from adapters.dropbox_api.settings import DropboxApiSettings
+
+    d = cfg.dropbox
+    return DropboxApiSettings(
+        root=d.root, company=cfg.company, chunk_mib=d.chunk_mib,
+        single_upload_limit_mib=d.single_upload_limit_mib, concurrency=d.concurrency,
+        ca_bundle=d.ca_bundle, timeout_seconds=d.timeout_seconds, attempts=d.attempts,
+        create_company_folder=d.create_company_folder)
+
+
+def dropbox_token_file(cfg: Config) -> Path:
+    return cfg.dropbox.token_file or (cfg.state_dir / "dropbox_token.json")
+
+
+def dropbox_credential_sources(cfg: Config) -> CredentialSources:
+    """The Dropbox credentials the environment holds, and where else to look."""
+    from adapters.dropbox_api.auth import CredentialSources
+    from connector.config import secret
+
+    d = cfg.dropbox
+    return CredentialSources(
+        token_file=dropbox_token_file(cfg), app_key=secret(d.app_key_env),
+        app_secret=secret(d.app_secret_env), refresh_token=secret(d.refresh_token_env),
+        app_key_env=d.app_key_env, refresh_token_env=d.refresh_token_env)
+
+
+def build_export(cfg: Config, store: StateStore) -> list[ExportLoop]:
+    from connector.export.loop import ExportLoop
+
+    if not cfg.export.enabled:
+        return []
+    return [ExportLoop(cfg, store, lambda stop: build_publisher(cfg, store, stop))]
+
+
+def export_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
+                max_wait: float = 60.0) -> tuple[int, int, int]:
+    """`connector export --once`: publish what the export folder holds now; (published,
+    unchanged, quarantined)."""
+    from connector.export.loop import run_once
+
+    return run_once(cfg, store, lambda s: build_publisher(cfg, store, s), stop, max_wait)
+
+
+def extract_sources(cfg: Config) -> ExtractSources:
+    """The extraction's adapters, each built when a run needs it: the ERP database (its
+    URL, password included, read from the environment now) and the image downloader."""
+    from connector.extract.runner import ExtractSources
+
+    def database() -> Any:
+        from adapters.erp_db import ErpDbSettings, SqlErpDatabase
+        from connector.config import secret
+
+        ex = cfg.extract
+        url = secret(ex.url_env) if ex.url_env else None
+        if ex.url_env and not url and not ex.url:
+            raise ConfigError([f"extract.url_env: the environment variable {ex.url_env} is "
+                               "not set"])
+        url = url or ex.url
+        if not url:
+            raise ConfigError(["extract.url: set url or url_env (the ERP database)"])
+        return SqlErpDatabase(ErpDbSettings(url=url, fetch_rows=ex.fetch_rows))
+
+    def downloader() -> Any:
+        from adapters.media_download import DownloadPolicy, HttpImageDownloader
+
+        mc = cfg.extract.media
+        return HttpImageDownloader(DownloadPolicy(
+            connect_timeout=mc.connect_timeout_seconds, read_timeout=mc.read_timeout_seconds,
+            max_bytes=int(mc.max_download_mb * 1024 * 1024),
+            content_types=tuple(t.lower() for t in mc.content_types), attempts=mc.attempts,
+            verify=str(mc.ca_bundle) if mc.ca_bundle else True))
+
+    return ExtractSources(database=database, downloader=downloader)
+
+
+def build_extract(cfg: Config, store: StateStore) -> list[ExtractScheduler]:
+    """The extraction scheduler, when extraction is enabled and some job has a schedule."""
+    from connector.extract.loop import build_loops as extract_loops
+
+    return list(extract_loops(cfg, store, extract_sources(cfg)))
+
+
+def extract_once(cfg: Config, store: StateStore, **kw: Any) -> ExtractResult:
+    """`connector export --once` (SQL part): connector.extract.runner.run_once with the
+    adapters of this configuration; the keywords are run_once's."""
+    from connector.extract.runner import run_once
+
+    return run_once(cfg, store, extract_sources(cfg), **kw)
 
 
 class Daemon:

@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -77,24 +78,63 @@ def move_durably(src: Path, dst_dir: Path, name: str | None = None, *, overwrite
     return target
 
 
-@contextlib.contextmanager
-def atomic_writer(target: Path) -> Iterator[BinaryIO]:
-    """Write to a hidden temp file beside target, fsync, then os.replace it in."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    f = open(tmp, "wb")  # noqa: SIM115 - closed below on every path
-    try:
-        yield f
-        f.flush()
-        os.fsync(f.fileno())
-        f.close()
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    except BaseException:
-        f.close()
+class AtomicFile:
+    """A new file that appears under its name only complete and durable, or not at all.
+
+    It is written under a temporary name beside `target` (hidden, or `tmp_name`), then
+    commit() fsyncs it, moves it onto `target` with os.replace and fsyncs the folder;
+    discard() removes it. With `mode` (e.g. 0o600 for a secret) the file has those
+    permissions from its creation on, whatever the umask, never wider even briefly.
+    `fp` is open for reading too (a writer may read back what it wrote).
+    """
+
+    def __init__(self, target: Path, *, mode: int | None = None,
+                 tmp_name: str | None = None) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.target = target
+        self.tmp = target.with_name(tmp_name or f".{target.name}.tmp-{os.getpid()}")
+        self.mode = mode
+        # A leftover of a crashed write is replaced, never reused: it may have other
+        # permissions than the ones asked for.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+        fd = os.open(self.tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _BINARY | _CLOEXEC,
+                     0o666 if mode is None else mode)
+        self.fp: BinaryIO = os.fdopen(fd, "w+b")
+
+    def commit(self) -> Path:
+        try:
+            self.fp.flush()
+            if self.mode is not None and sys.platform != "win32":
+                os.fchmod(self.fp.fileno(), self.mode)  # the umask may have narrowed it
+            os.fsync(self.fp.fileno())
+            self.fp.close()
+            os.replace(self.tmp, self.target)
+        except BaseException:
+            self.discard()
+            raise
+        fsync_dir(self.target.parent)
+        return self.target
+
+    def discard(self) -> None:
+        if not self.fp.closed:
+            self.fp.close()
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(self.tmp)
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path, *, mode: int | None = None,
+                  tmp_name: str | None = None) -> Iterator[BinaryIO]:
+    """Write `target` through an AtomicFile: committed when the block ends, discarded when
+    it raises."""
+    f = AtomicFile(target, mode=mode, tmp_name=tmp_name)
+    try:
+        yield f.fp
+    except BaseException:
+        f.discard()
         raise
+    f.commit()
 
 
 class HashingWriter:

@@ -1,15 +1,26 @@
-"""The ports between the core and the adapters, and the dataclasses that cross them."""
+"""The ports between the engines and the adapters, and the dataclasses that cross them.
+
+Each port is a small typing.Protocol: an engine is given an object that has these
+methods (connector/app.py builds it from the configuration), never an adapter class.
+An adapter raises ConnectorError subclasses only.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from connector.errors import ConnectorError
 from connector.model import InboundRecord, Page, ParsedRecord, RawPage
+
+# Export side -----------------------------------------------------------------------------
+# Publishing (connector/export -> adapters/dropbox_folder.py, adapters/dropbox_api/),
+# extracting from the ERP database (connector/extract -> adapters/erp_db.py,
+# adapters/media_download.py); geocoding is further down.
 
 
 @dataclass(frozen=True)
@@ -61,12 +72,38 @@ class Publisher(Protocol):
     def close(self) -> None: ...
 
 
-class Source(Protocol):
-    name: str
+class ErpDatabase(Protocol):
+    """The ERP database the extraction reads: one streamed query at a time."""
 
-    def run(self, emit: Callable[[Path], None], stop: threading.Event) -> None:
-        """Emit candidate paths until stop is set; return soon after."""
+    def param_names(self, sql: str) -> list[str]:
+        """The bind parameters (`:name`) the query uses."""
         ...
+
+    def stream(self, sql: str, params: Mapping[str, Any], what: str
+               ) -> AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
+        """(column names, partitions of rows) of one query, read through a server-side
+        cursor. TransientError when the database cannot be reached, PermanentError when
+        it refuses the query (the message names `what`)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    url: str
+    data: bytes
+    content_type: str  # sniffed from the bytes: image/jpeg, image/png or image/gif
+
+
+class MediaDownloader(Protocol):
+    """Fetches one catalog image from a URL, trusting nothing about the server."""
+
+    def download(self, url: str, stop: threading.Event | None = None) -> Downloaded:
+        """The image, or TransientError (after its retries) / PermanentError with a reason."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @dataclass

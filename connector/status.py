@@ -16,7 +16,7 @@ from connector.timefmt import fmt_time  # also taken from here by connector.expo
 
 PROVIDERS = (
     ("export", "connector.export.status"),
-    ("dropbox_api", "adapters.dropbox_api.status"),
+    ("dropbox_api", "connector.dropbox_status"),
     ("import", "connector.importing.status"),
     ("legacy", "connector.legacy.status"),
     ("extract", "connector.extract.status"),

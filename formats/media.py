@@ -115,6 +115,18 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# The images the catalog takes, by the content type their bytes show, and the extension
+# a file of that content is named with.
+IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+IMAGE_TYPE_EXTENSION = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
+
+
+def image_type(data: bytes) -> str | None:
+    """image/jpeg, image/png or image/gif when the bytes start like one, else None."""
+    kind = sniff(data[:SNIFF_BYTES])
+    return IMAGE_TYPES.get(kind) if kind is not None else None
+
+
 def content_problem(name: str, head: bytes) -> str | None:
     """None when the content's signature matches the name's extension, else the reason."""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""

@@ -1,9 +1,10 @@
 """Where the Dropbox credentials come from, and where `connector dropbox login` puts them.
 
-Order: environment variables (names from dropbox.*_env), then the OS keyring (optional
-`keyring` package), then a token file that only its owner may read (0600). The app key
-is not a secret; the refresh token and the app secret are, and are never logged or
-printed. With no app secret the refresh works for tokens obtained with PKCE.
+Order: environment variables (dropbox.*_env; the wiring reads them into
+CredentialSources), then the OS keyring (optional `keyring` package), then a token file
+that only its owner may read (0600). The app key is not a secret; the refresh token and
+the app secret are, and are never logged or printed. With no app secret the refresh
+works for tokens obtained with PKCE.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from connector.config import Config, secret
 from connector.errors import AuthError, ConfigError
+from connector.fsutil import atomic_writer
 
 log = structlog.get_logger(__name__)
 
@@ -36,8 +37,17 @@ class Credentials:
         return f"Credentials(app_key={self.app_key!r}, source={self.source!r})"
 
 
-def token_file_path(cfg: Config) -> Path:
-    return cfg.dropbox.token_file or (cfg.state_dir / "dropbox_token.json")
+@dataclass(frozen=True)
+class CredentialSources:
+    """Where to look: what the environment holds (resolved by the wiring; None when
+    unset), the names of those variables (for the messages) and the token file."""
+
+    token_file: Path
+    app_key: str | None = None
+    app_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    app_key_env: str = "DROPBOX_APP_KEY"
+    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"
 
 
 def keyring_user(app_key: str) -> str:
@@ -81,26 +91,13 @@ def read_token_file(path: Path) -> dict[str, str]:
 
 def write_token_file(path: Path, data: dict[str, str]) -> None:
     """Write atomically, created 0600 from the start (never world-readable, not even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.unlink()
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if os.name == "posix":
-        os.chmod(path, 0o600)
+    with atomic_writer(path, mode=0o600) as f:
+        f.write(json.dumps(data).encode("utf-8"))
 
 
-def load_credentials(cfg: Config) -> Credentials:
+def load_credentials(src: CredentialSources) -> Credentials:
     """Find the app key and refresh token, or raise AuthError saying what to do."""
-    d = cfg.dropbox
-    path = token_file_path(cfg)
+    path = src.token_file
     file_data: dict[str, str] | None = None
 
     def from_file() -> dict[str, str]:
@@ -109,12 +106,12 @@ def load_credentials(cfg: Config) -> Credentials:
             file_data = read_token_file(path)
         return file_data
 
-    app_key = secret(d.app_key_env) or from_file().get("app_key")
+    app_key = src.app_key or from_file().get("app_key")
     if not app_key:
-        raise AuthError(f"no Dropbox app key: set {d.app_key_env} (or run "
+        raise AuthError(f"no Dropbox app key: set {src.app_key_env} (or run "
                         "`connector dropbox login`)")
-    app_secret = secret(d.app_secret_env) or from_file().get("app_secret")
-    token = secret(d.refresh_token_env)
+    app_secret = src.app_secret or from_file().get("app_secret")
+    token = src.refresh_token
     source = "env"
     if not token:
         kr = _keyring()
@@ -129,13 +126,13 @@ def load_credentials(cfg: Config) -> Credentials:
         token = from_file().get("refresh_token")
         source = "file"
     if not token:
-        raise AuthError(f"no Dropbox refresh token: set {d.refresh_token_env}, or run "
+        raise AuthError(f"no Dropbox refresh token: set {src.refresh_token_env}, or run "
                         f"`connector dropbox login` (keyring or {path})")
     return Credentials(app_key=app_key, refresh_token=token, app_secret=app_secret,
                        source=source)
 
 
-def store_refresh_token(cfg: Config, app_key: str, refresh_token: str,
+def store_refresh_token(token_file: Path, app_key: str, refresh_token: str,
                         where: str = "auto") -> str:
     """Save the token; returns a description of where ("keyring" or the file path)."""
     if where not in ("auto", "keyring", "file"):
@@ -154,6 +151,5 @@ def store_refresh_token(cfg: Config, app_key: str, refresh_token: str,
         elif where == "keyring":
             raise AuthError("no usable OS keyring (pip install 'icommerce-connector[keyring]' "
                             "and a keyring backend), use --store file")
-    path = token_file_path(cfg)
-    write_token_file(path, {"app_key": app_key, "refresh_token": refresh_token})
-    return str(path)
+    write_token_file(token_file, {"app_key": app_key, "refresh_token": refresh_token})
+    return str(token_file)

@@ -5,7 +5,7 @@
   policy (connector.retry) owns every retry.
 - requests merges REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE over a Session's `verify`, which
   silently throws away a configured CA bundle. The session below passes `verify` on
-  every request, so dropbox.ca_bundle always wins; without ca_bundle, the usual
+  every request, so a configured CA bundle (dropbox.ca_bundle) always wins; without ca_bundle, the usual
   environment behaviour stays (system/certifi store, or the variables).
 """
 
@@ -18,8 +18,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from adapters.dropbox_api.auth import Credentials
+from adapters.dropbox_api.settings import DropboxApiSettings
 from connector import __version__
-from connector.config import DropboxConfig
 
 
 class _PinnedVerifySession(requests.Session):
@@ -32,7 +32,7 @@ class _PinnedVerifySession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def make_session(cfg: DropboxConfig) -> requests.Session:
+def make_session(cfg: DropboxApiSettings) -> requests.Session:
     session = _PinnedVerifySession()
     if cfg.ca_bundle is not None:
         session.verify = str(cfg.ca_bundle)
@@ -41,7 +41,7 @@ def make_session(cfg: DropboxConfig) -> requests.Session:
     return session
 
 
-def make_client(cfg: DropboxConfig, creds: Credentials) -> dropbox.Dropbox:
+def make_client(cfg: DropboxApiSettings, creds: Credentials) -> dropbox.Dropbox:
     return dropbox.Dropbox(
         oauth2_refresh_token=creds.refresh_token,
         app_key=creds.app_key,

@@ -42,8 +42,8 @@ from adapters.dropbox_api.errors import (
 )
 from adapters.dropbox_api.flow import AdaptiveLimit, ByteBudget, Caller
 from adapters.dropbox_api.journal import Journal, SessionState
+from adapters.dropbox_api.settings import DropboxApiSettings
 from connector import metrics
-from connector.config import DropboxConfig
 from connector.errors import (
     AuthError,
     ConnectorError,
@@ -89,26 +89,24 @@ class _RunState:
 class DropboxApiPublisher:
     name = "dropbox_api"
 
-    def __init__(self, dbx: dropbox.Dropbox, cfg: DropboxConfig, company: str,
-                 stop: threading.Event, journal: Journal, attempts: int = 8,
-                 retry_initial: float = 0.5, retry_max: float = 30.0,
-                 create_company_folder: bool = False) -> None:
+    def __init__(self, dbx: dropbox.Dropbox, cfg: DropboxApiSettings, stop: threading.Event,
+                 journal: Journal, retry_initial: float = 0.5, retry_max: float = 30.0) -> None:
         self.dbx = dbx
         self.cfg = cfg
         self.stop = stop
         self.journal = journal
-        self.base = paths.company_base(cfg.root, company)
+        self.base = paths.company_base(cfg.root, cfg.company)
         self.staging_root = f"{self.base}/{paths.STAGING_DIR}"
         self.chunk = cfg.chunk_mib * MIB
         self.single_limit = cfg.single_upload_limit_mib * MIB
         self.workers = max(1, cfg.concurrency)
         self.limit = AdaptiveLimit(self.workers)
         self.budget = ByteBudget(max(self.single_limit, self.workers * self.chunk))
-        self.caller = Caller(stop, attempts, self.limit, retry_initial, retry_max)
+        self.caller = Caller(stop, cfg.attempts, self.limit, retry_initial, retry_max)
         self._lock = threading.Lock()
         self._stale_cleaned = False
         self._abort = threading.Event()  # one upload of the burst failed: the others stop
-        self._may_create = create_company_folder  # once, at the first check (start-up)
+        self._may_create = cfg.create_company_folder  # once, at the first check (start-up)
 
     # The port ------------------------------------------------------------------------------
     def publish_batch(self, items: Sequence[PublishItem]) -> list[PublishReceipt]:

@@ -1,6 +1,7 @@
 """Status section of the Dropbox API publisher: facts from its journal, no network.
 
-For connector.status PROVIDERS: ("dropbox_api", "adapters.dropbox_api.status").
+The wiring gives it what the configuration says (connector/dropbox_status.py): the
+remote company folder and where the refresh token comes from.
 """
 
 from __future__ import annotations
@@ -8,29 +9,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from adapters.dropbox_api import paths
-from adapters.dropbox_api.auth import token_file_path
 from adapters.dropbox_api.journal import Journal
-from connector.config import Config, secret
 from connector.state import StateStore
 
 
-def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
-    if cfg.dropbox.mode != "api":
-        return {"mode": cfg.dropbox.mode}
+def collect(store: StateStore, *, remote: str, token_from: str) -> dict[str, Any]:
     journal = Journal(store)
     last = store.query_one("SELECT MAX(published_at) AS at FROM dropbox_api_files")
     sessions = store.query("SELECT size, offset FROM dropbox_api_sessions")
-    token = "env" if secret(cfg.dropbox.refresh_token_env) else (
-        "file" if token_file_path(cfg).exists() else "keyring or none")
     return {
         "mode": "api",
-        "remote": paths.company_base(cfg.dropbox.root, cfg.company),
+        "remote": remote,
         "files_published": journal.count_published(),
         "last_published_at": float(last["at"]) if last and last["at"] else None,
         "open_upload_sessions": len(sessions),
         "bytes_pending_in_sessions": sum(int(r["size"]) - int(r["offset"]) for r in sessions),
-        "refresh_token_from": token,
+        "refresh_token_from": token_from,
     }
 
 

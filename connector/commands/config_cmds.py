@@ -25,9 +25,11 @@ def check_config(args: argparse.Namespace) -> int:
                         f"{im.appmanager.auth_key_env} is not set")
     if cfg.dropbox.mode == "api":
         from adapters.dropbox_api.auth import load_credentials
+        from connector.app import dropbox_credential_sources
 
         try:
-            load_credentials(cfg)  # environment, keyring or token file, as the daemon does
+            # environment, keyring or token file, as the daemon does
+            load_credentials(dropbox_credential_sources(cfg))
         except ConnectorError as exc:
             warnings.append(f"dropbox: {exc}")
     for w in warnings:

@@ -36,6 +36,7 @@ def login_cmd(args: argparse.Namespace) -> int:
 
     from adapters.dropbox_api.auth import store_refresh_token
     from adapters.dropbox_api.client import make_session
+    from connector.app import dropbox_api_settings, dropbox_token_file
     from connector.commands import config_from
     from connector.config import secret
     from connector.errors import AuthError, ConfigError, TransientError
@@ -50,7 +51,8 @@ def login_cmd(args: argparse.Namespace) -> int:
     flow = DropboxOAuth2FlowNoRedirect(app_key, consumer_secret=app_secret,
                                        token_access_type="offline", use_pkce=not app_secret,
                                        timeout=d.timeout_seconds)
-    flow.requests_session = make_session(d)  # honours dropbox.ca_bundle over the environment
+    # honours dropbox.ca_bundle over the environment
+    flow.requests_session = make_session(dropbox_api_settings(cfg))
     url = flow.start()
     print("1. Open this address in a browser and sign in to the Dropbox account that will "
           "hold the published files:")
@@ -78,7 +80,8 @@ def login_cmd(args: argparse.Namespace) -> int:
                              f"{type(exc).__name__}") from None
     if not result.refresh_token:
         raise AuthError("Dropbox returned no refresh token (the flow must be offline)")
-    where = store_refresh_token(cfg, app_key, result.refresh_token, args.store)
+    where = store_refresh_token(dropbox_token_file(cfg), app_key, result.refresh_token,
+                                args.store)
     print(f"Logged in (account {result.account_id}). Refresh token stored in {where}.")
     if not app_secret:
         print("PKCE was used: the app secret is not needed to refresh the token.")
@@ -93,12 +96,13 @@ def check_cmd(args: argparse.Namespace) -> int:
     from adapters.dropbox_api.auth import load_credentials
     from adapters.dropbox_api.client import make_client
     from adapters.dropbox_api.flow import AdaptiveLimit, Caller
+    from connector.app import dropbox_api_settings, dropbox_credential_sources
     from connector.commands import config_from
     from connector.errors import PermanentError
 
     cfg = config_from(args)
-    creds = load_credentials(cfg)
-    dbx = make_client(cfg.dropbox, creds)
+    creds = load_credentials(dropbox_credential_sources(cfg))
+    dbx = make_client(dropbox_api_settings(cfg), creds)
     caller = Caller(threading.Event(), attempts=3, limit=AdaptiveLimit(1))
     caller.call("oauth2/token", dbx.check_and_refresh_access_token)
     base = paths.company_base(cfg.dropbox.root, cfg.company)

@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def export_once(args: argparse.Namespace) -> int:
+    from connector.app import export_once as run_once
     from connector.commands import config_from
-    from connector.export.loop import dry_run, run_once
+    from connector.export.loop import dry_run
     from connector.logsetup import configure_logging
     from connector.state import StateStore
 
@@ -43,7 +44,7 @@ def export_once(args: argparse.Namespace) -> int:
     ok = True
     extract_cfg = getattr(cfg, "extract", None)
     if extract_cfg is not None and extract_cfg.enabled:
-        from connector.extract import run_once as extract_once
+        from connector.app import extract_once
 
         res = extract_once(cfg, store, mode=args.mode, entities=args.entity,
                            dry_run=args.dry_run, out=sys.stdout)

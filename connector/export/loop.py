@@ -23,19 +23,6 @@ from connector.state import StateStore
 log = structlog.get_logger(__name__)
 
 
-def build_publisher(cfg: Config, store: StateStore, stop: threading.Event) -> Publisher:
-    if cfg.dropbox.mode == "api":
-        from adapters.dropbox_api import build_publisher as build_api
-
-        return build_api(cfg, stop, store)
-    from adapters.dropbox_folder import FolderPublisher
-
-    pub = FolderPublisher(cfg.company_folder, cfg.staging_dir,
-                          create_company_folder=cfg.dropbox.create_company_folder)
-    pub.check()
-    return pub
-
-
 def make_gate(cfg: Config) -> SettleGate:
     ex = cfg.export
     dialects = tuple((d.match, d.layout) for d in ex.dialects)
@@ -45,14 +32,20 @@ def make_gate(cfg: Config) -> SettleGate:
                       trust_mtime=not ex.polling)
 
 
-def start_pipeline(cfg: Config, store: StateStore, stop: threading.Event,
+# Builds the publisher of dropbox.mode (connector/app.py build_publisher); it may watch the
+# stop event while it waits on the network.
+PublisherFactory = Callable[[threading.Event], Publisher]
+
+
+def start_pipeline(cfg: Config, store: StateStore, publisher: PublisherFactory,
+                   stop: threading.Event,
                    beat: Callable[[], None] = lambda: None) -> ExportPipeline:
     """The folders exist, a crashed burst's staging is gone, the publisher is up."""
     ex = cfg.export
     for d in (ex.watch, ex.archive, ex.quarantine):
         d.mkdir(parents=True, exist_ok=True)
     cleanup_staging(cfg)
-    return ExportPipeline(cfg, store, build_publisher(cfg, store, stop), stop, beat)
+    return ExportPipeline(cfg, store, publisher(stop), stop, beat)
 
 
 class BurstHold:
@@ -82,9 +75,10 @@ OUTAGE_PROBE_SECONDS = 5.0  # how often an outage is looked at again
 class ExportLoop:
     name = "export"
 
-    def __init__(self, cfg: Config, store: StateStore) -> None:
+    def __init__(self, cfg: Config, store: StateStore, publisher: PublisherFactory) -> None:
         self.cfg = cfg
         self.store = store
+        self.publisher = publisher
         self.gate = make_gate(cfg)
         self.waiting: list[str] = []
         # Set while the loop runs but cannot publish (the Dropbox folder is not there):
@@ -121,7 +115,7 @@ class ExportLoop:
 
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
         ex = self.cfg.export
-        pipeline = start_pipeline(self.cfg, self.store, stop, beat)
+        pipeline = start_pipeline(self.cfg, self.store, self.publisher, stop, beat)
         publisher = pipeline.publisher
         hold = BurstHold(ex.batch_seconds)
         retention = Retention(self.cfg, self.store)
@@ -188,19 +182,15 @@ class ExportLoop:
             publisher.close()
 
 
-def build_loops(cfg: Config, store: StateStore) -> list[ExportLoop]:
-    return [ExportLoop(cfg, store)] if cfg.export.enabled else []
-
-
-def run_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
-             max_wait: float = 60.0) -> tuple[int, int, int]:
+def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
+             stop: threading.Event | None = None, max_wait: float = 60.0) -> tuple[int, int, int]:
     """Publish what is in the export folder now (for `connector export --once`).
 
     Returns (published, unchanged, quarantined). Files still being written after
     max_wait seconds are left for the next run.
     """
     stop = stop or threading.Event()
-    pipeline = start_pipeline(cfg, store, stop)
+    pipeline = start_pipeline(cfg, store, publisher, stop)
     gate = make_gate(cfg)
     gate.rescan()
     # One shot: latency does not matter, so wait longer for the rest of a drop.

@@ -15,6 +15,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -25,6 +26,9 @@ from connector.extract.keystore import ensure_schema
 from connector.extract.lock import ExtractBusy
 from connector.state import StateStore
 
+if TYPE_CHECKING:
+    from connector.extract.runner import ExtractSources
+
 log = structlog.get_logger(__name__)
 
 RETRY_SECONDS = 300.0
@@ -33,10 +37,11 @@ RETRY_SECONDS = 300.0
 class ExtractScheduler:
     name = "extract"
 
-    def __init__(self, cfg: Config, store: StateStore,
+    def __init__(self, cfg: Config, store: StateStore, sources: ExtractSources | None = None,
                  clock: Callable[[], dt.datetime] = dt.datetime.now) -> None:
         self.cfg = cfg
         self.store = store
+        self.sources = sources  # None: the schedule is only looked at (connector status)
         self.clock = clock
         self.jobs = [j for j in all_jobs(cfg) if j.schedule is not None]
         self._retry_at: dict[str, float] = {}
@@ -88,6 +93,7 @@ class ExtractScheduler:
     def tick(self, stop: threading.Event, beat: Callable[[], None] | None = None) -> None:
         from connector.extract.runner import run_once
 
+        assert self.sources is not None, "a scheduler that runs jobs is given their sources"
         now = self.clock()
         due = self.due(now)
         for mode in ("full", "changed"):
@@ -95,8 +101,8 @@ class ExtractScheduler:
             if not names or stop.is_set():
                 continue
             try:
-                result = run_once(self.cfg, self.store, mode=mode, entities=names, out=None,
-                                  trigger="scheduler", stop=stop, beat=beat)
+                result = run_once(self.cfg, self.store, self.sources, mode=mode, entities=names,
+                                  out=None, trigger="scheduler", stop=stop, beat=beat)
             except ExtractBusy as exc:
                 log.info("scheduled extraction postponed: another run holds the lock",
                          jobs=names, holder=str(exc))
@@ -122,10 +128,11 @@ class ExtractScheduler:
                                    (finished, n))
 
 
-def build_loops(cfg: Config, store: StateStore) -> list[ExtractScheduler]:
+def build_loops(cfg: Config, store: StateStore,
+                sources: ExtractSources) -> list[ExtractScheduler]:
     """The scheduler, when extraction is enabled and some job has a schedule."""
     if not cfg.extract.enabled:
         return []
     validated(cfg)
-    scheduler = ExtractScheduler(cfg, store)
+    scheduler = ExtractScheduler(cfg, store, sources)
     return [scheduler] if scheduler.jobs else []

@@ -28,21 +28,19 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import requests
-import sqlalchemy as sa
 import structlog
 
 from connector.config import Config
 from connector.errors import ConfigError, ConnectorError, PermanentError, TransientError
-from connector.extract.download import EXTENSION, DownloadPolicy, download, sniff
-from connector.extract.drop import drop_bytes, part_file
 from connector.extract.jobs import MEDIA_ENTITY, load_sql
 from connector.extract.keystore import PublishLog, diff_files, row_hash
-from connector.extract.params import ParamError, query_param_names, resolve_params
-from connector.extract.source import stream_query
-from connector.fsutil import UnsafePath, lstat_inside, open_inside
+from connector.extract.outcome import Outcome
+from connector.extract.params import ParamError, resolve_params
+from connector.fsutil import AtomicFile, UnsafePath, atomic_writer, lstat_inside, open_inside
+from connector.ports import ErpDatabase, MediaDownloader
 from connector.state import StateStore
 from formats import get_layout
+from formats.media import IMAGE_TYPE_EXTENSION, image_type
 from formats.rowformat import PlanError, Problems, compile_plan, format_block
 
 log = structlog.get_logger(__name__)
@@ -60,14 +58,13 @@ class _Entry:
     name: str  # NOMEFILE in multimedia
 
 
-def run_media(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str, *,
-              mode: str, dry_run: bool, stop: threading.Event | None = None,
-              beat: Callable[[], None] = lambda: None) -> Any:
-    from connector.extract.runner import Outcome
-
+def run_media(cfg: Config, store: StateStore, keys: PublishLog, db: ErpDatabase,
+              downloader: Callable[[], MediaDownloader], *, mode: str, dry_run: bool,
+              stop: threading.Event | None = None,
+              beat: Callable[[], None] = lambda: None) -> Outcome:
     outcome = Outcome(MEDIA_ENTITY)
     try:
-        _run(cfg, store, keys, engine, url, outcome, mode=mode, dry_run=dry_run, stop=stop,
+        _run(cfg, store, keys, db, downloader, outcome, mode=mode, dry_run=dry_run, stop=stop,
              beat=beat)
     except ConnectorError as exc:
         outcome.status = "failed"
@@ -81,29 +78,24 @@ def run_media(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url
     return outcome
 
 
-def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str,
-         outcome: Any, *, mode: str, dry_run: bool, stop: threading.Event | None,
-         beat: Callable[[], None]) -> None:
+def _run(cfg: Config, store: StateStore, keys: PublishLog, db: ErpDatabase,
+         downloader: Callable[[], MediaDownloader], outcome: Outcome, *, mode: str,
+         dry_run: bool, stop: threading.Event | None, beat: Callable[[], None]) -> None:
     mc = cfg.extract.media
     sql = load_sql(mc.query, mc.query_file, "extract.media")
     try:
-        params = resolve_params(query_param_names(sa.text(sql)), company=cfg.company,
+        params = resolve_params(db.param_names(sql), company=cfg.company,
                                 declared=cfg.extract.params)
     except ParamError as exc:
         raise ConfigError([f"extract.media: {exc}"]) from None
-    entries, problems = _read_entries(cfg, engine, url, sql, params)
+    entries, problems = _read_entries(cfg, db, sql, params)
     outcome.problems = problems
-    policy = DownloadPolicy(
-        connect_timeout=mc.connect_timeout_seconds, read_timeout=mc.read_timeout_seconds,
-        max_bytes=int(mc.max_download_mb * 1024 * 1024),
-        content_types=tuple(t.lower() for t in mc.content_types), attempts=mc.attempts,
-        verify=str(mc.ca_bundle) if mc.ca_bundle else True)
     counts = {"new": 0, "changed": 0, "unchanged": 0, "failed": 0}
     failed: list[str] = []
     shown: list[str] = []
     ok_names: set[str] = set()
     done: dict[str, bool] = {}
-    session = requests.Session()
+    fetcher = downloader()
     try:
         for entry in entries:
             beat()
@@ -114,8 +106,7 @@ def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str
                     ok_names.add(entry.name)
                 continue
             try:
-                state = _one_image(cfg, store, session, policy, entry, dry_run=dry_run,
-                                   stop=stop)
+                state = _one_image(cfg, store, fetcher, entry, dry_run=dry_run, stop=stop)
             except (PermanentError, TransientError) as exc:
                 counts["failed"] += 1
                 failed.append(f"{entry.name} ({entry.values.get('COD_ART') or '-'}): {exc}")
@@ -127,7 +118,7 @@ def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str
             done[entry.name] = True
             ok_names.add(entry.name)
     finally:
-        session.close()
+        fetcher.close()
     outcome.details.append(
         f"images: {counts['new']} new, {counts['changed']} changed, {counts['unchanged']} "
         f"unchanged, {counts['failed']} failed" + (" (dry run: none copied)" if dry_run else ""))
@@ -142,14 +133,13 @@ def _run(cfg: Config, store: StateStore, keys: PublishLog, engine: Any, url: str
         outcome.message += f"; {len(failed)} image(s) failed (listed above)"
 
 
-def _read_entries(cfg: Config, engine: Any, url: str, sql: str,
+def _read_entries(cfg: Config, db: ErpDatabase, sql: str,
                   params: dict[str, Any]) -> tuple[list[_Entry], Problems]:
     mc = cfg.extract.media
     problems = Problems()
     mapping = {k.upper(): v.upper() for k, v in mc.columns.items()}
     entries: list[_Entry] = []
-    with stream_query(engine, url, sql, params, cfg.extract.fetch_rows,
-                      "io_catalogo (extract.media)") as (cols, parts):
+    with db.stream(sql, params, "io_catalogo (extract.media)") as (cols, parts):
         names = [mapping.get(c.upper(), c.upper()) for c in cols]
         unknown = [c for c, n in zip(cols, names, strict=True)
                    if n not in CATALOG_FIELDS and n not in SOURCE_FIELDS]
@@ -269,9 +259,8 @@ def _safe_name(name: str) -> str:
     return f"{stem}_{tag}{p.suffix}"
 
 
-def _one_image(cfg: Config, store: StateStore, session: requests.Session,
-               policy: DownloadPolicy, entry: _Entry, *, dry_run: bool,
-               stop: threading.Event | None) -> str:
+def _one_image(cfg: Config, store: StateStore, fetcher: MediaDownloader, entry: _Entry, *,
+               dry_run: bool, stop: threading.Event | None) -> str:
     """new | changed | unchanged; PermanentError/TransientError when the image fails."""
     mc = cfg.extract.media
     prev = store.query_one("SELECT * FROM extract_media_files WHERE name = ?", (entry.name,))
@@ -291,13 +280,13 @@ def _one_image(cfg: Config, store: StateStore, session: requests.Session,
                 and stat.S_ISREG(st.st_mode):
             return "unchanged"  # same file, same size and time, same resize: not even read
         data, _st = _read_local(folder, path)
-        kind = sniff(data)
+        kind = image_type(data)
         if kind is None:
             raise PermanentError(f"{path.name} is not a JPEG, PNG or GIF image")
     else:
-        got = download(session, entry.source[4:], policy, stop)
+        got = fetcher.download(entry.source[4:], stop)
         data, kind = got.data, got.content_type
-        want = EXTENSION[kind]
+        want = IMAGE_TYPE_EXTENSION[kind]
         if PurePosixPath(entry.name).suffix.lower() not in (want, ".jpeg" if want == ".jpg" else want):
             entry.name = _safe_name(PurePosixPath(entry.name).stem + want)
             entry.values["NOMEFILE"] = entry.name
@@ -310,7 +299,8 @@ def _one_image(cfg: Config, store: StateStore, session: requests.Session,
             store.execute("UPDATE extract_media_files SET signature = ? WHERE name = ?",
                           (signature, entry.name))
         return state
-    drop_bytes(cfg.export.watch, entry.name, data)
+    with atomic_writer(cfg.export.watch / entry.name, tmp_name=f"{entry.name}.part") as f:
+        f.write(data)
     store.execute("INSERT OR REPLACE INTO extract_media_files (name, source, signature, sha256, "
                   "size, at) VALUES (?, ?, ?, ?, ?, ?)",
                   (entry.name, entry.source, signature, sha, len(data), time.time()))
@@ -339,7 +329,7 @@ def _shrink(data: bytes, max_pixels: int, kind: str) -> bytes:
         raise PermanentError(f"the image cannot be decoded for resizing: {exc}") from None
 
 
-def _catalog(cfg: Config, keys: PublishLog, entries: list[_Entry], outcome: Any, *, mode: str,
+def _catalog(cfg: Config, keys: PublishLog, entries: list[_Entry], outcome: Outcome, *, mode: str,
              dry_run: bool, images_changed: int) -> None:
     """io_catalogo.dat from the entries whose image is in place."""
     import tempfile
@@ -397,11 +387,15 @@ def _catalog(cfg: Config, keys: PublishLog, entries: list[_Entry], outcome: Any,
         outcome.status = "unchanged"
         outcome.message = "io_catalogo.dat unchanged: not written"
         return
-    with part_file(cfg.export.watch, layout.filename) as pf:
+    pf = AtomicFile(cfg.export.watch / layout.filename, tmp_name=f"{layout.filename}.part")
+    try:
         pf.fp.write(data)
         pf.fp.flush()
-        keys.keep(pf.part, layout.filename)  # before the watcher can take it
-        target = pf.publish()
+        keys.keep(pf.tmp, layout.filename)  # before the watcher can take it
+    except BaseException:
+        pf.discard()
+        raise
+    target = pf.commit()
     keys.record(layout.name, rows=block.rows, fingerprint=fingerprint,
                 sha256=hashlib.sha256(data).hexdigest(), mode=mode)
     outcome.status = "published"

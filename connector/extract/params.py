@@ -19,8 +19,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import TextClause
-
 _SINCE = re.compile(r"since_(\d{1,5})")
 _DAYS = re.compile(r"days:\s*(-?\d{1,5})")
 _INT = re.compile(r"int:\s*(-?\d+)")
@@ -28,10 +26,6 @@ _INT = re.compile(r"int:\s*(-?\d+)")
 
 class ParamError(ValueError):
     """A query names a parameter nobody declared, or a declared value is malformed."""
-
-
-def query_param_names(clause: TextClause) -> list[str]:
-    return sorted(clause._bindparams)  # noqa: SLF001 - the documented way to list text() binds
 
 
 def declared_value(name: str, raw: str, today: dt.date) -> Any:

@@ -18,7 +18,6 @@ changed and removed, and every problem.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import operator
@@ -28,31 +27,31 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO, cast
 
-import sqlalchemy as sa
 import structlog
 
 from connector import metrics
 from connector.config import Config
 from connector.errors import ConfigError, ConnectorError, TransientError
-from connector.extract.drop import PartFile
-from connector.extract.jobs import MEDIA_ENTITY, Job, load_sql, select_jobs, validated
+from connector.extract.jobs import Job, load_sql, select_jobs, validated
 from connector.extract.keystore import (
-    Diff,
     PublishLog,
     diff_files,
     ensure_schema,
     iter_keyed_lines,
 )
 from connector.extract.lock import RunLock
-from connector.extract.params import ParamError, query_param_names, resolve_params
-from connector.extract.source import database_url, make_engine, stream_query
+from connector.extract.media import run_media
+from connector.extract.outcome import ExtractResult, Outcome, render_report
+from connector.extract.params import ParamError, resolve_params
+from connector.fsutil import AtomicFile
+from connector.ports import ErpDatabase, MediaDownloader
 from connector.state import StateStore
-from formats import ValidationReport, get_layout, validate_stream
+from formats import get_layout, validate_stream
 from formats.keys import KeyTracker
-from formats.rowformat import PlanError, Problems, compile_plan, format_block
+from formats.rowformat import PlanError, compile_plan, format_block
 
 log = structlog.get_logger(__name__)
 
@@ -60,39 +59,17 @@ BOM = b"\xef\xbb\xbf"
 MODES = ("full", "changed")
 
 
-@dataclass
-class Outcome:
-    """What happened to one tracciato (or to the media job) in a run."""
+@dataclass(frozen=True)
+class ExtractSources:
+    """The adapters a run talks through, each built when the run needs it (connector/app.py
+    extract_sources): the ERP database and the image downloader; both are closed at the
+    run's end."""
 
-    name: str
-    rows: int = 0
-    status: str = "pending"  # published | unchanged | empty | invalid | failed | dry-run
-    message: str = ""
-    diff: Diff | None = None
-    problems: Problems = field(default_factory=Problems)
-    warnings: list[str] = field(default_factory=list)
-    validation: ValidationReport | None = None
-    seconds: float = 0.0
-    files: list[str] = field(default_factory=list)  # what went into the watch folder
-    details: list[str] = field(default_factory=list)  # extra report lines (media)
-    unchanged: bool = False  # same rows as the last publish
-    transient: bool = False  # failed in a way worth retrying soon (database unreachable)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("published", "unchanged", "empty", "dry-run")
+    database: Callable[[], ErpDatabase]
+    downloader: Callable[[], MediaDownloader]
 
 
-@dataclass
-class ExtractResult:
-    ok: bool
-    report: str
-    mode: str
-    dry_run: bool
-    outcomes: list[Outcome]
-
-
-def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
+def run_once(cfg: Config, store: StateStore, sources: ExtractSources, *, mode: str = "full",
              entities: list[str] | None = None, dry_run: bool = False,
              out: TextIO | None = sys.stdout, trigger: str = "manual",
              stop: threading.Event | None = None,
@@ -117,8 +94,8 @@ def run_once(cfg: Config, store: StateStore, *, mode: str = "full",
             "VALUES (?, ?, ?, ?, ?)",
             (started, mode, trigger, json.dumps([j.name for j in jobs]), int(dry_run))).lastrowid
         try:
-            outcomes = _run_jobs(cfg, store, jobs, mode=mode, dry_run=dry_run, stop=stop,
-                                 beat=beat or _no_beat)
+            outcomes = _run_jobs(cfg, store, sources, jobs, mode=mode, dry_run=dry_run,
+                                 stop=stop, beat=beat or _no_beat)
         except BaseException as exc:
             store.execute("UPDATE extract_runs SET ended = ?, ok = 0, summary = ? WHERE id = ?",
                           (time.time(), json.dumps({"error": str(exc)}), run_id))
@@ -153,15 +130,11 @@ def _no_beat() -> None:
     pass
 
 
-def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry_run: bool,
-              stop: threading.Event | None, beat: Callable[[], None]) -> list[Outcome]:
+def _run_jobs(cfg: Config, store: StateStore, sources: ExtractSources, jobs: list[Job], *,
+              mode: str, dry_run: bool, stop: threading.Event | None,
+              beat: Callable[[], None]) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    table_jobs = [j for j in jobs if j.cfg is not None]
-    engine = None
-    url = ""
-    if table_jobs or any(j.name == MEDIA_ENTITY for j in jobs):
-        url = database_url(cfg)
-        engine = make_engine(url)
+    db = sources.database() if jobs else None
     keys = PublishLog(store, cfg.state_dir)
     try:
         for job in jobs:
@@ -170,17 +143,14 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
                                         message="not run: the connector is stopping"))
                 continue
             t0 = time.monotonic()
+            assert db is not None
             if job.cfg is None:
-                from connector.extract.media import run_media
-
-                assert engine is not None
-                outcome = run_media(cfg, store, keys, engine, url, mode=mode, dry_run=dry_run,
-                                    stop=stop, beat=beat)
+                outcome = run_media(cfg, store, keys, db, sources.downloader, mode=mode,
+                                    dry_run=dry_run, stop=stop, beat=beat)
             else:
-                assert engine is not None
                 outcome = Outcome(job.name)
                 try:
-                    _run_table(cfg, keys, engine, url, job, outcome, mode=mode, dry_run=dry_run,
+                    _run_table(cfg, keys, db, job, outcome, mode=mode, dry_run=dry_run,
                                beat=beat)
                 except ConnectorError as exc:
                     outcome.status = "failed"
@@ -195,12 +165,12 @@ def _run_jobs(cfg: Config, store: StateStore, jobs: list[Job], *, mode: str, dry
             outcome.seconds = time.monotonic() - t0
             outcomes.append(outcome)
     finally:
-        if engine is not None:
-            engine.dispose()
+        if db is not None:
+            db.close()
     return outcomes
 
 
-def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
+def _run_table(cfg: Config, keys: PublishLog, db: ErpDatabase, job: Job,
                outcome: Outcome, *, mode: str, dry_run: bool,
                beat: Callable[[], None] = _no_beat) -> None:
     assert job.cfg is not None
@@ -208,25 +178,26 @@ def _run_table(cfg: Config, keys: PublishLog, engine: Any, url: str, job: Job,
     layout = get_layout(jc.layout)
     sql = load_sql(jc.query, jc.query_file, job.path)
     try:
-        params = resolve_params(query_param_names(sa.text(sql)), company=cfg.company,
+        params = resolve_params(db.param_names(sql), company=cfg.company,
                                 declared={**cfg.extract.params, **jc.params})
     except ParamError as exc:
         raise ConfigError([f"{job.path}: {exc}"]) from None
     what = f"{layout.name} ({job.path})"
     name = layout.filename
-    with stream_query(engine, url, sql, params, cfg.extract.fetch_rows, what) as (cols, parts):
+    with db.stream(sql, params, what) as (cols, parts):
         try:
             plan = compile_plan(layout, cols, mapping=jc.columns, key_template=jc.key,
                                 company=cfg.company, length_policy=cfg.export.length_policy)
         except PlanError as exc:
             raise ConfigError([f"{job.path}: {exc}"]) from None
-        sink: PartFile | None = None
+        sink: AtomicFile | None = None
         fp: IO[bytes]
         if dry_run:
             # an anonymous file (gone when closed) in state_dir: sized for the connector, never tmpfs
             fp = tempfile.TemporaryFile(prefix="extract-", dir=cfg.state_dir)  # noqa: SIM115
         else:
-            sink = PartFile(cfg.export.watch, name)
+            # `<name>.part`: never taken by the watcher, and a crashed run's is replaced.
+            sink = AtomicFile(cfg.export.watch / name, tmp_name=f"{name}.part")
             fp = sink.fp
         try:
             written = _write(plan, _beating(parts, beat), fp, outcome)
@@ -346,7 +317,7 @@ def _write(plan: Any, parts: Any, fp: IO[bytes], outcome: Outcome) -> _Written:
     return _Written(rows, sum_crc | sum_adler << 64, sha.hexdigest(), keycheck)
 
 
-def _decide(outcome: Outcome, keys: PublishLog, sink: PartFile | None, written: _Written, *,
+def _decide(outcome: Outcome, keys: PublishLog, sink: AtomicFile | None, written: _Written, *,
             mode: str, dry_run: bool, name: str, layout_name: str) -> None:
     invalid = outcome.problems.count > 0 or (
         outcome.validation is not None and not outcome.validation.valid)
@@ -372,8 +343,8 @@ def _decide(outcome: Outcome, keys: PublishLog, sink: PartFile | None, written: 
         return
     assert sink is not None
     sink.fp.flush()
-    keys.keep(sink.part, name)
-    target = sink.publish()
+    keys.keep(sink.tmp, name)
+    target = sink.commit()
     keys.record(layout_name, rows=written.rows, fingerprint=written.fingerprint,
                 sha256=written.sha256, mode=mode)
     outcome.status = "published"
@@ -382,52 +353,3 @@ def _decide(outcome: Outcome, keys: PublishLog, sink: PartFile | None, written: 
     outcome.files.append(target.name)
     metrics.inc("connector_extract_rows_total", outcome.rows, help="rows handed over",
                 layout=layout_name)
-
-
-# ---------------------------------------------------------------------------- the report
-def render_report(outcomes: list[Outcome], *, mode: str, dry_run: bool, limit: int) -> str:
-    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-    head = (f"extract {mode} run{' (DRY RUN: nothing is written or published)' if dry_run else ''}"
-            f", {now}")
-    lines = [head]
-    for o in outcomes:
-        lines.append("")
-        lines.append(f"{o.name}: {o.rows} rows, {o.status}"
-                     + (f" ({o.message})" if o.message else "") + f" [{o.seconds:.1f} s]")
-        d = o.diff
-        if d is not None:
-            since = "first publish: every key is new" if d.first_publish else "since the last publish"
-            lines.append(f"  {d.added} added, {d.changed} changed, {d.removed} removed ({since})")
-            for label, n, keys in (("added", d.added, d.added_keys),
-                                   ("changed", d.changed, d.changed_keys),
-                                   ("removed", d.removed, d.removed_keys)):
-                if n and not (label == "added" and d.first_publish and n > limit):
-                    more = f" ... and {n - len(keys)} more" if n > len(keys) else ""
-                    lines.append(f"  {label}: " + ", ".join(keys) + more)
-        if d is not None and o.problems.count and d.removed:
-            lines.append("  (rows with errors are left out of the file, so their keys count "
-                         "as removed)")
-        lines.extend(f"  {line}" for line in o.details)
-        for p in o.problems.items:
-            lines.append(f"  error: {p.to_text()}")
-        if o.problems.count > len(o.problems.items):
-            lines.append(f"  ... and {o.problems.count - len(o.problems.items)} more errors")
-        if o.validation is not None:
-            for v in o.validation.violations:
-                lines.append(f"  invalid: {v.to_text()}")
-            if o.validation.omitted:
-                lines.append(f"  ... and {o.validation.omitted} more violations")
-        for w in o.warnings[:limit]:
-            lines.append(f"  warning: {w}")
-    ok = all(o.ok for o in outcomes)
-    lines.append("")
-    if not outcomes:
-        lines.append("no extraction jobs selected")
-    elif dry_run:
-        lines.append("dry run: " + ("no errors" if ok else "ERRORS found (see above)")
-                     + "; nothing was written")
-    else:
-        published = sum(1 for o in outcomes if o.files)
-        lines.append(f"{'ok' if ok else 'FAILED'}: {published} of {len(outcomes)} handed to "
-                     "the export pipeline")
-    return "\n".join(lines) + "\n"

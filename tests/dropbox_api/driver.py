@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.dropbox_api import build_publisher  # noqa: E402
 from adapters.dropbox_api.content_hash import content_hash_file  # noqa: E402
+from connector.app import build_publisher  # noqa: E402
 from connector.config import parse_config  # noqa: E402
 from connector.errors import ConnectorError, StopRequested  # noqa: E402
 from connector.ports import PublishItem  # noqa: E402
@@ -45,13 +45,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     store = StateStore(cfg.state_dir)
     try:
-        publisher = build_publisher(cfg, stop, store)
+        publisher = build_publisher(cfg, store, stop)
     except (ConnectorError, StopRequested) as exc:
         print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}),
               flush=True)
         return 1
     # Tests only: shorter first backoff so fault scenarios stay fast (Retry-After still wins).
-    publisher.caller.initial = float(os.environ.get("DROPBOX_TEST_RETRY_INITIAL", "0.5"))
+    publisher.caller.initial = float(  # type: ignore[attr-defined]
+        os.environ.get("DROPBOX_TEST_RETRY_INITIAL", "0.5"))
     print(json.dumps({"ready": True}), flush=True)
     code = 0
     for batch in spec["batches"]:

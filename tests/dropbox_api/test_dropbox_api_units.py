@@ -137,8 +137,8 @@ def test_names_are_checked_part_by_part(folder: str, name: str, problem: str | N
 
 
 def test_status_section_from_the_journal(tmp_path: Path, config_factory: object) -> None:
-    from adapters.dropbox_api import status
     from adapters.dropbox_api.journal import Journal, SessionState
+    from connector import dropbox_status as status
     from connector.state import StateStore
 
     cfg = config_factory(dropbox={"mode": "api", "root": "/"})  # type: ignore[operator]
@@ -151,6 +151,7 @@ def test_status_section_from_the_journal(tmp_path: Path, config_factory: object)
     facts = status.collect(cfg, store)
     assert facts["files_published"] == 1 and facts["open_upload_sessions"] == 1
     assert facts["bytes_pending_in_sessions"] == 60 and facts["remote"] == "/ACME"
+    assert facts["refresh_token_from"] in ("env", "keyring or none")
     lines = status.render(facts)
     assert lines[0].startswith("dropbox api: /ACME, 1 files published, last ")
     assert "1 large upload(s) to resume, 60 bytes left" in lines[1]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connector.app import build_export
 from connector.config import Config
 from connector.export.loop import ExportLoop
 from connector.state import StateStore
@@ -37,7 +38,7 @@ def wait_for(cond: Callable[[], Any], timeout: float = 20.0, interval: float = 0
 @contextlib.contextmanager
 def running_export(cfg: Config) -> Iterator[ExportLoop]:
     store = StateStore(cfg.state_dir)
-    loop = ExportLoop(cfg, store)
+    (loop,) = build_export(cfg, store)
     stop = threading.Event()
     errors: list[BaseException] = []
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from connector.app import build_publisher
 from connector.config import Config
-from connector.export.loop import build_publisher
 from connector.export.pipeline import ExportPipeline
 from connector.state import StateStore
 

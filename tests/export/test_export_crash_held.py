@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from connector.app import build_publisher
 from connector.config import load_config
-from connector.export.loop import build_publisher
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.state import StateStore
 from tests.conftest import make_config_dict
@@ -28,7 +28,7 @@ CHILD = textwrap.dedent("""
     import os, signal, sys, threading
     from connector.config import load_config
     from connector.export import pipeline as pl
-    from connector.export.loop import build_publisher
+    from connector.app import build_publisher
     from connector.state import StateStore
 
     cfg = load_config(sys.argv[1])

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from connector.app import build_publisher
 from connector.export import pipeline as pl
-from connector.export.loop import build_publisher
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.state import StateStore
 from tests.export.conftest import citta_file

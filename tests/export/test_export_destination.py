@@ -13,9 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from connector.app import Daemon
+from connector.app import Daemon, build_export
 from connector.export import status as export_status
-from connector.export.loop import ExportLoop
 from connector.state import StateStore
 from tests.export.conftest import citta_file, running_export, wait_for
 
@@ -85,7 +84,7 @@ def test_healthz_fails_during_the_outage(tmp_path: Path, config_factory) -> None
     cfg = _outage_cfg(config_factory)
     (tmp_path / "export").mkdir()
     store = StateStore(cfg.state_dir)
-    loop = ExportLoop(cfg, store)
+    (loop,) = build_export(cfg, store)
     daemon = Daemon(cfg, store, loops=[loop])
     stop = threading.Event()
     daemon.start(stop)
@@ -127,8 +126,8 @@ def test_export_once_says_the_folder_is_missing_and_moves_nothing(
         tmp_path: Path, config_factory) -> None:
     import pytest
 
+    from connector.app import export_once as run_once
     from connector.errors import DestinationMissing
-    from connector.export.loop import run_once
 
     cfg = _outage_cfg(config_factory)
     export = tmp_path / "export"

@@ -202,7 +202,7 @@ def test_free_space_guard_moves_nothing(tmp_path: Path, config_factory, gestiona
 def test_two_sources_for_one_destination_go_in_turn(tmp_path: Path, config_factory,
                                                     gestionale) -> None:
     """io_citta.dat and IO_CITTA.DAT (and an io_info.dat of the ERP's own) in one drop."""
-    from connector.export.loop import run_once
+    from connector.app import export_once as run_once
 
     cfg = config_factory()
     export = tmp_path / "export"

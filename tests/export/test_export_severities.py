@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from connector import status as st
+from connector.app import build_publisher
 from connector.config import Config
 from connector.export.journal import ExportJournal
-from connector.export.loop import build_publisher
 from connector.export.pipeline import ExportPipeline
 from connector.state import StateStore
 from tests.export.conftest import CITTA_HEADER, citta_file

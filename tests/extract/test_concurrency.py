@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connector.extract import ExtractBusy, run_once
-from connector.extract.lock import RunLock
-from connector.extract.loop import ExtractScheduler, build_loops
+from connector.app import build_extract, extract_sources
+from connector.app import extract_once as run_once
+from connector.extract.lock import ExtractBusy, RunLock
+from connector.extract.loop import ExtractScheduler
 from connector.state import StateStore
 from tests.conftest import make_config_dict
 
@@ -139,7 +140,7 @@ def test_scheduler_waits_for_the_lock_and_runs_when_due(sqlite_erp, extract_conf
     ])
     store = StateStore(cfg.state_dir)
     clock = _Clock(dt.datetime(2026, 3, 2, 22, 0))
-    sched = ExtractScheduler(cfg, store, clock=clock)
+    sched = ExtractScheduler(cfg, store, extract_sources(cfg), clock=clock)
     assert [j.name for j in sched.jobs] == ["io_art", "io_giacenze"]
     stop = threading.Event()
 
@@ -161,7 +162,7 @@ def test_scheduler_waits_for_the_lock_and_runs_when_due(sqlite_erp, extract_conf
     assert [(r["mode"], r["trigger"]) for r in runs] == [
         ("changed", "scheduler"), ("full", "scheduler"), ("changed", "scheduler")]
     # a restart remembers the last runs
-    again = ExtractScheduler(cfg, store, clock=clock)
+    again = ExtractScheduler(cfg, store, extract_sources(cfg), clock=clock)
     assert again.due(dt.datetime(2026, 3, 2, 23, 10)) == {}
 
 
@@ -170,7 +171,7 @@ def test_loop_runs_until_stopped_and_beats(sqlite_erp, extract_config):
         {**sqlite_erp.jobs(["io_art"])[0], "schedule": {"every_minutes": 60}}],
         tick_seconds=0.05)
     store = StateStore(cfg.state_dir)
-    (loop,) = build_loops(cfg, store)
+    (loop,) = build_extract(cfg, store)
     stop = threading.Event()
     beats: list[float] = []
     t = threading.Thread(target=loop.run, args=(stop, lambda: beats.append(time.monotonic())))
@@ -185,6 +186,6 @@ def test_loop_runs_until_stopped_and_beats(sqlite_erp, extract_config):
 
 
 def test_no_loop_when_disabled_or_unscheduled(sqlite_erp, extract_config, config_factory):
-    assert build_loops(config_factory(), StateStore(Path(config_factory().state_dir))) == []
+    assert build_extract(config_factory(), StateStore(Path(config_factory().state_dir))) == []
     cfg = extract_config(sqlite_erp)
-    assert build_loops(cfg, StateStore(cfg.state_dir)) == []
+    assert build_extract(cfg, StateStore(cfg.state_dir)) == []

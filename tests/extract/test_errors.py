@@ -10,8 +10,9 @@ import io
 import pytest
 
 from connector import status as core_status
+from connector.app import export_once, extract_sources
+from connector.app import extract_once as run_once
 from connector.errors import ConfigError
-from connector.extract import run_once
 from connector.extract import status as extract_status
 from connector.state import StateStore
 
@@ -49,7 +50,7 @@ def test_duplicate_chiave_is_found_in_and_out_of_key_order(sqlite_erp, extract_c
     res = run_once(cfg, StateStore(cfg.state_dir), out=io.StringIO())
     (o,) = res.outcomes
     assert o.status == "invalid" and not cfg.export.watch.joinpath("io_art.dat").exists()
-    assert not list(cfg.export.watch.glob("*.part"))
+    assert not [p.name for p in cfg.export.watch.iterdir()]  # nor a temporary file
     assert o.problems.count == 7  # 12 rows, 5 families: 7 repeats
     assert all(p.column == "CHIAVE" and "duplicate CHIAVE" in p.rule for p in o.problems.items)
     dry = run_once(cfg, StateStore(cfg.state_dir), dry_run=True, out=io.StringIO())
@@ -96,11 +97,10 @@ def test_unknown_entity_and_bad_mode_are_config_errors(sqlite_erp, extract_confi
 
 
 def test_through_the_export_pipeline_into_dropbox(sqlite_erp, extract_config):
-    export_loop = pytest.importorskip("connector.export.loop")
     cfg = extract_config(sqlite_erp, jobs=sqlite_erp.jobs(["io_art", "io_giacenze"]))
     store = StateStore(cfg.state_dir)
     assert run_once(cfg, store, out=io.StringIO()).ok
-    export_loop.run_once(cfg, store, max_wait=10)
+    export_once(cfg, store, max_wait=10)
     gestionale = cfg.dropbox_folder("gestionale")
     assert {"io_art.dat", "io_giacenze.dat"} <= {p.name for p in gestionale.iterdir()}
     assert not list(cfg.export.watch.glob("io_*.dat"))
@@ -141,7 +141,7 @@ def test_scheduler_retries_an_unreachable_database_later(sqlite_erp, extract_con
         {**sqlite_erp.jobs(["io_art"])[0], "schedule": {"every_minutes": 1}}])
     store = StateStore(cfg.state_dir)
     now = dt.datetime(2026, 3, 2, 10, 0)
-    sched = ExtractScheduler(cfg, store, clock=lambda: now)
+    sched = ExtractScheduler(cfg, store, extract_sources(cfg), clock=lambda: now)
     assert sched.due(now) == {"changed": ["io_art"]}
     sched.tick(threading.Event())
     row = store.query_one("SELECT last_run FROM extract_schedule WHERE job = 'io_art'")

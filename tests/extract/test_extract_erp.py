@@ -8,7 +8,7 @@ import io
 import shutil
 from pathlib import Path
 
-from connector.extract import run_once
+from connector.app import extract_once as run_once
 from connector.state import StateStore
 from formats import get_layout, validate_file
 

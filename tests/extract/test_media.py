@@ -15,9 +15,9 @@ import pytest
 import requests
 from PIL import Image
 
+from adapters.media_download import DownloadPolicy, HttpImageDownloader, download
+from connector.app import extract_once as run_once
 from connector.errors import PermanentError, TransientError
-from connector.extract import run_once
-from connector.extract.download import DownloadPolicy, download
 from connector.state import StateStore
 from formats import get_layout, validate_file
 
@@ -109,10 +109,13 @@ def test_download_faults(server, path, error, reason):
 
 
 def test_download_good_and_retried(server):
-    with requests.Session() as s:
-        got = download(s, server + "/good.jpg", POLICY)
+    fetcher = HttpImageDownloader(POLICY)
+    try:
+        got = fetcher.download(server + "/good.jpg")
         assert got.data == GOOD and got.content_type == "image/jpeg"
-        flaky = download(s, server + "/flaky.png", POLICY)
+        flaky = fetcher.download(server + "/flaky.png")
+    finally:
+        fetcher.close()
     assert flaky.data == PNG and _Handler.flaky_calls == 2
 
 

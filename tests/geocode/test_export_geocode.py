@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from connector.app import build_geocoder
+from connector.app import export_once as run_once
 from connector.cli import main
 from connector.config import load_config
-from connector.export.loop import run_once
 from connector.geocode.cache import GeocodeCache
 from connector.geocode.loop import GeocodeLoop
 from connector.state import StateStore

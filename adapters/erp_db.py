@@ -1,4 +1,5 @@
-"""The ERP database through SQLAlchemy 2 Core: one engine, one streamed query at a time.
+"""The ERP database the extraction reads (the ErpDatabase port of connector/ports.py),
+through SQLAlchemy 2 Core: one engine, one streamed query at a time.
 
 Rows come through a server-side cursor in partitions of `fetch_rows`, so a million-row
 table never sits in memory. For the drivers whose server-side cursor we know (sqlite3,
@@ -9,33 +10,49 @@ driver goes through SQLAlchemy's Result with `stream_results`.
 
 Driver exceptions become the connector's: a database that cannot be reached is a
 TransientError, a query the database rejects is a PermanentError naming the job. The
-password never appears in a message: URLs are rendered with it hidden.
+password never appears in a message: URLs are rendered with it hidden. The wiring
+(connector/app.py) gives it the URL, password included, read from the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
-from connector.config import Config, secret
 from connector.errors import ConfigError, ConnectorError, PermanentError, TransientError
 
 
-def database_url(cfg: Config) -> str:
-    ex = cfg.extract
-    url = secret(ex.url_env) if ex.url_env else None
-    if ex.url_env and not url and not ex.url:
-        raise ConfigError([f"extract.url_env: the environment variable {ex.url_env} is not set"])
-    url = url or ex.url
-    if not url:
-        raise ConfigError(["extract.url: set url or url_env (the ERP database)"])
-    return url
+@dataclass(frozen=True)
+class ErpDbSettings:
+    url: str = field(repr=False)  # a SQLAlchemy URL, its password included: never shown
+    fetch_rows: int = 5000  # rows per round trip of the server-side cursor
+
+
+class SqlErpDatabase:
+    """One engine for one extraction run; closed (disposed) at its end."""
+
+    def __init__(self, settings: ErpDbSettings) -> None:
+        self.url = settings.url
+        self.fetch_rows = settings.fetch_rows
+        self.engine = make_engine(self.url)
+
+    def param_names(self, sql: str) -> list[str]:
+        """The `:name` bind parameters of the query, as SQLAlchemy's text() finds them."""
+        return sorted(sa.text(sql)._bindparams)  # noqa: SLF001 - the documented way to list them
+
+    def stream(self, sql: str, params: Mapping[str, Any], what: str
+               ) -> contextlib.AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:
+        return stream_query(self.engine, self.url, sql, dict(params), self.fetch_rows, what)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def safe_url(url: str) -> str:

@@ -1,4 +1,5 @@
-"""Download one catalog image from a URL, trusting nothing about the server.
+"""Download one catalog image from a URL, trusting nothing about the server (the
+MediaDownloader port of connector/ports.py).
 
 Every request has a connect and a read timeout and an overall deadline; the body is
 read in chunks and abandoned past the size cap; the declared content type must be an
@@ -17,17 +18,11 @@ import requests
 import structlog
 
 from connector.errors import PermanentError, RateLimited, TransientError
+from connector.ports import Downloaded
 from connector.retry import retrying
+from formats.media import image_type
 
 log = structlog.get_logger(__name__)
-
-_MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-EXTENSION = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
 
 
 @dataclass(frozen=True)
@@ -46,18 +41,19 @@ class DownloadPolicy:
         return self.connect_timeout + 4 * self.read_timeout
 
 
-@dataclass(frozen=True)
-class Downloaded:
-    url: str
-    data: bytes
-    content_type: str  # sniffed from the bytes
+class HttpImageDownloader:
+    """One HTTP session for one extraction run's images; closed at its end."""
 
+    def __init__(self, policy: DownloadPolicy,
+                 session: requests.Session | None = None) -> None:
+        self.policy = policy
+        self.session = session or requests.Session()
 
-def sniff(data: bytes) -> str | None:
-    for magic, kind in _MAGIC:
-        if data.startswith(magic):
-            return kind
-    return None
+    def download(self, url: str, stop: threading.Event | None = None) -> Downloaded:
+        return download(self.session, url, self.policy, stop)
+
+    def close(self) -> None:
+        self.session.close()
 
 
 def download(session: requests.Session, url: str, policy: DownloadPolicy,
@@ -112,7 +108,7 @@ def _attempt(session: requests.Session, url: str, policy: DownloadPolicy) -> Dow
         except requests.RequestException as exc:
             raise TransientError(f"{url}: {_reason(exc)}", url=url) from exc
     data = b"".join(chunks)
-    kind = sniff(data)
+    kind = image_type(data)
     if kind is None:
         raise PermanentError(f"{url}: the body is not a JPEG, PNG or GIF image "
                              f"(declared {declared})", url=url)
