@@ -6,7 +6,7 @@ The watch folder:
   io_reports.dat, *.pdf                 -> reports
   multimedia/<tree>                     -> multimedia/<tree> (file-system catalog mode)
   reports/<name>                        -> reports/<name>
-Temporary names that ERPs, Office and editors use are never taken.
+Temporary names that ERPs, Office and editors use are never taken (connector.inbox.is_ignored).
 """
 
 from __future__ import annotations
@@ -20,13 +20,6 @@ from formats.media import DOCUMENT_EXTENSIONS, MEDIA_EXTENSIONS
 MEDIA_EXT = frozenset(f".{e}" for e in MEDIA_EXTENSIONS)
 DOC_EXT = frozenset(f".{e}" for e in DOCUMENT_EXTENSIONS)
 
-_IGNORED_GLOBS = (
-    "~$*", "~*", ".~*", "*.tmp", "*.temp", "*.part", "*.partial", "*.crdownload", "*.download",
-    "*.swp", "*.swx", "*~", ".*", "*.bak", "*.lock", "*.lck", "Thumbs.db", "desktop.ini",
-    "*.errors.txt",
-)
-
-
 @dataclass(frozen=True)
 class Target:
     # "tracciato" | "dialect" | "catalog_index" | "reports_index" | "media" | "report" | "unsupported"
@@ -34,17 +27,6 @@ class Target:
     folder: str  # gestionale | multimedia | reports
     name: str  # relative name inside folder (may contain "/" under multimedia)
     layout: str | None = None
-
-
-def is_ignored(rel: str, done_marker: str | None = None) -> bool:
-    """Temporary or hidden names, and done markers themselves."""
-    parts = PurePosixPath(rel).parts
-    if any(p.startswith(".") for p in parts):
-        return True
-    base = parts[-1]
-    if done_marker and base.endswith(done_marker):
-        return True
-    return any(fnmatch.fnmatchcase(base.lower(), g.lower()) for g in _IGNORED_GLOBS)
 
 
 def classify(rel: str, dialects: tuple[tuple[str, str], ...] = ()) -> Target | None:

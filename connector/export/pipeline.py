@@ -47,12 +47,9 @@ from connector.fsutil import (
     fsync_dir,
     lstat_inside,
     move_durably,
-    move_inside,
-    open_inside,
-    unique_destination,
-    unlink_inside,
 )
 from connector.geocode.fill import PublishFill
+from connector.inbox import Inbox
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
@@ -103,6 +100,8 @@ class ExportPipeline:
         self.stop = stop or threading.Event()
         self.beat = beat  # the loop's heartbeat: a long burst must not look like a hang
         self.watch = self.ex.watch
+        self.inbox = Inbox(self.watch, quarantine=self.ex.quarantine, archive=self.ex.archive,
+                           done_marker=self.ex.done_marker)
         self.dialects = tuple((d.match, d.layout) for d in self.ex.dialects)
         # Coordinates from the geocoding cache, written before the output is hashed.
         self.geofill = PublishFill(cfg.geocode, store)
@@ -198,7 +197,7 @@ class ExportPipeline:
         if target is None:
             return None
         try:
-            fin, before = open_inside(self.watch, rel, hard_link_ok=self._own_copy(rel))
+            fin, before = self.inbox.open(rel, hard_link_ok=self._own_copy(rel))
         except (FileNotFoundError, NotADirectoryError):
             return None
         except UnsafePath as exc:
@@ -377,27 +376,16 @@ class ExportPipeline:
 
     # Leaving the export folder --------------------------------------------------------------
     def _archive(self, rel: str) -> None:
-        day = time.strftime("%Y-%m-%d")
-        rel_parent = Path(rel).parent
         try:
-            move_inside(self.watch, rel, self.ex.archive / day / rel_parent)
-        except (FileNotFoundError, NotADirectoryError):
-            pass  # already archived by an earlier attempt that crashed before journaling
+            self.inbox.archive(rel)  # gone already: archived by an attempt that crashed
         except UnsafePath as exc:  # swapped for a link after it was read: refused next time
             log.warning("published file not archived: its path changed", file=rel,
                         error=str(exc))
-        if self.ex.done_marker:
-            unlink_inside(self.watch, rel + self.ex.done_marker)
 
     def _quarantine(self, rel: str, verdict: fb.Judgement, started: float, *,
                     culprit: str | None = None, copy: bool = True) -> Outcome:
         """Move the refused name (`culprit`: the link itself when a link was the problem,
         never what it points to) into quarantine with a report; the rest of the burst goes on."""
-        culprit = culprit or rel
-        dest_dir = self.ex.quarantine / Path(culprit).parent
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = unique_destination(dest_dir / Path(culprit).name)
-        report_path = dest.with_name(dest.name + ".errors.txt")
         why = ""
         if verdict.bad_lines is not None:  # row errors only, but too many to hold them back
             limit = self.ex.max_bad_rows
@@ -408,24 +396,15 @@ class ExportPipeline:
             "Fix it and drop it again into the export folder.\n" if copy else
             "The link (or linked name) was moved here, never what it points to; if the ERP "
             "must publish that file, copy it into the export folder as a regular file.\n")
-        with atomic_writer(report_path) as f:
-            f.write(report.encode("utf-8"))
-        try:
-            moved = move_inside(self.watch, culprit, dest_dir, dest.name, overwrite=True,
-                                copy=copy)
-        except (FileNotFoundError, NotADirectoryError, UnsafePath):
-            moved = dest
-        if self.ex.done_marker:
-            unlink_inside(self.watch, rel + self.ex.done_marker)
+        q = self.inbox.quarantine(rel, report, culprit=culprit, copy=copy)
         first, count = verdict.first, verdict.count
-        kept = str(moved) if moved is not None else str(report_path)
-        self.journal.quarantined(rel, kept, str(report_path), first, count)
+        self.journal.quarantined(rel, str(q.path), str(q.report), first, count)
         outcome = Outcome(rel, "quarantined", error=first,
                           duration_ms=int((time.monotonic() - started) * 1000))
         self.journal.record("quarantine", [outcome])
         metrics.inc("connector_files_quarantined_total", help="Files moved to quarantine")
         log.warning("file quarantined", file=rel, problems=count, first_error=first,
-                    report=str(report_path))
+                    report=str(q.report))
         self.store.record_event("warning", "export", f"{rel} quarantined: {first}")
         return outcome
 

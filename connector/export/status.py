@@ -9,8 +9,8 @@ from typing import Any
 
 from connector.config import Config
 from connector.export.journal import ExportJournal
-from connector.export.naming import is_ignored
 from connector.export.verdicts import Verdicts
+from connector.inbox import is_ignored
 from connector.state import StateStore
 from connector.status import fmt_time
 

@@ -1,6 +1,8 @@
 """The legacy route: AppManager's return files in <company>/appmanager -> journal -> ERP sink.
 
-For each stable file (size and mtime unchanged over settle_seconds):
+The folder is an inbox (connector.inbox, as the export folder is): for each finished file
+(size and mtime seen unchanged over settle_seconds; a link or a special file is never
+read, it goes to quarantine):
 1. parse it whole (the parser it is given: adapters.legacy, through connector/app.py); a
    malformed file moves to quarantine with a
    `<name>.errors.txt` naming each bad line and field, and nothing of it is journaled; a
@@ -13,7 +15,8 @@ For each stable file (size and mtime unchanged over settle_seconds):
 3. deliver the ones not yet delivered through the same ErpSink as the web-service route;
 4. only when every record is delivered or dead-lettered (durably in the journal), delete
    the file (or archive it, import.legacy.archive). A record the ERP could not take yet
-   (TransientError) keeps the file: it is tried again on the next scan.
+   (TransientError) keeps the file: it is tried again on the next scan. Archived files go
+   to `<archive>/<YYYY-MM-DD>/`; a quarantined file's report is written before it moves.
 
 A crash anywhere repeats steps on the next start; the journal and the sink's
 idempotency make the repeat a no-op, so nothing is lost or written twice.
@@ -35,8 +38,9 @@ import structlog
 from connector import metrics
 from connector.config import Config
 from connector.errors import FormatError, RecordError
-from connector.fsutil import atomic_writer, fsync_dir, move_durably
+from connector.fsutil import UnsafePath
 from connector.importing.journal import Journal, journal_for
+from connector.inbox import Inbox, SettleGate
 from connector.logsetup import bind_correlation
 from connector.model import (
     ForeignCompanyFile,
@@ -96,38 +100,29 @@ class LegacyImporter:
         self.quarantine = quarantine_dir(cfg)
         self.archive = cfg.import_.legacy.archive
         self._foreign = foreign_files(store)
+        self.inbox = Inbox(self.folder, quarantine=self.quarantine, archive=self.archive)
+        # The folder is synced by Dropbox or on a share: stability is what is seen, never
+        # the file times (trust_mtime False); AppManager writes the folder itself only.
+        self.gate = SettleGate(self.folder, cfg.import_.legacy.settle_seconds, None,
+                               accept=lambda rel: kind_of(rel) is not None,
+                               trust_mtime=False, flat=True)
 
     # Finding complete files -------------------------------------------------------------
-    def candidates(self) -> dict[Path, tuple[int, int]]:
-        """Our files in the folder with their (size, mtime_ns)."""
-        out: dict[Path, tuple[int, int]] = {}
-        try:
-            entries = list(os.scandir(self.folder))
-        except FileNotFoundError:
-            return out
-        for entry in entries:
-            if kind_of(entry.name) is None:
-                continue
-            try:
-                if not entry.is_file():
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished between listing and stat
-            out[Path(entry.path)] = (st.st_size, st.st_mtime_ns)
-        return out
-
     def stable_files(self, stop: threading.Event) -> tuple[list[Path], list[Path]]:
-        """(stable, unstable): files whose size and mtime did not change over settle_seconds."""
-        first = self.candidates()
-        if not first:
+        """(stable, unstable): files whose size and mtime did not change over settle_seconds
+        (those seen unchanged by an earlier scan are not waited for again)."""
+        if not self.folder.is_dir():
             return [], []
-        if stop.wait(self.cfg.import_.legacy.settle_seconds):
-            return [], []
-        second = self.candidates()
-        stable = sorted(p for p, sig in first.items() if second.get(p) == sig)
-        unstable = sorted(p for p in second if first.get(p) != second[p])
-        return stable, unstable
+        self.gate.rescan()
+        started = time.monotonic()
+        ready, settling = self.gate.poll()
+        if settling:
+            while (left := started + self.gate.settle - time.monotonic()) > 0:
+                if stop.wait(left):
+                    return [], []
+            ready, settling = self.gate.poll()
+        return ([self.folder / r for r in ready],
+                [self.folder / r for r in self.gate.settling])
 
     # One scan ----------------------------------------------------------------------------
     def scan(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> ScanResult:
@@ -141,7 +136,7 @@ class LegacyImporter:
                 self.import_file(path, result)
             beat()
         if not stop.is_set():  # forget the other companies' files taken away meanwhile
-            present = {p.name for p in stable} | set(result.unstable)
+            present = set(self.gate.pending)
             gone = [n for n in self._foreign if n not in present]
             if gone:
                 for name in gone:
@@ -153,13 +148,19 @@ class LegacyImporter:
     def import_file(self, path: Path, result: ScanResult) -> None:
         name = path.name
         try:
-            st = path.stat()
-            known = self._foreign.get(name)
-            if known is not None and known[:2] == [st.st_size, st.st_mtime_ns]:
-                result.foreign.append(name)  # another company's, seen already: not read again
-                return
-            data = path.read_bytes()
+            f, st = self.inbox.open(name)
+            with f:
+                known = self._foreign.get(name)
+                if known is not None and known[:2] == [st.st_size, st.st_mtime_ns]:
+                    result.foreign.append(name)  # another company's, seen already: not read again
+                    return
+                data = f.read()
+        except UnsafePath as exc:  # a link, a special file: never read, moved aside
+            self._quarantine(path, exc)
+            result.quarantined.append(name)
+            return
         except FileNotFoundError:
+            self.gate.forget(name)
             return  # taken by someone else meanwhile
         except OSError as exc:  # locked by the sync client or an editor: next scan
             log.warning("legacy file not readable yet", file=name, error=str(exc))
@@ -185,6 +186,7 @@ class LegacyImporter:
         states = [self._state(r) for r in records]
         if all(s in FINAL_STATES for s in states):
             self._done(path)
+            self.gate.forget(name)
             result.imported.append(name)
             metrics.inc("connector_legacy_files_total", help="legacy return files by outcome",
                         outcome="imported")
@@ -229,15 +231,8 @@ class LegacyImporter:
     # Moving files ----------------------------------------------------------------------------
     def _done(self, path: Path) -> None:
         try:
-            if self.archive is not None:
-                day = time.strftime("%Y-%m-%d")
-                move_durably(path, self.archive / day)
-            else:
-                path.unlink()
-                fsync_dir(path.parent)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
+            self.inbox.archive(path.name)  # deleted when there is no archive
+        except (OSError, UnsafePath) as exc:
             # Its records are safe in the journal; the next scan finds them delivered
             # and tries the removal again.
             log.error("cannot remove imported legacy file", file=path.name, error=str(exc))
@@ -255,17 +250,20 @@ class LegacyImporter:
             lines.append(f"cause: {exc.__cause__}")
         lines += ["", "Fix the file (or have AppManager send it again) and put it back in "
                   f"{self.folder} to import it."]
+        # A link (or a special file) moves as itself, never what it points to.
+        culprit = exc.culprit if isinstance(exc, UnsafePath) else None
         try:
-            target = move_durably(path, self.quarantine)
-        except FileNotFoundError:
-            return
+            q = self.inbox.quarantine(path.name, "\n".join(lines) + "\n", culprit=culprit,
+                                      copy=culprit is None)
         except OSError as move_error:
             log.error("cannot quarantine legacy file", file=path.name, error=str(move_error))
             self.store.record_event("error", "legacy",
                                     f"cannot quarantine {path.name}: {move_error}")
             return
-        with atomic_writer(target.with_name(target.name + ".errors.txt")) as f:
-            f.write(("\n".join(lines) + "\n").encode("utf-8"))
+        self.gate.forget(path.name)
+        if not q.moved:
+            return  # taken by someone else meanwhile
+        target = q.path
         self.store.record_event("error", "legacy", f"quarantined {exc}")
         self.journal.quarantine(kind_of(path.name) or "orders", {"file": path.name,
                                                                  "quarantined_as": str(target)},

@@ -4,8 +4,8 @@ and no module reaches itself again through its imports.
 Layers (docs/architecture.md draws them):
 - kernel: connector.errors, connector.model (with the JSON bounds, model.jsonguard),
   connector.ports: imports only the kernel;
-- support: connector.fsutil, retry, metrics, logsetup, state, i18n, oslock, timefmt: the
-  kernel and support;
+- support: connector.fsutil, retry, metrics, logsetup, state, i18n, oslock, timefmt, inbox:
+  the kernel and support;
 - formats: formats and connector.errors only;
 - engines: connector.export, importing, legacy, extract, geocode: the kernel, support,
   formats, the configuration model and engines; never an adapter, the wiring or service;
@@ -30,7 +30,8 @@ PACKAGES = ("connector", "adapters", "formats", "service")
 
 KERNEL = ("connector.errors", "connector.model", "connector.ports")
 SUPPORT = ("connector.fsutil", "connector.retry", "connector.metrics", "connector.logsetup",
-           "connector.state", "connector.i18n", "connector.oslock", "connector.timefmt")
+           "connector.state", "connector.i18n", "connector.oslock", "connector.timefmt",
+           "connector.inbox")
 ENGINES = ("connector.export", "connector.importing", "connector.legacy", "connector.extract",
            "connector.geocode")
 CONFIG = ("connector.config",)

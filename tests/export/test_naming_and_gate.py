@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.export.naming import classify, is_ignored
-from connector.export.watcher import SettleGate
+from connector.export.naming import classify
+from connector.inbox import SettleGate, is_ignored
 
 
 @pytest.mark.parametrize(("rel", "kind", "dest"), [
