@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent("""
     import os, signal, sys, threading
     from connector.config import load_config
+    from connector.export import heldback
     from connector.export import pipeline as pl
     from connector.app import build_publisher
     from connector.state import StateStore
@@ -40,8 +41,7 @@ CHILD = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     if step == "holding":      # the report of the held rows written, the rows not yet moved
-        real_move = pl.move_durably
-        pl.move_durably = lambda *a, **k: die()
+        heldback.move_durably = lambda *a, **k: die()
     elif step == "held":       # the held rows in quarantine, nothing published
         p.publisher.publish_batch = die
     elif step == "published":  # in Dropbox, not journaled
