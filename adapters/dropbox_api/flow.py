@@ -18,6 +18,11 @@ from connector.retry import retrying
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+BATCH_LIMIT = 1000  # entries per finish_batch_v2 / move_batch_v2 call
+# Dropbox allows one commit (finish_batch, move_batch) in flight per account; one process
+# publishes one company.
+COMMIT_LOCK = threading.Lock()
+
 
 class AdaptiveLimit:
     """How many upload requests may run at once. Halved on write-lock contention
