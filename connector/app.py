@@ -22,7 +22,14 @@ import structlog
 
 from connector.config import Config
 from connector.errors import AuthError, ConfigError, ConnectorError, StopRequested
-from connector.ports import ErpSink, Geocoder, Heartbeat, Publisher
+from connector.ports import (
+    ErpDatabase,
+    ErpSink,
+    Geocoder,
+    Heartbeat,
+    MediaDownloader,
+    Publisher,
+)
 from connector.state import StateStore
 
 if TYPE_CHECKING:
@@ -367,7 +374,7 @@ def extract_sources(cfg: Config) -> ExtractSources:
     URL, password included, read from the environment now) and the image downloader."""
     from connector.extract.runner import ExtractSources
 
-    def database() -> Any:
+    def database() -> ErpDatabase:
         from adapters.erp_db import ErpDbSettings, SqlErpDatabase
         from connector.config import secret
 
@@ -381,7 +388,7 @@ def extract_sources(cfg: Config) -> ExtractSources:
             raise ConfigError(["extract.url: set url or url_env (the ERP database)"])
         return SqlErpDatabase(ErpDbSettings(url=url, fetch_rows=ex.fetch_rows))
 
-    def downloader() -> Any:
+    def downloader() -> MediaDownloader:
         from adapters.media_download import DownloadPolicy, HttpImageDownloader
 
         mc = cfg.extract.media
