@@ -137,7 +137,8 @@ def pathological(tmp: Path) -> None:
               f"{report.first_error()[:70]}...")
         cfg = parse_config({"version": 1, "company": "ACME", "state_dir": str(root / "state"),
                             "dropbox": {"root": str(root / "Dropbox"),
-                                        "staging": str(root / "staging")},
+                                        "staging": str(root / "staging"),
+                                        "create_company_folder": True},
                             "export": {"watch": str(root / "export"),
                                        "archive": str(root / "archive"),
                                        "quarantine": str(root / "quarantine"),
