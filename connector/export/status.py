@@ -12,7 +12,7 @@ from connector.export.journal import ExportJournal
 from connector.export.verdicts import Verdicts
 from connector.inbox import is_ignored
 from connector.state import StateStore
-from connector.status import fmt_time
+from connector.timefmt import fmt_time
 
 
 def collect(cfg: Config, store: StateStore) -> dict[str, Any]:

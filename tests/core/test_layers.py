@@ -42,7 +42,6 @@ KNOWN: set[tuple[str, str]] = {
     ("connector.commands.service_cmds", "service"),
     ("connector.commands.service_cmds", "service.install"),
     ("connector.commands.service_cmds", "service.windows"),
-    ("connector.export.status", "connector.status"),
 }
 
 # Import circles still to be broken (the same rule: a fixed one leaves this list).
