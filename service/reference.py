@@ -73,7 +73,7 @@ GUIDES = {
 
 def cli_parser() -> argparse.ArgumentParser:
     """The connector's argument parser (the one place that knows where the CLI lives)."""
-    from connector.cli import build_parser
+    from service.cli import build_parser
 
     return build_parser()
 

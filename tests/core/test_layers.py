@@ -37,12 +37,11 @@ ENGINES = ("connector.export", "connector.importing", "connector.legacy", "conne
 CONFIG = ("connector.config",)
 
 # (importer, imported) pairs still to be removed by the re-layering (issue 14).
-KNOWN: set[tuple[str, str]] = {
-    ("connector.commands.run", "service.runner"),
-    ("connector.commands.service_cmds", "service"),
-    ("connector.commands.service_cmds", "service.install"),
-    ("connector.commands.service_cmds", "service.windows"),
-}
+KNOWN: set[tuple[str, str]] = set()
+
+# `python -m connector` is a launcher at the top of the stack (it runs service.cli.main, as
+# the `connector` console script does); nothing imports it, so it is outside the layers.
+LAUNCHERS = ("connector.__main__",)
 
 # Import circles still to be broken (the same rule: a fixed one leaves this list).
 KNOWN_CYCLES: list[list[str]] = []
@@ -101,6 +100,8 @@ def allowed(importer: str, imported: str) -> bool:
     if _under(importer, ("adapters",)):
         own = ".".join(importer.split(".")[:2])
         return imported == "connector" or _under(imported, KERNEL + SUPPORT + ("formats", own))
+    if importer in LAUNCHERS:
+        return True
     if _under(importer, ("connector",)):
         return not _under(imported, ("service",))
     return True
@@ -175,7 +176,8 @@ def test_the_rules_catch_each_forbidden_direction() -> None:
     assert not allowed("adapters.erp.sql_sink", "service.runner")
     assert not allowed("connector.importing.poller", "adapters.appmanager.client")
     assert not allowed("connector.export.pipeline", "connector.app")
-    assert not allowed("connector.commands.run", "service.runner")
+    assert not allowed("connector.app", "service.runner")
+    assert not allowed("connector.status", "service.cli")
     assert not allowed("connector.model.order", "connector.state")
     assert not allowed("connector.ports", "connector.config")
     assert not allowed("formats.validate", "connector.fsutil")
@@ -185,3 +187,4 @@ def test_the_rules_catch_each_forbidden_direction() -> None:
     assert allowed("connector.importing.poller", "connector.ports")
     assert allowed("connector.app", "adapters.erp.sql_sink")
     assert allowed("service.runner", "connector.app")
+    assert allowed("service.commands.run", "service.runner")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from connector.app import Daemon
-from connector.cli import main
 from connector.errors import ConnectorError, StopRequested, TransientError
 from connector.retry import retrying
 from connector.state import StateStore
+from service.cli import main
 
 
 def test_it_is_outside_the_error_tree() -> None:
@@ -72,7 +72,7 @@ def test_the_daemon_ends_the_loop_without_calling_it_a_crash(config_factory: Any
 
 def test_the_cli_says_it_in_one_line(monkeypatch: pytest.MonkeyPatch, config_file: Any,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from connector.commands import import_cmds
+    from service.commands import import_cmds
 
     def interrupted(args: Any) -> int:
         raise StopRequested("stop requested while waiting to retry")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.cli import main
+from service.cli import main
 
 GOOD = ("CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
         "ACMNE§A001|ACMNE|A001|ABANO TERME|35031|PD|01011900000000\r\n")

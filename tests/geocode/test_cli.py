@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from connector.cli import main
 from connector.config import load_config
 from connector.geocode.address import normalise
 from connector.geocode.cache import GeocodeCache
 from connector.state import StateStore
+from service.cli import main
 from tests.geocode.standin import StandIn
 
 

@@ -10,11 +10,11 @@ import pytest
 
 from connector.app import build_geocoder
 from connector.app import export_once as run_once
-from connector.cli import main
 from connector.config import load_config
 from connector.geocode.cache import GeocodeCache
 from connector.geocode.loop import GeocodeLoop
 from connector.state import StateStore
+from service.cli import main
 from tests.geocode.conftest import CUSTOMERS, GEN_HEADER, gen_file, gen_row
 from tests.geocode.standin import StandIn
 

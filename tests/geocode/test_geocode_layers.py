@@ -40,7 +40,7 @@ def test_import_directions(folder: str, allowed: tuple[str, ...]) -> None:
                 f"{module} imports {name}")
             assert not name.startswith(("connector.export", "connector.importing",
                                         "connector.extract", "connector.legacy",
-                                        "connector.app", "connector.commands")), (
+                                        "connector.app", "service.commands")), (
                 f"{module} imports {name}")
 
 

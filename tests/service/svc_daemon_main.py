@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import connector.app
-from connector.cli import main
+from service.cli import main
 
 if __name__ == "__main__":
     connector.app.LOOP_FACTORIES = (*connector.app.LOOP_FACTORIES, ("svc_fakeloops", lambda cfg: True))

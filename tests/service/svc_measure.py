@@ -40,7 +40,7 @@ def once(tmp: Path) -> tuple[float, float]:
 
 def baseline() -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import connector.cli, structlog, yaml"], check=True,
+    subprocess.run([sys.executable, "-c", "import service.cli, structlog, yaml"], check=True,
                    env={**os.environ, "PYTHONPATH": str(REPO)})
     return time.perf_counter() - t0
 
@@ -54,7 +54,7 @@ def main() -> None:
     b = statistics.median(bases)
     ready = statistics.median(r[0] for r in runs)
     stop = statistics.median(r[1] for r in runs)
-    print(f"baseline import connector.cli: {b * 1000:.0f} ms")
+    print(f"baseline import service.cli: {b * 1000:.0f} ms")
     print(f"start -> READY=1: {ready * 1000:.0f} ms (x{ready / b:.2f})")
     print(f"SIGTERM -> exit: {stop * 1000:.0f} ms (x{stop / b:.2f})")
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from svc_helpers import config_dict
 
-from connector.cli import main
 from connector.config import load_config
+from service.cli import main
 from service.install import render_unit, unit_quote, writable_paths
 
 

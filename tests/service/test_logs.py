@@ -17,9 +17,9 @@ import structlog
 import yaml
 from svc_helpers import REPO, config_dict
 
-from connector.cli import main
-from connector.commands.logs_cmd import parse_line, render
 from connector.logsetup import bind_correlation, configure_logging
+from service.cli import main
+from service.commands.logs_cmd import parse_line, render
 
 
 def _close_logging() -> None:

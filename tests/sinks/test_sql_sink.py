@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from adapters.erp.sql_schema import ADDED_COLUMNS, build_schema, ddl
 from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
 from connector.app import build_import, build_sink, build_sql_sink
-from connector.cli import main
 from connector.errors import ConfigError, PermanentError, TransientError
 from connector.importing.journal import Journal
 from connector.model import decode_record
 from connector.state import StateStore
+from service.cli import main
 from tests.sinks.records import order_item, record
 
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def db_init(args: argparse.Namespace) -> int:
     from connector.app import build_sql_sink
-    from connector.commands import config_from
+    from service.commands import config_from
 
     cfg = config_from(args)
     # The DDL of a named dialect needs no database, so not the URL's secret either.

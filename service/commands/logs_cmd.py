@@ -233,7 +233,7 @@ def logs(args: argparse.Namespace) -> int:
     if args.file is not None:
         path = args.file
     else:
-        from connector.commands import config_from
+        from service.commands import config_from
 
         path = config_from(args).log.dir / "connector.log"
     if not path.exists() and not args.follow:

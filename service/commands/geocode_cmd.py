@@ -44,10 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def geocode(args: argparse.Namespace) -> int:
-    from connector.commands import config_from
     from connector.geocode.cache import GeocodeCache
     from connector.logsetup import configure_logging
     from connector.state import StateStore
+    from service.commands import config_from
 
     cfg = config_from(args)
     configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _cfg(args: argparse.Namespace) -> Config:
-    from connector.commands import config_from
+    from service.commands import config_from
 
     return config_from(args)
 

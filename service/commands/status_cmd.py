@@ -14,8 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def status(args: argparse.Namespace) -> int:
     from connector import status as st
-    from connector.commands import config_from
     from connector.state import StateStore
+    from service.commands import config_from
 
     cfg = config_from(args)
     store = StateStore(cfg.state_dir)

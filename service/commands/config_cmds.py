@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from connector.commands import config_from
 from connector.config import secret
 from connector.errors import ConnectorError
+from service.commands import config_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -37,9 +37,9 @@ def login_cmd(args: argparse.Namespace) -> int:
     from adapters.dropbox_api.auth import store_refresh_token
     from adapters.dropbox_api.client import make_session
     from connector.app import dropbox_api_settings, dropbox_token_file
-    from connector.commands import config_from
     from connector.config import secret
     from connector.errors import AuthError, ConfigError, TransientError
+    from service.commands import config_from
 
     cfg = config_from(args)
     d = cfg.dropbox
@@ -97,8 +97,8 @@ def check_cmd(args: argparse.Namespace) -> int:
     from adapters.dropbox_api.client import make_client
     from adapters.dropbox_api.flow import AdaptiveLimit, Caller
     from connector.app import dropbox_api_settings, dropbox_credential_sources
-    from connector.commands import config_from
     from connector.errors import PermanentError
+    from service.commands import config_from
 
     cfg = config_from(args)
     creds = load_credentials(dropbox_credential_sources(cfg))

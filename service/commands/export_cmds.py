@@ -32,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def export_once(args: argparse.Namespace) -> int:
     from connector.app import export_once as run_once
-    from connector.commands import config_from
     from connector.export.loop import dry_run
     from connector.logsetup import configure_logging
     from connector.state import StateStore
+    from service.commands import config_from
 
     cfg = config_from(args)
     configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,

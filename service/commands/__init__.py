@@ -1,4 +1,4 @@
-"""CLI commands, one module per group; see connector.cli.COMMAND_MODULES."""
+"""CLI commands, one module per group; service.cli imports each and calls its register()."""
 
 from __future__ import annotations
 

@@ -51,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _setup(args: argparse.Namespace) -> Config:
-    from connector.commands import config_from
     from connector.logsetup import configure_logging
+    from service.commands import config_from
 
     cfg = config_from(args)
     configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,

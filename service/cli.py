@@ -1,4 +1,4 @@
-"""`connector`: a thin shell over the library. Each command lives in connector/commands/.
+"""`connector`: a thin shell over the library. Each command group lives in service/commands/.
 
 Errors become one clear line on stderr and an exit code: 0 success, 1 the work found
 problems, 2 usage or configuration error. `--debug` shows tracebacks.
@@ -7,28 +7,30 @@ problems, 2 usage or configuration error. `--debug` shows tracebacks.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import traceback
 from collections.abc import Sequence
 
 from connector import __version__
 from connector.errors import ConfigError, ConnectorError, StopRequested
+from service.commands import (
+    config_cmds,
+    db_cmds,
+    dropbox_cmds,
+    export_cmds,
+    formats_cmds,
+    geocode_cmd,
+    import_cmds,
+    logs_cmd,
+    run,
+    service_cmds,
+    status_cmd,
+)
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
-COMMAND_MODULES = (
-    "connector.commands.run",
-    "connector.commands.config_cmds",
-    "connector.commands.formats_cmds",
-    "connector.commands.export_cmds",
-    "connector.commands.import_cmds",
-    "connector.commands.status_cmd",
-    "connector.commands.db_cmds",
-    "connector.commands.service_cmds",
-    "connector.commands.dropbox_cmds",
-    "connector.commands.logs_cmd",
-    "connector.commands.geocode_cmd",
-)
+# The order is the order of `connector --help`.
+COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, status_cmd, db_cmds,
+                  service_cmds, dropbox_cmds, logs_cmd, geocode_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,14 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"connector {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # a command not built yet
-            raise
-        module.register(sub)
+    for group in COMMAND_GROUPS:
+        group.register(sub)
     return parser
 
 
