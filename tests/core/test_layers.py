@@ -31,7 +31,7 @@ PACKAGES = ("connector", "adapters", "formats", "service")
 KERNEL = ("connector.errors", "connector.model", "connector.ports")
 SUPPORT = ("connector.fsutil", "connector.retry", "connector.metrics", "connector.logsetup",
            "connector.state", "connector.i18n", "connector.oslock", "connector.timefmt",
-           "connector.inbox")
+           "connector.inbox", "connector.controls")
 ENGINES = ("connector.export", "connector.importing", "connector.legacy", "connector.extract",
            "connector.geocode")
 CONFIG = ("connector.config",)
