@@ -236,7 +236,7 @@ def find(cfg: Config, store: StateStore, ident: str) -> Entry:
     """The entry with this ID (or a unique prefix of it, at least 4 characters)."""
     wanted = ident.strip().lower()
     if not _ID.match(wanted):
-        raise QuarantineError(_("{ident!r} is not a quarantine ID: use an ID as `connector "
+        raise QuarantineError(_("'{ident}' is not a quarantine ID: use an ID as `connector "
                                 "quarantine list` shows it (8 letters and digits)").format(
                                     ident=one_line(ident, 80)))
     hits = [e for e in entries(cfg, store) if e.id.startswith(wanted)]

@@ -51,9 +51,8 @@ def list_cmd(args: argparse.Namespace) -> int:
     if not found:
         print(_("no dead letters"))
         return 0
-    states = {"dead": _("refused"), "failing": _("failing"), "discarded": _("discarded")}
     for d in found:
-        print(f"{d.id}  {fmt_time(d.at)}  {states.get(d.state, d.state)}  "
+        print(f"{d.id}  {fmt_time(d.at)}  {_state(d.state)}  "
               + _("attempts {n}").format(n=d.attempts))
         if d.reason:
             print(f"    {d.reason}")
@@ -61,6 +60,14 @@ def list_cmd(args: argparse.Namespace) -> int:
     print(_("{n} dead letter(s); `connector retry` writes them again now, `connector "
             "deadletters discard ID` gives one up").format(n=live))
     return 0
+
+
+def _state(state: str) -> str:
+    from connector.i18n import _
+
+    words = {"dead": _("refused by the ERP"), "failing": _("ERP write failing"),
+             "discarded": _("discarded")}
+    return words.get(state, state)
 
 
 def show_cmd(args: argparse.Namespace) -> int:
@@ -76,7 +83,7 @@ def show_cmd(args: argparse.Namespace) -> int:
                           "payload": shown.payload, "truncated": shown.truncated}, indent=2))
         return 0
     print(_("{id}: {state}, {n} attempt(s), received {received}, last tried {at}").format(
-        id=d.id, state=d.state, n=d.attempts, received=fmt_time(d.received_at),
+        id=d.id, state=_state(d.state), n=d.attempts, received=fmt_time(d.received_at),
         at=fmt_time(d.at)))
     if d.next_retry_at:
         print(_("next retry: {at}").format(at=fmt_time(d.next_retry_at)))

@@ -97,7 +97,8 @@ def list_cmd(args: argparse.Namespace) -> int:
     if not found:
         print(_("the quarantine is empty ({folder})").format(folder=cfg.export.quarantine))
         return 0
-    print(f"{_('ID'):<9} {_('WHEN'):<19} {_('SIZE'):>9}  {_('NAME')}")
+    heads = (_("ID"), _("WHEN"), _("SIZE"), _("NAME"))
+    print(f"{heads[0]:<9} {heads[1]:<19} {heads[2]:>9}  {heads[3]}")
     for e in found:
         kind = {"held-back": _("held-back rows"), "report": _("report only")}.get(e.kind, "")
         extra = f"  [{kind}]" if kind else ""
