@@ -14,11 +14,13 @@ path) can name anything outside it.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -312,7 +314,13 @@ def _move_no_clobber(src: Path, dest: Path) -> None:
     A hard link never replaces a name (the atomic no-clobber rename POSIX lacks); across
     volumes the bytes go to a hidden name first (the export ignores dot files), then are
     linked in. Where links are not available (some network or Windows volumes), a rename
-    after the check above: Windows' rename refuses an existing name by itself."""
+    after the check above: Windows' rename refuses an existing name by itself. On Linux,
+    renameat2(RENAME_NOREPLACE) does it in one step (the file never has two names, which
+    the export would refuse)."""
+    if _rename_noreplace(src, dest):
+        fsync_dir(dest.parent)
+        fsync_dir(src.parent)
+        return
     try:
         os.link(src, dest, follow_symlinks=False)
     except FileExistsError:
@@ -333,6 +341,26 @@ def _move_no_clobber(src: Path, dest: Path) -> None:
         fsync_dir(dest.parent)
     os.unlink(src)
     fsync_dir(src.parent)
+
+
+def _rename_noreplace(src: Path, dest: Path) -> bool:
+    """renameat2(..., RENAME_NOREPLACE) where the kernel and the file system have it: True
+    when moved, False when not available here (the caller moves another way)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # a C library without it (old glibc, musl)
+        return False
+    at_fdcwd, rename_noreplace = -100, 1
+    if fn(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dest), rename_noreplace) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        raise FileExistsError(err, os.strerror(err), str(dest))
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # an old kernel, a file system without it, another volume
+    raise OSError(err, os.strerror(err), str(dest))
 
 
 def _copy_then_link(src: Path, dest: Path) -> None:

@@ -289,3 +289,43 @@ def test_a_running_daemon_publishes_a_file_requeued_from_the_command_line(tmp_pa
         daemon.wait(30)
     acts = controls.actions(StateStore(tmp_path / "state"))
     assert [(a.action, a.who) for a in acts] == [("quarantine.requeue", WHO)]
+
+
+@pytest.mark.parametrize("way", ["renameat2", "link"])
+def test_the_move_never_clobbers_and_leaves_one_name(tmp_path: Path, way: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if way == "link":  # where renameat2 is not available: a hard link, then the unlink
+        monkeypatch.setattr(qa, "_rename_noreplace", lambda src, dest: False)
+    src, dest = tmp_path / "q.dat", tmp_path / "out" / "q.dat"
+    dest.parent.mkdir()
+    src.write_bytes(b"old")
+    dest.write_bytes(b"newer")
+    with pytest.raises(FileExistsError):
+        qa._move_no_clobber(src, dest)
+    assert dest.read_bytes() == b"newer" and src.read_bytes() == b"old"
+    dest.unlink()
+    qa._move_no_clobber(src, dest)
+    assert dest.read_bytes() == b"old" and not src.exists()
+    assert os.stat(dest).st_nlink == 1
+
+
+def test_the_move_across_volumes_copies_then_links(tmp_path: Path) -> None:
+    other = Path("/dev/shm")
+    if not other.is_dir() or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second volume (/dev/shm) here")
+    folder = other / f"qa-{os.getpid()}-{time.monotonic_ns()}"
+    folder.mkdir()
+    try:
+        src = tmp_path / "q.dat"
+        src.write_bytes(b"x" * 100_000)
+        (folder / "taken.dat").write_bytes(b"newer")
+        with pytest.raises(FileExistsError):
+            qa._move_no_clobber(src, folder / "taken.dat")
+        assert (folder / "taken.dat").read_bytes() == b"newer" and src.exists()
+        qa._move_no_clobber(src, folder / "q.dat")
+        assert (folder / "q.dat").read_bytes() == b"x" * 100_000 and not src.exists()
+        assert sorted(p.name for p in folder.iterdir()) == ["q.dat", "taken.dat"]  # no temp left
+    finally:
+        import shutil
+
+        shutil.rmtree(folder)
