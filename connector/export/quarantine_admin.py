@@ -255,8 +255,12 @@ def show(cfg: Config, store: StateStore, ident: str, limit: int = _SHOW_LIMIT) -
     e = find(cfg, store, ident)
     if not e.report:
         return Shown(e, _("(no report was written for this file)"), False)
-    with open(e.report, encoding="utf-8", errors="replace") as f:
-        text = f.read(limit + 1)
+    try:
+        with open(e.report, encoding="utf-8", errors="replace") as f:
+            text = f.read(limit + 1)
+    except OSError as exc:
+        raise QuarantineError(_("cannot read the report {path}: {reason}").format(
+            path=e.report, reason=exc.strerror or exc)) from None
     return Shown(e, escape(text[:limit]), len(text) > limit)
 
 
@@ -286,13 +290,19 @@ def requeue(cfg: Config, store: StateStore, ident: str, *, who: str) -> Requeued
         raise QuarantineError(_("{name} is already in the export folder (a newer file?): "
                                 "nothing was moved; let it be published or move it away "
                                 "first").format(name=e.name))
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.parent.resolve().is_relative_to(watch.resolve()):  # a linked subfolder
+            raise QuarantineError(_("{name}: not a name inside the export folder").format(
+                name=one_line(e.name, 120)))
         _move_no_clobber(src, dest)
     except FileExistsError:
         raise QuarantineError(_("{name} is already in the export folder (a newer file?): "
                                 "nothing was moved; let it be published or move it away "
                                 "first").format(name=e.name)) from None
+    except OSError as exc:
+        raise QuarantineError(_("cannot move {name} into the export folder: {reason}").format(
+            name=e.name, reason=exc.strerror or exc)) from None
     marker = cfg.export.done_marker
     if marker:  # the export waits for it: the file is whole
         (watch / (e.name + marker)).touch()
@@ -395,19 +405,26 @@ def purge(cfg: Config, store: StateStore, *, who: str, ident: str | None = None,
     else:
         chosen = entries(cfg, store)
         what = "all"
-    for e in chosen:
-        if e.kind == "held-back":
+    done: list[Entry] = []
+    try:
+        for e in chosen:
             _remove(Path(e.path))
-        else:
-            _remove(Path(e.path))
-            if e.report:
+            if e.kind != "held-back" and e.report:
                 Path(e.report).unlink(missing_ok=True)
-        _forget(store, e)
-        log.info("quarantined file purged", file=e.name, id=e.id, path=e.path, who=who)
-    if chosen or ident is not None:
-        record_action(store, "quarantine.purge", who=who, target=what,
-                      detail="; ".join(f"{e.id} {e.name}" for e in chosen))
-    return Purged(chosen)
+            _forget(store, e)
+            done.append(e)
+            log.info("quarantined file purged", file=e.name, id=e.id, path=e.path, who=who)
+    except OSError as exc:
+        failed = chosen[len(done)]
+        raise QuarantineError(_("cannot delete {name} ({path}): {reason}; {n} deleted "
+                                "before it").format(name=failed.name, path=failed.path,
+                                                    reason=exc.strerror or exc,
+                                                    n=len(done))) from None
+    finally:
+        if done:
+            record_action(store, "quarantine.purge", who=who, target=what,
+                          detail="; ".join(f"{e.id} {e.name}" for e in done))
+    return Purged(done)
 
 
 def _forget(store: StateStore, e: Entry) -> None:

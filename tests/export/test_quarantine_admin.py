@@ -329,3 +329,18 @@ def test_the_move_across_volumes_copies_then_links(tmp_path: Path) -> None:
         import shutil
 
         shutil.rmtree(folder)
+
+
+def test_requeue_never_follows_a_linked_subfolder_out_of_the_export_folder(
+        tmp_path: Path, config_factory) -> None:
+    cfg = config_factory()
+    (tmp_path / "export").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "export" / "sub")
+    store = StateStore(cfg.state_dir)
+    _lay(tmp_path / "quarantine", "sub/io_citta.dat")
+    (entry,) = qa.entries(cfg, store)
+    with pytest.raises(qa.QuarantineError, match="not a name inside the export folder"):
+        qa.requeue(cfg, store, entry.id, who=WHO)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert (tmp_path / "quarantine" / "sub" / "io_citta.dat").exists()
