@@ -96,19 +96,18 @@ def one_line(text: str | None, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def escape(text: str) -> str:
     """Control characters (but newline and tab) as \\xNN: a report quotes values from the
     file, which must not move the operator's cursor or recolour the terminal."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t" or (code >= 0x20 and not 0x7f <= code < 0xa0 and ch not in "\u2028\u2029"):
-            out.append(ch)
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(f"\\u{code:04x}")
-    return "".join(out)
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # Listing ---------------------------------------------------------------------------------------
@@ -134,14 +133,14 @@ def entries(cfg: Config, store: StateStore) -> list[Entry]:
         for name in sorted(names):
             if name.startswith(".") and name.endswith((".tmp", ".moving")) or ".tmp-" in name:
                 continue  # a write in progress
-            path = Path(dirpath) / name
+            path = Path(dirpath, name)
             if name.endswith(REPORT):
                 if name[:-len(REPORT)] in names:
                     continue  # the report of a file: listed with it
                 found.append(_file(root, path, None, journal, due, kind="report"))
                 continue
-            report = path.with_name(name + REPORT)
-            found.append(_file(root, path, report if report.exists() else None, journal, due))
+            report = Path(dirpath, name + REPORT) if name + REPORT in names else None
+            found.append(_file(root, path, report, journal, due))
     found.sort(key=lambda e: (-e.at, e.name))
     return found
 
@@ -170,15 +169,20 @@ def _file(root: Path, path: Path, report: Path | None, journal: dict[str, dict[s
     if known is not None:
         name, at = str(known["source"]), float(str(known["at"]))
     else:
-        name = _original(target.relative_to(root).as_posix())
+        name = _original(_rel(root, target))
         at = _when(report) if report is not None else (st.st_mtime if st else 0.0)
     first = str(known.get("first_error") or "") if known else ""
-    return Entry(id=entry_id(path.relative_to(root).as_posix()), kind=kind, name=name,
+    return Entry(id=entry_id(_rel(root, path)), kind=kind, name=name,
                  path=str(path), report=str(report) if report is not None else None, at=at,
                  why=one_line(first) if first else _why(report),
                  size=0 if kind == "report" or st is None else st.st_size,
                  delete_on=due.get(os.path.abspath(target)),
                  link=bool(st is not None and os.path.islink(path)))
+
+
+def _rel(root: Path, path: Path) -> str:
+    """`path` relative to `root`, with / (string work: a listing does it for every file)."""
+    return str(path)[len(str(root)):].lstrip(os.sep).replace(os.sep, "/")
 
 
 def _held(root: Path, folder: Path, due: dict[str, float]) -> Entry:
