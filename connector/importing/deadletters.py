@@ -62,7 +62,9 @@ class Shown:
 
 
 def _letter(row: sqlite3.Row) -> DeadLetter:
-    state = "failing" if row["state"] == "pending" else str(row["state"])
+    state = str(row["state"])
+    if state == "pending" and row["attempts"]:
+        state = "failing"  # tried and failed: a dead letter too (never tried: pending)
     return DeadLetter(id=row["key"], stream=row["stream"], record_id=row["unique_id"],
                       state=state, at=float(row["updated_at"]),
                       received_at=float(row["received_at"]), attempts=int(row["attempts"]),

@@ -161,3 +161,22 @@ def test_the_commands_and_retry_record_who_did_what(rig: Any, sandbox: SandboxSe
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert main([*base, "list", "--all"]) == 0
     assert "scartato" in capsys.readouterr().out
+
+
+def test_a_record_whose_erp_write_keeps_failing_is_a_dead_letter_a_fresh_one_is_not(
+        rig: Any) -> None:
+    from connector.importing.journal import delivery
+    from connector.model import decode_record
+
+    order = {**sandbox_demo.demo_order(random.Random(401), rows=1), "unique_id": 401, "id": 9}
+    rec = decode_record("orders", order)
+    assert rig.journal.record(rec)  # journaled, never tried (a crash before the write)
+    with pytest.raises(dl.DeadLetterError, match="not a dead letter"):
+        dl.discard(rig.store, "orders/401", who=WHO)
+    with rig.store.transaction() as conn:  # the ERP was down: failed, retried later
+        delivery.save_outcomes(conn, [Attempt(rec, "failed", None, "ERP locked", "files")],
+                               1e9, lambda n: 60.0)
+    (d,) = dl.letters(rig.store)
+    assert (d.id, d.state, d.attempts, d.reason) == ("orders/401", "failing", 1, "ERP locked")
+    assert dl.discard(rig.store, "401", who=WHO).state == "discarded"
+    assert rig.journal.retry_due(force=True) == [] and rig.journal.pending() == []
