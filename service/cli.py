@@ -16,12 +16,15 @@ from connector.errors import ConfigError, ConnectorError, StopRequested
 from service.commands import (
     config_cmds,
     db_cmds,
+    deadletter_cmds,
     dropbox_cmds,
     export_cmds,
     formats_cmds,
     geocode_cmd,
     import_cmds,
     logs_cmd,
+    notify_cmd,
+    quarantine_cmds,
     run,
     service_cmds,
     status_cmd,
@@ -30,7 +33,8 @@ from service.commands import (
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 # The order is the order of `connector --help`.
 COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, status_cmd, db_cmds,
-                  service_cmds, dropbox_cmds, logs_cmd, geocode_cmd)
+                  service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
+                  quarantine_cmds, deadletter_cmds, notify_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -250,3 +250,99 @@ def _describe(record: logging.LogRecord) -> tuple[str, str]:
     if record.exc_info:
         body += "\n\n" + logging.Formatter().formatException(record.exc_info)
     return event.splitlines()[0][:120] if event else record.name, body
+
+
+# `connector notify --test` ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChannelTest:
+    channel: str  # "smtp" | "webhook"
+    target: str  # where it went: the mail server and recipients, the webhook's address
+    ok: bool
+    reason: str  # why it failed, in plain words ("" when ok)
+
+
+def send_test(cfg: NotificationsConfig, company: str,
+                  timeout: float = 10.0) -> list[ChannelTest]:
+    """Send a test notice through every configured channel, now (no rate limit, no worker
+    thread), and say for each whether it went. Nothing configured: an empty list."""
+    from connector.i18n import _
+
+    notice = Notice("info", "notify-test", _("test notification"),
+                    _("This is a test notification sent by `connector notify --test`: "
+                      "this channel works."), company, socket.gethostname(), time.time())
+    out: list[ChannelTest] = []
+    if cfg.smtp is not None:
+        to = list(dict.fromkeys([*cfg.info_to, *cfg.error_to]))
+        target = f"{cfg.smtp.host}:{cfg.smtp.port} -> {', '.join(to) or '-'}"
+        if not to:
+            out.append(ChannelTest("smtp", target, False,
+                                   _("no recipients: set notifications.info_to or "
+                                     "notifications.error_to")))
+        else:
+            ch = SmtpChannel(cfg.smtp, to, to, timeout=timeout)
+            out.append(_attempt("smtp", target, lambda: ch.send(notice)))
+    if cfg.webhook:
+        hook = WebhookChannel(cfg.webhook, timeout=timeout)
+        out.append(_attempt("webhook", _without_secrets(cfg.webhook),
+                            lambda: hook.send(notice)))
+    return out
+
+
+def _attempt(name: str, target: str, send: Callable[[], None]) -> ChannelTest:
+    try:
+        send()
+    except Exception as exc:  # noqa: BLE001 - every failure is told, in words
+        log.warning("test notification not delivered", channel=name, error=str(exc))
+        return ChannelTest(name, target, False, plain_reason(exc))
+    return ChannelTest(name, target, True, "")
+
+
+def _without_secrets(url: str) -> str:
+    """A webhook's address to show: scheme, host and path (a token in the query or the
+    user part stays out of the terminal)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def plain_reason(exc: BaseException) -> str:
+    """What went wrong sending a notice, as one sentence for an operator."""
+    from connector.i18n import _
+
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _("the mail server refused the user name or password (notifications.smtp."
+                 "username_env / password_env)")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _("the mail server refused the recipients: {who}").format(
+            who=", ".join(exc.recipients))
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _("the mail server refused the sender {sender} (notifications.smtp.sender)"
+                 ).format(sender=exc.sender)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _("the mail server does not offer STARTTLS: set notifications.smtp.starttls "
+                 "to false only if the network is trusted, or use ssl")
+    if isinstance(exc, ssl.SSLCertVerificationError | requests.exceptions.SSLError):
+        return _("the server's certificate could not be verified (a private CA goes in "
+                 "notifications.smtp.ca_bundle)")
+    if isinstance(exc, ssl.SSLError):
+        return _("the TLS handshake failed: check the port and the ssl / starttls settings")
+    if isinstance(exc, requests.exceptions.Timeout | socket.timeout | TimeoutError):
+        return _("no answer in time from the server")
+    if isinstance(exc, requests.exceptions.ConnectionError | ConnectionRefusedError):
+        return _("could not connect: the server is not reachable at that address and port")
+    if isinstance(exc, socket.gaierror):
+        return _("the server's host name is unknown")
+    if isinstance(exc, smtplib.SMTPException):
+        code = getattr(exc, "smtp_code", None)
+        return _("the mail server answered with an error{code}").format(
+            code=f" ({code})" if code else "")
+    if isinstance(exc, OSError):
+        return _("could not connect: {error}").format(error=exc.strerror or exc)
+    text = str(exc)
+    if text.startswith("webhook answered HTTP"):
+        return _("the webhook answered with HTTP status {status}").format(
+            status=text.rsplit(" ", 1)[-1])
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

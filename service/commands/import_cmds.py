@@ -219,6 +219,12 @@ def retry(args: argparse.Namespace) -> int:
           f"{res.delivered + res.duplicates}, still refused {res.dead}, failed {res.failed}")
     for e in journal.dead_letters(args.stream):
         print(f"  {e.key} (queue id {e.last_queue_id}, attempts {e.attempts}): {e.last_error}")
+    from connector.controls import record_action
+    from service.commands.quarantine_cmds import who
+
+    record_action(journal.store, "retry", who=who(), target=",".join(streams),
+                  detail=f"delivered {res.delivered + res.duplicates}, still refused "
+                         f"{res.dead}, failed {res.failed}")
     return 1 if (res.dead or res.failed) else 0
 
 

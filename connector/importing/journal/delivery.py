@@ -91,7 +91,8 @@ def _classify(rec: InboundRecord, sink: ErpSink, got: ErpRef | Exception) -> Att
 
 def save_outcomes(conn: sqlite3.Connection, attempts: Sequence[Attempt], now: float,
                   delay: Callable[[int], float]) -> None:
-    """Record how ERP writes went: delivered, or tried again `delay(attempts)` later."""
+    """Record how ERP writes went: delivered, or tried again `delay(attempts)` later (but
+    not a record an operator discarded meanwhile: it stays discarded)."""
     if not attempts:
         return
     landed = [(a.sink, a.ref.ref if a.ref else None, now, now, a.record.key)
@@ -109,7 +110,7 @@ def save_outcomes(conn: sqlite3.Connection, attempts: Sequence[Attempt], now: fl
         tries = (row["attempts"] if row else 0) + 1
         conn.execute(
             "UPDATE import_journal SET state = ?, attempts = ?, last_error = ?, "
-            "next_retry_at = ?, updated_at = ? WHERE key = ?",
+            "next_retry_at = ?, updated_at = ? WHERE key = ? AND state != 'discarded'",
             ("dead" if a.outcome == "dead" else "pending", tries, a.error[:2000],
              now + delay(tries), now, a.record.key))
 
