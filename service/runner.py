@@ -28,6 +28,7 @@ from pathlib import Path
 
 import structlog
 
+from connector import i18n
 from connector.app import Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
@@ -214,6 +215,8 @@ class Runner:
         return self._gen
 
     def _start_generation(self, cfg: Config) -> _Generation:
+        # Reports and notifications in the configured language (a reload may change it).
+        i18n.set_default(cfg.locale)
         daemon = self.daemon_factory(cfg)
         stop = threading.Event()
         daemon.start(stop)
