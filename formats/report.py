@@ -221,6 +221,7 @@ class ValidationReport:
         self._bad_lines: set[int] = set()
         self._bad_overflow = False  # more bad lines than MAX_HELD_LINES
         self.held: dict[int, int] = {}  # held-back source line -> its line in the held file
+        self.medium = False  # a catalog medium (judged by name and content), not a tracciato
 
     # -- the verdict ----------------------------------------------------------------
     @property
@@ -315,12 +316,19 @@ class ValidationReport:
         warned = ngettext(", {n} warning", ", {n} warnings", w).format(
             n=number(w, thousands)) if w else ""
         if self.valid:
+            if self.medium:
+                return _("{name}: valid medium (its name and its content checked){warned}"
+                         ).format(name=name, warned=warned)
             if self.layout:
                 return _("{name}: valid {layout} file, {rows} rows{warned}").format(
                     name=name, layout=self.layout, rows=rows, warned=warned)
             return _("{name}: valid file, {rows} rows{warned}").format(
                 name=name, rows=rows, warned=warned)
         n = self.violation_count
+        if self.medium:
+            return ngettext("{name}: INVALID medium, {n} problem",
+                            "{name}: INVALID medium, {n} problems", n).format(
+                name=name, n=number(n, thousands))
         return ngettext("{name}: INVALID ({layout}), {n} problem in {rows} rows{warned}",
                         "{name}: INVALID ({layout}), {n} problems in {rows} rows{warned}",
                         n).format(name=name, layout=self.layout or _("unknown layout"),

@@ -42,6 +42,7 @@ from formats.fieldtypes import (
 )
 from formats.keys import KeyTracker
 from formats.layout import Layout, layout_for_filename
+from formats.media import media_kind
 from formats.report import N_, ValidationReport, excerpt
 
 BOM = b"\xef\xbb\xbf"
@@ -722,6 +723,8 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_errors: int =
                   strict: bool = False) -> ValidationReport:
     """Judge one file; the layout comes from the file name unless given."""
     path = Path(path)
+    if layout is None and media_kind(path.name) is not None:
+        return _judge_medium(path, max_errors)
     if layout is None:
         layout = layout_for_filename(path.name)
         if layout is None:
@@ -752,3 +755,21 @@ def _size_of(src: BinaryIO) -> int | None:
 
 __all__ = ["canonicalize", "validate_file", "validate_stream", "iter_raw_lines", "decode_line",
            "BlockReader", "LineTooLong", "line_limit", "SECTION"]
+
+
+def _judge_medium(path: Path, max_errors: int) -> ValidationReport:
+    """A catalog medium as the export judges it: its name (name[ArticleCode]{order}.ext)
+    and its content (the first bytes must be what the extension says: a .pdf a PDF)."""
+    from formats.media import SNIFF_BYTES, content_issue, parse_media_name
+
+    report = ValidationReport(layout=None, max_errors=max_errors)
+    report.medium = True
+    try:
+        parse_media_name(path.name)
+    except FormatError as exc:
+        report.add(0, None, "", exc.message)
+    with open(path, "rb") as f:
+        issue = content_issue(path.name, f.read(SNIFF_BYTES))
+    if issue:
+        report.add(0, None, "", issue)
+    return report
