@@ -29,10 +29,10 @@ from pathlib import Path
 import structlog
 
 from connector import i18n
-from connector.i18n import _
 from connector.app import Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
+from connector.i18n import _
 from connector.logsetup import configure_logging
 from connector.oslock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
