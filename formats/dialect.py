@@ -217,7 +217,9 @@ class _Converter:
                                    max=t.field.length))
                     text = text[:t.field.length]
                 elif finding.severity == "error":
-                    rule = finding.rule if t.source_index is None else _onto(finding.rule, name)
+                    rule = finding.rule
+                    if t.source_index is not None:
+                        rule = _onto(self._number_rule(t.field, shown) or rule, name)
                     report.add(line, where, shown, rule, row=True)
                     ok = False
                 else:
@@ -253,6 +255,18 @@ class _Converter:
                 break
             todo = left
         return [(t, errors[t.field.name]) for t in self.targets if t.field.name in errors]
+
+    def _number_rule(self, f: Field, raw: str) -> str | None:
+        """A number the tracciato's rules refuse, told in the ERP's own way of writing
+        numbers (its thousands and decimal separators), not the tracciato's."""
+        if f.kind not in ("I", "D", "L"):
+            return None
+        t, d = self.d.thousands, self.d.decimal
+        if f.kind == "I":
+            return N_("'{value}' is not a whole number as the dialect writes them (e.g. "
+                      "{example})", value=raw, example=f"1{t}234" if t else "1234")
+        return N_("'{value}' is not a number as the dialect writes them (e.g. {example})",
+                  value=raw, example=f"1{t}234{d}56" if t else f"1234{d}56")
 
     def _value(self, f: Field, raw: str) -> tuple[str, str | None]:
         d = self.d

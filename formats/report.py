@@ -148,11 +148,24 @@ class _Kept:
         self._heap: list[tuple[int, int, Violation]] = []  # (-line, -seq): the last on top
         self._seq = itertools.count()
         self.kinds: dict[tuple[str, str | None, str], _Kind] = {}
+        self._raw: dict[tuple[str | None, str], _Kind] = {}  # (column, rule) as given -> kind
         self.other = 0  # problems of kinds beyond MAX_KINDS
 
-    def add(self, v: Violation) -> None:
+    def seen(self, line: int, column: str | None, rule: str) -> bool:
+        """Count a problem without building it, when its kind is known and it would not be
+        kept: the cheap path of a file full of the same error. False: add it."""
+        kind = self._raw.get((column, rule))
+        if kind is None or self.wants(line):
+            return False
         self.count += 1
-        self._group(v)
+        kind.count += 1
+        if line < kind.lines[-1] and line not in kind.lines:
+            kind.lines = sorted([*kind.lines, line])[:FIRST_LINES]
+        return True
+
+    def add(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
+        self.count += 1
+        self._group(v, raw)
         if not self.limit:
             return
         item = (-v.line, -next(self._seq), v)
@@ -161,21 +174,23 @@ class _Kept:
         elif item > self._heap[0]:  # earlier than the last kept one: it takes its place
             heapq.heapreplace(self._heap, item)
 
-    def _group(self, v: Violation) -> None:
+    def _group(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
         kind = self.kinds.get(v.kind)
         if kind is None:
             if len(self.kinds) >= MAX_KINDS:
                 self.other += 1
                 return
             kind = self.kinds[v.kind] = _Kind(v)
+        if raw is not None and len(self._raw) < MAX_KINDS:
+            self._raw[raw] = kind
         kind.count += 1
         if len(kind.lines) < FIRST_LINES or v.line < kind.lines[-1]:
             kind.lines = sorted({*kind.lines, v.line})[:FIRST_LINES]
 
-    def count_only(self, v: Violation) -> None:
+    def count_only(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
         """Counted and grouped, never listed (a file full of warnings)."""
         self.count += 1
-        self._group(v)
+        self._group(v, raw)
 
     def wants(self, line: int) -> bool:
         """Whether a violation on `line` would be kept (else it is only counted)."""
@@ -268,7 +283,8 @@ class ValidationReport:
     def add(self, line: int, column: str | None, value: str, rule: str, *,
             row: bool = False) -> None:
         """An error; row=True when it concerns data line `line` alone."""
-        self._errors.add(_violation(line, column, value, rule, "error"))
+        if not self._errors.seen(line, column, rule):
+            self._errors.add(_violation(line, column, value, rule, "error"), (column, rule))
         if not row:
             self.file_errors += 1
         elif not self._bad_overflow:
@@ -288,9 +304,10 @@ class ValidationReport:
         text = N_("{rule}: {outcome}", rule=rule,
                   outcome=outcome or N_("published as written"))
         if self._warnings.wants(line):
-            self._warnings.add(_violation(line, column, value, text, "warning"))
-        else:  # counted in its kind, never listed
-            self._warnings.count_only(_violation(line, column, "", text, "warning"))
+            self._warnings.add(_violation(line, column, value, text, "warning"), (column, text))
+        elif not self._warnings.seen(line, column, text):  # counted in its kind, not listed
+            self._warnings.count_only(_violation(line, column, "", text, "warning"),
+                                      (column, text))
 
     def sort(self) -> None:
         """Kept for callers of the old interface: the violations are always in line order."""
