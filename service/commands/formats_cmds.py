@@ -80,7 +80,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"connector: {p}: no such file", file=sys.stderr)
     if missing:
         return 2
-    cfg = None if layout is not None else _config_for_validate(args)
+    cfg = None if layout is not None else _config_for_validate(args, paths)
     dialects = cfg.export.dialects if cfg is not None else []
     results = []
     all_valid = True
@@ -104,10 +104,11 @@ def validate_cmd(args: argparse.Namespace) -> int:
     return 0 if all_valid else 1
 
 
-def _config_for_validate(args: argparse.Namespace) -> Config | None:
+def _config_for_validate(args: argparse.Namespace, paths: list[Path]) -> Config | None:
     """The configuration, for its export.dialects and its locale: the one named (--config,
     an error when it is wrong), else ./connector.yaml ($CONNECTOR_CONFIG) if there is one
-    (when it cannot be read, the files are judged without it, and a note says so)."""
+    (when it cannot be read, the files are judged without it; a note says so when a CSV
+    file, which its dialects would have judged, is among them)."""
     from service.commands import config_from
 
     if args.config is None and not default_config_path().is_file():
@@ -117,6 +118,8 @@ def _config_for_validate(args: argparse.Namespace) -> Config | None:
     except ConfigError as exc:
         if args.config is not None:
             raise
+        if not any(p.suffix.lower() == ".csv" for p in paths):
+            return None
         print(i18n._("connector: {path} not used (it is not valid: {problem}); CSV files are "
                      "judged without its export.dialects").format(
             path=default_config_path(), problem=exc.errors[0] if exc.errors else exc.message),
