@@ -59,7 +59,7 @@ class Text(str):
     args: dict[str, Any]
 
     def __new__(cls, template: str, args: dict[str, Any]) -> Text:
-        self = super().__new__(cls, _Numbers(",").format(template, **args))
+        self = super().__new__(cls, template.format(**args))  # English: "," groups digits
         self.template = template
         self.args = args
         return self
