@@ -197,7 +197,8 @@ class _Converter:
         failed = self._fill_defaults(values)
         for t, exc in failed:
             report.add(line, t.field.name, t.default or "", N_("the dialect's default cannot "
-                                                               "be filled: {reason}", reason=exc),
+                                                               "be filled: {reason}",
+                                                               reason=str(exc)),
                        row=True)
             ok = False
         reported.update(t.field.name for t, _ in failed)

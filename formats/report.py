@@ -65,11 +65,29 @@ class Text(str):
         return self
 
 
+_MADE: dict[tuple[Any, ...], Text] = {}  # recent short texts: a file repeats its rules
+_MADE_LIMIT = 4096
+
+
 def N_(template: str, /, **args: Any) -> str:
     """A rule or outcome text: `template` (marked for the catalog) filled with `args`.
     A value that is itself a Text is translated with it; `{n:,}` groups the digits the way
-    the reader's language does."""
-    return Text(template, args)
+    the reader's language does.
+
+    The same short text made again is the one made before (texts are immutable): a file
+    with a warning on every row costs a dictionary look-up per row, not a new text."""
+    key = (template, *args.items())
+    try:
+        made = _MADE.get(key)
+    except TypeError:  # a value that cannot be a key
+        return Text(template, args)
+    if made is None:
+        made = Text(template, args)
+        if len(made) <= RULE_LIMIT:  # a long value is never kept
+            if len(_MADE) >= _MADE_LIMIT:
+                _MADE.clear()
+            _MADE[key] = made
+    return made
 
 
 class _Numbers(string.Formatter):
@@ -148,13 +166,14 @@ class _Kept:
         self._heap: list[tuple[int, int, Violation]] = []  # (-line, -seq): the last on top
         self._seq = itertools.count()
         self.kinds: dict[tuple[str, str | None, str], _Kind] = {}
-        self._raw: dict[tuple[str | None, str], _Kind] = {}  # (column, rule) as given -> kind
+        self._raw: dict[tuple[Any, ...], _Kind] = {}  # (column, rule...) as given -> kind
         self.other = 0  # problems of kinds beyond MAX_KINDS
 
-    def seen(self, line: int, column: str | None, rule: str) -> bool:
-        """Count a problem without building it, when its kind is known and it would not be
-        kept: the cheap path of a file full of the same error. False: add it."""
-        kind = self._raw.get((column, rule))
+    def seen(self, line: int, raw: tuple[Any, ...]) -> bool:
+        """Count a problem without building it, when its kind is known (by `raw`, what it
+        was made of) and it would not be kept: the cheap path of a file full of the same
+        error or warning. False: add it."""
+        kind = self._raw.get(raw)
         if kind is None or self.wants(line):
             return False
         self.count += 1
@@ -163,7 +182,7 @@ class _Kept:
             kind.lines = sorted([*kind.lines, line])[:FIRST_LINES]
         return True
 
-    def add(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
+    def add(self, v: Violation, raw: tuple[Any, ...] | None = None) -> None:
         self.count += 1
         self._group(v, raw)
         if not self.limit:
@@ -174,7 +193,7 @@ class _Kept:
         elif item > self._heap[0]:  # earlier than the last kept one: it takes its place
             heapq.heapreplace(self._heap, item)
 
-    def _group(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
+    def _group(self, v: Violation, raw: tuple[Any, ...] | None = None) -> None:
         kind = self.kinds.get(v.kind)
         if kind is None:
             if len(self.kinds) >= MAX_KINDS:
@@ -187,7 +206,7 @@ class _Kept:
         if len(kind.lines) < FIRST_LINES or v.line < kind.lines[-1]:
             kind.lines = sorted({*kind.lines, v.line})[:FIRST_LINES]
 
-    def count_only(self, v: Violation, raw: tuple[str | None, str] | None = None) -> None:
+    def count_only(self, v: Violation, raw: tuple[Any, ...] | None = None) -> None:
         """Counted and grouped, never listed (a file full of warnings)."""
         self.count += 1
         self._group(v, raw)
@@ -283,7 +302,7 @@ class ValidationReport:
     def add(self, line: int, column: str | None, value: str, rule: str, *,
             row: bool = False) -> None:
         """An error; row=True when it concerns data line `line` alone."""
-        if not self._errors.seen(line, column, rule):
+        if not self._errors.seen(line, (column, rule)):
             self._errors.add(_violation(line, column, value, rule, "error"), (column, rule))
         if not row:
             self.file_errors += 1
@@ -301,13 +320,15 @@ class ValidationReport:
             self.add(line, column, value, N_("{rule} (an error in strict mode)", rule=rule),
                      row=row)
             return
+        raw = (column, rule, outcome)
+        if self._warnings.seen(line, raw):  # a kind already listed enough: only counted
+            return
         text = N_("{rule}: {outcome}", rule=rule,
                   outcome=outcome or N_("published as written"))
         if self._warnings.wants(line):
-            self._warnings.add(_violation(line, column, value, text, "warning"), (column, text))
-        elif not self._warnings.seen(line, column, text):  # counted in its kind, not listed
-            self._warnings.count_only(_violation(line, column, "", text, "warning"),
-                                      (column, text))
+            self._warnings.add(_violation(line, column, value, text, "warning"), raw)
+        else:
+            self._warnings.count_only(_violation(line, column, "", text, "warning"), raw)
 
     def sort(self) -> None:
         """Kept for callers of the old interface: the violations are always in line order."""
