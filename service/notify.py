@@ -235,7 +235,8 @@ CLERK_EVENTS: dict[str, tuple[str, str]] = {
         N_("File {file} not published: moved to quarantine"),
         N_("The file {file} was not published: it has {problems} problem(s), the first: "
            "{first_error}.\nThe report beside it, {report}, lists every problem and what to "
-           "do. Fix the file and drop it again into the export folder.")),
+           "do (`connector quarantine list` shows it). Fix the file and drop it again into "
+           "the export folder.")),
     "rows held back": (
         N_("Rows of {file} held back"),
         N_("{published} row(s) of {file} were published; {held_back} row(s) were held back "
@@ -244,8 +245,8 @@ CLERK_EVENTS: dict[str, tuple[str, str]] = {
     "ERP refused record, dead-lettered": (
         N_("The ERP refused record {key}: set aside"),
         N_("The ERP refused record {key} (queue {queue_id}): {reason}.\nIt is set aside as a "
-           "dead letter and is not sent again by itself: once the cause is fixed, "
-           "`connector retry` sends it again (`connector status` lists what is waiting).")),
+           "dead letter and is not sent again by itself: `connector deadletters show` shows "
+           "it; once the cause is fixed, `connector retry` sends it again.")),
     "legacy file quarantined": (
         N_("File {file} not imported: moved to quarantine"),
         N_("The file {file} could not be imported and was moved to {to}: {error}.\nThe report "
