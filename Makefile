@@ -65,7 +65,7 @@ messages: $(TSTAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output \
 		--project icommerce-connector -o connector/locale/connector.pot .
 	$(BIN)/pybabel update -i connector/locale/connector.pot -d connector/locale -D connector \
-		--no-location --ignore-obsolete
+		--ignore-obsolete
 
 clean:
 	rm -rf $(VENV) build *.egg-info .fuzz

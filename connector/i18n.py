@@ -106,6 +106,22 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
 
 
+def catalog() -> gettext.NullTranslations:
+    """The translations of the current locale (for code that takes them as an object, e.g.
+    formats.report, which cannot import this module)."""
+    return translations(current())
+
+
+def thousands() -> str:
+    """The digit-group separator of the current locale: 1.234.567 in Italian."""
+    return "." if current() == "it" else ","
+
+
+def number(n: int) -> str:
+    """A count as people of the current locale write it."""
+    return f"{n:,}".replace(",", thousands())
+
+
 def N_(message: str) -> str:
     """Marks a text for the catalog without translating it now (translated where shown)."""
     return message

@@ -23,7 +23,7 @@ from connector.errors import ConfigError
 from formats.fieldtypes import DAT_ULT_MOD, DAT_ULT_MOD_VALUE, Field
 from formats.keys import KeyTracker
 from formats.layout import CHIAVE, COD_DITTA, Layout, get_layout
-from formats.report import ValidationReport, excerpt
+from formats.report import N_, ValidationReport, excerpt
 from formats.validate import HARD_LINE_LIMIT, MAX_COLUMNS
 from formats.writer import BOM, clean_text
 
@@ -128,12 +128,13 @@ class _Converter:
         for src, target in self.d.columns.items():
             f = self.layout.field_for(target)
             if f is None:
-                report.add(1, src, target, f"the dialect maps {src} onto {target}, which "
-                           f"{self.layout.name} does not have")
+                report.add(1, src, target, N_("the dialect maps {column} onto {field}, which "
+                                              "{layout} does not have", column=src,
+                                              field=target, layout=self.layout.name))
                 continue
             if src not in index:
-                report.add(1, src, "", f"column {src} (mapped onto {target}) is not in the "
-                           "CSV header")
+                report.add(1, src, "", N_("column {column} (mapped onto {field}) is not in "
+                                          "the CSV header", column=src, field=target))
                 continue
             by_field[target] = _Target(f, src, index[src], None)
         defaults = dict(self.d.defaults)
@@ -149,8 +150,8 @@ class _Converter:
                 by_field[target] = _Target(f, None, None, value)
         for req in self.layout.required:
             if req not in by_field:
-                report.add(1, None, "", f"required field {req} has no CSV column and no "
-                           "default in the dialect")
+                report.add(1, None, "", N_("required field {field} has no CSV column and no "
+                                           "default in the dialect", field=req))
         order = {n: i for i, n in enumerate(self.layout.field_names)}
         self.targets = sorted((t for t in by_field.values() if t.field.name != DAT_ULT_MOD),
                               key=lambda t: order.get(t.field.name, len(order)))
@@ -167,6 +168,9 @@ class _Converter:
                     ) -> tuple[list[str], bool]:
         """The tracciato values of one CSV row; False when it has an error (a row error)."""
         values: dict[str, str] = {}
+        # The values as the ERP wrote them (its thousands and decimal separators, its
+        # dates): what a report shows, since that is what the clerk can find and fix.
+        raws: dict[str, str] = {}
         ok = True
         reported: set[str] = set()  # fields already reported: one problem per field
         for t in self.targets:
@@ -177,21 +181,25 @@ class _Converter:
             if _SURROGATE.search(raw):
                 report.add(line, where, raw.encode("utf-8", "surrogateescape")
                            .decode("utf-8", "replace"),
-                           f"a byte is not valid {self.d.encoding}: set the dialect's encoding "
-                           "(e.g. cp1252) or save the file as UTF-8", row=True)
+                           N_("a byte is not valid {encoding}: set the dialect's encoding "
+                              "(e.g. cp1252) or save the file as UTF-8",
+                              encoding=self.d.encoding), row=True)
                 ok = False
                 reported.add(t.field.name)
                 continue
             text, rule = self._value(t.field, raw)
             if rule:
-                report.add(line, where, raw, f"{rule} (-> {t.field.name})", row=True)
+                report.add(line, where, raw, _onto(rule, t.field.name), row=True)
                 ok = False
                 reported.add(t.field.name)
             values[t.field.name] = text
+            raws[t.field.name] = raw
         failed = self._fill_defaults(values)
         for t, exc in failed:
-            report.add(line, t.field.name, t.default or "", f"the dialect's default cannot be "
-                       f"filled: {exc}", row=True)
+            report.add(line, t.field.name, t.default or "", N_("the dialect's default cannot "
+                                                               "be filled: {reason}",
+                                                               reason=str(exc)),
+                       row=True)
             ok = False
         reported.update(t.field.name for t, _ in failed)
         out = []
@@ -201,19 +209,23 @@ class _Converter:
             where = t.source or name
             finding = None if t.field.is_valid(text) else t.field.check(text)
             if finding is not None and name not in reported:
+                shown = raws.get(name, text)
                 if self.truncate and t.field.may_truncate and len(text) > t.field.length:
-                    report.warn(line, where, text, f"text is {len(text)} characters long; "
-                                f"{name} is documented up to {t.field.length} (-> {name})",
-                                row=True, outcome=f"cut to {t.field.length} "
-                                "(export.length_policy: truncate)")
+                    report.warn(line, where, shown, _onto(N_(
+                        "text is {n} characters long; {field} is documented up to {max}",
+                        n=len(text), field=name, max=t.field.length), name), row=True,
+                        outcome=N_("cut to {max} (export.length_policy: truncate)",
+                                   max=t.field.length))
                     text = text[:t.field.length]
                 elif finding.severity == "error":
-                    rule = finding.rule if t.source_index is None else f"{finding.rule} (-> {name})"
-                    report.add(line, where, text, rule, row=True)
+                    rule = finding.rule
+                    if t.source_index is not None:
+                        rule = _onto(self._number_rule(t.field, shown) or rule, name)
+                    report.add(line, where, shown, rule, row=True)
                     ok = False
                 else:
-                    rule = finding.rule if t.source_index is None else f"{finding.rule} (-> {name})"
-                    report.warn(line, where, text, rule, row=True, outcome=finding.outcome)
+                    rule = finding.rule if t.source_index is None else _onto(finding.rule, name)
+                    report.warn(line, where, shown, rule, row=True, outcome=finding.outcome)
                     if finding.repaired is not None:
                         text = finding.repaired
             out.append(text)
@@ -245,6 +257,18 @@ class _Converter:
             todo = left
         return [(t, errors[t.field.name]) for t in self.targets if t.field.name in errors]
 
+    def _number_rule(self, f: Field, raw: str) -> str | None:
+        """A number the tracciato's rules refuse, told in the ERP's own way of writing
+        numbers (its thousands and decimal separators), not the tracciato's."""
+        if f.kind not in ("I", "D", "L"):
+            return None
+        t, d = self.d.thousands, self.d.decimal
+        if f.kind == "I":
+            return N_("'{value}' is not a whole number as the dialect writes them (e.g. "
+                      "{example})", value=raw, example=f"1{t}234" if t else "1234")
+        return N_("'{value}' is not a number as the dialect writes them (e.g. {example})",
+                  value=raw, example=f"1{t}234{d}56" if t else f"1234{d}56")
+
     def _value(self, f: Field, raw: str) -> tuple[str, str | None]:
         d = self.d
         if not f.typed or f.kind == "C":
@@ -262,15 +286,16 @@ class _Converter:
                     continue
                 stamp = when.strftime("%d%m") + f"{when.year:04d}"
                 return (stamp if k == "Dt" else stamp + when.strftime("%H%M%S")), None
-            return text, (f"'{text}' is not a real date in the dialect's format "
-                          f"{' or '.join(formats)}")
+            return text, N_("'{value}' is not a real date in the dialect's format {format}",
+                            value=text, format=" | ".join(formats))
         if k == "F":
             low = text.lower()
             if low in _TRUE:
                 return "-1", None
             if low in _FALSE:
                 return "0", None
-            return text, "flag must be yes/no (1/0, -1/0, true/false, si/no)"
+            return text, N_("flag must be yes/no (1/0, -1/0, true/false, si/no)")
+        written = text
         if d.thousands:
             text = text.replace(d.thousands, "")
         if k == "I":
@@ -278,10 +303,16 @@ class _Converter:
         sep = "," if k == "D" else "."
         if d.decimal != sep:
             if sep in text:
-                return text, (f"'{text}' has '{sep}' but the dialect's decimal separator is "
-                              f"'{d.decimal}' (set thousands: '{sep}' if it groups thousands)")
+                return text, N_("'{value}' has '{sep}' but the dialect's decimal separator is "
+                                "'{decimal}' (set thousands: '{sep}' if it groups thousands)",
+                                value=written, sep=sep, decimal=d.decimal)
             text = text.replace(d.decimal, sep)
         return text, None
+
+
+def _onto(rule: str, field: str) -> str:
+    """A rule of a CSV value, with the tracciato field it goes to."""
+    return N_("{rule} (-> {field})", rule=rule, field=field)
 
 
 class _TooLong(Exception):
@@ -346,7 +377,8 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
         if dialect.header:
             first = next(rows, None)
             if first is None:
-                report.add(0, None, "", "the file is empty: the dialect expects a header row")
+                report.add(0, None, "", N_("the file is empty: the dialect expects a header "
+                                           "row"))
                 return report
             names = first[1]
             if held_out is not None:
@@ -354,7 +386,7 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
         else:
             first_row = next(rows, None)
             if first_row is None:
-                report.add(0, None, "", "the file is empty")
+                report.add(0, None, "", N_("the file is empty"))
                 return report
             names = [str(i + 1) for i in range(len(first_row[1]))]
             pending = [first_row]
@@ -384,12 +416,13 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
         if buf:
             dst.write(("\r\n".join(buf) + "\r\n").encode("utf-8"))
     except csv.Error as exc:
-        report.add(0, None, "", f"the CSV cannot be read: {exc}")
+        report.add(0, None, "", N_("the CSV cannot be read: {reason}", reason=str(exc)))
         return report
     except _TooLong:
-        report.add(0, None, "", f"a line goes on past {CSV_LINE_LIMIT:,} characters without a "
-                   "line end: a CSV export line is never that long (are the line ends "
-                   "missing?); the rest of the file was not read")
+        report.add(0, None, "", N_("a line goes on past {n:,} characters without a line end: "
+                                   "a CSV export line is never that long (are the line ends "
+                                   "missing?); the rest of the file was not read",
+                                   n=CSV_LINE_LIMIT))
         return report
     finally:
         if held_out is not None:
@@ -400,9 +433,14 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
         else:
             repeats = keys.unconfirmed()
         for line, key, first_line in repeats:
-            where = f"CSV line {first_line}" if first_line else "an earlier row"
-            report.add(line, layout.key, key, f"{layout.key} {excerpt(key, 40)} repeats the one "
-                       f"of {where}; every row needs its own {layout.key}", row=True)
+            if first_line:
+                again = N_("{key} {value} repeats the one of CSV line {first}; every row needs "
+                           "its own {key}", key=layout.key, value=excerpt(key, 40),
+                           first=first_line)
+            else:
+                again = N_("{key} {value} repeats the one of an earlier row; every row needs "
+                           "its own {key}", key=layout.key, value=excerpt(key, 40))
+            report.add(line, layout.key, key, again, row=True)
     return report
 
 

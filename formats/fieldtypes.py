@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from formats.report import N_
+
 TEXT_CAP = 4000
 SECTION = "\u00a7"  # § stands for a newline inside text (§1 rule 9)
 DAT_ULT_MOD = "DAT_ULT_MOD"
@@ -152,37 +154,40 @@ class Field:
             return self._obsolete_check(value)
         if not value.strip():
             if self.required:
-                return Finding("error", f"{self.name} is required and must not be empty")
+                return Finding("error", N_("{field} is required and must not be empty",
+                                           field=self.name))
             if self.kind == "C" or not self.typed:
                 return None
-            return Finding("error", "remove the spaces: an empty value is written as nothing")
+            return Finding("error", N_("remove the spaces: an empty value is written as "
+                                       "nothing"))
         if "\r" in value or "\n" in value:
-            return Finding("error", "contains a line break; line breaks inside text must be "
-                                    f"written as {SECTION}")
+            return Finding("error", _LINE_BREAK)
         if "|" in value:
-            return Finding("error", "contains |, the column separator; replace it (e.g. with _)")
+            return Finding("error", _PIPE)
         if len(value) > TEXT_CAP:
-            return Finding("error", f"{len(value)} characters long; no value may be longer "
-                                    f"than {TEXT_CAP}")
+            return Finding("error", _too_long(value))
         k = self.kind if self.typed else "C"
         if k == "C":
-            return Finding("warning", f"text is {len(value)} characters long; {self.name} is "
-                                      f"documented up to {self.length}")
+            return Finding("warning", N_("text is {n} characters long; {field} is documented "
+                                         "up to {max}", n=len(value), field=self.name,
+                                         max=self.length))
         if value != value.strip():
-            return Finding("error", "remove the spaces around the value (no padding allowed)")
+            return Finding("error", N_("remove the spaces around the value (no padding "
+                                       "allowed)"))
         if k == "I":
             if _INT.fullmatch(value):
-                return Finding("warning", f"{_digits(value)} digits; {self.name} is documented "
-                                          f"with at most {self.length}")
+                return Finding("warning", N_("{n} digits; {field} is documented with at most "
+                                             "{max}", n=_digits(value), field=self.name,
+                                             max=self.length))
             if _COMMA_DEC.fullmatch(value):
-                return Finding("warning", f"decimals in {self.name}, documented as a whole "
-                                          "number")
-            return Finding("error", "must be a whole number (digits only, optional leading -), "
-                                    "e.g. 12")
+                return Finding("warning", N_("decimals in {field}, documented as a whole number",
+                                             field=self.name))
+            return Finding("error", N_("must be a whole number (digits only, optional "
+                                       "leading -), e.g. 12"))
         if k == "F":
             if _INT.fullmatch(value):
-                return Finding("warning", "a flag is documented as 0 (no) or -1 (yes)")
-            return Finding("error", "flag must be 0 (no) or -1 (yes)")
+                return Finding("warning", N_("a flag is documented as 0 (no) or -1 (yes)"))
+            return Finding("error", N_("flag must be 0 (no) or -1 (yes)"))
         if k in ("D", "L"):
             return self._decimal_check(value)
         return Finding("error", _date_problem(value, with_time=k == "DT"))
@@ -192,22 +197,21 @@ class Field:
         writes the date 01012010; AMHelper's reader takes 8 or 14 digits): published as
         the constant, which it would be anyway. Only what breaks the line stays an error."""
         if "\r" in value or "\n" in value:
-            return Finding("error", "contains a line break; line breaks inside text must be "
-                                    f"written as {SECTION}")
+            return Finding("error", _LINE_BREAK)
         if "|" in value:
-            return Finding("error", "contains |, the column separator; replace it (e.g. with _)")
+            return Finding("error", _PIPE)
         if len(value) > TEXT_CAP:
-            return Finding("error", f"{len(value)} characters long; no value may be longer "
-                                    f"than {TEXT_CAP}")
+            return Finding("error", _too_long(value))
         if not value:
-            what = "is empty, not ddmmyyyyhhmmss"
+            what = N_("{field} is empty, not ddmmyyyyhhmmss", field=self.name)
         elif len(value) == 14 and value.isdigit():
-            what = f"'{value}' is not a real date-time ddmmyyyyhhmmss"
+            what = N_("{field} '{value}' is not a real date-time ddmmyyyyhhmmss",
+                      field=self.name, value=value)
         else:
             shown = value if len(value) <= 40 else value[:37] + "..."
-            what = f"'{shown}' is not ddmmyyyyhhmmss"
-        return Finding("warning", f"{self.name} {what}", DAT_ULT_MOD_VALUE,
-                       f"published as {DAT_ULT_MOD_VALUE}")
+            what = N_("{field} '{value}' is not ddmmyyyyhhmmss", field=self.name, value=shown)
+        return Finding("warning", what, DAT_ULT_MOD_VALUE,
+                       N_("published as {value}", value=DAT_ULT_MOD_VALUE))
 
     def _decimal_check(self, value: str) -> Finding:
         sep = "," if self.kind == "D" else "."
@@ -218,27 +222,34 @@ class Field:
             m = _DOT_DEC.fullmatch(repaired)
         if m is None:
             if self.kind == "D" and _DOT_DEC.fullmatch(value):
-                return Finding("error", "decimal separator must be ',', not '.' (e.g. 1234,56): "
-                                        "Italian readers take the dot for a thousands separator "
-                                        "(15000.50 would be read as 1500050)")
+                return Finding("error", N_("decimal separator must be ',', not '.' (e.g. "
+                                           "1234,56): Italian readers take the dot for a "
+                                           "thousands separator (15000.50 would be read as "
+                                           "1500050)"))
             example = "1234,56" if self.kind == "D" else "45.123456"
-            return Finding("error", f"must be a number with '{sep}' as decimal separator and no "
-                                    f"thousands separator (e.g. {example})")
+            return Finding("error", N_("must be a number with '{sep}' as decimal separator and "
+                                       "no thousands separator (e.g. {example})", sep=sep,
+                                       example=example))
         whole = max(self.length - self.scale, 1)
         text = repaired or value
         int_part, _, dec_part = text.lstrip("-").partition(sep)
         over = []
         if len(int_part) > whole:
-            over.append(f"{len(int_part)} digits before the '{sep}', documented {whole}")
+            over.append(N_("{n} digits before the '{sep}', documented {max}",
+                           n=len(int_part), sep=sep, max=whole))
         if len(dec_part) > self.scale:
-            over.append(f"{len(dec_part)} decimals, documented {self.scale}")
+            over.append(N_("{n} decimals, documented {max}", n=len(dec_part), max=self.scale))
         if repaired is not None:
-            extra = f" ({'; '.join(over)})" if over else ""
-            return Finding("warning", f"decimal comma in {self.name}, a dot-decimal field the "
-                                      f"map reads{extra}", repaired, f"published as {repaired}")
+            comma = N_("decimal comma in {field}, a dot-decimal field the map reads",
+                       field=self.name)
+            if over:
+                comma = N_("{rule} ({details})", rule=comma, details=_joined(over))
+            return Finding("warning", comma, repaired,
+                           N_("published as {value}", value=repaired))
         if not over:  # cannot happen with the patterns above; never let a value pass unjudged
-            return Finding("error", self.problem(value) or "not a valid value")
-        return Finding("warning", f"{self.name} has {'; '.join(over)}")
+            return Finding("error", self.problem(value) or N_("not a valid value"))
+        return Finding("warning", N_("{field} has {details}", field=self.name,
+                                     details=_joined(over)))
 
     def problem(self, value: str) -> str | None:
         """None if the value is fine, else the rule it breaks, in plain words."""
@@ -333,7 +344,8 @@ class Finding:
     severity: Severity
     rule: str
     repaired: str | None = None  # published instead of the value (a repair: a warning)
-    outcome: str = "published as written"  # what happens to a value with a warning
+    outcome: str | None = None  # what happens to a value with a warning (None: published
+    # as written)
 
 
 _INT = re.compile(r"-?\d+")
@@ -367,22 +379,41 @@ def _date_problem(value: str, *, with_time: bool) -> str:
     form = "ddmmyyyyhhmmss" if with_time else "ddmmyyyy"
     example = "02012013093000" if with_time else "02012013"
     if not value.isdigit() or len(value) != want:
-        hint = ""
         if re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}.*", value):
-            hint = "; no separators"
-        elif not with_time and len(value) == 14 and value.isdigit():
-            hint = "; this column takes a date without time"
-        return f"date must be {want} digits {form} (e.g. {example}){hint}"
+            return N_("date must be {n} digits {form} (e.g. {example}); no separators",
+                      n=want, form=form, example=example)
+        if not with_time and len(value) == 14 and value.isdigit():
+            return N_("date must be {n} digits {form} (e.g. {example}); this column takes a "
+                      "date without time", n=want, form=form, example=example)
+        return N_("date must be {n} digits {form} (e.g. {example})", n=want, form=form,
+                  example=example)
     day, month, year = int(value[:2]), int(value[2:4]), int(value[4:8])
     try:
         dt.date(year, month, day)
     except ValueError:
-        return f"{value[:8]} is not a real calendar date (day {day:02d}, month {month:02d}, year {year:04d})"
+        return N_("{date} is not a real calendar date (day {day}, month {month}, year {year})",
+                  date=value[:8], day=f"{day:02d}", month=f"{month:02d}", year=f"{year:04d}")
     if with_time:
         h, m, s = int(value[8:10]), int(value[10:12]), int(value[12:14])
         if h > 23 or m > 59 or s > 59:
-            return f"time {value[8:]} is not a real time of day (hhmmss)"
-    return f"not a valid {form} value"
+            return N_("time {time} is not a real time of day (hhmmss)", time=value[8:])
+    return N_("not a valid {form} value", form=form)
+
+
+_LINE_BREAK = N_("contains a line break; line breaks inside text must be written as {mark}",
+                 mark=SECTION)
+_PIPE = N_("contains |, the column separator; replace it (e.g. with _)")
+
+
+def _too_long(value: str) -> str:
+    return N_("{n} characters long; no value may be longer than {max}", n=len(value),
+              max=TEXT_CAP)
+
+
+def _joined(parts: list[str]) -> str:
+    """'a; b' of texts still to be translated."""
+    return N_("{first}; {second}", first=parts[0], second=parts[1]) if len(parts) > 1 \
+        else parts[0]
 
 
 _TYPE_TOKEN = re.compile(r"^(?:(C|I)(\d+)|(D|L)(\d+),(\d+)|(Dt|DT|F)|(\?))(!?)$")

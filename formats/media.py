@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from connector.errors import FormatError
+from formats.report import N_
 
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
 VIDEO_EXTENSIONS = frozenset({"avi", "mov", "mpg", "mpeg", "m4v", "mp4"})
@@ -48,33 +49,36 @@ def parse_media_name(name: str, *, folder: bool = False) -> MediaName:
     stem, ext = base, ""
     if not folder:
         if "." not in base:
-            raise FormatError(f"{base}: no extension; catalog files must be one of "
-                              f"{', '.join(sorted(MEDIA_EXTENSIONS))}", name=base)
+            raise FormatError(N_("{name}: no extension; catalog files must be one of {types}",
+                                 name=base, types=", ".join(sorted(MEDIA_EXTENSIONS))),
+                              name=base)
         stem, ext = base.rsplit(".", 1)
         ext = ext.lower()
         if ext not in MEDIA_EXTENSIONS:
-            raise FormatError(f"{base}: .{ext} is not a supported catalog type; use "
-                              f"{', '.join(sorted(MEDIA_EXTENSIONS))}", name=base)
+            raise FormatError(N_("{name}: .{ext} is not a supported catalog type; use {types}",
+                                 name=base, ext=ext, types=", ".join(sorted(MEDIA_EXTENSIONS))),
+                              name=base)
     if stem.count("[") != stem.count("]") or stem.count("{") != stem.count("}"):
-        raise FormatError(f"{base}: unbalanced brackets; the rule is "
-                          "name[ArticleCode]{order}", name=base)
+        raise FormatError(N_("{name}: unbalanced brackets; the rule is "
+                             "name[ArticleCode]{{order}}", name=base), name=base)
     m = _NAME.match(stem)
     if m is None:
-        raise FormatError(f"{base}: does not follow name[ArticleCode]{{order}}: [code] comes "
-                          "before {order}, each at most once, after the name", name=base)
+        raise FormatError(N_("{name}: does not follow name[ArticleCode]{{order}}: [code] "
+                             "comes before {{order}}, each at most once, after the name",
+                             name=base), name=base)
     code = m.group("code")
     if code is not None and not code.strip():
-        raise FormatError(f"{base}: empty article code in [ ]", name=base)
+        raise FormatError(N_("{name}: empty article code in [ ]", name=base), name=base)
     order_text = m.group("order")
     order = None
     if order_text is not None:
         if not order_text.strip().isdigit():
-            raise FormatError(f"{base}: the order in {{ }} must be a whole number, "
-                              f"found {order_text!r}", name=base)
+            raise FormatError(N_("{name}: the order in {{ }} must be a whole number, found "
+                                 "{found}", name=base, found=repr(order_text)), name=base)
         order = int(order_text)
     title = m.group("title").strip()
     if not title and code is None:
-        raise FormatError(f"{base}: the name is empty", name=base)
+        raise FormatError(N_("{name}: the name is empty", name=base), name=base)
     return MediaName(title=title or (code or "").strip(), article_code=code.strip() if code else None,
                      order=order, ext=ext)
 
@@ -89,9 +93,9 @@ CONTENT_KINDS = {  # extension -> what its content must be
     "jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "pdf": "pdf", "avi": "avi",
     "mov": "iso_media", "mp4": "iso_media", "m4v": "iso_media", "mpg": "mpeg", "mpeg": "mpeg",
 }
-_KIND_NAMES = {"jpeg": "a JPEG image", "png": "a PNG image", "gif": "a GIF image",
-               "pdf": "a PDF document", "avi": "an AVI video",
-               "iso_media": "an MP4/QuickTime video", "mpeg": "an MPEG video"}
+_KIND_NAMES = {"jpeg": N_("a JPEG image"), "png": N_("a PNG image"), "gif": N_("a GIF image"),
+               "pdf": N_("a PDF document"), "avi": N_("an AVI video"),
+               "iso_media": N_("an MP4/QuickTime video"), "mpeg": N_("an MPEG video")}
 
 
 def sniff(head: bytes) -> str | None:
@@ -129,17 +133,23 @@ def image_type(data: bytes) -> str | None:
 
 def content_problem(name: str, head: bytes) -> str | None:
     """None when the content's signature matches the name's extension, else the reason."""
+    issue = content_issue(name, head)
+    return N_("{name}: {problem}", name=name, problem=issue) if issue else None
+
+
+def content_issue(name: str, head: bytes) -> str | None:
+    """content_problem without the name in front."""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     want = CONTENT_KINDS.get(ext)
     if want is None:
         return None  # not a medium we check (the name rules say what is allowed)
     if not head:
-        return f"{name}: the file is empty; a .{ext} must be {_KIND_NAMES[want]}"
+        return N_("the file is empty; a .{ext} must be {kind}", ext=ext, kind=_KIND_NAMES[want])
     got = sniff(head)
     if got == want:
         return None
     if got is None:
-        return (f"{name}: the content is not {_KIND_NAMES[want]} (its first bytes are no known "
-                f"media signature); only real .{ext} files are published")
-    return (f"{name}: the content is {_KIND_NAMES[got]}, not {_KIND_NAMES[want]}: give it the "
-            "extension of what it is")
+        return N_("the content is not {kind} (its first bytes are no known media signature); "
+                  "only real .{ext} files are published", kind=_KIND_NAMES[want], ext=ext)
+    return N_("the content is {found}, not {kind}: give it the extension of what it is",
+              found=_KIND_NAMES[got], kind=_KIND_NAMES[want])

@@ -42,7 +42,8 @@ from formats.fieldtypes import (
 )
 from formats.keys import KeyTracker
 from formats.layout import Layout, layout_for_filename
-from formats.report import ValidationReport, excerpt
+from formats.media import media_kind
+from formats.report import N_, ValidationReport, excerpt
 
 BOM = b"\xef\xbb\xbf"
 _DUM_BYTES = DAT_ULT_MOD_VALUE.encode("ascii")
@@ -141,8 +142,9 @@ def decode_line(raw: bytes) -> tuple[str, str | None]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start:exc.start + 1]
-        problem = (f"byte 0x{bad.hex().upper()} at character {exc.start + 1} is not valid "
-                   "UTF-8: save the file as UTF-8 (it looks like a Windows-1252/ANSI export)")
+        problem = N_("byte 0x{byte} at character {at} is not valid UTF-8: save the file "
+                     "as UTF-8 (it looks like a Windows-1252/ANSI export)",
+                     byte=bad.hex().upper(), at=exc.start + 1)
         text = raw.decode("utf-8", errors="replace")
     if text.endswith("\r"):
         text = text[:-1]
@@ -270,24 +272,26 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
     """
     example = "|".join(layout.field_names[:3])
     if not text.strip():
-        report.add(1, None, text, "the first line must be the header with the column names "
-                   f"(e.g. {example}|...); it is empty")
+        report.add(1, None, text, N_("the first line must be the header with the column "
+                                     "names (e.g. {example}|...); it is empty",
+                                     example=example))
         return None
     if "|" not in text and len(layout.fields) > 1:
         for sep in (";", "\t", ","):
             if sep in text:
                 shown = "TAB" if sep == "\t" else sep
-                report.add(1, None, text, f"the column separator must be | (pipe); this "
-                           f"header uses {shown}")
+                report.add(1, None, text, N_("the column separator must be | (pipe); this "
+                                             "header uses {sep}", sep=shown))
                 return None
     raw_names = text.split("|")
     if len(raw_names) > MAX_COLUMNS:
-        report.add(1, None, text, f"the header has {len(raw_names):,} columns; a tracciato has "
-                   f"at most {MAX_COLUMNS:,}: is this the right file?")
+        report.add(1, None, text, N_("the header has {n:,} columns; a tracciato has at most "
+                                     "{max:,}: is this the right file?",
+                                     n=len(raw_names), max=MAX_COLUMNS))
         return None
     if len(raw_names) > 1 and raw_names[-1] == "":
-        report.add(1, None, "..." + text[-24:], "the header ends with |: remove the trailing "
-                   "separator")
+        report.add(1, None, "..." + text[-24:], N_("the header ends with |: remove the "
+                                                   "trailing separator"))
         raw_names = raw_names[:-1]
     known_upper = {n.upper(): n for n in layout.field_names}
 
@@ -297,8 +301,9 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
     looks_like_names = [n.strip() for n in raw_names if _NAME_RE.fullmatch(n.strip())]
     if not any(known(n.strip()) or n.strip().upper() in known_upper for n in raw_names) and \
             len(looks_like_names) < len(raw_names):
-        report.add(1, None, text, "the first line must be the header with the column names "
-                   f"(e.g. {example}|...); this looks like a data row")
+        report.add(1, None, text, N_("the first line must be the header with the column "
+                                     "names (e.g. {example}|...); this looks like a data row",
+                                     example=example))
         return None
     names: list[str] = []
     fields: list[Field] = []
@@ -307,35 +312,45 @@ def _judge_header(layout: Layout, text: str, report: ValidationReport) -> _Plan 
         name = raw.strip()
         shown = excerpt(name, 40)
         if name != raw or " " in name:
-            report.add(1, name or None, raw, "column names must not contain spaces "
-                       "(no padding around |)")
+            report.add(1, name or None, raw, N_("column names must not contain spaces "
+                                                "(no padding around |)"))
             name = name.replace(" ", "")
             shown = excerpt(name, 40)
         if not name:
-            report.add(1, None, raw, "empty column name in the header")
+            report.add(1, None, raw, N_("empty column name in the header"))
         f = (layout.field_for(name) if name else None) or untyped(name or "?")
         if name and f.name in seen:
             other = seen[f.name]
-            why = "" if other == name else (f" ({excerpt(other, 40)} and {shown} name the "
-                                            f"same field {f.name})")
-            report.add(1, name, name, f"column {shown} appears twice in the header{why}")
+            if other == name:
+                twice = N_("column {column} appears twice in the header", column=shown)
+            else:
+                twice = N_("column {column} appears twice in the header ({other} and {column} "
+                           "name the same field {field})", column=shown,
+                           other=excerpt(other, 40), field=f.name)
+            report.add(1, name, name, twice)
             f = untyped(name)
         elif name:
             seen[f.name] = name
             if not known(name):
-                hint = ""
                 if name.upper() in known_upper:
-                    hint = f"; did you mean {known_upper[name.upper()]}? (names are upper case)"
-                report.warn(1, name, name, f"{shown} is not a column of {layout.name}{hint}",
-                            outcome="passed through as written, not checked")
+                    unknown = N_("{column} is not a column of {layout}; did you mean {known}? "
+                                 "(names are upper case)", column=shown, layout=layout.name,
+                                 known=known_upper[name.upper()])
+                else:
+                    unknown = N_("{column} is not a column of {layout}", column=shown,
+                                 layout=layout.name)
+                report.warn(1, name, name, unknown,
+                            outcome=N_("passed through as written, not checked"))
             elif layout.canonical_name(name) is not None:
-                report.warn(1, name, name, f"{shown} is an alternate name of {f.name}",
-                            outcome="read as that column, published as written")
+                report.warn(1, name, name, N_("{column} is an alternate name of {field}",
+                                              column=shown, field=f.name),
+                            outcome=N_("read as that column, published as written"))
         names.append(name)
         fields.append(f)
     for req in layout.required:
         if req not in seen:
-            report.add(1, req, "", f"required column {req} is missing from the header")
+            report.add(1, req, "", N_("required column {column} is missing from the header",
+                                      column=req))
     return _build_plan(layout, names, fields)
 
 
@@ -412,23 +427,29 @@ class _Judge:
                             continue
                 line_no = self._block(block, line_no)
         except LineTooLong as exc:
-            what = "the header" if line_no == 0 and layout.header else "the line"
-            self.report.add(line_no + 1, None, "", f"{what} goes on past {exc.limit:,} bytes "
-                            "without a line end: a tracciato line is never that long (are the "
-                            "line ends missing, or is this not a tracciato?); the rest of the "
-                            "file was not read")
+            if line_no == 0 and layout.header:
+                long = N_("the header goes on past {n:,} bytes without a line end: a "
+                          "tracciato line is never that long (are the line ends missing, or "
+                          "is this not a tracciato?); the rest of the file was not read",
+                          n=exc.limit)
+            else:
+                long = N_("the line goes on past {n:,} bytes without a line end: a tracciato "
+                          "line is never that long (are the line ends missing, or is this "
+                          "not a tracciato?); the rest of the file was not read", n=exc.limit)
+            self.report.add(line_no + 1, None, "", long)
             self.stopped = True
             return
         if first:
-            need = "the header row" if layout.header else "one row"
-            self.report.add(0, None, "", f"the file is empty: a tracciato needs at least {need}")
+            self.report.add(0, None, "", N_("the file is empty: a tracciato needs at least "
+                                            "the header row") if layout.header else
+                            N_("the file is empty: a tracciato needs at least one row"))
 
     def _start(self, block: bytes) -> bytes | None:
         if block.startswith(BOM):
             self._bom = BOM
             block = block[len(BOM):]
         elif block[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            self.report.add(0, None, "", "the file is UTF-16; save it as UTF-8")
+            self.report.add(0, None, "", N_("the file is UTF-16; save it as UTF-8"))
             self.stopped = True
             return None
         if not self.layout.header:
@@ -525,7 +546,7 @@ class _Judge:
         if problem:
             report.add(n, None, text, problem, row=True)
         if not text:
-            report.add(n, None, "", "empty line: remove it", row=True)
+            report.add(n, None, "", N_("empty line: remove it"), row=True)
             return None
         report.rows += 1
         parts = text.split("|")
@@ -534,16 +555,20 @@ class _Judge:
             self.keys.add(key, n)
         nparts = len(parts)
         if nparts == plan.ncols + 1 and parts[-1] == "":
-            report.add(n, None, "..." + text[-24:], "the line ends with |: remove the trailing "
-                       "separator", row=True)
+            report.add(n, None, "..." + text[-24:], N_("the line ends with |: remove the "
+                                                       "trailing separator"), row=True)
             parts.pop()
             nparts -= 1
         if not plan.min_fields <= nparts <= plan.ncols:
             want = str(plan.ncols) if plan.min_fields == plan.ncols \
-                else f"{plan.min_fields} to {plan.ncols}"
-            what = "the header has" if self.layout.header else "this tracciato has"
-            report.add(n, None, text, f"the line has {nparts} fields but {what} {want}: "
-                       f"look for a | inside a text or a missing or extra field", row=True)
+                else N_("{min} to {max}", min=plan.min_fields, max=plan.ncols)
+            if self.layout.header:
+                fields = N_("the line has {n} fields but the header has {want}: look for a | "
+                            "inside a text or a missing or extra field", n=nparts, want=want)
+            else:
+                fields = N_("the line has {n} fields but this tracciato has {want}: look for "
+                            "a | inside a text or a missing or extra field", n=nparts, want=want)
+            report.add(n, None, text, fields, row=True)
             return None
         self._fields(n, parts, [i for i, value in enumerate(parts)
                                 if not plan.fields[i].is_valid(value)])
@@ -565,9 +590,11 @@ class _Judge:
             column = plan.names[i]
             if self.truncate and f.may_truncate and len(value) > f.length \
                     and "\r" not in value and "\n" not in value:
-                report.warn(n, column, value, f"text is {len(value)} characters long; "
-                            f"{column} is documented up to {f.length}", row=True,
-                            outcome=f"cut to {f.length} (export.length_policy: truncate)")
+                report.warn(n, column, value, N_("text is {n} characters long; {field} is "
+                                                 "documented up to {max}", n=len(value),
+                                                 field=column, max=f.length), row=True,
+                            outcome=N_("cut to {max} (export.length_policy: truncate)",
+                                       max=f.length))
                 parts[i] = value[:f.length]
                 continue
             if finding.severity == "error":
@@ -590,9 +617,13 @@ class _Judge:
         else:
             repeats = self.keys.unconfirmed()
         for line, key, first in repeats:
-            where = f"the one on line {first}" if first else "an earlier row"
-            self.report.add(line, key_name, key, f"{key_name} {excerpt(key, 40)} repeats "
-                            f"{where}; every row needs its own {key_name}", row=True)
+            if first:
+                again = N_("{key} {value} repeats the one on line {first}; every row needs its "
+                           "own {key}", key=key_name, value=excerpt(key, 40), first=first)
+            else:
+                again = N_("{key} {value} repeats an earlier row; every row needs its own {key}",
+                           key=key_name, value=excerpt(key, 40))
+            self.report.add(line, key_name, key, again, row=True)
 
 
 def line_key(key_index: int | None, parts: list[str]) -> str:
@@ -692,12 +723,15 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_errors: int =
                   strict: bool = False) -> ValidationReport:
     """Judge one file; the layout comes from the file name unless given."""
     path = Path(path)
+    if layout is None and media_kind(path.name) is not None:
+        return _judge_medium(path, max_errors)
     if layout is None:
         layout = layout_for_filename(path.name)
         if layout is None:
             report = ValidationReport(layout=None, max_errors=max_errors, strict=strict)
-            report.add(0, None, path.name, "unknown file name: a tracciato is named "
-                       "io_<entity>.dat (e.g. io_clifor_gen.dat); `connector layouts` lists them")
+            report.add(0, None, path.name, N_("unknown file name: a tracciato is named "
+                                              "io_<entity>.dat (e.g. io_clifor_gen.dat); "
+                                              "`connector layouts` lists them"))
             return report
     with open(path, "rb") as src:
         return validate_stream(src, layout, max_errors=max_errors, strict=strict)
@@ -721,3 +755,21 @@ def _size_of(src: BinaryIO) -> int | None:
 
 __all__ = ["canonicalize", "validate_file", "validate_stream", "iter_raw_lines", "decode_line",
            "BlockReader", "LineTooLong", "line_limit", "SECTION"]
+
+
+def _judge_medium(path: Path, max_errors: int) -> ValidationReport:
+    """A catalog medium as the export judges it: its name (name[ArticleCode]{order}.ext)
+    and its content (the first bytes must be what the extension says: a .pdf a PDF)."""
+    from formats.media import SNIFF_BYTES, content_issue, parse_media_name
+
+    report = ValidationReport(layout=None, max_errors=max_errors)
+    report.medium = True
+    try:
+        parse_media_name(path.name)
+    except FormatError as exc:
+        report.add(0, None, "", exc.message)
+    with open(path, "rb") as f:
+        issue = content_issue(path.name, f.read(SNIFF_BYTES))
+    if issue:
+        report.add(0, None, "", issue)
+    return report

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from connector import __version__
+from connector import __version__, i18n
 from connector.errors import ConfigError, ConnectorError, StopRequested
 from service.commands import (
     config_cmds,
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The system's locale (LANG, LC_ALL) until a command loads a configuration with its own
+    # `locale` (service.commands.config_from): commands without one speak the system's.
+    i18n.set_default(None)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -2,8 +2,13 @@
 
 Decoupled from the code that fails: `AlertHandler` is a logging handler on the root
 logger at ERROR level, so every `log.error(...)` / `log.exception(...)` anywhere (the
-Daemon logs each loop crash and each fatal loop error) becomes an "error" notice. The
-runner sends "info" notices itself (started, stopped, recovered).
+Daemon logs each loop crash and each fatal loop error) becomes an "error" notice, and so do
+the warnings a clerk must act on (a file quarantined, rows held back). The runner sends
+"info" notices itself (started, stopped, recovered).
+
+Notices are read by people: their texts are in the configured `locale` (the events a clerk
+acts on, CLERK_EVENTS, are told in plain words with what to do); the log line's fields
+follow, as they are, for support staff.
 
 Every TLS connection verifies the server's certificate and host name (SMTP over STARTTLS or
 SMTPS with `notifications.smtp.ca_bundle` for a private CA; the webhook through requests,
@@ -36,6 +41,7 @@ import requests
 import structlog
 
 from connector.config import NotificationsConfig, SmtpConfig, secret
+from connector.i18n import N_, _, ngettext
 
 log = structlog.get_logger(__name__)
 
@@ -55,11 +61,14 @@ class Notice:
     suppressed: int = 0  # similar notices held back since the previous one
 
     def text(self) -> str:
-        lines = [self.body.rstrip(), "", f"company: {self.company}", f"host: {self.host}",
-                 f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z', time.localtime(self.at))}"]
+        when = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(self.at))
+        lines = [self.body.rstrip(), "", _("company: {company}").format(company=self.company),
+                 _("host: {host}").format(host=self.host), _("time: {time}").format(time=when)]
         if self.suppressed:
-            lines.append(f"{self.suppressed} similar notice(s) were held back by the rate limit "
-                         "since the previous one.")
+            lines.append(ngettext(
+                "{n} similar notice was held back by the rate limit since the previous one.",
+                "{n} similar notices were held back by the rate limit since the previous one.",
+                self.suppressed).format(n=self.suppressed))
         return "\n".join(lines) + "\n"
 
     def payload(self) -> dict[str, Any]:
@@ -90,7 +99,8 @@ class SmtpChannel:
         if not to:
             return
         msg = EmailMessage()
-        msg["Subject"] = f"[connector {notice.company}] {notice.level.upper()}: {notice.subject}"
+        level = _("ERROR") if notice.level == "error" else _("INFO")
+        msg["Subject"] = f"[connector {notice.company}] {level}: {notice.subject}"
         msg["From"] = self.cfg.sender
         msg["To"] = ", ".join(to)
         msg.set_content(notice.text())
@@ -218,11 +228,38 @@ class Notifier:
             thread.join(timeout)
 
 
+# The events a clerk acts on: (subject, what happened and what to do), filled with the log
+# line's fields; translated when the notice is made. The English event stays the key.
+CLERK_EVENTS: dict[str, tuple[str, str]] = {
+    "file quarantined": (
+        N_("File {file} not published: moved to quarantine"),
+        N_("The file {file} was not published: it has {problems} problem(s), the first: "
+           "{first_error}.\nThe report beside it, {report}, lists every problem and what to "
+           "do (`connector quarantine list` shows it). Fix the file and drop it again into "
+           "the export folder.")),
+    "rows held back": (
+        N_("Rows of {file} held back"),
+        N_("{published} row(s) of {file} were published; {held_back} row(s) were held back "
+           "because of errors, the first: {first_error}.\nThe held-back rows and their report "
+           "are in {held}: fix them and drop that file again into the export folder.")),
+    "ERP refused record, dead-lettered": (
+        N_("The ERP refused record {key}: set aside"),
+        N_("The ERP refused record {key} (queue {queue_id}): {reason}.\nIt is set aside as a "
+           "dead letter and is not sent again by itself: `connector deadletters show` shows "
+           "it; once the cause is fixed, `connector retry` sends it again.")),
+    "legacy file quarantined": (
+        N_("File {file} not imported: moved to quarantine"),
+        N_("The file {file} could not be imported and was moved to {to}: {error}.\nThe report "
+           "beside it says what is wrong.")),
+}
+
+
 class AlertHandler(logging.Handler):
-    """Turns ERROR (and worse) log records into "error" notices."""
+    """Turns ERROR (and worse) log records, and the warnings of CLERK_EVENTS, into "error"
+    notices."""
 
     def __init__(self, notifier: Notifier) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.WARNING)
         self.notifier = notifier
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -230,9 +267,24 @@ class AlertHandler(logging.Handler):
             return
         try:
             event, body = _describe(record)
-            self.notifier.notify("error", f"{record.name}:{event}", f"{event} ({record.name})", body)
+            clerk = CLERK_EVENTS.get(event)
+            if record.levelno < logging.ERROR and clerk is None:
+                return
+            subject = f"{event} ({record.name})"
+            if clerk is not None:
+                fields = _Fields(record.msg if isinstance(record.msg, dict) else {})
+                subject = _(clerk[0]).format_map(fields)
+                body = _(clerk[1]).format_map(fields) + "\n\n" + body
+            self.notifier.notify("error", f"{record.name}:{event}", subject, body)
         except Exception:  # noqa: BLE001 - logging must never raise
             self.handleError(record)
+
+
+class _Fields(dict[str, Any]):
+    """A log line's fields for a text: a missing one shows as '?', never raises."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def _describe(record: logging.LogRecord) -> tuple[str, str]:

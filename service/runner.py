@@ -28,9 +28,11 @@ from pathlib import Path
 
 import structlog
 
+from connector import i18n
 from connector.app import Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
+from connector.i18n import _
 from connector.logsetup import configure_logging
 from connector.oslock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
@@ -152,8 +154,9 @@ class Runner:
         log.info("connector started", config=str(cfg.source_path),
                  loops=[lp.name for lp in gen.daemon.loops])
         if self.notifier:
-            self.notifier.notify("info", "started", "connector started",
-                                 f"loops: {', '.join(lp.name for lp in gen.daemon.loops) or 'none'}")
+            loops = ", ".join(lp.name for lp in gen.daemon.loops) or _("none")
+            self.notifier.notify("info", "started", _("connector started"),
+                                 _("loops: {loops}").format(loops=loops))
         try:
             self._main_loop()
         except Exception:  # noqa: BLE001 - a bug here must still stop the loops in order
@@ -181,7 +184,7 @@ class Runner:
                 if health.ok:
                     log.info("every loop is healthy again")
                     if self.notifier:
-                        self.notifier.notify("info", "recovered", "connector healthy again",
+                        self.notifier.notify("info", "recovered", _("connector healthy again"),
                                              gen.daemon.summary())
                 else:
                     log.error("loop unhealthy", problems=health.describe())
@@ -203,8 +206,8 @@ class Runner:
             self.server = None
         log.info("stopped", clean=clean)
         if self.notifier:
-            self.notifier.notify("info", "stopped", "connector stopped",
-                                 "stopped cleanly" if clean else "stop deadline passed")
+            self.notifier.notify("info", "stopped", _("connector stopped"),
+                                 _("stopped cleanly") if clean else _("stop deadline passed"))
         self._close_notifier()
         return EXIT_OK if clean else EXIT_DEADLINE
 
@@ -214,6 +217,8 @@ class Runner:
         return self._gen
 
     def _start_generation(self, cfg: Config) -> _Generation:
+        # Reports and notifications in the configured language (a reload may change it).
+        i18n.set_default(cfg.locale)
         daemon = self.daemon_factory(cfg)
         stop = threading.Event()
         daemon.start(stop)

@@ -9,6 +9,7 @@ import pytest
 import structlog
 import yaml
 
+from connector import i18n
 from connector.config import Config, parse_config
 
 
@@ -16,6 +17,18 @@ from connector.config import Config, parse_config
 def _reset_structlog() -> Any:
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Tests speak English whatever the machine's LANG (a test of Italian asks for it), and
+    a command that set the process's locale from a configuration does not leak it."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    i18n.set_default("en")
+    yield
+    i18n.set_default("en")
 
 
 def make_config_dict(root: Path, **overrides: Any) -> dict[str, Any]:

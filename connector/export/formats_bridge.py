@@ -11,14 +11,18 @@ from typing import Any, BinaryIO, cast
 
 from connector.config import ExportConfig
 from connector.errors import FormatError
+from connector.i18n import _, catalog, ngettext, number, thousands
 from formats.dialect import Dialect
+from formats.report import N_, localize
 
 
 @dataclass(frozen=True)
 class Judgement:
     valid: bool
     rows: int
-    text: str  # the human report: a heading, then one line per error, then warnings
+    # the human report, in the reader's language: a heading, the repeated problems summed
+    # up, then one line per error, then warnings
+    text: str
     first: str  # the first error, for logs, the journal and `connector status` (bounded)
     count: int  # every error, including those not kept
     warnings: int = 0  # every warning
@@ -29,12 +33,20 @@ class Judgement:
     report: Any = None  # the formats report, to word the held-back rows' own report
 
     @classmethod
-    def problem(cls, rel: str, reason: str) -> Judgement:
-        return cls(False, 0, f"{rel}: INVALID, 1 problem\n  {reason}\n", reason, 1)
+    def problem(cls, rel: str, reason: str, shown: str | None = None) -> Judgement:
+        """One problem of the whole file: `reason` in English (logs, the journal), `shown`
+        in the reader's language (the report; None: the reason, translated when it is a
+        formats.report.Text, e.g. from file_problem)."""
+        heading = _("{name}: INVALID, 1 problem").format(name=rel)
+        text = shown or localize(reason, catalog(), thousands())
+        return cls(False, 0, f"{heading}\n  {text}\n", str(reason), 1)
 
 
 def _judgement(report: Any, rel: str) -> Judgement:
-    return Judgement(bool(report.valid), int(report.rows), report.to_text(rel),
+    """`rel`: the file as it was dropped (its name in the watch folder), which the report
+    names, whatever the name of the copy being judged."""
+    return Judgement(bool(report.valid), int(report.rows),
+                     report.to_text(rel, tr=catalog(), thousands=thousands()),
                      report.first_error(), int(report.violation_count),
                      int(report.warning_count), tuple(report.first_warnings()),
                      report.bad_lines if report.rows_only else None, int(report.bad_rows),
@@ -58,20 +70,33 @@ def held_report(first: Judgement, rel: str, held_name: str, published_rows: int)
     """The report beside held-back rows: each error with its line in the held file and in
     the file as it was dropped."""
     report = first.report
-    lines = [f"{held_name}: {len(first.held) or first.bad_rows} row(s) of {rel} held back "
-             f"({first.count} problem(s)); the other {published_rows} row(s) were published."]
+    held = len(first.held) or first.bad_rows
+    lines = [ngettext("{held_name}: {n} row of {name} held back ({problems}); the other "
+                      "{published} row(s) were published.",
+                      "{held_name}: {n} rows of {name} held back ({problems}); the other "
+                      "{published} row(s) were published.", held).format(
+        held_name=held_name, n=number(held), name=rel, published=number(published_rows),
+        problems=ngettext("{n} problem", "{n} problems", first.count).format(
+            n=number(first.count)))]
     if report is not None:
-        for v in report.violations:
+        tr, sep = catalog(), thousands()
+        summary = report.summary(tr, sep)
+        if summary:
+            lines.extend(summary)
+            lines.append(_("Line by line:"))
+        listed, left = report.listing()
+        for v in listed:
             at = first.held.get(v.line)
-            where = f"line {at} (line {v.line} of the dropped file)" if at else f"line {v.line}"
-            col = f", column {v.column}" if v.column else ""
-            val = f", value '{v.value}'" if v.value else ""
-            lines.append(f"  {where}{col}{val}: {v.rule}")
-        if report.omitted:
-            lines.append(f"  ... and {report.omitted} more")
+            where = (_("line {line} (line {original} of the dropped file)").format(
+                line=at, original=v.line) if at else _("line {line}").format(line=v.line))
+            lines.append(f"  {v.to_text(tr, sep, where=where)}")
+        more = left + report.omitted
+        if more:
+            lines.append("  " + ngettext("... and {n} more", "... and {n} more", more).format(
+                n=number(more)))
     lines.append("")
-    lines.append("Fix these rows and drop this file again into the export folder (the header "
-                 "is included): its rows are added to what was published.")
+    lines.append(_("Fix these rows and drop this file again into the export folder (the "
+                   "header is included): its rows are added to what was published."))
     return "\n".join(lines) + "\n"
 
 
@@ -83,8 +108,9 @@ def canonicalize(fin: Any, writer: Any, rel: str, *, length_policy: str, max_err
 
     layout = fl.layout_for_filename(rel.rsplit("/", 1)[-1])
     if layout is None:
-        return Judgement.problem(rel, f"line 0: {rel!r} is not a known tracciato; tracciati are "
-                                      "named io_<entity>.dat (`connector layouts` lists them)")
+        return Judgement.problem(rel, file_problem(rel, N_(
+            "not a known tracciato; tracciati are named io_<entity>.dat (`connector layouts` "
+            "lists them)")))
     report = validate.canonicalize(cast(BinaryIO, fin), cast(BinaryIO, writer), layout,
                                     length_policy=length_policy, max_errors=max_errors,
                                     strict=strict, hold=hold, held=cast(BinaryIO, held))
@@ -93,13 +119,20 @@ def canonicalize(fin: Any, writer: Any, rel: str, *, length_policy: str, max_err
 
 def convert(fin: Any, writer: Any, dialect: Dialect, *, company: str, length_policy: str,
             max_errors: int, strict: bool = False, hold: frozenset[int] = frozenset(),
-            held: Any = None) -> Judgement:
+            held: Any = None, rel: str | None = None) -> Judgement:
+    """A dialect's CSV converted; its report names `rel`, the file (the glob when None)."""
     import formats.dialect as fd
 
     report = fd.convert(cast(BinaryIO, fin), cast(BinaryIO, writer), dialect, company=company,
                         length_policy=length_policy, max_errors=max_errors, strict=strict,
                         hold=hold, held=cast(BinaryIO, held))
-    return _judgement(report, dialect.match)
+    return _judgement(report, rel or dialect.match)
+
+
+def file_problem(name: str, problem: str) -> str:
+    """A problem of a whole file, as the journal and the logs have it ("line 0: 'name':
+    problem") and translatable for its report."""
+    return N_("line 0: {name}: {problem}", name=repr(name), problem=problem)
 
 
 def media_name_problem(name: str) -> str | None:
@@ -111,7 +144,7 @@ def media_name_problem(name: str) -> str | None:
         try:
             parse_media_name(part, folder=i < len(parts) - 1)
         except FormatError as exc:
-            return f"line 0: {name!r}: {exc}"
+            return file_problem(name, exc.message)
     return None
 
 
@@ -120,10 +153,10 @@ MEDIA_SNIFF_BYTES = 1024  # formats.media.SNIFF_BYTES: enough of a file to tell 
 
 def media_content_problem(name: str, head: bytes) -> str | None:
     """None when the first bytes of a medium are what its extension says (a .pdf is a PDF)."""
-    from formats.media import content_problem
+    from formats.media import content_issue
 
-    problem = content_problem(name.rsplit("/", 1)[-1], head)
-    return f"line 0: {name!r}: {problem.split(': ', 1)[1]}" if problem else None
+    problem = content_issue(name.rsplit("/", 1)[-1], head)
+    return file_problem(name, problem) if problem else None
 
 
 def write_info(writer: Any, values: dict[str, str]) -> None:
@@ -151,6 +184,6 @@ def judge(fin: Any, writer: Any, rel: str, kind: str, ex: ExportConfig, company:
         name = rel.rsplit("/", 1)[-1].lower()
         dialect = next(d for d in ex.dialects if fnmatch.fnmatchcase(name, d.match.lower()))
         return convert(fin, writer, dialect, company=company, length_policy=ex.length_policy,
-                       max_errors=ex.max_errors, strict=strict, hold=hold, held=held)
+                       max_errors=ex.max_errors, strict=strict, hold=hold, held=held, rel=rel)
     return canonicalize(fin, writer, rel, length_policy=ex.length_policy,
                         max_errors=ex.max_errors, strict=strict, hold=hold, held=held)

@@ -46,6 +46,7 @@ from connector.inbox import Inbox
 from connector.logsetup import new_correlation_id
 from connector.ports import Publisher
 from connector.state import StateStore
+from formats.report import N_
 
 log = structlog.get_logger(__name__)
 
@@ -150,8 +151,9 @@ class ExportPipeline:
                     if refused is not None and refused.refused:
                         # This one file cannot be published there: it alone is quarantined.
                         outcomes.append(self.quarantine.refuse(s.rel, fb.Judgement.problem(
-                            s.rel, f"line 0: {s.item.folder}/{s.item.name}: the destination "
-                            f"refuses it: {refused.refused}"), s.started))
+                            s.rel, N_("line 0: {name}: the destination refuses it: {reason}",
+                                      name=f"{s.item.folder}/{s.item.name}",
+                                      reason=refused.refused)), s.started))
                         continue
                     outcomes.append(Outcome(
                         s.rel, "published", s.item.folder, s.item.name, s.rows, s.item.size,

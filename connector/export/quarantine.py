@@ -11,6 +11,7 @@ from connector import metrics
 from connector.config import ExportConfig
 from connector.export import formats_bridge as fb
 from connector.export.journal import ExportJournal, Outcome
+from connector.i18n import _, ngettext, number
 from connector.inbox import Inbox
 from connector.state import StateStore
 
@@ -30,16 +31,21 @@ class Quarantine:
                culprit: str | None = None, copy: bool = True) -> Outcome:
         """Move the refused name (`culprit`: the link itself when a link was the problem,
         never what it points to) into quarantine with a report; the rest of the burst goes on."""
-        why = ""
+        parts = [_("Nothing of this file was published.")]
         if verdict.bad_lines is not None:  # row errors only, but too many to hold them back
             limit = self.ex.max_bad_rows
-            why = (f" {verdict.bad_rows} row(s) are bad: more than export.max_bad_rows allows "
-                   f"to hold back (at most {limit.count} rows and {limit.percent:g}% of the "
-                   "file), so the file was refused whole.")
-        report = verdict.text + f"\nNothing of this file was published.{why} " + (
-            "Fix it and drop it again into the export folder.\n" if copy else
-            "The link (or linked name) was moved here, never what it points to; if the ERP "
-            "must publish that file, copy it into the export folder as a regular file.\n")
+            parts.append(ngettext(
+                "{n} row is bad: more than export.max_bad_rows allows to hold back (at most "
+                "{count} rows and {percent}% of the file), so the file was refused whole.",
+                "{n} rows are bad: more than export.max_bad_rows allows to hold back (at most "
+                "{count} rows and {percent}% of the file), so the file was refused whole.",
+                verdict.bad_rows).format(n=number(verdict.bad_rows), count=number(limit.count),
+                                         percent=f"{limit.percent:g}"))
+        parts.append(_("Fix it and drop it again into the export folder.") if copy else
+                     _("The link (or linked name) was moved here, never what it points to; if "
+                       "the ERP must publish that file, copy it into the export folder as a "
+                       "regular file."))
+        report = verdict.text + "\n" + " ".join(parts) + "\n"
         q = self.inbox.quarantine(rel, report, culprit=culprit, copy=copy)
         first, count = verdict.first, verdict.count
         self.journal.quarantined(rel, str(q.path), str(q.report), first, count)

@@ -25,6 +25,7 @@ from connector.fsutil import HashingWriter, UnsafePath, copy_into, lstat_inside
 from connector.geocode.fill import PublishFill
 from connector.inbox import Inbox
 from connector.ports import PublishItem
+from formats.report import N_
 
 # One burst, one logger: its lines (and notification keys) keep the pipeline's name.
 log = structlog.get_logger("connector.export.pipeline")
@@ -81,9 +82,9 @@ class Stager:
             return None
         if target.kind == "unsupported":
             fin.close()
-            return Refused(fb.Judgement.problem(
-                rel, f"line 0: {rel!r}: this file type is not published to iCommerce (tracciati "
-                f"io_*.dat; media {', '.join(sorted(MEDIA_EXT))})"), started)
+            return Refused(fb.Judgement.problem(rel, fb.file_problem(rel, N_(
+                "this file type is not published to iCommerce (tracciati io_*.dat; media "
+                "{types})", types=", ".join(sorted(MEDIA_EXT))))), started)
         out = staging / target.folder / target.name
         out.parent.mkdir(parents=True, exist_ok=True)
         rows: int | None = None
@@ -162,11 +163,11 @@ class Stager:
         ext = Path(target.name).suffix.lower()
         if target.folder == "reports":
             if ext != ".pdf":
-                return f"line 0: {target.name!r}: reports must be PDF files"
+                return fb.file_problem(target.name, N_("reports must be PDF files"))
             return None
         if ext not in MEDIA_EXT:
-            return (f"line 0: {target.name!r}: iCommerce shows only "
-                    f"{', '.join(sorted(MEDIA_EXT))} in the catalog")
+            return fb.file_problem(target.name, N_("iCommerce shows only {types} in the "
+                                                   "catalog", types=", ".join(sorted(MEDIA_EXT))))
         if not catalog_in_use:
             return fb.media_name_problem(target.name)
         return None

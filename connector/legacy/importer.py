@@ -39,6 +39,7 @@ from connector import metrics
 from connector.config import Config
 from connector.errors import FormatError, RecordError
 from connector.fsutil import UnsafePath
+from connector.i18n import _
 from connector.importing.journal import Journal, journal_for
 from connector.inbox import Inbox, SettleGate
 from connector.logsetup import bind_correlation
@@ -244,12 +245,13 @@ class LegacyImporter:
 
     def _quarantine(self, path: Path, exc: FormatError) -> None:
         problems = getattr(exc, "problems", None) or []
-        lines = [f"{path.name}: not imported, moved to quarantine", ""]
+        # In the configured language (the problems themselves are the parser's words).
+        lines = [_("{name}: not imported, moved to quarantine").format(name=path.name), ""]
         lines += [str(p) for p in problems] or [str(exc)]
         if exc.__cause__ is not None:
-            lines.append(f"cause: {exc.__cause__}")
-        lines += ["", "Fix the file (or have AppManager send it again) and put it back in "
-                  f"{self.folder} to import it."]
+            lines.append(_("cause: {cause}").format(cause=exc.__cause__))
+        lines += ["", _("Fix the file (or have AppManager send it again) and put it back in "
+                        "{folder} to import it.").format(folder=self.folder)]
         # A link (or a special file) moves as itself, never what it points to.
         culprit = exc.culprit if isinstance(exc, UnsafePath) else None
         try:

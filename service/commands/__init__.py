@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from connector import i18n
 from connector.config import Config, load_config
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    """The configuration of a command, and its `locale` for everything the command prints
+    (absent: the system's, which service.cli.main set before the command ran)."""
+    cfg = load_config(args.config)
+    i18n.set_default(cfg.locale)
+    return cfg

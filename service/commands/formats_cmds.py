@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from connector import i18n
+from connector.config import Config, default_config_path
+from connector.errors import ConfigError
 from formats import get_layout, validate_file
+from formats.dialect import Dialect, convert, dialect_for
 from formats.fieldtypes import DAT_ULT_MOD, KIND_NAMES, Field
 from formats.layout import Layout, all_layouts
 from formats.templates import describe_layout, describe_layouts, template
@@ -25,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--strict", action="store_true",
                    help="every warning is an error (the documented layout enforced)")
     p.add_argument("files", nargs="+", metavar="FILE",
-                   help="the files to judge; the layout comes from each file's name")
+                   help="the files to judge; the layout comes from each file's name (a CSV "
+                        "matching one of the configuration's export.dialects is judged as "
+                        "the export converts it; a medium by its name and its content)")
     p.set_defaults(func=validate_cmd)
 
     p = sub.add_parser("layouts", help="list the known tracciati")
@@ -73,20 +80,59 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"connector: {p}: no such file", file=sys.stderr)
     if missing:
         return 2
+    cfg = None if layout is not None else _config_for_validate(args, paths)
+    dialects = cfg.export.dialects if cfg is not None else []
     results = []
     all_valid = True
     for path in paths:
-        report = validate_file(path, layout, max_errors=args.max_errors, strict=args.strict)
+        dialect = dialect_for(path.name, dialects) if dialects else None
+        if dialect is not None and cfg is not None:
+            report = _convert(path, dialect, cfg, args)
+        else:
+            report = validate_file(path, layout, max_errors=args.max_errors, strict=args.strict)
         all_valid &= report.valid
         if args.json:
-            results.append({"file": str(path), **report.to_dict()})
+            extra = {"dialect": dialect.match} if dialect is not None else {}
+            results.append({"file": str(path), **extra, **report.to_dict()})
         else:
-            sys.stdout.write(report.to_text(str(path)))
+            sys.stdout.write(report.to_text(str(path), tr=i18n.catalog(),
+                                            thousands=i18n.thousands()))
     if args.json:
         json.dump({"valid": all_valid, "strict": args.strict, "files": results}, sys.stdout,
                   ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     return 0 if all_valid else 1
+
+
+def _config_for_validate(args: argparse.Namespace, paths: list[Path]) -> Config | None:
+    """The configuration, for its export.dialects and its locale: the one named (--config,
+    an error when it is wrong), else ./connector.yaml ($CONNECTOR_CONFIG) if there is one
+    (when it cannot be read, the files are judged without it; a note says so when a CSV
+    file, which its dialects would have judged, is among them)."""
+    from service.commands import config_from
+
+    if args.config is None and not default_config_path().is_file():
+        return None
+    try:
+        return config_from(args)
+    except ConfigError as exc:
+        if args.config is not None:
+            raise
+        if not any(p.suffix.lower() == ".csv" for p in paths):
+            return None
+        print(i18n._("connector: {path} not used (it is not valid: {problem}); CSV files are "
+                     "judged without its export.dialects").format(
+            path=default_config_path(), problem=exc.errors[0] if exc.errors else exc.message),
+            file=sys.stderr)
+        return None
+
+
+def _convert(path: Path, dialect: Dialect, cfg: Config, args: argparse.Namespace) -> Any:
+    """A dialect's CSV judged as the export converts it (the converted text discarded)."""
+    with open(path, "rb") as src, open(os.devnull, "wb") as sink:
+        return convert(src, sink, dialect, company=cfg.company,
+                       length_policy=cfg.export.length_policy, max_errors=args.max_errors,
+                       strict=args.strict or cfg.export.strictness == "strict")
 
 
 def layouts_cmd(args: argparse.Namespace) -> int:

@@ -94,7 +94,8 @@ def test_a_report_is_bounded_whatever_the_problems() -> None:
     the whole text."""
     report = ValidationReport("io_citta", max_errors=100_000)
     for i in range(100_000):
-        report.add(i + 2, "C" * 10_000, "v" * 10_000, "r" * 10_000, row=True)
+        # a different rule on each line: nothing is grouped, the listing itself is cut
+        report.add(i + 2, "C" * 10_000, "v" * 10_000, f"{i} " + "r" * 10_000, row=True)
     v = report.violations[0]
     assert len(v.column or "") < 70 and len(v.value) < 70 and len(v.rule) <= 300
     text = report.to_text("f" * 10_000)

@@ -10,7 +10,7 @@ from tests_formats_data import AM_ROW
 
 from formats import canonicalize, get_layout, validate_file, validate_stream
 from formats.fieldtypes import parse_type
-from formats.report import ValidationReport
+from formats.report import PER_KIND, ValidationReport
 
 HEAD = "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD"
 ROW = "ACME§A001|ACME|A001|ABANO TERME|35031|PD|01011900000000"
@@ -361,7 +361,9 @@ def test_every_violation_is_counted_and_max_errors_are_kept() -> None:
     report = judge(citta(*rows), max_errors=100)
     assert report.violation_count == 2500 and len(report.violations) == 100
     text = report.to_text("io_citta.dat")
-    assert "... and 2400 more" in text
+    # one kind of problem: summed up once, then its first PER_KIND lines, then a count
+    assert "2,500  CODICE  lines 2, 3, 4 and 2,497 more  CODICE is required" in text
+    assert "... and 2,490 more" in text and text.count("line ") == PER_KIND
     assert "line 2, column CODICE, value ' '" in text
     assert report.first_error().endswith("(and 2499 more)")
     d = report.to_dict()

@@ -145,7 +145,7 @@ def test_rate_limit_holds_back_a_flood_and_counts_it(smtp, webhook):
     posts = webhook.posts  # type: ignore[attr-defined]
     assert [(p["key"], p["suppressed"]) for p in posts] == [("k", 0), ("other", 0), ("k", 50)]
     assert len(smtp.mails) == 3
-    assert "50 similar notice(s) were held back" in smtp.mails[2][1].get_payload()
+    assert "50 similar notices were held back" in smtp.mails[2][1].get_payload()
 
 
 def test_a_failing_channel_is_a_warning_and_the_others_still_deliver(smtp, webhook, tmp_path):
@@ -205,3 +205,58 @@ def test_disabled_without_channels():
 def test_notice_text_names_company_host_and_held_back_count():
     text = Notice("error", "k", "s", "body", "ACME", "erp-server", 0.0, suppressed=4).text()
     assert "company: ACME" in text and "host: erp-server" in text and "4 similar" in text
+
+
+def _clerk_notices(webhook: ThreadingHTTPServer, tmp_path: Any, locale: str) -> list[dict[str, Any]]:
+    """The quarantine and dead-letter log lines of a daemon speaking `locale`, as notices."""
+    from connector import i18n
+
+    cfg = NotificationsConfig(webhook=f"http://127.0.0.1:{webhook.server_address[1]}/")
+    configure_logging("info", tmp_path, "json", console=False)
+    i18n.set_default(locale)
+    n = Notifier(cfg, "ACME")
+    handler = AlertHandler(n)
+    logging.getLogger().addHandler(handler)
+    try:
+        structlog.get_logger("connector.export.pipeline").warning(
+            "file quarantined", file="io_citta.dat", problems=3,
+            first_error="line 3, column CODICE: CODICE is required",
+            report="/q/io_citta.dat.errors.txt")
+        structlog.get_logger("connector.export.pipeline").warning(
+            "file changed while being read, will retry", file="x")  # a warning: no notice
+        structlog.get_logger("connector.importing.journal.delivery").error(
+            "ERP refused record, dead-lettered", key="ORD-7", queue_id=12,
+            reason="customer C99 unknown")
+        assert n.flush(10)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        n.close()
+        i18n.set_default("en")
+    return list(webhook.posts)  # type: ignore[attr-defined]
+
+
+def test_quarantine_and_dead_letter_notices_say_what_to_do_in_english(webhook, tmp_path):
+    posts = _clerk_notices(webhook, tmp_path, "en")
+    assert [p["subject"] for p in posts] == [
+        "File io_citta.dat not published: moved to quarantine",
+        "The ERP refused record ORD-7: set aside"]
+    assert "/q/io_citta.dat.errors.txt, lists every problem" in posts[0]["body"]
+    assert "`connector retry` sends it again" in posts[1]["body"]
+    # the log line's fields follow, unchanged, for support staff
+    assert "reason: customer C99 unknown" in posts[1]["body"]
+
+
+def test_quarantine_and_dead_letter_notices_in_italian(webhook, tmp_path):
+    posts = _clerk_notices(webhook, tmp_path, "it")
+    assert [p["subject"] for p in posts] == [
+        "File io_citta.dat non pubblicato: spostato in quarantena",
+        "Il gestionale ha rifiutato il record ORD-7: messo da parte"]
+    assert "Correggere il file" in posts[0]["body"]
+    assert "`connector retry` lo invia di nuovo" in posts[1]["body"]
+    assert posts[0]["key"] == "connector.export.pipeline:file quarantined"  # keys stay English
+    from connector import i18n
+
+    with i18n.use("it"):
+        text = Notice("error", "k", "s", "b", "ACME", "erp", 0.0, suppressed=2).text()
+    assert "azienda: ACME" in text and "2 avvisi simili" in text
+    assert "company: ACME" in Notice("error", "k", "s", "b", "ACME", "erp", 0.0).text()
