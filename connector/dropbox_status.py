@@ -15,7 +15,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
         return {"mode": cfg.dropbox.mode}
     from adapters.dropbox_api import status
     from adapters.dropbox_api.paths import company_base
-    from connector.app import dropbox_token_file
+    from connector.wiring import dropbox_token_file
 
     token = "env" if secret(cfg.dropbox.refresh_token_env) else (
         "file" if dropbox_token_file(cfg).exists() else "keyring or none")

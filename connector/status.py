@@ -1,44 +1,43 @@
 """What `connector status`, /status and the service STATUS= line show: facts read
 from the state store, gathered from each part of the connector.
 
-A provider module has `collect(cfg, store) -> dict` and `render(section) -> list[str]`.
+Each part's status module has `collect(cfg, store) -> dict` and `render(section) ->
+list[str]`; SECTIONS lists them, by plain import, in the order they are shown.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
+from types import ModuleType
 from typing import Any
 
+from connector import controls, dropbox_status
 from connector.config import Config
+from connector.export import status as export_status
+from connector.extract import status as extract_status
+from connector.geocode import status as geocode_status
+from connector.i18n import _
+from connector.importing import status as import_status
+from connector.legacy import status as legacy_status
 from connector.state import StateStore
-from connector.timefmt import fmt_time  # also taken from here by connector.export.status
+from connector.timefmt import fmt_time
 
-PROVIDERS = (
-    ("export", "connector.export.status"),
-    ("dropbox_api", "connector.dropbox_status"),
-    ("import", "connector.importing.status"),
-    ("legacy", "connector.legacy.status"),
-    ("extract", "connector.extract.status"),
-    ("geocode", "connector.geocode.status"),
+SECTIONS: tuple[tuple[str, ModuleType], ...] = (
+    ("export", export_status),
+    ("dropbox_api", dropbox_status),
+    ("import", import_status),
+    ("legacy", legacy_status),
+    ("extract", extract_status),
+    ("geocode", geocode_status),
 )
-
-
-def _provider(module_name: str) -> Any | None:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
 
 
 def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     out: dict[str, Any] = {"company": cfg.company, "generated_at": time.time()}
-    for key, module_name in PROVIDERS:
-        mod = _provider(module_name)
-        if mod is not None:
-            out[key] = mod.collect(cfg, store)
+    out["paused"] = {part: {"since": p.since, "who": p.who}
+                     for part, p in controls.paused(store).items()}
+    for key, module in SECTIONS:
+        out[key] = module.collect(cfg, store)
     out["last_errors"] = [
         {"at": r["at"], "component": r["component"], "message": r["message"]}
         for r in store.last_events("error", 5)
@@ -48,14 +47,14 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 def render(facts: dict[str, Any]) -> str:
     lines = [f"company {facts['company']}"]
-    for key, module_name in PROVIDERS:
+    for part, p in (facts.get("paused") or {}).items():
+        lines.append(_("PAUSED {part} since {since} by {who} (`connector resume {part}`)")
+                     .format(part=part, since=fmt_time(p.get("since")), who=p.get("who")))
+    for key, module in SECTIONS:
         if key in facts:
-            mod = _provider(module_name)
-            if mod is not None:
-                lines.extend(mod.render(facts[key]))
+            lines.extend(module.render(facts[key]))
     errors = facts.get("last_errors") or []
     lines.append("last errors:" if errors else "last errors: none")
     for e in errors:
         lines.append(f"  {fmt_time(e['at'])}  {e['component']}: {e['message']}")
     return "\n".join(lines)
-

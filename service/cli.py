@@ -15,6 +15,7 @@ from connector import __version__, i18n
 from connector.errors import ConfigError, ConnectorError, StopRequested
 from service.commands import (
     config_cmds,
+    control_cmds,
     db_cmds,
     deadletter_cmds,
     dropbox_cmds,
@@ -32,8 +33,8 @@ from service.commands import (
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 # The order is the order of `connector --help`.
-COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, status_cmd, db_cmds,
-                  service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
+COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, control_cmds,
+                  status_cmd, db_cmds, service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
                   quarantine_cmds, deadletter_cmds, notify_cmd)
 
 

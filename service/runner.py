@@ -29,7 +29,7 @@ from pathlib import Path
 import structlog
 
 from connector import i18n
-from connector.app import Daemon
+from connector.app import Connector, Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
 from connector.i18n import _
@@ -62,14 +62,15 @@ class _Generation:
 
 class Runner:
     def __init__(self, config_path: str | Path | None, *, debug: bool = False,
-                 daemon_factory: Callable[[Config], Daemon] = Daemon,
+                 daemon_factory: Callable[[Config], Daemon] | None = None,
                  systemd: SystemdNotifier | None = None,
                  install_signals: bool = True,
                  extra_log_handlers: Sequence[logging.Handler] = (),
                  console_logs: bool = True) -> None:
         self.config_path = config_path
         self.debug = debug
-        self.daemon_factory = daemon_factory
+        # The loops of the configuration, through the facade (tests give their own).
+        self.daemon_factory = daemon_factory or (lambda cfg: Connector(cfg).daemon())
         self.sd = systemd or SystemdNotifier()
         self.inbox = SignalInbox()
         self.install_signals = install_signals

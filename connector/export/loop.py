@@ -7,13 +7,16 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import structlog
 
+from connector import controls
 from connector.config import Config
 from connector.errors import ConnectorError, DestinationMissing, TransientError
 from connector.export.housekeeping import Retention
+from connector.export.journal import Outcome
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
@@ -70,6 +73,11 @@ class BurstHold:
 
 OUTAGE_KEY = "export.outage"  # kv: {"since", "reason"} while the Dropbox folder is missing
 OUTAGE_PROBE_SECONDS = 5.0  # how often an outage is looked at again
+# kv: {"since", "at", "cycle", "held"} while an operator's pause (connector.controls) holds the
+# settled files back: written by the loop at most every PAUSED_WRITE_SECONDS, so that
+# `connector status` (another process) sees the daemon has looked at them and held them.
+PAUSED_KEY = "export.paused"
+PAUSED_WRITE_SECONDS = 1.0
 
 
 class ExportLoop:
@@ -85,6 +93,9 @@ class ExportLoop:
         # /healthz fails with it (service/health.py), `connector status` shows it.
         self.outage: str | None = None
         self._outage_written = False
+        self.cycles = 0  # iterations of run's loop (the paused report shows it)
+        self._paused_since: float | None = None
+        self._paused_written = 0.0
 
     def _probe(self, publisher: Publisher) -> None:
         try:
@@ -113,6 +124,26 @@ class ExportLoop:
         self.outage = reason
         self._outage_written = True
 
+    def _hold_if_paused(self, ready: list[str]) -> bool:
+        """True while an operator paused the export: the settled files stay where they
+        are (watched, not published), and the state store says so once a second."""
+        if not controls.is_paused(self.store, "export"):
+            if self._paused_since is not None:
+                log.info("export resumed by an operator")
+                self.store.put(PAUSED_KEY, None)
+                self._paused_since = None
+            return False
+        now = time.time()
+        if self._paused_since is None:
+            log.info("export paused by an operator: files wait in the export folder")
+            self._paused_since = now
+            self._paused_written = 0.0
+        if now - self._paused_written >= PAUSED_WRITE_SECONDS:
+            self.store.put(PAUSED_KEY, json.dumps({"since": self._paused_since, "at": now,
+                                                   "cycle": self.cycles, "held": ready}))
+            self._paused_written = now
+        return True
+
     def run(self, stop: threading.Event, beat: Callable[[], None]) -> None:
         ex = self.cfg.export
         pipeline = start_pipeline(self.cfg, self.store, self.publisher, stop, beat)
@@ -131,6 +162,7 @@ class ExportLoop:
         try:
             while not stop.is_set():
                 beat()
+                self.cycles += 1
                 now = time.monotonic()
                 if now >= next_rescan:
                     self.gate.rescan()
@@ -149,10 +181,14 @@ class ExportLoop:
                     except Exception:  # noqa: BLE001 - housekeeping must not stop publishing
                         log.exception("retention pass failed; tried again in an hour")
                     next_housekeeping = now + 3600.0
-                # Tick fast while files settle; otherwise sleep on the event queue.
-                watcher.drain_hints(0.05 if self.gate.pending else 1.0, stop)
+                # Tick fast while files settle; otherwise (and while paused) sleep on the
+                # event queue.
+                fast = self.gate.pending and self._paused_since is None
+                watcher.drain_hints(0.05 if fast else 1.0, stop)
                 ready, settling = self.gate.poll()
                 self.waiting = self.gate.pending
+                if self._hold_if_paused(ready):
+                    continue
                 if now < backoff_until or not hold.release(ready, settling, now):
                     continue
                 try:
@@ -182,20 +218,30 @@ class ExportLoop:
             publisher.close()
 
 
-def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
-             stop: threading.Event | None = None, max_wait: float = 60.0) -> tuple[int, int, int]:
-    """Publish what is in the export folder now (for `connector export --once`).
+@dataclass
+class OnceResult:
+    """What one `connector export --once` did: each file's outcome (the journal's Outcome:
+    published, unchanged or quarantined) and the files left for the next run (still being
+    written after max_wait)."""
 
-    Returns (published, unchanged, quarantined). Files still being written after
-    max_wait seconds are left for the next run.
-    """
+    outcomes: list[Outcome] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+
+def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
+                 stop: threading.Event | None = None, max_wait: float = 60.0) -> OnceResult:
+    """Publish what is in the export folder now (for `connector export --once`). Files
+    still being written after max_wait seconds are left for the next run."""
     stop = stop or threading.Event()
     pipeline = start_pipeline(cfg, store, publisher, stop)
     gate = make_gate(cfg)
     gate.rescan()
     # One shot: latency does not matter, so wait longer for the rest of a drop.
     hold = BurstHold(max(cfg.export.settle_seconds * 2, 1.0))
-    counts = {"published": 0, "unchanged": 0, "quarantined": 0}
+    result = OnceResult()
     deadline = time.monotonic() + max_wait
     try:
         while gate.pending and not stop.is_set() and time.monotonic() < deadline:
@@ -203,17 +249,23 @@ def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
             if not hold.release(ready, settling, time.monotonic()):
                 stop.wait(0.1)
                 continue
-            result = pipeline.process(ready)
-            for o in result.outcomes:
-                counts[o.outcome] = counts.get(o.outcome, 0) + 1
-            for rel in set(ready) - set(result.deferred):
+            burst = pipeline.process(ready)
+            result.outcomes.extend(o for o in burst.outcomes if o.outcome != "deferred")
+            for rel in set(ready) - set(burst.deferred):
                 gate.forget(rel)
     finally:
         pipeline.publisher.close()
-    left = gate.pending
-    if left:
-        log.warning("files left for the next run (still being written)", files=left[:20])
-    return counts["published"], counts["unchanged"], counts["quarantined"]
+    result.left = gate.pending
+    if result.left:
+        log.warning("files left for the next run (still being written)", files=result.left[:20])
+    return result
+
+
+def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
+             stop: threading.Event | None = None, max_wait: float = 60.0) -> tuple[int, int, int]:
+    """publish_once's counts: (published, unchanged, quarantined)."""
+    res = publish_once(cfg, store, publisher, stop, max_wait)
+    return res.count("published"), res.count("unchanged"), res.count("quarantined")
 
 
 def dry_run(cfg: Config, out: TextIO) -> bool:

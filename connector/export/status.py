@@ -10,6 +10,7 @@ from typing import Any
 from connector.config import Config
 from connector.export.journal import ExportJournal
 from connector.export.verdicts import Verdicts
+from connector.i18n import _
 from connector.inbox import is_ignored
 from connector.state import StateStore
 from connector.timefmt import fmt_time
@@ -31,6 +32,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     from connector.export.housekeeping import deletion_dates
 
     outage = store.get("export.outage")  # written by the export loop (loop.OUTAGE_KEY)
+    held = store.get("export.paused")  # written by the export loop while paused (PAUSED_KEY)
     due = deletion_dates(cfg, store)
     quarantined = [dict(q, delete_on=due.get(os.path.abspath(str(q["path"]))))
                    for q in journal.quarantine_list() if _exists(q["path"])]
@@ -38,6 +40,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
     return {
         "watch": str(ex.watch),
         "outage": json.loads(outage) if outage else None,
+        "held": json.loads(held) if held else None,
         "space": json.loads(space) if (space := store.get("export.space")) else None,
         "published": journal.published(),
         "verdicts": Verdicts(store).all(),
@@ -57,6 +60,12 @@ def render(section: dict[str, Any]) -> list[str]:
         lines.append(f"  OUTAGE since {fmt_time(outage.get('since'))}: {outage.get('reason')}")
         lines.append("    nothing is published; files wait in the export folder and go as "
                      "soon as the Dropbox folder is back")
+    held = section.get("held")
+    if held:
+        lines.append("  " + _("paused: the daemon holds {n} settled file(s) back (checked at "
+                              "{at}, cycle {cycle}); they go once the export is resumed")
+                     .format(n=len(held.get("held") or []), at=fmt_time(held.get("at")),
+                             cycle=held.get("cycle")))
     pub = section["published"]
     if not pub:
         lines.append("  nothing published yet")

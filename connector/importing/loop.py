@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import structlog
 
+from connector import controls
 from connector.config import Config
 from connector.errors import AuthError, StateStoreError, StopRequested, TransientError
 from connector.importing.handover import Handover, Request
@@ -31,6 +32,8 @@ from connector.ports import ErpSink, StreamFeed
 from connector.state import StateStore
 
 log = structlog.get_logger(__name__)
+# The one-shot command prints it after "the daemon did not finish it: ".
+PAUSED_ERROR = "import is paused (connector resume import)"
 
 
 class ImportLoop:
@@ -54,12 +57,20 @@ class ImportLoop:
         sink = self.make_sink()
         handover = Handover(self.store)
         importer = None
+        was_paused = False
         try:
             while not stop.is_set():
                 beat()
                 started = time.monotonic()
+                paused = controls.is_paused(self.store, "import")
+                if paused != was_paused:
+                    log.info("import paused by an operator" if paused else
+                             "import resumed by an operator")
+                    was_paused = paused
                 try:
-                    if poll_api:
+                    if paused:  # no poll, no delivery: the ERP is left alone
+                        pass
+                    elif poll_api:
                         if importer is None:
                             importer = self._importer(sink, stop, beat)
                         importer.run_cycle(cfg.import_.appmanager.streams)
@@ -71,12 +82,17 @@ class ImportLoop:
                 except TransientError as exc:
                     log.warning("import cycle failed, next cycle will retry", error=str(exc))
                     self.store.record_event("error", "import", str(exc))
-                wait = max(0.0, cfg.import_.appmanager.poll_seconds -
-                           (time.monotonic() - started))
+                # Paused: look again every second, so a resume is seen at once.
+                period = min(1.0, cfg.import_.appmanager.poll_seconds) if paused else \
+                    cfg.import_.appmanager.poll_seconds
+                wait = max(0.0, period - (time.monotonic() - started))
                 end = time.monotonic() + wait
                 while not stop.is_set():  # asked at least once between two cycles
                     beat()
                     request = handover.take()
+                    if request is not None and controls.is_paused(self.store, "import"):
+                        handover.finish(request.id, error=PAUSED_ERROR)
+                        continue
                     if request is not None:
                         if importer is None and poll_api:
                             importer = self._importer(sink, stop, beat)

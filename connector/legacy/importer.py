@@ -61,9 +61,6 @@ SOURCE = "legacy"
 FINAL_STATES = frozenset({"delivered", "dead", "duplicate"})
 FOREIGN_KEY = "legacy.foreign_files"  # state store: {file name: [size, mtime_ns, companies]}
 
-# Records journaled by this route are decoded back from their payload like API items.
-Journal.register_decoder(SOURCE, decode_record)
-
 
 @dataclass
 class ScanResult:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import structlog
 
+from connector import controls
 from connector.config import Config
 from connector.legacy.importer import LegacyImporter, ScanResult
 from connector.ports import ErpSink, ReturnFileParser
@@ -44,6 +45,12 @@ class LegacyLoop:
         try:
             while not stop.is_set():
                 beat()
+                # The legacy route is part of the import: paused with it.
+                if controls.is_paused(self.store, "import"):
+                    wait = min(self.cfg.import_.legacy.scan_seconds, 1.0)
+                    if stop.wait(wait):
+                        break
+                    continue
                 result = importer.scan(stop, beat)
                 beat()
                 # Files still being written: look again soon rather than a full period later.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from connector.i18n import _
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="publish what the export folder holds now (and run SQL extracts)")
@@ -31,46 +33,41 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def export_once(args: argparse.Namespace) -> int:
-    from connector.app import export_once as run_once
-    from connector.export.loop import dry_run
+    from connector.app import Connector
     from connector.logsetup import configure_logging
-    from connector.state import StateStore
     from service.commands import config_from
 
     cfg = config_from(args)
     configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
                       cfg.log.max_bytes, cfg.log.backups)
-    store = StateStore(cfg.state_dir)
+    connector = Connector(cfg)
     ok = True
     extract_cfg = getattr(cfg, "extract", None)
     if extract_cfg is not None and extract_cfg.enabled:
-        from connector.app import extract_once
-
-        res = extract_once(cfg, store, mode=args.mode, entities=args.entity,
-                           dry_run=args.dry_run, out=sys.stdout)
+        res = connector.extract_once(mode=args.mode, entities=args.entity,
+                                     dry_run=args.dry_run, out=sys.stdout)
         ok = ok and res.ok
     elif args.entity:
         print("connector: --entity applies to SQL extracts (extract.enabled is false)",
               file=sys.stderr)
         return 2
     if args.dry_run:
-        return 0 if dry_run(cfg, sys.stdout) and ok else 1
-    from connector.oslock import AlreadyRunning, InstanceLock
-
-    lock = InstanceLock(cfg.state_dir, role="export --once")
-    try:
-        lock.acquire()
-    except AlreadyRunning as busy:
-        if not busy.daemon:
-            print(f"connector: {busy}; try again when it ends", file=sys.stderr)
-            return 1
-        print(f"publishing: left to the running daemon (process {busy.pid}), which publishes "
-              "what the export folder holds as soon as each file has settled; `connector "
-              "status` shows the outcome")
+        judged = connector.dry_run()
+        sys.stdout.write(judged.report)
+        return 0 if judged.valid and ok else 1
+    result = connector.export_once(max_wait=args.wait)
+    if result.paused:
+        print(_("publishing: the export is paused (`connector resume export`); nothing "
+                "published"))
+        return 1
+    if result.busy:
+        print(f"connector: {result.busy}; try again when it ends", file=sys.stderr)
+        return 1
+    if result.daemon_pid is not None:
+        print(f"publishing: left to the running daemon (process {result.daemon_pid}), which "
+              "publishes what the export folder holds as soon as each file has settled; "
+              "`connector status` shows the outcome")
         return 0 if ok else 1
-    try:
-        published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait)
-    finally:
-        lock.release()
-    print(f"published {published}, unchanged {unchanged}, quarantined {quarantined}")
-    return 0 if ok and not quarantined else 1
+    print(f"published {result.published}, unchanged {result.unchanged}, quarantined "
+          f"{result.quarantined}")
+    return 0 if ok and result.ok else 1

@@ -17,9 +17,11 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from connector.config import Config
+from connector.i18n import _
 from connector.model import STREAMS
 
 
@@ -87,40 +89,32 @@ def _line(name: str, r: object) -> str:
     return text
 
 
-def _lock(cfg: Config, role: str) -> Any:
-    """The instance lock for this command, or the AlreadyRunning that says who holds it."""
-    from connector.oslock import AlreadyRunning, InstanceLock
+def _notice(stop: threading.Event) -> Callable[[int | None], None]:
+    """Told when the work is handed to the daemon: says so, and lets Ctrl-C end the wait
+    (the request is withdrawn) rather than kill the command."""
 
-    lock = InstanceLock(cfg.state_dir, role=role)
-    try:
-        lock.acquire()
-    except AlreadyRunning as busy:
-        return busy
-    return lock
+    def notice(pid: int | None) -> None:
+        print(f"the daemon (process {pid}) is running: it does this now, one process writes "
+              "to the ERP", flush=True)
+        signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+
+    return notice
 
 
-def _ask_daemon(cfg: Config, busy: Any, kind: str, args: dict[str, Any],
-                wait: float) -> dict[str, Any] | None:
-    """Hand the work to the running daemon and wait for what it did; None (after printing
-    why) when it cannot be handed over."""
-    from connector.importing.handover import Handover
-    from connector.oslock import probe
-    from connector.state import StateStore
-
-    if not busy.daemon:
-        print(f"connector: {busy}; try again when it ends", file=sys.stderr)
-        return None
-    print(f"the daemon (process {busy.pid}) is running: it does this now, one process writes "
-          "to the ERP", flush=True)
-    store = StateStore(cfg.state_dir)
-    handover = Handover(store)
-    request = handover.ask(kind, args)
-    done = handover.wait(request, timeout=wait, daemon_alive=lambda: probe(cfg.state_dir)[0],
-                         stop=_stop_on_signals(signal.SIGINT))
-    if done.error:
-        print(f"connector: the daemon did not finish it: {done.error}", file=sys.stderr)
-        return None
-    return done.result or {}
+def _refused(result: Any) -> bool:
+    """Print why nothing was done (paused, busy, the daemon did not finish); True then."""
+    if result.paused:
+        print(_("connector: the import is paused (`connector resume import`); nothing done"),
+              file=sys.stderr)
+    elif result.busy:
+        print(f"connector: {result.busy}; try again when it ends", file=sys.stderr)
+    elif getattr(result, "refused", None):
+        print(f"connector: {result.refused}", file=sys.stderr)
+    elif result.error:
+        print(f"connector: the daemon did not finish it: {result.error}", file=sys.stderr)
+    else:
+        return False
+    return True
 
 
 def _print_result(result: Any) -> bool:
@@ -134,97 +128,54 @@ def _print_result(result: Any) -> bool:
 
 
 def import_once(args: argparse.Namespace) -> int:
-    from connector.app import build_importer, build_sink, legacy_once
-    from connector.importing.poller import CycleResult, StreamResult
-    from connector.state import StateStore
+    from connector.app import Connector
 
     cfg = _setup(args)
     streams = args.stream or list(cfg.import_.appmanager.streams)
     if args.from_id is not None and len(streams) != 1:
         print("connector: --from-id needs exactly one --stream")
         return 2
-    lock = _lock(cfg, "import --once")
-    if not hasattr(lock, "release"):  # the daemon (or another command) holds it
-        if args.from_id is not None and lock.daemon:
-            print("connector: --from-id moves the stream's mark, which the running daemon "
-                  f"moves too: stop the daemon first (process {lock.pid}; `connector service "
-                  "stop`), run this, then start it again", file=sys.stderr)
-            return 2
-        got = _ask_daemon(cfg, lock, "import", {"streams": streams}, args.wait)
-        if got is None:
-            return 1
-        result = CycleResult(StreamResult(**got["recovered"]),
-                             {k: StreamResult(**v) for k, v in got.get("streams", {}).items()})
-        problems = _print_result(result)
-        if cfg.import_.legacy.enabled or cfg.import_.source in ("legacy", "both"):
-            print("legacy files: left to the running daemon")
-        return 1 if problems else 0
-    try:
-        store = StateStore(cfg.state_dir)
-        stop = _stop_on_signals()
-        sink = build_sink(cfg)
-        im = cfg.import_
-        problems = False
-        try:
-            if im.source in ("api", "both"):
-                importer = build_importer(cfg, store, stop, sink=sink)
-                try:
-                    if args.from_id is not None:
-                        importer.journal.set_mark(streams[0], args.from_id)
-                    result = importer.run_cycle(streams)
-                finally:
-                    importer.close()
-                problems = _print_result(result)
-            if im.legacy.enabled or im.source in ("legacy", "both"):
-                scan = legacy_once(cfg, store, stop, sink=sink)
-                print(f"legacy files: imported {len(scan.imported)}, quarantined "
-                      f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
-                      f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
-                problems = problems or bool(scan.quarantined or scan.records_dead)
-        finally:
-            sink.close()
-    finally:
-        lock.release()
-    return 1 if problems else 0
+    stop = _stop_on_signals()
+    result = Connector(cfg).import_once(streams, from_id=args.from_id, wait=args.wait,
+                                        stop=stop, notice=_notice(stop))
+    if result.refused:
+        print(f"connector: {result.refused}", file=sys.stderr)
+        return 2
+    if _refused(result):
+        return 1
+    if result.cycle is not None:
+        _print_result(result.cycle)
+    if result.legacy_left_to_daemon:
+        print("legacy files: left to the running daemon")
+    scan = result.legacy
+    if scan is not None:
+        print(f"legacy files: imported {len(scan.imported)}, quarantined "
+              f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
+              f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
+    return 1 if result.problems else 0
 
 
 def retry(args: argparse.Namespace) -> int:
-    from connector.app import build_sink
-    from connector.importing.journal import journal_for
-    from connector.importing.poller import Importer, StreamResult
-    from connector.state import StateStore
+    from connector.app import Connector
 
     cfg = _setup(args)
-    streams = [args.stream] if args.stream else list(STREAMS)
-    lock = _lock(cfg, "retry")
-    if not hasattr(lock, "release"):
-        got = _ask_daemon(cfg, lock, "retry", {"streams": streams}, args.wait)
-        if got is None:
-            return 1
-        res = StreamResult(**got["recovered"])
-        journal = journal_for(cfg, StateStore(cfg.state_dir))
-    else:
-        try:
-            store = StateStore(cfg.state_dir)
-            journal = journal_for(cfg, store)
-            sink = build_sink(cfg)
-            try:
-                res = Importer(None, journal, sink, store).redeliver(StreamResult("retry"),
-                                                                    streams, force=True)
-            finally:
-                sink.close()
-        finally:
-            lock.release()
+    stop = _stop_on_signals()
+    connector = Connector(cfg)
+    done = connector.retry(args.stream, wait=args.wait, stop=stop, notice=_notice(stop))
+    if _refused(done):
+        return 1
+    res = done.result
+    assert res is not None
     print(f"retried {res.delivered + res.duplicates + res.dead + res.failed}: delivered "
           f"{res.delivered + res.duplicates}, still refused {res.dead}, failed {res.failed}")
-    for e in journal.dead_letters(args.stream):
+    for e in done.dead_letters:
         print(f"  {e.key} (queue id {e.last_queue_id}, attempts {e.attempts}): {e.last_error}")
-    from connector.controls import record_action
     from service.commands.quarantine_cmds import who
 
-    record_action(journal.store, "retry", who=who(), target=",".join(streams),
-                  detail=f"delivered {res.delivered + res.duplicates}, still refused "
-                         f"{res.dead}, failed {res.failed}")
+    streams = [args.stream] if args.stream else list(STREAMS)
+    connector.record_action("retry", who=who(), target=",".join(streams),
+                            detail=f"delivered {res.delivered + res.duplicates}, still "
+                                   f"refused {res.dead}, failed {res.failed}")
     return 1 if (res.dead or res.failed) else 0
 
 

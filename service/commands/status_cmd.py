@@ -14,11 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def status(args: argparse.Namespace) -> int:
     from connector import status as st
-    from connector.state import StateStore
+    from connector.app import Connector
     from service.commands import config_from
 
-    cfg = config_from(args)
-    store = StateStore(cfg.state_dir)
-    facts = st.collect(cfg, store)
+    facts = Connector(config_from(args)).status()
     print(json.dumps(facts, indent=2, default=str) if args.json else st.render(facts))
     return 0

@@ -1,6 +1,6 @@
 """Test-only loops for the daemon under test (a real `connector run` process).
 
-svc_daemon_main.py adds this module to connector.app.LOOP_FACTORIES; $FAKE_LOOPS says
+svc_daemon_main.py adds these loops to the daemon's (connector.daemon.build_loops); $FAKE_LOOPS says
 which loops to run (comma-separated), $FAKE_DIR where they leave their marks:
 
     beat        beats every 50 ms until stopped

@@ -47,9 +47,10 @@ API (the names other parts rely on):
   `stream_done(stream)`, `stream_error(stream, message|None)`,
   `stream_facts() -> dict[stream, StreamFacts]`.
 
-Records are reloaded from their journaled payload with a decoder per source: "api" uses
-connector.model.decode_record; another route registers its own with
-`Journal.register_decoder(source, fn)` (fn(stream, payload) -> InboundRecord).
+Records are reloaded from their journaled payload with a decoder per source, given to
+the Journal (`decoders`, source -> fn(stream, payload) -> InboundRecord); a source with
+none (the API's, the legacy route's: both journal the API's JSON) is decoded with
+connector.model.decode_record, the same decoding as when it was first received.
 
 Backoff per record: retry_seconds * 2**(attempts-1), at most max_retry_seconds.
 """
@@ -58,9 +59,9 @@ Backoff per record: retry_seconds * 2**(attempts-1), at most max_retry_seconds.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -73,7 +74,7 @@ from connector.importing.journal.queries import (
     RecordWarning,
     StreamFacts,
 )
-from connector.model import InboundRecord, decode_record
+from connector.model import InboundRecord
 from connector.ports import ErpSink, Rendered
 from connector.state import StateStore
 
@@ -87,20 +88,16 @@ __all__ = ["Attempt", "Decoder", "Journal", "JournalEntry", "Outcome", "Quaranti
 
 
 class Journal:
-    _decoders: ClassVar[dict[str, Decoder]] = {"api": decode_record}
-
     def __init__(self, store: StateStore, *, retry_seconds: float = 300.0,
                  max_retry_seconds: float = 6 * 3600.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 decoders: Mapping[str, Decoder] | None = None) -> None:
         self.store = store
+        self._decoders: Mapping[str, Decoder] = dict(decoders or {})
         self.retry_seconds = retry_seconds
         self.max_retry_seconds = max_retry_seconds
         self.clock = clock
         schema.ensure(store)
-
-    @classmethod
-    def register_decoder(cls, source: str, decoder: Decoder) -> None:
-        cls._decoders[source] = decoder
 
     # Recording -------------------------------------------------------------------------
     def record(self, rec: InboundRecord, source: str = "api") -> bool:
