@@ -59,8 +59,9 @@ def test_what_fits_is_published_and_the_rest_waits_for_room(
         facts = export_status.collect(cfg, store)
         assert facts["space"]["waiting"] == 1
         assert any("WAITING FOR SPACE" in line for line in export_status.render(facts))
-        warnings = [r["message"] for r in store.last_events("warning", 20)]
-        assert any("not enough free space to stage 1 of 4 file(s)" in m for m in warnings)
+        # The status is written just before the event: wait for both.
+        wait_for(lambda: any("not enough free space to stage 1 of 4 file(s)" in r["message"]
+                             for r in store.last_events("warning", 20)))
         (waiting,) = [p.name for p in (export / "multimedia").iterdir()]
         published = sorted(p.name for p in multimedia.iterdir())
         for name in published[:2]:  # room is made on the volume
