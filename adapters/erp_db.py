@@ -45,7 +45,7 @@ class SqlErpDatabase:
 
     def param_names(self, sql: str) -> list[str]:
         """The `:name` bind parameters of the query, as SQLAlchemy's text() finds them."""
-        return sorted(sa.text(sql)._bindparams)  # noqa: SLF001 - the documented way to list them
+        return sorted(sa.text(sql)._bindparams)  # the documented way to list them
 
     def stream(self, sql: str, params: Mapping[str, Any], what: str
                ) -> contextlib.AbstractContextManager[tuple[list[str], Iterator[Sequence[Any]]]]:

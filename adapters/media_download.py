@@ -121,4 +121,4 @@ def _reason(exc: BaseException) -> str:
         return "read timeout"
     if "timed out" in text.lower():
         return "connect timeout"
-    return text.split(":")[-1].strip(" )'\"") or type(exc).__name__
+    return text.rsplit(":", maxsplit=1)[-1].strip(" )'\"") or type(exc).__name__

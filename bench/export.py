@@ -113,7 +113,7 @@ def main() -> int:
                 time.sleep(0.05)
             lat = sorted(watcher.seen[n] - closed[n] for n in closed)
             p50 = statistics.median(lat)
-            p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+            p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
             # 2. a burst
             t0 = time.monotonic()
             names = [f"burst {i} [B{i}].jpg" for i in range(args.burst)]

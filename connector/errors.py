@@ -69,7 +69,7 @@ class AuthError(ConnectorError):
     """Credentials refused: stop that adapter and tell the operator."""
 
 
-class StopRequested(BaseException):  # noqa: N818 - it is a signal, not an error
+class StopRequested(BaseException):  # it is a signal, not an error
     """A wait was interrupted because the stop event was set: control flow, not an error,
     so outside the ConnectorError tree (and outside Exception, like KeyboardInterrupt): no
     `except ConnectorError` or `except Exception` takes a shutdown for a failure of the

@@ -153,7 +153,7 @@ class HashingWriter:
         self.raw.write(mv)
         self._sha.update(mv)
         self.size += len(mv)
-        while len(mv):
+        while mv:
             room = DROPBOX_BLOCK - self._in_block
             chunk = mv[:room]
             self._block.update(chunk)

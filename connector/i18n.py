@@ -57,7 +57,7 @@ def system_locale() -> str:
 
 def set_default(locale: str | None) -> str:
     """The locale of this process (from the configuration; None: the system's)."""
-    global _process_default
+    global _process_default  # noqa: PLW0603 - one default per process, set at start
     chosen = normalize(locale) or system_locale()
     with _lock:
         _process_default = chosen
@@ -122,6 +122,6 @@ def number(n: int) -> str:
     return f"{n:,}".replace(",", thousands())
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
     """Marks a text for the catalog without translating it now (translated where shown)."""
     return message

@@ -394,7 +394,7 @@ def convert(src: BinaryIO, dst: BinaryIO, dialect: Dialect, *, company: str,
             return report
         out_names = conv.out_names
         if layout.key in out_names:
-            key_pos = out_names.index(layout.key)  # type: ignore[arg-type]
+            key_pos = out_names.index(layout.key)
         dst.write(BOM)
         if layout.header:
             dst.write(("|".join(out_names) + "\r\n").encode("utf-8"))

@@ -221,7 +221,7 @@ def _build_plan(layout: Layout, names: list[str], fields: list[Field]) -> _Plan:
     index = {f.name: i for i, f in enumerate(fields)}  # by documented name (aliases resolved)
     dum = index.get(DAT_ULT_MOD)
     append_dum = layout.header and layout.has_dat_ult_mod and dum is None
-    out_names = names + [DAT_ULT_MOD] if append_dum else list(names)
+    out_names = [*names, DAT_ULT_MOD] if append_dum else list(names)
     min_fields = layout.min_fields if (not layout.header and layout.min_fields) else len(fields)
     min_fields = min(min_fields, len(fields))
 
@@ -672,7 +672,7 @@ def _keys_of(src: BinaryIO, plan: _Plan, candidates: dict[str, int] | None,
                 line_no += 1
                 if before_line is not None and line_no >= before_line:
                     return
-                if line_no == 1 and header or not line or line_no in skip:
+                if (line_no == 1 and header) or not line or line_no in skip:
                     continue
                 if line.endswith("\r"):
                     line = line[:-1]

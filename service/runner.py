@@ -160,7 +160,7 @@ class Runner:
                                  _("loops: {loops}").format(loops=loops))
         try:
             self._main_loop()
-        except Exception:  # noqa: BLE001 - a bug here must still stop the loops in order
+        except Exception:  # a bug here must still stop the loops in order
             log.exception("main loop failed; stopping")
             return max(self._shutdown(), EXIT_DEADLINE)
         return self._shutdown()

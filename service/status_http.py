@@ -104,7 +104,7 @@ def _handler_for(view: Callable[[], LiveView]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "icommerce-connector"
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:  # the stdlib's name
             path = self.path.split("?", 1)[0].rstrip("/") or "/"
             live = view()
             try:
@@ -137,7 +137,7 @@ def _handler_for(view: Callable[[], LiveView]) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
             log.debug("status request", client=self.client_address[0], request=format % args)
 
     return Handler

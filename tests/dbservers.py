@@ -22,7 +22,7 @@ def server_problem(url: str) -> str | None:
                 conn.execute(sa.text("SELECT 1"))
             _reachable[url] = None
         except Exception as exc:  # noqa: BLE001 - any failure means: skip with the reason
-            _reachable[url] = f"{url.split('://')[0]} not reachable: {str(exc).splitlines()[0]}"
+            _reachable[url] = f"{url.split('://', maxsplit=1)[0]} not reachable: {str(exc).splitlines()[0]}"
         finally:
             engine.dispose()
     return _reachable[url]

@@ -179,7 +179,7 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-class _Stop(Exception):  # noqa: N818 - not an error of ours: carries one out of the retry loop
+class _Stop(Exception):  # not an error of ours: carries one out of the retry loop
     """What retrying cannot fix: ends the retry loop, re-raised as `error` by `call`."""
 
     def __init__(self, error: ConnectorError) -> None:

@@ -199,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         log.debug("sandbox request", line=redact(format % args))
 
     # Plumbing -------------------------------------------------------------------------
@@ -253,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     # GET ------------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:  # stdlib name
         sb = self.server.sandbox
         project, rest, query = self._route()
         if not self._authorised(project, query):
@@ -343,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     # POST -----------------------------------------------------------------------------
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:  # stdlib name
         sb = self.server.sandbox
         project, rest, query = self._route()
         try:

@@ -47,7 +47,7 @@ class CredentialSources:
     app_secret: str | None = field(default=None, repr=False)
     refresh_token: str | None = field(default=None, repr=False)
     app_key_env: str = "DROPBOX_APP_KEY"
-    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"
+    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"  # noqa: S105 - a variable's name
 
 
 def keyring_user(app_key: str) -> str:

@@ -23,7 +23,7 @@ class ContentHasher:
 
     def update(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
-        while len(view):
+        while view:
             take = min(BLOCK_SIZE - self._block_pos, len(view))
             self._block.update(view[:take])
             self._block_pos += take

@@ -121,7 +121,7 @@ class Caller:
                     "HTTP requests the Dropbox API publisher made", route=what)
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - translated right here, in one place
+        except Exception as exc:  # translated right here, in one place
             err = translate(exc, what)
             if isinstance(err, LockContention):
                 self.limit.decrease(what)

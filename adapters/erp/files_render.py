@@ -58,7 +58,7 @@ def safe_part(value: str) -> str:
     anything was replaced, so two different ids never share a name."""
     cleaned = _SAFE.sub("_", value)[:80]
     if cleaned != value:
-        cleaned += "-" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:8]
+        cleaned += "-" + hashlib.sha1(value.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
     return cleaned or "_"
 
 

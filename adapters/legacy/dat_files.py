@@ -108,7 +108,7 @@ def parse_orders(name: str, data: bytes, company: str) -> list[ParsedRecord]:
                 "num_doc_aggiunta": r.text(53) if len(r.fields) > 53 else None,
             }
         row: dict[str, Any] = {
-            "id": r.line, "note": r.text(7), "ext_cod_tipo_riga_ord": r.integer(9, range(0, 10)),
+            "id": r.line, "note": r.text(7), "ext_cod_tipo_riga_ord": r.integer(9, range(10)),
             "codice_articolo": r.text(10), "descrizione_riga": r.text(11), "cod_um_1": r.text(12),
             "cod_um_2": r.text(13), "qta": r.decimal(14), "qta_2": r.decimal(15),
             # Any whole number: an unknown unit or free-goods type is read as the

@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 DAY = 86400.0
 NOTICE_DAYS = 7  # a quarantined file is announced this long before it is deleted
 JUMP_TOLERANCE = 300.0  # seconds the two clocks may drift apart between passes
-LAST_PASS_KEY = "export.retention.last_pass"
+LAST_PASS_KEY = "export.retention.last_pass"  # noqa: S105 - a state store key
 
 DDL = """
 CREATE TABLE IF NOT EXISTS export_retention (
@@ -154,7 +154,7 @@ class Retention:
                 for name in names:
                     if name.endswith(".errors.txt") and name[:-len(".errors.txt")] in names:
                         continue  # the report of a file: deleted with it
-                    if name.startswith(".") and name.endswith((".tmp", ".moving")) or \
+                    if (name.startswith(".") and name.endswith((".tmp", ".moving"))) or \
                             ".tmp-" in name:
                         continue  # a write in progress
                     out[os.path.abspath(os.path.join(dirpath, name))] = "quarantine"

@@ -178,7 +178,7 @@ class ExportLoop:
                 if now >= next_housekeeping:
                     try:
                         retention.run()
-                    except Exception:  # noqa: BLE001 - housekeeping must not stop publishing
+                    except Exception:  # housekeeping must not stop publishing
                         log.exception("retention pass failed; tried again in an hour")
                     next_housekeeping = now + 3600.0
                 # Tick fast while files settle; otherwise (and while paused) sleep on the

@@ -19,7 +19,7 @@ from connector.errors import ConnectorError
 from connector.oslock import OsLock
 
 
-class ExtractBusy(ConnectorError):  # noqa: N818 - a refusal, reported as one line
+class ExtractBusy(ConnectorError):  # a refusal, reported as one line
     """Another extraction holds the lock; this one was refused."""
 
 

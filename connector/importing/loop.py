@@ -132,7 +132,7 @@ class ImportLoop:
             except StateStoreError:
                 pass
             raise
-        except Exception as exc:  # noqa: BLE001 - told to the command, the loop goes on
+        except Exception as exc:  # told to the command, the loop goes on
             log.exception("a one-shot command's request failed", kind=request.kind)
             handover.finish(request.id, error=f"{type(exc).__name__}: {exc}")
             return

@@ -135,7 +135,7 @@ class Importer:
                 self.poll_stream(stream, res)
             except (AuthError, StateStoreError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - one stream's failure is its own
+            except Exception as exc:  # one stream's failure is its own
                 if isinstance(exc, ConnectorError):
                     res.error = str(exc)
                     log.error("import stream failed", stream=stream, error=res.error)

@@ -49,7 +49,7 @@ def login_cmd(args: argparse.Namespace) -> int:
                            "Dropbox app (App Console > Settings)"])
     app_secret = secret(d.app_secret_env)
     flow = DropboxOAuth2FlowNoRedirect(app_key, consumer_secret=app_secret,
-                                       token_access_type="offline", use_pkce=not app_secret,
+                                       token_access_type="offline", use_pkce=not app_secret,  # noqa: S106
                                        timeout=d.timeout_seconds)
     # honours dropbox.ca_bundle over the environment
     flow.requests_session = make_session(dropbox_api_settings(cfg))

@@ -25,12 +25,12 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.dropbox_api.content_hash import content_hash_file  # noqa: E402
-from connector.app import build_publisher  # noqa: E402
-from connector.config import parse_config  # noqa: E402
-from connector.errors import ConnectorError  # noqa: E402
-from connector.ports import PublishItem  # noqa: E402
-from connector.state import StateStore  # noqa: E402
+from adapters.dropbox_api.content_hash import content_hash_file
+from connector.app import build_publisher
+from connector.config import parse_config
+from connector.errors import ConnectorError
+from connector.ports import PublishItem
+from connector.state import StateStore
 
 
 def _item(it: dict[str, str]) -> PublishItem:

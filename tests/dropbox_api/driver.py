@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.dropbox_api.content_hash import content_hash_file  # noqa: E402
-from connector.app import build_publisher  # noqa: E402
-from connector.config import parse_config  # noqa: E402
-from connector.errors import ConnectorError, StopRequested  # noqa: E402
-from connector.ports import PublishItem  # noqa: E402
-from connector.state import StateStore  # noqa: E402
+from adapters.dropbox_api.content_hash import content_hash_file
+from connector.app import build_publisher
+from connector.config import parse_config
+from connector.errors import ConnectorError, StopRequested
+from connector.ports import PublishItem
+from connector.state import StateStore
 
 
 def _sha256(path: Path) -> str:

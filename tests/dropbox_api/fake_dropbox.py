@@ -71,7 +71,7 @@ class _Hasher:
 
     def update(self, data: bytes) -> None:
         view = memoryview(data)
-        while len(view):
+        while view:
             take = min(BLOCK - self.pos, len(view))
             self.block.update(view[:take])
             self.pos += take
@@ -387,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
         # ACKs add ~40 ms to every response on loopback.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
     @property
@@ -421,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/_fake/stats":
             f = self.fake
             with f.lock:
@@ -430,7 +430,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(404, b"not found", content_type="text/plain")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         f = self.fake
         parsed = urllib.parse.urlsplit(self.path)
         route = parsed.path.lstrip("/")

@@ -36,7 +36,7 @@ def test_unmounted_volume_is_an_outage_and_the_root_is_never_recreated(
     store = StateStore(cfg.state_dir)
     with running_export(cfg) as loop:
         (export / "io_citta.dat").write_bytes(citta_file(3))
-        wait_for(lambda: (company / "gestionale" / "io_citta.dat").exists())
+        wait_for((company / "gestionale" / "io_citta.dat").exists)
         wait_for(lambda: not (export / "io_citta.dat").exists())
         (company / "gestionale" / "io_citta.dat").unlink()  # AppManager took it
 
@@ -52,7 +52,7 @@ def test_unmounted_volume_is_an_outage_and_the_root_is_never_recreated(
         assert (export / "io_citta.dat").read_bytes() == citta_file(3)  # waits, not archived
 
         (tmp_path / "Dropbox.unmounted").rename(volume)  # back, without the file
-        wait_for(lambda: (company / "gestionale" / "io_citta.dat").exists(), timeout=30)
+        wait_for((company / "gestionale" / "io_citta.dat").exists, timeout=30)
         wait_for(lambda: loop.outage is None)
     assert export_status.collect(cfg, store)["outage"] is None
     outcomes = [r["outcome"] for r in store.query(
@@ -73,7 +73,7 @@ def test_a_missing_company_folder_at_start_is_an_outage_until_it_appears(
         wait_for(lambda: loop.outage)
         assert not (tmp_path / "Dropbox").exists()
         company.mkdir(parents=True)  # Dropbox finished its first sync
-        wait_for(lambda: (company / "gestionale" / "io_citta.dat").exists(), timeout=30)
+        wait_for((company / "gestionale" / "io_citta.dat").exists, timeout=30)
     assert not (export / "io_citta.dat").exists()
 
 

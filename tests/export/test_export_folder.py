@@ -55,7 +55,7 @@ def test_invalid_file_is_quarantined_with_every_bad_line(tmp_path: Path, config_
         (export / "io_citta.dat").write_text(bad, encoding="utf-8")
         report = wait_for(lambda: (tmp_path / "quarantine" / "io_citta.dat.errors.txt").exists()
                           and tmp_path / "quarantine" / "io_citta.dat.errors.txt")
-        wait_for(lambda: (tmp_path / "quarantine" / "io_citta.dat").exists())
+        wait_for((tmp_path / "quarantine" / "io_citta.dat").exists)
     text = report.read_text(encoding="utf-8")
     assert "line 3" in text and "line 4" in text and "line 5" in text
     assert "CHIAVE" in text and "CODICE is required" in text
@@ -64,7 +64,7 @@ def test_invalid_file_is_quarantined_with_every_bad_line(tmp_path: Path, config_
     # fix it, drop it again: it goes through
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(3))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
     store = StateStore(cfg.state_dir)
     assert [q["source"] for q in ExportJournal(store).quarantine_list()] == []
 
@@ -114,7 +114,7 @@ def test_identical_redrop_is_republished_once_appmanager_took_the_file(
     export.mkdir()
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(3))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
         wait_for(lambda: not (export / "io_citta.dat").exists())
         (gestionale / "io_citta.dat").unlink()
         (export / "io_citta.dat").write_bytes(citta_file(3).replace(b"\r\n", b"\n"))
@@ -136,7 +136,7 @@ def test_done_marker_mode(tmp_path: Path, config_factory, gestionale) -> None:
         time.sleep(1.0)
         assert not (gestionale / "io_citta.dat").exists()  # stable, but no marker yet
         (export / "io_citta.dat.done").write_bytes(b"")
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
         wait_for(lambda: not (export / "io_citta.dat.done").exists())
     assert not (export / "io_citta.dat").exists()
     assert not list(gestionale.glob("*.done"))
@@ -150,8 +150,8 @@ def test_files_dropped_while_stopped_are_picked_up_at_start(tmp_path: Path, conf
     (export / "io_citta.dat").write_bytes(citta_file(3))
     (export / "listino.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     with running_export(cfg):
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
-        wait_for(lambda: (tmp_path / "Dropbox" / "ACME" / "reports" / "listino.pdf").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
+        wait_for((tmp_path / "Dropbox" / "ACME" / "reports" / "listino.pdf").exists)
 
 
 def test_temporary_and_foreign_names_are_left_alone(tmp_path: Path, config_factory,
@@ -164,7 +164,7 @@ def test_temporary_and_foreign_names_are_left_alone(tmp_path: Path, config_facto
         for n in names:
             (export / n).write_bytes(b"partial")
         (export / "io_citta.dat").write_bytes(citta_file(1))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
         time.sleep(0.5)
     assert sorted(p.name for p in export.iterdir()) == sorted(names)
 
@@ -179,9 +179,9 @@ def test_media_names_and_types_are_checked(tmp_path: Path, config_factory) -> No
         (export / "Depliant [0567] {2}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42video")
         (export / "offerta.docx").write_bytes(b"word")
         (export / "Foto [senza chiusura.jpg").write_bytes(b"\xff\xd8\xffjpeg")
-        wait_for(lambda: (multimedia / "Depliant [0567] {2}.mp4").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "offerta.docx.errors.txt").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "Foto [senza chiusura.jpg.errors.txt").exists())
+        wait_for((multimedia / "Depliant [0567] {2}.mp4").exists)
+        wait_for((tmp_path / "quarantine" / "offerta.docx.errors.txt").exists)
+        wait_for((tmp_path / "quarantine" / "Foto [senza chiusura.jpg.errors.txt").exists)
     assert (multimedia / "Libreria Kwaba [kw07].jpg").read_bytes() == b"\xff\xd8\xffjpeg"
     assert "not published" in (tmp_path / "quarantine" / "offerta.docx.errors.txt").read_text()
 
@@ -210,7 +210,7 @@ def test_two_sources_for_one_destination_go_in_turn(tmp_path: Path, config_facto
     (export / "io_citta.dat").write_bytes(citta_file(1))
     (export / "IO_CITTA.DAT").write_bytes(citta_file(2))
     (export / "io_info.dat").write_bytes(b"DESCRIZIONE|VALORE\r\nTracciati|1.9\r\n")
-    published, unchanged, quarantined = run_once(cfg, StateStore(cfg.state_dir), max_wait=20)
+    published, _unchanged, quarantined = run_once(cfg, StateStore(cfg.state_dir), max_wait=20)
     assert (published, quarantined) == (3, 0)
     assert not list(export.iterdir())
     rows = StateStore(cfg.state_dir).query(
@@ -228,7 +228,7 @@ def test_polling_observer_for_network_shares(tmp_path: Path, config_factory, ges
     with running_export(cfg):
         time.sleep(0.3)  # the first rescan has run: only the polling observer can see this
         (export / "io_citta.dat").write_bytes(citta_file(2))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
 
 
 def test_archive_and_quarantine_inside_the_export_folder_are_not_taken_again(
@@ -240,8 +240,8 @@ def test_archive_and_quarantine_inside_the_export_folder_are_not_taken_again(
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(2))
         (export / "io_art.dat").write_bytes(b"not a tracciato")
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
-        wait_for(lambda: (export / "quarantine" / "io_art.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
+        wait_for((export / "quarantine" / "io_art.dat").exists)
         time.sleep(1.5)  # a rescan has passed over archive/ and quarantine/
     store = StateStore(cfg.state_dir)
     outcomes = sorted(r["outcome"] for r in store.query("SELECT outcome FROM export_files"))

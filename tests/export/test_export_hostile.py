@@ -54,7 +54,7 @@ def test_symlinks_to_secrets_are_quarantined_as_links_and_never_read(
         os.symlink(target, export / rel)
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(2))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
         for rel in links:
             wait_for(lambda rel=rel: (tmp_path / "quarantine" / f"{rel}.errors.txt").exists())
     published = _dropbox_bytes(tmp_path)
@@ -82,8 +82,8 @@ def test_a_linked_subfolder_is_moved_aside_and_nothing_under_it_is_read(
     os.symlink(elsewhere, export / "multimedia" / "catalogo")
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(2))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "multimedia" / "catalogo.errors.txt").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
+        wait_for((tmp_path / "quarantine" / "multimedia" / "catalogo.errors.txt").exists)
     assert (tmp_path / "quarantine" / "multimedia" / "catalogo").is_symlink()
     assert (elsewhere / "foto [A1].jpg").read_bytes() == JPEG  # nothing moved out of it
     assert not (tmp_path / "Dropbox" / "ACME" / "multimedia").exists()
@@ -120,9 +120,9 @@ def test_a_hard_link_to_another_file_is_refused(tmp_path: Path, config_factory,
     os.link(secret, export / "listino.pdf")
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(2))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "listino.pdf.errors.txt").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "io_clienti.dat.errors.txt").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
+        wait_for((tmp_path / "quarantine" / "listino.pdf.errors.txt").exists)
+        wait_for((tmp_path / "quarantine" / "io_clienti.dat.errors.txt").exists)
     assert b"s3cr3t" not in _dropbox_bytes(tmp_path)
     assert "hard links" in _report(tmp_path, "listino.pdf")
     assert "s3cr3t" not in _report(tmp_path, "io_clienti.dat")  # never read, never echoed
@@ -143,7 +143,7 @@ def test_the_extracts_own_hard_link_is_accepted(tmp_path: Path, config_factory,
     PublishLog(StateStore(cfg.state_dir), cfg.state_dir).keep(handed, "io_citta.dat")
     assert handed.stat().st_nlink == 2
     with running_export(cfg):
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
     assert not list((tmp_path / "quarantine").rglob("*"))
 
 
@@ -155,8 +155,8 @@ def test_a_named_pipe_is_quarantined_and_blocks_nothing(tmp_path: Path, config_f
     os.mkfifo(export / "io_art.dat")
     with running_export(cfg):
         (export / "io_citta.dat").write_bytes(citta_file(2))
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
-        wait_for(lambda: (tmp_path / "quarantine" / "io_art.dat.errors.txt").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
+        wait_for((tmp_path / "quarantine" / "io_art.dat.errors.txt").exists)
     assert "named pipe" in _report(tmp_path, "io_art.dat")
 
 
@@ -178,7 +178,7 @@ def test_media_are_checked_by_content_not_by_name(tmp_path: Path, config_factory
             (export / name).write_bytes(body)
         for name in bad:
             wait_for(lambda name=name: (tmp_path / "quarantine" / f"{name}.errors.txt").exists())
-        wait_for(lambda: len([p for p in multimedia.iterdir()]) == 5 if multimedia.is_dir()
+        wait_for(lambda: len(list(multimedia.iterdir())) == 5 if multimedia.is_dir()
                  else False)
     assert (reports / "catalogo.pdf").read_bytes() == good["catalogo.pdf"]
     assert "not a PDF document" in _report(tmp_path, "listino.pdf")

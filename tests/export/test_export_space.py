@@ -66,7 +66,7 @@ def test_what_fits_is_published_and_the_rest_waits_for_room(
         published = sorted(p.name for p in multimedia.iterdir())
         for name in published[:2]:  # room is made on the volume
             (multimedia / name).unlink()
-        wait_for(lambda: (multimedia / waiting).exists(), timeout=30)
+        wait_for((multimedia / waiting).exists, timeout=30)
         wait_for(lambda: export_status.collect(cfg, store)["space"] is None)
     assert not list((export / "multimedia").iterdir())
     outcomes = [r["outcome"] for r in store.query("SELECT outcome FROM export_files")]

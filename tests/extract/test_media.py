@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout, size cap): that is the point of the test
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         path = self.path
         if path == "/good.jpg":
             self._send(200, "image/jpeg", GOOD)

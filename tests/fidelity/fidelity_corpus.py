@@ -373,49 +373,9 @@ def _nts_common(writer: str) -> list[Sample]:
     ]
 
 
-CIC = _nts_common("CIC") + [
-    _nts("CIC", "io_tipi_attivita.dat", "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|FLG_PREVISIONALE",
-         "Elabora_ExportTipiAttivita (CsvHelper), SQL Export/GetTipiAttivita.sql"),
-    _nts("CIC", "io_attivita.dat", _h(
-        "CHIAVE|COD_DITTA|COD_ATTIVITA|COD_LEAD|COD_TIPO_ATTIVITA|DES_OGGETTO|DATA_PREVISTA",
-        "ORA_PREVISTA|DES_NOTE_ATTIVITA|COD_OPERATORE|COD_STATO|DATA_ESECUZIONE",
-        "ORA_ESECUZIONE|DES_NOTE|DAT_ULT_MOD"),
-        "Elabora_ExportAttivita (CsvHelper), SQL Export/GetAttivita.sql"),
-    _nts("CIC", "io_lead_accessi.dat", "CHIAVE|COD_DITTA|COD_OPERATORE|COD_LEAD|FLG_VISUALIZZA|"
-         "FLG_MODIFICA|DAT_ULT_MOD", "Elabora_ExportLeadAccessi (CsvHelper)"),
-    _nts("CIC", "io_clifor_gen.dat", CLIFOR_GEN_CIC, "Elabora_ExportCliforGen"),
-    _nts("CIC", "io_clifor_testdoc.dat", TESTDOC_CIC, "Elabora_ExportCliforTestDoc"),
-    _nts("CIC", "io_clifor_righdoc.dat", RIGHDOC_CIC, "Elabora_ExportCliforRighDoc"),
-    _nts("CIC", "io_clifor_fatt.dat", "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|ANNO|MESE|"
-         "COD_VALUTA|FATTURATO|DAT_ULT_MOD", "Elabora_ExportCliforFatt"),
-    _nts("CIC", "io_art.dat", ART_CIC, "Elabora_ExportArt"),
-    _nts("CIC", "io_art_um.dat", ART_UM_CIC, "Elabora_ExportArtUM"),
-    _nts("CIC", "io_art_lang.dat", "CHIAVE|COD_DITTA|COD_ART|COD_LINGUA|DES_ART|DAT_ULT_MOD",
-         "Elabora_ExportArtLingua"),
-    _nts("CIC", "io_art_ultven.dat", ULT_CIC, "Elabora_ExportArtUltVen"),
-    _nts("CIC", "io_art_ultacq.dat", ULT_CIC, "Elabora_ExportArtUltAcq"),
-    _nts("CIC", "io_stoart.dat", STOART_CIC, "Elabora_ExportArtStoart"),
-]
+CIC = [*_nts_common("CIC"), _nts("CIC", "io_tipi_attivita.dat", "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|FLG_PREVISIONALE", "Elabora_ExportTipiAttivita (CsvHelper), SQL Export/GetTipiAttivita.sql"), _nts("CIC", "io_attivita.dat", _h("CHIAVE|COD_DITTA|COD_ATTIVITA|COD_LEAD|COD_TIPO_ATTIVITA|DES_OGGETTO|DATA_PREVISTA", "ORA_PREVISTA|DES_NOTE_ATTIVITA|COD_OPERATORE|COD_STATO|DATA_ESECUZIONE", "ORA_ESECUZIONE|DES_NOTE|DAT_ULT_MOD"), "Elabora_ExportAttivita (CsvHelper), SQL Export/GetAttivita.sql"), _nts("CIC", "io_lead_accessi.dat", "CHIAVE|COD_DITTA|COD_OPERATORE|COD_LEAD|FLG_VISUALIZZA|" "FLG_MODIFICA|DAT_ULT_MOD", "Elabora_ExportLeadAccessi (CsvHelper)"), _nts("CIC", "io_clifor_gen.dat", CLIFOR_GEN_CIC, "Elabora_ExportCliforGen"), _nts("CIC", "io_clifor_testdoc.dat", TESTDOC_CIC, "Elabora_ExportCliforTestDoc"), _nts("CIC", "io_clifor_righdoc.dat", RIGHDOC_CIC, "Elabora_ExportCliforRighDoc"), _nts("CIC", "io_clifor_fatt.dat", "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|ANNO|MESE|" "COD_VALUTA|FATTURATO|DAT_ULT_MOD", "Elabora_ExportCliforFatt"), _nts("CIC", "io_art.dat", ART_CIC, "Elabora_ExportArt"), _nts("CIC", "io_art_um.dat", ART_UM_CIC, "Elabora_ExportArtUM"), _nts("CIC", "io_art_lang.dat", "CHIAVE|COD_DITTA|COD_ART|COD_LINGUA|DES_ART|DAT_ULT_MOD", "Elabora_ExportArtLingua"), _nts("CIC", "io_art_ultven.dat", ULT_CIC, "Elabora_ExportArtUltVen"), _nts("CIC", "io_art_ultacq.dat", ULT_CIC, "Elabora_ExportArtUltAcq"), _nts("CIC", "io_stoart.dat", STOART_CIC, "Elabora_ExportArtStoart")]
 
-CIB = _nts_common("CIB") + [
-    _nts("CIB", "io_clifor_gen.dat", CLIFOR_GEN_CIB, "Elabora_ExportCliforGen"),
-    _nts("CIB", "io_clifor_testdoc.dat", TESTDOC_CIB, "Elabora_ExportCliforTestDoc, SQL Export/"
-         "GetCliforTestDoc.sql", pinned={"FLGDAEVADERE": ("1", "0"), "VALUTA": ("Euro", ""),
-                                          "DATAREG": ("", ""), "DOCORIG": ("", "")}),
-    _nts("CIB", "io_clifor_righdoc.dat", RIGHDOC_CIB, "Elabora_ExportCliforRighDoc"),
-    _nts("CIB", "io_clifor_fatt.dat", "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|ANNO|MESE|"
-         "FATTURATO|DAT_ULT_MOD", "Elabora_ExportCliforFatt"),
-    _nts("CIB", "io_art.dat", ART_CIB, "Elabora_ExportArt"),
-    _nts("CIB", "io_art_um.dat", ART_UM_CIB, "Elabora_ExportArt (IB_ART_UM block)"),
-    _nts("CIB", "io_art_conf.dat", "CHIAVE|COD_ART|COD_DITTA|COD_CONF|PZ_CONF|FLG_PREF|"
-         "DAT_ULT_MOD", "Elabora_ExportArt (IB_ART_CONF block)",
-         pinned={"PZ_CONF": ("12,0000", "6,0000"), "FLG_PREF": ("1", "1")}),
-    _nts("CIB", "io_art_ultven.dat", ULTVEN_CIB, "Elabora_ExportArtUltVen, SQL Export/"
-         "GetArtUltVen.sql"),
-    _nts("CIB", "io_art_ultacq.dat", ULTACQ_CIB, "Elabora_ExportArtUltAcq, SQL Export/"
-         "GetArtUltAcq.sql", pinned={"TIPO_DOC": ("", "")}),
-    _nts("CIB", "io_stoart.dat", STOART_CIB, "Elabora_ExportArtStoart"),
-]
+CIB = [*_nts_common("CIB"), _nts("CIB", "io_clifor_gen.dat", CLIFOR_GEN_CIB, "Elabora_ExportCliforGen"), _nts("CIB", "io_clifor_testdoc.dat", TESTDOC_CIB, "Elabora_ExportCliforTestDoc, SQL Export/" "GetCliforTestDoc.sql", pinned={"FLGDAEVADERE": ("1", "0"), "VALUTA": ("Euro", ""), "DATAREG": ("", ""), "DOCORIG": ("", "")}), _nts("CIB", "io_clifor_righdoc.dat", RIGHDOC_CIB, "Elabora_ExportCliforRighDoc"), _nts("CIB", "io_clifor_fatt.dat", "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|ANNO|MESE|" "FATTURATO|DAT_ULT_MOD", "Elabora_ExportCliforFatt"), _nts("CIB", "io_art.dat", ART_CIB, "Elabora_ExportArt"), _nts("CIB", "io_art_um.dat", ART_UM_CIB, "Elabora_ExportArt (IB_ART_UM block)"), _nts("CIB", "io_art_conf.dat", "CHIAVE|COD_ART|COD_DITTA|COD_CONF|PZ_CONF|FLG_PREF|" "DAT_ULT_MOD", "Elabora_ExportArt (IB_ART_CONF block)", pinned={"PZ_CONF": ("12,0000", "6,0000"), "FLG_PREF": ("1", "1")}), _nts("CIB", "io_art_ultven.dat", ULTVEN_CIB, "Elabora_ExportArtUltVen, SQL Export/" "GetArtUltVen.sql"), _nts("CIB", "io_art_ultacq.dat", ULTACQ_CIB, "Elabora_ExportArtUltAcq, SQL Export/" "GetArtUltAcq.sql", pinned={"TIPO_DOC": ("", "")}), _nts("CIB", "io_stoart.dat", STOART_CIB, "Elabora_ExportArtStoart")]
 
 # ----------------------------------------------------------------------------- AMHelper
 # wedoit-io/AMHelper src/net20/AMHelper/CSV/imp/rec_*.cs (CSV/rec_*.cs for the older

@@ -38,7 +38,7 @@ def test_header_present_keeps() -> None:
 
 
 def test_header_missing_is_reported_on_line_1() -> None:
-    line, col, rule = only(judge(ROW + "\r\n" + ROW2 + "\r\n"))
+    line, _col, rule = only(judge(ROW + "\r\n" + ROW2 + "\r\n"))
     assert line == 1 and "header" in rule and "data row" in rule
 
 
@@ -80,15 +80,15 @@ def test_duplicated_header_name_breaks() -> None:
 
 
 def test_separator_must_be_pipe() -> None:
-    line, col, rule = only(judge(HEAD.replace("|", ";") + "\r\n" + ROW.replace("|", ";") + "\r\n"))
+    line, _col, rule = only(judge(HEAD.replace("|", ";") + "\r\n" + ROW.replace("|", ";") + "\r\n"))
     assert line == 1 and "separator must be |" in rule and ";" in rule
 
 
 # ----------------------------------------------------------------------------- structure
 def test_trailing_separator_breaks_on_data_lines_and_header() -> None:
-    line, col, rule = only(judge(citta(ROW + "|")))
+    line, _col, rule = only(judge(citta(ROW + "|")))
     assert line == 2 and "trailing separator" in rule
-    line, col, rule = only(judge(citta(ROW, head=HEAD + "|")))
+    line, _col, rule = only(judge(citta(ROW, head=HEAD + "|")))
     assert line == 1 and "trailing separator" in rule
 
 
@@ -100,9 +100,9 @@ def test_field_count_must_match_the_header(row: str) -> None:
 
 
 def test_empty_line_breaks_and_last_line_without_newline_keeps() -> None:
-    line, col, rule = only(judge(citta(ROW, "", ROW2)))
+    line, _col, rule = only(judge(citta(ROW, "", ROW2)))
     assert line == 3 and "empty line" in rule
-    line, col, rule = only(judge(citta(ROW) + "\r\n"))
+    line, _col, rule = only(judge(citta(ROW) + "\r\n"))
     assert line == 3 and "empty line" in rule
     assert judge(HEAD + "\r\n" + ROW).valid
 
@@ -121,7 +121,7 @@ def test_cr_inside_a_field_breaks() -> None:
 
 
 def test_empty_file_and_header_only() -> None:
-    line, col, rule = only(judge(b""))
+    line, _col, rule = only(judge(b""))
     assert line == 0 and "empty" in rule
     report = judge(HEAD + "\r\n")
     assert report.valid and report.rows == 0
@@ -136,12 +136,12 @@ def test_utf8_with_and_without_bom_keeps() -> None:
 
 def test_undecodable_byte_is_reported_with_its_line() -> None:
     data = citta(ROW, ROW2).encode("utf-8").replace(b"PADOVA", "FORLÌ".encode("cp1252"))
-    line, col, rule = only(judge(data))
+    line, _col, rule = only(judge(data))
     assert line == 3 and "0xCC" in rule and "UTF-8" in rule
 
 
 def test_utf16_is_refused() -> None:
-    line, col, rule = only(judge(citta(ROW).encode("utf-16")))
+    line, _col, rule = only(judge(citta(ROW).encode("utf-16")))
     assert line == 0 and "UTF-16" in rule
 
 
@@ -305,7 +305,7 @@ def test_text_cap_is_4000_even_where_the_spec_lists_8000() -> None:
     head = "CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|COD_DEST|RAG_SOC_DEST"
     ok = head + "\r\nK|ACME|0|C1|D1|" + "x" * 4000 + "\r\n"
     assert judge(ok, "io_clifor_dest").valid
-    line, col, rule = only(judge(ok.replace("x" * 4000, "x" * 4001), "io_clifor_dest"))
+    _line, col, rule = only(judge(ok.replace("x" * 4000, "x" * 4001), "io_clifor_dest"))
     assert col == "RAG_SOC_DEST" and "4001" in rule and "4000" in rule
 
 
@@ -347,10 +347,10 @@ def test_files_without_chiave_have_no_key() -> None:
 def test_legacy_orders_have_no_header_and_52_or_54_fields() -> None:
     assert len(AM_ROW) == 52
     assert judge("|".join(AM_ROW) + "\r\n", "AM_ORD").valid
-    assert judge("|".join(AM_ROW + ["S1", "9"]) + "\r\n", "AM_ORD").valid
+    assert judge("|".join([*AM_ROW, "S1", "9"]) + "\r\n", "AM_ORD").valid
     line, col, rule = only(judge("|".join(AM_ROW[:30]) + "\r\n", "AM_ORD"))
     assert line == 1 and "52 to 54" in rule
-    line, col, rule = only(judge("|".join(AM_ROW[:2] + ["31022013"] + AM_ROW[3:]) + "\r\n",
+    line, col, rule = only(judge("|".join([*AM_ROW[:2], "31022013", *AM_ROW[3:]]) + "\r\n",
                                  "AM_ORD"))
     assert (line, col) == (1, "T_DAT_ORDINE")
 
@@ -385,7 +385,7 @@ def test_the_errors_kept_are_the_first_by_line_whatever_order_they_are_found_in(
 def test_unknown_file_name_is_a_violation_on_line_0(tmp_path: Path) -> None:
     path = tmp_path / "clienti.csv"
     path.write_text(citta(ROW), encoding="utf-8")
-    line, col, rule = only(validate_file(path))
+    line, _col, rule = only(validate_file(path))
     assert line == 0 and "io_<entity>.dat" in rule
     assert validate_file(path, get_layout("io_citta")).valid
 
@@ -466,7 +466,7 @@ def test_repeats_are_found_whatever_the_key_order(order: str) -> None:
         rows.insert(4000, rows[3999])  # adjacent repeat
         repeat_of = 4001
     report = judge(citta(*rows))
-    line, col, rule = only(report)
+    _line, col, rule = only(report)
     assert col == "CHIAVE" and f"line {repeat_of}" in rule
     assert judge(citta(*[r for i, r in enumerate(rows) if i != (len(rows) - 1 if order ==
                                                                "sorted-then-not" else 4000)])).valid

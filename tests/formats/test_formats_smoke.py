@@ -26,7 +26,7 @@ def test_canonical_form_has_bom_crlf_and_the_constant_date() -> None:
     assert report.valid
     assert dst.getvalue() == ("\ufeff" + CITTA.replace("\n", "\r\n")).encode()
     dst.seek(0)
-    assert list(read_records(dst, get_layout("io_citta")))[0]["CHIAVE"] == "ACMNE§A001"
+    assert next(iter(read_records(dst, get_layout("io_citta"))))["CHIAVE"] == "ACMNE§A001"
 
 
 def test_layout_for_filename_is_case_insensitive() -> None:

@@ -162,7 +162,7 @@ def test_reader_text_and_binary_and_newlines() -> None:
 
 def test_reader_names_line_and_field_on_headerless_legacy_files() -> None:
     good = "|".join(AM_ROW)
-    bad = "|".join(AM_ROW[:15] + ["1.5"] + AM_ROW[16:])
+    bad = "|".join([*AM_ROW[:15], "1.5", *AM_ROW[16:]])
     lay = get_layout("AM_ORD")
     it = read_records(io.BytesIO(f"{good}\r\n{bad}\r\n".encode()), lay)
     assert next(it)["T_COD_CLIFOR"] == "C1"
@@ -183,7 +183,7 @@ def test_reader_refuses_a_bad_header() -> None:
 
 
 def test_reader_decodes_other_encodings_when_asked() -> None:
-    raw = ("|".join(AM_ROW[:11] + ["Caffè"] + AM_ROW[12:]) + "\r\n").encode("cp1252")
+    raw = ("|".join([*AM_ROW[:11], "Caffè", *AM_ROW[12:]]) + "\r\n").encode("cp1252")
     with pytest.raises(RecordError) as err:
         list(read_records(io.BytesIO(raw), get_layout("AM_ORD")))
     assert err.value.line_no == 1 and "UTF-8" in str(err.value)

@@ -144,7 +144,7 @@ def stream(data: bytes, cuts: list[int]) -> tuple[bytes, FakeCache, HashingWrite
     cache = FakeCache()
     w = FillingWriter(raw, lambda h: filler("|".join(h)), CacheLookup(cache), "io_clifor_gen.dat")  # type: ignore[arg-type]
     last = 0
-    for cut in sorted(cuts) + [len(data)]:
+    for cut in [*sorted(cuts), len(data)]:
         w.write(data[last:cut])
         last = max(last, cut)
     w.flush()

@@ -35,10 +35,10 @@ class HostileServer:
             def log_message(self, *_a: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            def do_GET(self) -> None:  # stdlib name
                 server._serve(self)
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            def do_POST(self) -> None:  # stdlib name
                 server._serve(self)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)

@@ -340,7 +340,7 @@ def test_a_record_the_sink_cannot_represent_is_refused_as_without_the_worker(
         tmp_path: Path) -> None:
     raw = _page(n=20, bad=False)
     long_note = {**msgspec.json.decode(raw.raws[3]), "note": "x" * 5000}
-    raws = raw.raws[:3] + (msgspec.json.encode(long_note),) + raw.raws[4:]
+    raws = (*raw.raws[:3], msgspec.json.encode(long_note), *raw.raws[4:])
     page = RawPage("orders", raws, 20, raw.meta)
     there, rendered = _decoded_by_a_worker("tracciato", page)
     assert rendered[3] is None  # the worker's render failed: left to the sink

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from svc_helpers import HERE, REPO, NotifyListener, config_dict  # noqa: E402
+from svc_helpers import HERE, REPO, NotifyListener, config_dict
 
 
 def once(tmp: Path) -> tuple[float, float]:

@@ -63,7 +63,7 @@ def test_sigterm_mid_job_rolls_back_and_exits_0(tmp_path, write_config, start_da
     assert not part.exists(), "half-written job left in staging"
     assert list((tmp_path / "fake" / "out").iterdir()) == [], "half job published"
     events = _log_events(tmp_path)
-    assert [e for e in events if e["event"] == "stopped"][0]["clean"] is True
+    assert next(e for e in events if e["event"] == "stopped")["clean"] is True
 
 
 def test_stop_deadline_abandons_a_stuck_loop_with_exit_1(tmp_path, write_config, start_daemon,

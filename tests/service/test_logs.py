@@ -75,7 +75,7 @@ def test_correlation_ids_do_not_leak_across_threads(tmp_path):
         inside.set()
         done.wait(5)
     t.join()
-    other_line = [e for e in _file_events(tmp_path) if e["event"] == "other thread"][0]
+    other_line = next(e for e in _file_events(tmp_path) if e["event"] == "other thread")
     assert "correlation_id" not in other_line
 
 
@@ -108,7 +108,7 @@ def test_logs_command_filters_by_level_and_text(tmp_path, capsys):
     assert "error=\"disk full\"" in out[0] and "correlation_id=file-f00d" in out[0]
     assert out[1].endswith("slow dropbox  seconds=12.5")
     assert main(["--config", str(cfg), "logs", "--grep", "FILE-F00D"]) == 0
-    assert [x for x in capsys.readouterr().out.splitlines()] == [out[0]]
+    assert list(capsys.readouterr().out.splitlines()) == [out[0]]
     assert main(["--config", str(cfg), "logs", "-n", "1", "--raw"]) == 0
     assert json.loads(capsys.readouterr().out)["event"] == "slow dropbox"
 

@@ -63,7 +63,7 @@ class SmtpServer(socketserver.ThreadingTCPServer):
 
 
 class _HookHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.posts.append(json.loads(body))  # type: ignore[attr-defined]
         code = self.server.status  # type: ignore[attr-defined]

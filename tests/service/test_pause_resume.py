@@ -121,7 +121,7 @@ def test_a_paused_export_holds_files_across_a_restart_and_publishes_once_resumed
         resumed = _connector(config, env, "resume")  # no part: both
         assert resumed.returncode == 0, resumed.stderr
         assert "export: resumed" in resumed.stdout and "import: was not paused" in resumed.stdout
-        wait_until(lambda: (gestionale / "io_citta.dat").exists(), timeout=30,
+        wait_until((gestionale / "io_citta.dat").exists, timeout=30,
                    what="published once resumed")
         wait_until(lambda: _held(config) is None, timeout=30, what="the paused report cleared")
     finally:

@@ -108,7 +108,7 @@ def test_starttls_with_the_private_ca_delivers(mailbox, ca):
 
 @pytest.mark.parametrize("mailbox", [(("mail.elsewhere.test",), False)], indirect=True)
 def test_a_certificate_for_another_host_is_refused_even_from_the_ca(mailbox, ca):
-    with pytest.raises(ssl.SSLCertVerificationError, match="IP address mismatch|hostname"):
+    with pytest.raises(ssl.SSLCertVerificationError, match=r"IP address mismatch|hostname"):
         _send(mailbox, ca_bundle=ca[1])
     assert mailbox.logins == []
 
@@ -125,7 +125,7 @@ def test_a_password_without_tls_is_a_configuration_error(tmp_path: Path) -> None
     from connector.errors import ConfigError
 
     smtp = {"host": "mail.acme.test", "username_env": "U", "password_env": "P"}
-    with pytest.raises(ConfigError, match="notifications.smtp.starttls: a username and password"):
+    with pytest.raises(ConfigError, match=r"notifications\.smtp\.starttls: a username and password"):
         parse_config(make_config_dict(tmp_path, notifications={"smtp": smtp}), tmp_path)
     parse_config(make_config_dict(tmp_path, notifications={"smtp": {**smtp, "starttls": True}}),
                  tmp_path)

@@ -102,7 +102,7 @@ def test_a_lock_held_past_the_busy_timeout_downs_the_loop_until_released(rig_at,
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         rig.sb.enqueue_demo("orders", 4, rows=1)
-        code, body = wait_until(lambda: (h := rig.health())[0] == 503 and h,
+        _code, body = wait_until(lambda: (h := rig.health())[0] == 503 and h,
                                 what="/healthz failing while the store is locked")
         assert "down (crashed, restarting in" in body["bad"]["import"]
         assert "is locked by another program" in body["bad"]["import"]
@@ -163,7 +163,7 @@ def test_a_full_state_disk_downs_the_loop_until_there_is_room(rig_at, small_disk
     filler = _fill(small_disk)
 
     rig.sb.enqueue_demo("orders", 30, rows=20)  # the journal must grow: no room
-    code, body = wait_until(lambda: (h := rig.health())[0] == 503 and h, timeout=30,
+    _code, body = wait_until(lambda: (h := rig.health())[0] == 503 and h, timeout=30,
                             what="/healthz failing while the disk is full")
     assert "is full" in body["bad"]["import"], body
     landed = rig.orders()

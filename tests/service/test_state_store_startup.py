@@ -28,7 +28,7 @@ def _connector(config: Path, *args: str, **env: str) -> subprocess.CompletedProc
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    data = make_config_dict(tmp_path, **{"export": {"enabled": False}})
+    data = make_config_dict(tmp_path, export={"enabled": False})
     path = tmp_path / "connector.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     StateStore(tmp_path / "state").close()  # a good store to start from

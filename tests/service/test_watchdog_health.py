@@ -111,7 +111,7 @@ def test_frozen_pipeline_stops_the_watchdog_pings(in_process, notify_listener: N
     wait_until(lambda: _get(ip.port, "/healthz")[0] == 503, what="healthz 503")
     notify_listener.drain()
     assert _pings_during(notify_listener, 0.5) == 0, "still pinging with a stuck loop"
-    code, body = _get(ip.port, "/healthz")
+    _code, body = _get(ip.port, "/healthz")
     bad = json.loads(body)["bad"]
     assert list(bad) == ["import"] and "no heartbeat" in bad["import"]
     status = [m for m in notify_listener.messages if m.startswith("STATUS=")]
@@ -184,7 +184,7 @@ def test_runner_sends_started_error_and_stopped_notices(in_process, tmp_path):
     posts: list[dict[str, Any]] = []
 
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()

@@ -14,7 +14,7 @@ import threading
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -31,7 +31,7 @@ class _Recorder:
             return self.returns.get(name)
         return record
 
-    returns: dict[str, Any] = {}
+    returns: ClassVar[dict[str, Any]] = {}
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_config_error_is_logged_not_raised(win, tmp_path: Path):
             self.inbox.close()
             raise ConfigError(["status.http: expected host:port"], source="x.yaml")
 
-    module.ConnectorService.runner_factory = staticmethod(lambda c, h: Bad(c, h))
+    module.ConnectorService.runner_factory = staticmethod(Bad)
     svc = module.ConnectorService(["icommerce-connector"])
     svc.SvcDoRun()
     assert svc.exit_code == 2
@@ -158,7 +158,7 @@ def test_install_registers_the_class_and_stores_the_config(win, config_factory, 
     module, rec = win
     cfg = config_factory(service={"name": "ic-acme"})
     module.install(cfg, tmp_path / "connector.yaml")
-    inst = [c for c in rec.calls if c[0] == "InstallService"][0]
+    inst = next(c for c in rec.calls if c[0] == "InstallService")
     assert inst[1][:2] == ("service.windows.ConnectorService", "ic-acme")
     assert inst[2]["startType"] == module.win32service.SERVICE_AUTO_START
     assert ("SetServiceCustomOption", ("ic-acme", "config", str(tmp_path / "connector.yaml")), {}) \

@@ -68,7 +68,7 @@ def _write_one(rec: InboundRecord, sink: ErpSink) -> Attempt:
         return Attempt(rec, "dead", None, str(exc), sink.name)
     except TransientError as exc:
         return Attempt(rec, "failed", None, str(exc), sink.name)
-    except Exception as exc:  # noqa: BLE001 - a sink bug must not lose the record
+    except Exception as exc:  # a sink bug must not lose the record
         log.exception("ERP sink raised an unexpected error", key=rec.key)
         return Attempt(rec, "dead", None, f"internal error in sink {sink.name}: {exc!r}",
                        sink.name)

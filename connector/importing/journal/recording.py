@@ -102,15 +102,15 @@ def record_all(conn: sqlite3.Connection, records: Sequence[InboundRecord], sourc
     except sqlite3.Error as exc:
         if is_store_fault(exc):
             raise
-    except Exception:  # noqa: BLE001 - found out record by record below
-        pass
+    except Exception as exc:  # noqa: BLE001 - found out record by record below
+        log.debug("page not stored in one go; record by record", error=str(exc))
     fresh: list[InboundRecord] = []
     unstorable: list[tuple[Any, Exception, int | None]] = []
     for rec in records:
         try:
             with _savepoint(conn):
                 fresh += record_many(conn, [rec], source, clock)
-        except Exception as exc:  # noqa: BLE001 - this record's alone
+        except Exception as exc:  # this record's alone
             if isinstance(exc, sqlite3.Error) and is_store_fault(exc):
                 raise
             why = RecordError(f"{rec.stream} item id {rec.queue_id}: cannot be stored "
