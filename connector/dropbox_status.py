@@ -1,4 +1,4 @@
-"""The Dropbox API publisher's part of `connector status` (connector.status PROVIDERS): what
+"""The Dropbox API publisher's part of `connector status` (a section of connector.status): what
 the configuration says (the remote folder, where the refresh token comes from) read here,
 on the wiring side, and the publisher's own facts from adapters/dropbox_api/status.py."""
 
