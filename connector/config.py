@@ -45,8 +45,8 @@ class DropboxConfig:
     # not running), never created at run time. true: created once at start-up (trials only).
     create_company_folder: bool = False
     app_key_env: str = "DROPBOX_APP_KEY"
-    app_secret_env: str = "DROPBOX_APP_SECRET"  # noqa: S105 - a variable's name
-    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"  # noqa: S105 - a variable's name
+    app_secret_env: str = "DROPBOX_APP_SECRET"
+    refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"
     token_file: Path | None = None
     chunk_mib: int = 8
     single_upload_limit_mib: int = 150

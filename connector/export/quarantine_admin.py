@@ -131,7 +131,7 @@ def entries(cfg: Config, store: StateStore) -> list[Entry]:
             dirnames[:] = []
         names = set(filenames) | set(links)
         for name in sorted(names):
-            if name.startswith(".") and name.endswith((".tmp", ".moving")) or ".tmp-" in name:
+            if (name.startswith(".") and name.endswith((".tmp", ".moving"))) or ".tmp-" in name:
                 continue  # a write in progress
             path = Path(dirpath, name)
             if name.endswith(REPORT):

@@ -10,9 +10,9 @@ with it). Each pause and resume is in the operators' actions log, with who did i
 from __future__ import annotations
 
 import argparse
-import getpass
 
 from connector.i18n import _
+from service.commands.quarantine_cmds import who
 
 PARTS = ("export", "import")
 
@@ -27,20 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.set_defaults(func=func)
 
 
-def _who() -> str:
-    try:
-        return f"{getpass.getuser()} (command line)"
-    except (KeyError, OSError):  # no user name for this uid (a container)
-        return "command line"
-
-
 def pause(args: argparse.Namespace) -> int:
     from connector.app import Connector
-    from service.commands import config_from
+    from service.commands.quarantine_cmds import setup
 
-    connector = Connector(config_from(args))
+    cfg, store = setup(args)
+    connector = Connector(cfg, store=store)
     for part in [args.part] if args.part else PARTS:
-        if connector.pause(part, who=_who()):
+        if connector.pause(part, who=who()):
             print(_("{part}: paused; the running daemon stops within one cycle, and stays "
                     "paused after a restart until `connector resume {part}`").format(part=part))
         else:
@@ -50,11 +44,12 @@ def pause(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from connector.app import Connector
-    from service.commands import config_from
+    from service.commands.quarantine_cmds import setup
 
-    connector = Connector(config_from(args))
+    cfg, store = setup(args)
+    connector = Connector(cfg, store=store)
     for part in [args.part] if args.part else PARTS:
-        if connector.resume(part, who=_who()):
+        if connector.resume(part, who=who()):
             print(_("{part}: resumed").format(part=part))
         else:
             print(_("{part}: was not paused").format(part=part))

@@ -73,7 +73,7 @@ def test_a_refused_file_is_listed_shown_fixed_and_requeued_to_a_running_export(
         (tmp_path / "quarantine" / "io_citta.dat").write_bytes(citta_file(3))
         done = qa.requeue(cfg, store, entry.id[:5], who="console:anna")  # a prefix will do
         assert done.dest == str(tmp_path / "export" / "io_citta.dat")
-        wait_for(lambda: (gestionale / "io_citta.dat").exists())
+        wait_for((gestionale / "io_citta.dat").exists)
     assert qa.entries(cfg, store) == []
     assert not (tmp_path / "quarantine" / "io_citta.dat.errors.txt").exists()
     (act,) = controls.actions(store)
@@ -282,7 +282,7 @@ def test_a_running_daemon_publishes_a_file_requeued_from_the_command_line(tmp_pa
                               text=True, env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr and done.stderr == ""
-        wait_for(lambda: published.exists(), timeout=60)
+        wait_for(published.exists, timeout=60)
         assert "ACME§A004" in published.read_text(encoding="utf-8-sig")
     finally:
         daemon.terminate()

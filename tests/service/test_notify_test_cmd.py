@@ -49,7 +49,7 @@ def mailserver() -> Iterator[tuple[Controller, _Inbox]]:
 
 
 class _Hook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:  # the stdlib's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.posts.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
         self.send_response(self.server.status)  # type: ignore[attr-defined]
