@@ -69,7 +69,7 @@ _MADE: dict[tuple[Any, ...], Text] = {}  # recent short texts: a file repeats it
 _MADE_LIMIT = 4096
 
 
-def N_(template: str, /, **args: Any) -> str:
+def N_(template: str, /, **args: Any) -> str:  # noqa: N802 - gettext's name for it
     """A rule or outcome text: `template` (marked for the catalog) filled with `args`.
     A value that is itself a Text is translated with it; `{n:,}` groups the digits the way
     the reader's language does.

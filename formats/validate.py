@@ -753,8 +753,17 @@ def _size_of(src: BinaryIO) -> int | None:
         return None
 
 
-__all__ = ["canonicalize", "validate_file", "validate_stream", "iter_raw_lines", "decode_line",
-           "BlockReader", "LineTooLong", "line_limit", "SECTION"]
+__all__ = [
+    "SECTION",
+    "BlockReader",
+    "LineTooLong",
+    "canonicalize",
+    "decode_line",
+    "iter_raw_lines",
+    "line_limit",
+    "validate_file",
+    "validate_stream",
+]
 
 
 def _judge_medium(path: Path, max_errors: int) -> ValidationReport:
