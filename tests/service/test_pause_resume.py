@@ -75,9 +75,9 @@ def _held_by_a_later_cycle(config: Path, name: str, after: float = 0.0) -> None:
     """Wait for the daemon to report the file held back, then for a later cycle (still
     paused, still holding it): by then it had every chance to publish it."""
     first = wait_until(lambda: (h := _held(config)) and h["since"] > after
-                       and name in h["held"] and h, timeout=30, what=f"{name} held back")
+                       and name in h["held"] and h, timeout=60, what=f"{name} held back")
     wait_until(lambda: (h := _held(config)) and h["cycle"] > first["cycle"]
-               and name in h["held"], timeout=30, what="a later paused cycle")
+               and name in h["held"], timeout=60, what="a later paused cycle")
 
 
 def test_a_paused_export_holds_files_across_a_restart_and_publishes_once_resumed(
@@ -121,9 +121,9 @@ def test_a_paused_export_holds_files_across_a_restart_and_publishes_once_resumed
         resumed = _connector(config, env, "resume")  # no part: both
         assert resumed.returncode == 0, resumed.stderr
         assert "export: resumed" in resumed.stdout and "import: was not paused" in resumed.stdout
-        wait_until((gestionale / "io_citta.dat").exists, timeout=30,
+        wait_until((gestionale / "io_citta.dat").exists, timeout=60,
                    what="published once resumed")
-        wait_until(lambda: _held(config) is None, timeout=30, what="the paused report cleared")
+        wait_until(lambda: _held(config) is None, timeout=60, what="the paused report cleared")
     finally:
         _stop(daemon)
     assert daemon.returncode == 0
