@@ -29,7 +29,7 @@ def make_gate(cfg: Config) -> SettleGate:
     return SettleGate(ex.watch, ex.settle_seconds, ex.done_marker,
                       skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir),
                       accept=lambda rel: classify(rel, dialects) is not None,
-                      trust_mtime=not ex.polling)
+                      trust_mtime=not ex.polling, empty_settle_seconds=ex.empty_settle_seconds)
 
 
 # Builds the publisher of dropbox.mode (connector/app.py build_publisher); it may watch the
