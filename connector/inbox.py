@@ -160,7 +160,8 @@ class SettleGate:
                 continue  # without its marker a file waits, however stable
             # The mtime's credit (above) is capped at settle_seconds, so an empty file is
             # watched staying empty for at least empty_settle - settle seconds of our own.
-            if now - seen.since >= (self.empty_settle if st.st_size == 0 else self.settle):
+            empty = st.st_size == 0 and stat.S_ISREG(st.st_mode)  # a pipe is not "empty"
+            if now - seen.since >= (self.empty_settle if empty else self.settle):
                 ready.append(rel)
             else:
                 waiting.append(rel)
