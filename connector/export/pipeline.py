@@ -21,6 +21,7 @@ quarantine.py (a refused file), space.py (room on the staging volume).
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import threading
 import time
@@ -37,14 +38,15 @@ from connector.export import space
 from connector.export.heldback import HeldBack
 from connector.export.journal import ExportJournal, Outcome
 from connector.export.naming import classify
+from connector.export.partial import PartialCopies, merge
 from connector.export.quarantine import Quarantine
 from connector.export.staging import Refused, Staged, Stager
 from connector.export.verdicts import Verdict, Verdicts
-from connector.fsutil import UnsafePath, fsync_dir
+from connector.fsutil import HashingWriter, UnsafePath, fsync_dir
 from connector.geocode.fill import PublishFill
 from connector.inbox import Inbox
 from connector.logsetup import new_correlation_id
-from connector.ports import Publisher
+from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
 from formats.report import N_
 
@@ -82,6 +84,7 @@ class ExportPipeline:
         self.geofill = PublishFill(cfg.geocode, store)
         self.stager = Stager(cfg, self.inbox, self.geofill, HeldBack(self.ex.quarantine, store))
         self.quarantine = Quarantine(self.ex, self.inbox, self.journal, store)
+        self.partials = PartialCopies(cfg.state_dir)
 
     # The burst -----------------------------------------------------------------------
     def process(self, rels: list[str]) -> BurstResult:
@@ -139,8 +142,12 @@ class ExportPipeline:
                     outcomes.append(result)
                 elif isinstance(result, Staged):
                     staged.append(result)
+            self._merge_into_unconsumed(staged)
             fresh = self._drop_unchanged(staged, outcomes)
             if fresh:
+                for s in fresh:
+                    if s.judged is not None and s.held is not None:
+                        self.partials.prepare(s.item.local_path, s.item.folder, s.item.name)
                 items = [s.item for s in fresh]
                 if (self.ex.info_file and ("gestionale", "io_info.dat") not in taken
                         and any(s.target.folder == "gestionale" for s in fresh)):
@@ -155,6 +162,11 @@ class ExportPipeline:
                                       name=f"{s.item.folder}/{s.item.name}",
                                       reason=refused.refused)), s.started))
                         continue
+                    if s.judged is not None:
+                        if s.held is not None:
+                            self.partials.commit(s.item.folder, s.item.name)
+                        else:
+                            self.partials.drop(s.item.folder, s.item.name)
                     outcomes.append(Outcome(
                         s.rel, "published", s.item.folder, s.item.name, s.rows, s.item.size,
                         s.item.sha256, s.item.content_hash,
@@ -181,6 +193,30 @@ class ExportPipeline:
             return True
         return (self.cfg.dropbox.mode == "folder"
                 and (self.cfg.dropbox_folder("multimedia") / "io_catalogo.dat").exists())
+
+    def _merge_into_unconsumed(self, staged: list[Staged]) -> None:
+        """A tracciato whose earlier publish held rows back and is still waiting at the
+        destination: the new file is merged into it (connector/export/partial.py)."""
+        for s in staged:
+            if s.judged is None:
+                continue
+            base = self.partials.unconsumed(self.publisher, s.item.folder, s.item.name)
+            if base is None:
+                continue
+            path = s.item.local_path
+            tmp = path.with_name(path.name + ".merged")
+            with open(tmp, "wb") as raw:
+                w = HashingWriter(raw)
+                rows = merge(base, path, w, s.item.name)
+                w.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, path)
+            log.info("merged into the earlier publish AppManager has not taken yet",
+                     file=s.rel, to=f"{s.item.folder}/{s.item.name}", dropped_rows=s.rows,
+                     rows=rows)
+            s.item = PublishItem(path, s.item.folder, s.item.name, w.size, w.sha256,
+                                 w.content_hash)
+            s.rows = rows
 
     def _drop_unchanged(self, staged: list[Staged], outcomes: list[Outcome]) -> list[Staged]:
         """Unchanged: the journal says this content was published there, and the destination
