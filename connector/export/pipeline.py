@@ -58,6 +58,7 @@ class BurstResult:
     outcomes: list[Outcome]
     deferred: list[str]  # not taken this time (changed while read, stop requested)
     short_of_space: list[str] = field(default_factory=list)  # deferred: no room to stage them
+    held_back: dict[str, int] = field(default_factory=dict)  # published source -> rows held back
 
     @property
     def quarantined(self) -> list[Outcome]:
@@ -173,6 +174,8 @@ class ExportPipeline:
                         int((time.monotonic() - s.started) * 1000)))
             done = [o for o in outcomes if o.outcome in ("published", "unchanged")]
             by_rel = {st.rel: st for st in staged}
+            held_back = {o.source: h.rows for o in done if o.outcome == "published"
+                         and o.source in by_rel and (h := by_rel[o.source].held) is not None}
             self.verdicts.record([_verdict(o, by_rel[o.source]) for o in done
                                   if o.source in by_rel and by_rel[o.source].judged is not None])
             self.journal.record(run_id, done)
@@ -183,7 +186,7 @@ class ExportPipeline:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         space.report_space(self.cfg, self.store, short, len(rels), bool(outcomes))
-        return BurstResult(outcomes, deferred, short)
+        return BurstResult(outcomes, deferred, short, held_back)
 
     def _catalog_in_use(self, rels: list[str]) -> bool:
         """io_catalogo.dat in this burst, or published before: then media names are free."""

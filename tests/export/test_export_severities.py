@@ -306,3 +306,22 @@ def test_bad_csv_rows_are_held_back_as_csv_rows(tmp_path: Path, config_factory,
     _drop(export, "comuni_2026.csv", held.replace("A002;", "A031;").encode("cp1252"))
     result = _pipeline(cfg).process(["comuni_2026.csv"])
     assert [o.outcome for o in result.outcomes] == ["published"]
+
+
+def test_export_once_exits_1_with_a_summary_when_rows_were_held_back(
+        tmp_path: Path, config_file, capsys: pytest.CaptureFixture[str]) -> None:
+    from connector.cli import main
+
+    args = ["--config", str(config_file())]
+    rows = _rows(30)
+    rows[3] = rows[3] + "|"
+    _drop(tmp_path / "export", "io_citta.dat", _file(rows))
+    (tmp_path / "Dropbox" / "ACME").mkdir(parents=True, exist_ok=True)
+    assert main([*args, "export", "--once", "--wait", "10"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == ("published 1, unchanged 0, quarantined 0, rows held back 1 (in 1 "
+                       "file(s); `connector status` says where)")
+    _drop(tmp_path / "export", "io_citta.dat", _file(_rows(30)))
+    assert main([*args, "export", "--once", "--wait", "10"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "published 1, unchanged 0, quarantined 0")
