@@ -310,7 +310,7 @@ def test_bad_csv_rows_are_held_back_as_csv_rows(tmp_path: Path, config_factory,
 
 def test_export_once_exits_1_with_a_summary_when_rows_were_held_back(
         tmp_path: Path, config_file, capsys: pytest.CaptureFixture[str]) -> None:
-    from connector.cli import main
+    from service.cli import main
 
     args = ["--config", str(config_file())]
     rows = _rows(30)
