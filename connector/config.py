@@ -70,6 +70,9 @@ class ExportConfig:
     enabled: bool = True
     watch: Path = Path("var/erp/export")
     settle_seconds: float = 1.0
+    # An ERP that creates its file first and writes it later must not have the empty file
+    # taken (Camel's readLockMinLength, with an end).
+    empty_settle_seconds: float = 300.0  # an empty (0-byte) file is taken only once it stayed empty this long
     done_marker: str | None = None
     rescan_seconds: float = 60.0
     polling: bool = False  # PollingObserver, for network shares
@@ -460,6 +463,8 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
     ex = cfg.export
     if ex.settle_seconds < 0:
         err("export.settle_seconds", "must be >= 0")
+    if ex.empty_settle_seconds < ex.settle_seconds:
+        err("export.empty_settle_seconds", "must be >= export.settle_seconds")
     if ex.rescan_seconds <= 0:
         err("export.rescan_seconds", "must be > 0")
     if ex.archive_days < 0 or ex.quarantine_days < 0:

@@ -69,8 +69,8 @@ def export_once(args: argparse.Namespace) -> int:
               "status` shows the outcome")
         return 0 if ok else 1
     try:
-        published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait)
+        counts = run_once(cfg, store, max_wait=args.wait)
     finally:
         lock.release()
-    print(f"published {published}, unchanged {unchanged}, quarantined {quarantined}")
-    return 0 if ok and not quarantined else 1
+    print(counts.summary())
+    return 0 if ok and counts.ok else 1
