@@ -58,6 +58,22 @@ def test_a_file_error_refuses_the_whole_file(tmp_path: Path, config_factory, ges
     assert _held_dirs(tmp_path) == []
 
 
+
+def test_a_refused_file_says_its_warnings_did_not_refuse_it(tmp_path: Path, config_factory,
+                                                            gestionale) -> None:
+    cfg = config_factory()
+    rows = _rows()
+    rows[2] = rows[2].replace("|PD|", "|PDV|")  # a warning: longer than documented
+    _drop(tmp_path / "export", "io_citta.dat",
+          _file(rows).replace(b"|COD_DITTA|", b" | COD_DITTA|"))  # a file error
+    result = _pipeline(cfg).process(["io_citta.dat"])
+    assert [o.outcome for o in result.outcomes] == ["quarantined"]
+    report = (tmp_path / "quarantine" / "io_citta.dat.errors.txt").read_text(encoding="utf-8")
+    assert "warning: line 4, column PROVINCIA" in report
+    assert ("Nothing of this file was published. The warning above did not refuse the file: "
+            "once the errors are fixed, that value is published as written.") in report
+
+
 ROW_ERRORS = {
     "repeated CHIAVE": lambda r: r[4],
     "text over the 4000 cap": lambda r: r.replace("|PD|", "|" + "P" * 4001 + "|"),
