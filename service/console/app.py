@@ -67,6 +67,10 @@ def status_routes(backend: ConsoleBackend) -> list[BaseRoute]:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if request.app.state.settings.status_only:  # status.http answers as it always has
+        return JSONResponse({"error": "not found" if exc.status_code == 404 else str(exc.detail),
+                             "endpoints": ["/healthz", "/status", "/metrics"]},
+                            status_code=exc.status_code)
     accept = request.headers.get("accept", "")
     if "text/html" not in accept or getattr(request.state, "user", None) is None:
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)

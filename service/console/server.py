@@ -83,7 +83,8 @@ class HttpServer:
 
     def start(self) -> None:
         self._thread.start()
-        log.info("http server listening", server=self.name, url=self.url)
+        log.info("status endpoint listening" if self.name == "status" else "console listening",
+                 address=self.address, port=self.port, url=self.url)
 
     def stop(self) -> None:
         stopping = getattr(getattr(self.app, "state", None), "stopping", None)

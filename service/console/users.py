@@ -99,7 +99,7 @@ class Users:
                                    (name,))
         return User(row["name"], row["role"], _version(row["hash"])) if row else None
 
-    def list(self) -> list[User]:
+    def all(self) -> list[User]:
         return [User(r["name"], r["role"], _version(r["hash"])) for r in
                 self.store.query("SELECT name, role, hash FROM console_users ORDER BY name")]
 

@@ -87,7 +87,7 @@ async def set_locale(request: Request) -> Response:
 
 async def _admin_page(request: Request, status_code: int = 200, flash: str | None = None,
                       error: str | None = None) -> Response:
-    users = await call(request, lambda: backend(request).users.list())
+    users = await call(request, lambda: backend(request).users.all())
     return render(request, "admin.html", status_code=status_code, users=users, roles=ROLES,
                   flash=flash, error=error)
 
