@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from connector.config import Config
 from connector.logsetup import redact
 from connector.state import StateStore
@@ -70,8 +72,9 @@ def masked_config(cfg: Config) -> list[tuple[str, str]]:
 
 
 class ConsoleBackend:
-    def __init__(self, view: Callable[[], LiveView]) -> None:
+    def __init__(self, view: Callable[[], LiveView], hasher: PasswordHasher | None = None) -> None:
         self._view = view
+        self._hasher = hasher  # tests pass a cheap one; None: argon2-cffi's defaults
         self._users: Users | None = None
         self._lock = threading.Lock()
 
@@ -117,7 +120,8 @@ class ConsoleBackend:
     def users(self) -> Users:
         with self._lock:
             if self._users is None or self._users.store is not self.store:
-                self._users = Users(self.store, self._users.hasher if self._users else None)
+                self._users = Users(self.store, self._users.hasher if self._users else
+                                    self._hasher)
             return self._users
 
     def record_action(self, name: str, detail: str, who: str) -> None:

@@ -60,7 +60,8 @@ def _is_page(scope: Scope, headers: Headers) -> bool:
     """A browser navigating to a page (redirected to /login) rather than a script or API."""
     path = scope["path"]
     return (scope["method"] in ("GET", "HEAD") and not path.startswith("/api/")
-            and path != "/status" and "text/event-stream" not in headers.get("accept", ""))
+            and path != "/status" and not path.endswith("/stream")
+            and "text/event-stream" not in headers.get("accept", ""))
 
 
 class ConsoleMiddleware:
