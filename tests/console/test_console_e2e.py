@@ -19,10 +19,10 @@ IMG = Path(__file__).resolve().parents[2] / "docs" / "guide" / "img"
 SHOTS = os.environ.get("CONSOLE_SCREENSHOTS") == "1"
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, full_page: bool = True) -> None:
     if SHOTS:
         IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(IMG / f"console-{name}.png"), full_page=True)
+        page.screenshot(path=str(IMG / f"console-{name}.png"), full_page=full_page)
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_log_in_read_the_pages_switch_to_italian_and_change_password(
 
     page.click("nav >> text=Configuration")
     expect(page.locator("h1")).to_have_text("Configuration")
-    shot(page, "configuration")
+    shot(page, "configuration", full_page=False)  # the first screen: the whole is long
 
     # Italian, kept across pages.
     page.select_option("#locale-select", "it")
