@@ -36,6 +36,22 @@ NAV = (
 )
 
 
+# The journal's action names (English, as stored) as people read them; a page that records
+# a new kind adds it here (an unknown one is shown as stored).
+ACTIONS = {
+    "login": i18n.N_("logged in"),
+    "logout": i18n.N_("logged out"),
+    "password changed": i18n.N_("changed their password"),
+    "user added": i18n.N_("added a user"),
+    "user password set": i18n.N_("set a user's password"),
+}
+
+
+def _action(name: Any) -> str:
+    label = ACTIONS.get(str(name))
+    return i18n._(label) if label else str(name)
+
+
 def _when(ts: Any) -> str:
     """A Unix time as the pages show it ("-" for none)."""
     if ts in (None, "", 0):
@@ -68,7 +84,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "xml"], default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(_=lambda text: i18n._(text), ngettext=i18n.ngettext, nav=NAV)
-    env.filters.update(when=_when, ago=_ago)
+    env.filters.update(when=_when, ago=_ago, action=_action)
     return env
 
 

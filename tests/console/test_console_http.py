@@ -250,8 +250,8 @@ def test_admin_adds_a_user_and_the_journal_shows_who_did_what(console: Console) 
     assert re.search(r"<td>gino</td><td>viewer", r.text)
     assert console.backend.users.get("gino").role == "viewer"  # type: ignore[union-attr]
     dash = client.get("/api/dashboard").text
-    assert "user added" in dash and "gino (viewer)" in dash
-    assert re.search(r"<td>admin</td><td>login</td>", dash)
+    assert "added a user" in dash and "gino (viewer)" in dash
+    assert re.search(r"<td>admin</td><td>logged in</td>", dash)
 
 
 # Pages ------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 // it adds the dashboard's refresh, the live log and the language switch on change.
 "use strict";
 
+document.documentElement.classList.add("js");
+
 document.addEventListener("DOMContentLoaded", function () {
   var select = document.getElementById("locale-select");
   if (select) {
