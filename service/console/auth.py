@@ -118,11 +118,17 @@ class RateLimiter:
                     self._fails.pop(key, None)
         return wait
 
+    MAX_KEYS = 10000  # beyond, keys whose failures left the window are forgotten
+
     def fail(self, *keys: str) -> None:
         now = self.clock()
         with self._lock:
             for key in keys:
                 self._trim(key, now).append(now)
+            if len(self._fails) > self.MAX_KEYS:  # many names tried: memory stays bounded
+                for key in list(self._fails):
+                    if not self._trim(key, now):
+                        del self._fails[key]
 
     def clear(self, key: str) -> None:
         with self._lock:

@@ -358,3 +358,35 @@ def test_status_only_server_has_no_pages_and_no_login(console_factory: Callable)
     r = client.get("/login")
     assert r.status_code == 404 and "/healthz" in r.json()["endpoints"]
     assert client.get("/").status_code == 404
+
+
+def test_stopping_the_server_ends_a_live_log_at_once(console: Console) -> None:
+    import threading
+    import time
+
+    client = console.login()
+    with client.stream("GET", "/logs/stream", timeout=15) as r:
+        lines = r.iter_lines()
+        assert next(lines).startswith("retry:")
+        started = time.monotonic()
+        stopper = threading.Thread(target=console.server.stop)
+        stopper.start()
+        for _ in lines:  # the stream ends (the server closes it), no event needed
+            pass
+        stopper.join(15)
+        assert not stopper.is_alive()
+    assert time.monotonic() - started < 3.0
+
+
+def test_the_rate_limiter_forgets_old_keys_beyond_its_bound() -> None:
+    from service.console.auth import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(5, 300, lambda: now[0])
+    limiter.MAX_KEYS = 100  # type: ignore[misc]
+    for i in range(100):
+        limiter.fail(f"user:{i}")
+    now[0] = 301.0
+    limiter.fail("user:new")
+    assert limiter.retry_after("user:new") == 0
+    assert len(limiter._fails) == 1
