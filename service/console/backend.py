@@ -22,6 +22,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
+from connector import controls
 from connector.config import Config
 from connector.logsetup import redact
 from connector.state import StateStore
@@ -124,17 +125,18 @@ class ConsoleBackend:
                                     self._hasher)
             return self._users
 
-    def record_action(self, name: str, detail: str, who: str) -> None:
-        self.users.record_action(name, detail, who)
+    def record_action(self, name: str, detail: str, who: str, target: str = "") -> None:
+        """The journal of operator actions (connector.controls: the console's, the CLI's)."""
+        controls.record_action(self.store, name, who=who, target=target, detail=detail)
 
     def actions(self, limit: int = 20) -> list[dict[str, Any]]:
-        return self.users.actions(limit)
+        return [{"at": a.at, "user": a.who, "action": a.action,
+                 "detail": " ".join(x for x in (a.target, a.detail) if x)}
+                for a in controls.actions(self.store, limit)]
 
-    # Pauses (the facade's; none until it offers them) --------------------------------------
+    # Pauses ---------------------------------------------------------------------------------
     def paused(self) -> list[str]:
-        f = self.facade()
-        fn = getattr(f, "paused", None)
-        return sorted(fn()) if fn is not None else []
+        return sorted(controls.paused(self.store))
 
     # The dashboard --------------------------------------------------------------------------
     def dashboard(self) -> dict[str, Any]:

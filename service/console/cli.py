@@ -42,9 +42,9 @@ def _read_password() -> str | None:
 
 def password(args: argparse.Namespace) -> int:
     from connector import i18n
-    from service.commands import config_from
     from connector.i18n import _
     from connector.state import StateStore
+    from service.commands import config_from
     from service.console.users import UserError, Users, check_name
 
     cfg = config_from(args)
@@ -64,8 +64,11 @@ def password(args: argparse.Namespace) -> int:
     except UserError as exc:
         print(f"connector: {exc}", file=sys.stderr)
         return 2
-    users.record_action("user password set" if existed else "user added",
-                        f"{user.name} ({user.role})", "connector console password")
+    from connector import controls
+
+    controls.record_action(users.store, "user password set" if existed else "user added",
+                           who="connector console password", target=user.name,
+                           detail=f"({user.role})")
     role = _("administrator") if user.role == "admin" else _("viewer")
     text = (_("Password of {user} ({role}) changed; their other sessions are closed.")
             if existed else _("User {user} ({role}) created: log in to the console with it."))

@@ -44,6 +44,8 @@ ACTIONS = {
     "password changed": i18n.N_("changed their password"),
     "user added": i18n.N_("added a user"),
     "user password set": i18n.N_("set a user's password"),
+    "pause": i18n.N_("paused a part"),
+    "resume": i18n.N_("resumed a part"),
 }
 
 

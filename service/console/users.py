@@ -1,4 +1,4 @@
-"""Console users (name, role, argon2 hash) and the journal of actions, in the state store.
+"""Console users (name, role, argon2 hash), in the state store.
 
 The state store is the place both the daemon and `connector console password` reach (SQLite
 in WAL mode: the command works while the daemon runs). A session carries the user's
@@ -28,9 +28,6 @@ MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" is a denia
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS console_users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS console_actions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL,
-    action TEXT NOT NULL, detail TEXT NOT NULL);
 """
 
 
@@ -133,15 +130,3 @@ class Users:
             self.set_password(row["name"], password, row["role"])
             return self.get(row["name"])
         return User(row["name"], row["role"], _version(row["hash"]))
-
-    # The journal of actions ---------------------------------------------------------------
-    def record_action(self, action: str, detail: str, who: str) -> None:
-        self.store.execute("INSERT INTO console_actions(at, user, action, detail) "
-                           "VALUES (?, ?, ?, ?)", (time.time(), who, action, detail[:2000]))
-        self.store.execute("DELETE FROM console_actions WHERE id <= "
-                           "(SELECT MAX(id) FROM console_actions) - 5000")
-
-    def actions(self, limit: int = 20) -> list[dict[str, object]]:
-        return [dict(r) for r in self.store.query(
-            "SELECT at, user, action, detail FROM console_actions ORDER BY id DESC LIMIT ?",
-            (limit,))]

@@ -271,11 +271,17 @@ def test_the_dashboard_shows_parts_errors_and_refreshes(console_factory) -> None
     c = console_factory(**{"import": {"enabled": True}})
     c.add_user()
     c.backend.store.record_event("error", "import", "the ERP refused order 42: missing customer")
+    from connector import controls
+
+    controls.pause(c.backend.store, "export", who="maria")
     client = c.login()
     page = client.get("/").text
     assert 'data-refresh="/api/dashboard"' in page
     assert "Export" in page and "orders" in page
     assert "the ERP refused order 42: missing customer" in page
+    assert re.search(r'<tr class="part-paused">\s*<td>Export</td>', page)
+    assert "Paused parts: export" in page
+    assert re.search(r"<td>maria</td><td>paused a part</td><td>export</td>", page)
 
 
 def test_the_configuration_is_shown_with_secrets_masked(console_factory) -> None:

@@ -194,5 +194,7 @@ def test_console_password_from_stdin(tmp_path: Path, config_file) -> None:
         assert done.returncode == 2 and text in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     assert users.verify("admin", "first password 1") is not None
-    actions = users.actions()
-    assert actions[0]["user"] == "connector console password"
+    from connector import controls
+
+    last = controls.actions(users.store)[0]
+    assert last.who == "connector console password" and last.target == "lucia"

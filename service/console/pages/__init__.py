@@ -2,7 +2,7 @@
 
 Helpers for handlers: `backend(request)`, `call(request, fn, *args)` (a blocking backend
 call in a worker thread, its state store connection closed after), `act(request, name,
-detail)` (record the action in the journal, with the user), `form(request)`.
+detail, target)` (record the action in the journal, with the user), `form(request)`.
 """
 
 from __future__ import annotations
@@ -43,11 +43,12 @@ async def call(request: Request, fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(run)
 
 
-async def act(request: Request, name: str, detail: str = "") -> None:
-    """Record an action taken by the request's user (shown on the dashboard)."""
+async def act(request: Request, name: str, detail: str = "", target: str = "") -> None:
+    """Record an action taken by the request's user (connector.controls' journal, shown on
+    the dashboard): `target` what it acted on (a part, a file, a record), `detail` the rest."""
     user = request.state.user
     await call(request, backend(request).record_action, name, detail,
-               user.name if user else "-")
+               user.name if user else "-", target)
 
 
 async def form(request: Request) -> FormData:

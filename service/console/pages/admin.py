@@ -115,7 +115,7 @@ async def change_password(request: Request) -> Response:
     request.state.session_out = {"u": changed.name, "v": changed.version,
                                  "c": request.state.csrf}
     request.state.user = changed
-    await act(request, "password changed", changed.name)
+    await act(request, "password changed", "", changed.name)
     return await _admin_page(request, flash=_("Your password has been changed."))
 
 
@@ -134,7 +134,7 @@ async def add_user(request: Request) -> Response:
         await call(request, users.set_password, name, password, role)  # type: ignore[arg-type]
     except UserError as exc:
         return await _admin_page(request, 400, error=str(exc))
-    await act(request, "user password set" if existed else "user added", f"{name} ({role})")
+    await act(request, "user password set" if existed else "user added", f"({role})", name)
     text = _("The password of {name} has been set.") if existed else _("User {name} added.")
     return await _admin_page(request, flash=text.format(name=name))
 
