@@ -296,8 +296,10 @@ class Runner:
         for key, address, make in wanted:
             try:
                 servers.append(make())
-            except (OSError, ValueError) as exc:
-                problem = f"{key}: cannot listen on {address}: {getattr(exc, 'strerror', None) or exc}"
+            except (OSError, ValueError, ConfigError) as exc:
+                problem = (exc.errors[0] if isinstance(exc, ConfigError) and exc.errors else
+                           f"{key}: cannot listen on {address}: "
+                           f"{getattr(exc, 'strerror', None) or exc}")
                 if required:
                     for s in servers:
                         s.close()

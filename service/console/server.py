@@ -18,6 +18,7 @@ import structlog
 import uvicorn
 
 from connector.config import Config, is_loopback
+from connector.errors import ConfigError
 from service.console.app import build_app
 from service.console.auth import ConsoleSettings, load_secret
 from service.console.backend import ConsoleBackend
@@ -27,13 +28,17 @@ log = structlog.get_logger("service.console")
 _GRACE_SECONDS = 3  # open requests (a live log) get this long at stop
 
 
-def settings_for(cfg: Config, *, status_only: bool = False) -> ConsoleSettings:
+def settings_for(cfg: Config) -> ConsoleSettings:
+    """The console's settings from console: (the session key read, or made, here)."""
     c = cfg.console
-    if status_only:
-        return ConsoleSettings(secret=b"-" * 32, status_only=True)
     secret_file = c.session_secret_file or (cfg.state_dir / "console_secret")
+    try:
+        secret = load_secret(secret_file)
+    except OSError as exc:
+        raise ConfigError([f"console.session_secret_file: cannot read or create {secret_file}: "
+                           f"{exc.strerror or exc}"], source=str(cfg.source_path)) from None
     return ConsoleSettings(
-        secret=load_secret(secret_file), secure_cookies=c.tls_cert is not None,
+        secret=secret, secure_cookies=c.tls_cert is not None,
         session_seconds=c.session_hours * 3600, login_attempts=c.login_attempts,
         login_window_seconds=c.login_window_seconds,
         max_body_bytes=int(c.max_upload_mb * 1024 * 1024), default_locale=cfg.locale)

@@ -198,3 +198,30 @@ def test_console_password_from_stdin(tmp_path: Path, config_file) -> None:
 
     last = controls.actions(users.store)[0]
     assert last.who == "connector console password" and last.target == "lucia"
+
+
+def test_a_session_key_that_cannot_be_made_is_a_configuration_error(config_file,
+                                                                    tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    path = config_file(export={"enabled": False},
+                       console={"http": f"127.0.0.1:{_free_port()}",
+                                "session_secret_file": str(blocker / "console_secret")})
+    runner = Runner(path, daemon_factory=lambda cfg: Daemon(cfg, loops=[]),
+                    install_signals=False, console_logs=False)
+    with pytest.raises(ConfigError) as e:
+        runner.run()
+    assert any(m.startswith("console.session_secret_file: cannot read or create")
+               for m in e.value.errors)
+
+
+def test_the_session_key_is_made_once_and_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from service.console.auth import load_secret
+
+    path = tmp_path / "state" / "console_secret"
+    first = load_secret(path)
+    assert len(first) >= 32 and load_secret(path) == first
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
