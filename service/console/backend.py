@@ -202,25 +202,26 @@ class ConsoleBackend:
     def config_path(self) -> str | None:
         return str(self.cfg.source_path) if self.cfg.source_path else None
 
+    def _doctor_module(self) -> Any | None:
+        try:
+            return importlib.import_module("connector.doctor")
+        except ModuleNotFoundError as exc:
+            if exc.name and "connector.doctor".startswith(exc.name):
+                return None
+            raise
+
+    def doctor_available(self) -> bool:
+        return getattr(self._doctor_module(), "run_checks", None) is not None
+
     def doctor(self) -> list[dict[str, Any]] | None:
-        """The checks of `connector doctor` when that command exists (None otherwise)."""
-        for name in ("connector.doctor", "service.doctor"):
-            try:
-                mod = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name and name.startswith(exc.name):
-                    continue
-                raise
-            fn = getattr(mod, "run_checks", None) or getattr(mod, "doctor", None)
-            if fn is None:
-                continue
-            out = []
-            for c in fn(self.cfg):
-                out.append(c if isinstance(c, dict) else
-                           {k: getattr(c, k, None) for k in ("name", "ok", "level", "message",
-                                                             "detail", "hint")})
-            return out
-        return None
+        """The checks of `connector doctor` (connector.doctor.run_checks), each as
+        {name, ok (True, False, None for a warning), message}; None without the module."""
+        fn = getattr(self._doctor_module(), "run_checks", None)
+        if fn is None:
+            return None
+        return [c if isinstance(c, dict) else
+                {"name": getattr(c, "name", ""), "ok": getattr(c, "ok", None),
+                 "message": getattr(c, "message", "")} for c in fn(self.cfg)]
 
     def log_file(self) -> Path:
         return self.cfg.log.dir / "connector.log"

@@ -396,3 +396,33 @@ def test_the_rate_limiter_forgets_old_keys_beyond_its_bound() -> None:
     limiter.fail("user:new")
     assert limiter.retry_after("user:new") == 0
     assert len(limiter._fails) == 1
+
+
+def test_the_doctors_checks_run_on_request(console: Console, monkeypatch) -> None:
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass
+    class Check:
+        name: str
+        ok: bool | None
+        message: str
+
+    calls: list[object] = []
+
+    def run_checks(cfg: object) -> list[Check]:
+        calls.append(cfg)
+        return [Check("folder export.watch", True, "OK, 20 GB free"),
+                Check("dropbox", None, "the folder is not synced by Dropbox"),
+                Check("appmanager", False, "AppManager refused the authKey: set APPMANAGER_AUTH_KEY")]
+
+    monkeypatch.setitem(sys.modules, "connector.doctor",
+                        types.SimpleNamespace(run_checks=run_checks))
+    client = console.login()
+    page = client.get("/config").text
+    assert 'href="/config?checks=1"' in page and not calls  # not on every visit
+    page = client.get("/config", params={"checks": "1"}).text
+    assert len(calls) == 1
+    assert "OK, 20 GB free" in page and "AppManager refused the authKey" in page
+    assert 'badge paused">warning' in page and 'badge down">failed' in page

@@ -1,5 +1,5 @@
 """Configuration: the effective configuration with secrets masked, and the checks of
-`connector doctor` when that command exists."""
+`connector doctor` (connector.doctor.run_checks) when that module exists."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from service.console.render import render
 
 
 async def config_page(request: Request) -> Response:
+    """The configuration; the doctor's checks on request (?checks=1): they try folders,
+    Dropbox, AppManager and the databases, which takes seconds, not on every visit."""
     b = backend(request)
     rows = await call(request, b.effective_config)
-    checks = await call(request, b.doctor)
-    return render(request, "config.html", rows=rows, checks=checks, source=b.config_path())
+    available = b.doctor_available()
+    run = available and request.query_params.get("checks") == "1"
+    checks = await call(request, b.doctor) if run else None
+    return render(request, "config.html", rows=rows, checks=checks, source=b.config_path(),
+                  doctor=available)
 
 
 def routes() -> list[Route]:
