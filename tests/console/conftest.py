@@ -26,9 +26,9 @@ def console_factory(config_factory: Callable[..., Config]) -> Iterator[Callable[
     made: list[Console] = []
 
     def make(settings: dict[str, Any] | None = None, tls: tuple[str, str] | None = None,
-             **overrides: Any) -> Console:
+             loops: list[Any] | None = None, **overrides: Any) -> Console:
         cfg = config_factory(**overrides)
-        daemon = Daemon(cfg, loops=[])
+        daemon = Daemon(cfg, loops=loops or [])
         view = LiveView(daemon)
         backend = ConsoleBackend(lambda: view, hasher=FAST_HASHER)
         clock = Clock()
@@ -37,11 +37,15 @@ def console_factory(config_factory: Callable[..., Config]) -> Iterator[Callable[
         server = HttpServer(build_app(backend, s), "127.0.0.1:0", tls=tls)
         server.start()
         c = Console(server.url.rstrip("/"), cfg, backend, s, server, clock)
+        if loops:
+            daemon.start(c.stop)
         made.append(c)
         return c
 
     yield make
     for c in made:
+        c.stop.set()
+        c.backend.live.daemon.join(5)
         for client in c.clients:
             client.close()
         c.server.stop()

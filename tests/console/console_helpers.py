@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ class Console:
     server: HttpServer
     clock: Clock
     clients: list[httpx.Client] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)  # the daemon's loops
 
     def client(self, **kw: Any) -> httpx.Client:
         c = httpx.Client(base_url=self.url, follow_redirects=False, timeout=10.0, **kw)

@@ -426,3 +426,44 @@ def test_the_doctors_checks_run_on_request(console: Console, monkeypatch) -> Non
     assert len(calls) == 1
     assert "OK, 20 GB free" in page and "AppManager refused the authKey" in page
     assert 'badge paused">warning' in page and 'badge down">failed' in page
+
+
+class _Beating:
+    """A loop that works: beats until stopped."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, stop, beat) -> None:  # type: ignore[no-untyped-def]
+        while not stop.wait(0.05):
+            beat()
+
+
+class _Refused:
+    """A loop that stops with a reason an operator must act on."""
+
+    name = "import"
+
+    def run(self, stop, beat) -> None:  # type: ignore[no-untyped-def]
+        from connector.errors import AuthError
+
+        raise AuthError("AppManager rejected the authKey: check APPMANAGER_AUTH_KEY")
+
+
+def test_the_dashboard_says_which_part_works_and_why_one_does_not(console_factory) -> None:
+    import time
+
+    c = console_factory(loops=[_Beating("export"), _Refused()], **{"import": {"enabled": True}})
+    c.add_user()
+    client = c.login()
+    deadline = time.monotonic() + 10
+    while True:
+        page = client.get("/api/dashboard").text
+        if "AppManager rejected the authKey" in page or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert re.search(r'<tr class="part-ok">\s*<td>Export</td>\s*<td><span class="badge ok">'
+                     r'working', page)
+    assert re.search(r'<tr class="part-down">\s*<td>Import: orders</td>', page)
+    assert "AppManager rejected the authKey: check APPMANAGER_AUTH_KEY" in page
+    assert "Something needs attention" in page
