@@ -80,7 +80,8 @@ def test_log_in_read_the_pages_switch_to_italian_and_change_password(
     expect(page.locator("table.logs")).to_contain_text("published")
     expect(page.locator("a.cid", has_text="file-3f9a1c2b7d10")).to_have_attribute(
         "href", "/logs?q=file-3f9a1c2b7d10")
-    page.wait_for_timeout(300)  # the stream opens (it reads from the end of the file)
+    # The stream is open (from the end of the file as it was then): a new line shows.
+    expect(page.locator("#log-table[data-live='1']")).to_have_count(1)
     _log(log, timestamp="2026-12-01T09:16:02", level="error", logger="connector.export",
          event="file refused, moved to quarantine", file="io_cli.dat",
          correlation_id="file-77aa01be22c3")

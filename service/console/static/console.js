@@ -38,6 +38,7 @@ document.addEventListener("DOMContentLoaded", function () {
     };
     var start = function () {
       source = new EventSource(table.dataset.stream);
+      source.onopen = function () { table.dataset.live = "1"; };
       source.onmessage = function (msg) {
         var ev = JSON.parse(msg.data);
         var tr = document.createElement("tr");
@@ -64,7 +65,11 @@ document.addEventListener("DOMContentLoaded", function () {
     start();
     if (follow) {
       follow.addEventListener("change", function () {
-        if (follow.checked) { start(); } else if (source) { source.close(); source = null; }
+        if (follow.checked) { start(); } else if (source) {
+          source.close();
+          source = null;
+          delete table.dataset.live;
+        }
       });
     }
   }
