@@ -1,0 +1,211 @@
+"""The export and upload pages over HTTP, on a real server over real folders: run now, the
+history, templates; upload, preview (errors grouped, keys added/changed/removed against
+the last published version), confirm (published through the export pipeline); refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+from console_helpers import Console, csrf
+
+from connector.state import StateStore
+
+CITTA_HEADER = "CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD"
+
+
+def citta(codes: list[int], renamed: dict[int, str] | None = None) -> bytes:
+    lines = [CITTA_HEADER]
+    for i in codes:
+        name = (renamed or {}).get(i, f"CITTA {i}")
+        lines.append(f"ACME§A{i:03d}|ACME|A{i:03d}|{name}|350{i:02d}|PD|01011900000000")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _published(console: Console) -> bytes:
+    data = (console.cfg.dropbox_folder("gestionale") / "io_citta.dat").read_bytes()
+    return data.removeprefix(b"\xef\xbb\xbf")  # the published form has a BOM
+
+
+def _upload(client: httpx.Client, name: str, data: bytes, token: str | None = None
+            ) -> httpx.Response:
+    return client.post("/upload", data={"csrf_token": token or csrf(client, "/upload")},
+                       files={"file": (name, data, "application/octet-stream")})
+
+
+def _token(r: httpx.Response) -> str:
+    assert r.status_code == 303, r.text
+    m = re.fullmatch(r"/upload/([A-Za-z0-9_-]+)", r.headers["location"])
+    assert m, r.headers["location"]
+    return m.group(1)
+
+
+def _actions(console: Console) -> list[str]:
+    return [f"{a['user']}:{a['action']}" for a in console.backend.actions(50)]
+
+
+def test_run_now_publishes_what_waits_and_the_page_shows_it(console: Console) -> None:
+    client = console.login()
+    console.cfg.export.watch.mkdir(parents=True, exist_ok=True)
+    (console.cfg.export.watch / "io_citta.dat").write_bytes(citta([1, 2, 3]))
+    page = client.get("/export").text
+    assert "Files waiting in the export folder: 1" in page and "io_citta.dat" in page
+    r = client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+    assert r.status_code == 200, r.text
+    assert "Published 1, unchanged 0, quarantined 0." in r.text
+    assert _published(console) == citta([1, 2, 3])
+    page = client.get("/export").text
+    assert "gestionale/io_citta.dat" in page
+    assert "Files waiting in the export folder: 0" in page
+    assert re.search(r"<summary>.*published 1", page)  # the run, with its per-file outcome
+    assert "admin:publish now" in _actions(console)
+
+
+def test_a_template_for_every_layout(console: Console) -> None:
+    client = console.login()
+    page = client.get("/export").text
+    links = re.findall(r'href="/export/template/([^"]+)"', page)
+    assert "io_citta" in links and len(links) > 10
+    r = client.get("/export/template/io_citta")
+    assert r.status_code == 200
+    assert 'filename="io_citta.dat"' in r.headers["content-disposition"]
+    assert r.text.splitlines()[0].startswith("CHIAVE|")
+    assert client.get("/export/template/io_nothing").status_code == 404
+
+
+def test_upload_preview_confirm_publishes_through_the_pipeline(console: Console) -> None:
+    client = console.login()
+    console.cfg.export.watch.mkdir(parents=True, exist_ok=True)
+    (console.cfg.export.watch / "io_citta.dat").write_bytes(citta([1, 2, 3]))
+    client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+    new = citta([2, 3, 4, 5], renamed={2: "CITTA RINOMINATA"})
+    token = _token(_upload(client, "io_citta.dat", new))
+    staged = console.cfg.state_dir / "console" / "uploads" / token
+    assert (staged / "upload").read_bytes() == new
+    assert not (console.cfg.export.watch / "io_citta.dat").exists()  # not yet: a preview only
+    page = client.get(f"/upload/{token}").text
+    assert "The file is valid." in page
+    changes = page[page.index('id="changes"'):]
+    assert re.search(r"Added</td><td>2</td><td><code>ACME§A004</code> <code>ACME§A005</code>",
+                     changes), changes
+    assert re.search(r"Changed</td><td>1</td><td><code>ACME§A002</code>", changes)
+    assert re.search(r"Removed</td><td>1</td><td><code>ACME§A001</code>", changes)
+    assert re.search(r"Unchanged</td><td>1<", changes)
+    assert _published(console) == citta([1, 2, 3])  # nothing published before confirming
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 200, r.text
+    assert "io_citta.dat is in the export folder." in r.text
+    assert "Published 1" in r.text
+    assert _published(console) == new
+    assert not staged.exists()
+    # The pipeline's own journal and archive have it, as for any dropped file.
+    store = StateStore(console.cfg.state_dir)
+    try:
+        rows = store.query("SELECT outcome FROM export_files WHERE source = 'io_citta.dat'")
+        assert [r["outcome"] for r in rows] == ["published", "published"]
+    finally:
+        store.close()
+    assert list(console.cfg.export.archive.rglob("io_citta.dat"))
+    acts = _actions(console)
+    assert "admin:upload" in acts and "admin:upload confirmed" in acts
+    # The token is spent.
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 404 and "expired" in r.text
+
+
+def test_an_invalid_upload_shows_its_errors_grouped(console: Console) -> None:
+    client = console.login()
+    lines = [CITTA_HEADER] + [f"|ACME|A{i:03d}|CITTA|35001|PD|01011900000000" for i in range(1, 5)]
+    lines.append("ACME§A009|ACME|A009|CITTA|35001|PD|notadate")  # a warning only
+    bad = ("\r\n".join(lines) + "\r\n").encode()  # four rows without their CHIAVE
+    page = client.get(f"/upload/{_token(_upload(client, 'io_citta.dat', bad))}").text
+    assert "The file has errors" in page
+    errors = page[page.index('id="errors"'):]
+    m = re.search(r"<strong>(\d+) × ([^<]+)</strong>", errors)
+    assert m and m.group(1) == "4" and "CHIAVE is required" in m.group(2), errors[:800]
+    assert errors.split('id="warnings"')[0].count('class="muted">line ') == 3  # a few, not all
+    warnings = page[page.index('id="warnings"'):]
+    assert re.search(r"<strong>1 × DAT_ULT_MOD", warnings), warnings[:800]
+    assert "Nothing of this tracciato was published before" in page
+
+
+def test_an_expired_or_unknown_preview_is_refused(console: Console) -> None:
+    client = console.login()
+    token = _token(_upload(client, "io_citta.dat", citta([1])))
+    meta = console.cfg.state_dir / "console" / "uploads" / token / "meta.json"
+    data = json.loads(meta.read_text())
+    data["at"] -= 3600
+    meta.write_text(json.dumps(data))
+    r = client.get(f"/upload/{token}")
+    assert r.status_code == 404 and "expired" in r.text
+    assert not meta.parent.exists()
+    for bad in ("nope", "../../etc", "a" * 100):
+        assert client.get(f"/upload/{bad}").status_code == 404
+    r = client.post("/upload/AAAAAAAAAAAAAAAAAAAAAAAA/confirm",
+                    data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 404
+    assert not (console.cfg.export.watch / "io_citta.dat").exists()
+
+
+def test_upload_refusals(console_factory) -> None:
+    c: Console = console_factory(settings={"max_body_bytes": 50_000})
+    c.add_user()
+    c.add_user("lucia", "lucia password", "viewer")
+    uploads = c.cfg.state_dir / "console" / "uploads"
+
+    def staged() -> list[str]:
+        return sorted(p.name for p in uploads.iterdir()) if uploads.exists() else []
+
+    # No login.
+    anon = c.client()
+    r = anon.post("/upload", data={"csrf_token": csrf(anon)},
+                  files={"file": ("io_citta.dat", citta([1]))})
+    assert r.status_code == 401
+    assert anon.get("/upload").status_code == 303
+    # A viewer reads the pages but cannot upload or confirm.
+    viewer = c.login("lucia", "lucia password")
+    assert viewer.get("/export").status_code == 200
+    page = viewer.get("/upload").text
+    assert "Only an administrator can upload files." in page and 'type="file"' not in page
+    r = _upload(viewer, "io_citta.dat", citta([1]), token=csrf(viewer, "/export"))
+    assert r.status_code == 403
+    assert viewer.post("/export/run", data={"csrf_token": csrf(viewer, "/export")}
+                       ).status_code == 403
+    admin = c.login()
+    token = _token(_upload(admin, "io_citta.dat", citta([1])))
+    r = viewer.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(viewer, "/export")})
+    assert r.status_code == 403
+    assert not (c.cfg.export.watch / "io_citta.dat").exists()
+    # No CSRF token.
+    r = admin.post("/upload", files={"file": ("io_citta.dat", citta([1]))})
+    assert r.status_code == 403
+    assert admin.post(f"/upload/{token}/confirm").status_code == 403
+    assert admin.post("/export/run").status_code == 403
+    before = staged()
+    # Too large: refused before anything is written.
+    r = _upload(admin, "io_citta.dat", citta(list(range(1, 100))) * 10)
+    assert r.status_code == 413
+    assert staged() == before
+    # A path in the name.
+    for evil in ("../x.dat", "a/b.dat", "/etc/io_citta.dat", "..", ".hidden.dat"):
+        r = _upload(admin, evil, citta([1]))
+        assert r.status_code == 400, evil
+        assert "is refused" in r.text, evil
+    assert staged() == before
+    assert not (c.cfg.state_dir / "console" / "x.dat").exists()
+    assert sorted(p.name for p in c.cfg.export.watch.iterdir()) == [] \
+        if c.cfg.export.watch.exists() else True
+
+
+def test_upload_names_with_a_path_or_nul_are_refused() -> None:
+    import pytest
+
+    from service.console.operations import UploadError, safe_upload_name
+
+    for evil in ("../x.dat", "a/b.dat", "a\\b.dat", "/etc/passwd", "C:x.dat", "x\x00.dat",
+                 "..", ".", "", " ", ".io_citta.dat", "x\n.dat"):
+        with pytest.raises(UploadError):
+            safe_upload_name(evil)
+    assert safe_upload_name("io_citta.dat") == "io_citta.dat"
+    assert safe_upload_name("articoli ERP 2026.csv") == "articoli ERP 2026.csv"
