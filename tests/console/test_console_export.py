@@ -209,3 +209,38 @@ def test_upload_names_with_a_path_or_nul_are_refused() -> None:
             safe_upload_name(evil)
     assert safe_upload_name("io_citta.dat") == "io_citta.dat"
     assert safe_upload_name("articoli ERP 2026.csv") == "articoli ERP 2026.csv"
+
+
+def test_extraction_full_changed_and_chosen_tracciati(console_factory, tmp_path) -> None:
+    """The SQL extraction from the export page, on the extraction tests' SQLite ERP: every
+    job, one chosen, then only what changed; what it writes is published as a drop."""
+    from tests.extract.conftest import open_erp
+
+    erp = open_erp("sqlite", tmp_path)
+    c: Console = console_factory(extract={"enabled": True, "url": erp.url, "jobs": erp.jobs()})
+    c.add_user()
+    client = c.login()
+    page = client.get("/export").text
+    jobs = re.findall(r'name="entity" value="([^"]+)"', page)
+    assert "io_art" in jobs and "io_giacenze" in jobs
+    r = client.post("/export/extract", data={"csrf_token": csrf(client, "/export"),
+                                             "mode": "full", "entity": "io_art"})
+    assert r.status_code == 200, r.text[-2000:]
+    assert "Extraction done." in r.text and "io_art" in r.text
+    written = sorted(p.name for p in c.cfg.export.watch.iterdir())
+    assert written == ["io_art.dat"], written  # the chosen one only
+    r = client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+    assert "Published 1" in r.text
+    r = client.post("/export/extract", data={"csrf_token": csrf(client, "/export"),
+                                             "mode": "changed", "entity": "io_art"})
+    assert r.status_code == 200 and "unchanged" in r.text
+    assert not [p for p in c.cfg.export.watch.iterdir() if p.is_file()]  # nothing new
+    r = client.post("/export/extract", data={"csrf_token": csrf(client, "/export"),
+                                             "mode": "sideways"})
+    assert r.status_code == 400
+    r = client.post("/export/extract", data={"csrf_token": csrf(client, "/export"),
+                                             "mode": "full", "entity": "io_nothing"})
+    assert r.status_code == 400
+    acts = _actions(c)
+    assert "admin:extract full" in acts and "admin:extract changed" in acts
+    erp.engine.dispose()
