@@ -26,8 +26,8 @@ controls = pytest.mark.skipif(not ConsoleBackend.controls_available(),
                                      "are not in this tree yet")
 
 # A header without CHIAVE: the whole file is refused (quarantined), not rows held back.
-BAD_CITTA = ("COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
-             "ACME|A001|ROMA|00100|RM|01011900000000\r\n").encode()
+BAD_CITTA = (b"COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
+             b"ACME|A001|ROMA|00100|RM|01011900000000\r\n")
 GOOD = b"CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
 
 
