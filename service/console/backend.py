@@ -253,14 +253,14 @@ class ConsoleBackend:
         the daemon's export loop when it runs (one process publishes), else one run here."""
         waiting = len(self.export_facts()["waiting"])
         if self.loop_running("export"):
-            self.record_action("publish now", f"{waiting} waiting; left to the export loop", who)
+            self.record_action("export.publish", f"{waiting} waiting; left to the export loop", who)
             return {"delegated": True, "waiting": waiting}
         from connector.app import export_once
 
         published, unchanged, quarantined = export_once(self.cfg, self.store,
                                                         max_wait=max_wait)
-        self.record_action("publish now", f"published {published}, unchanged {unchanged}, "
-                                          f"quarantined {quarantined}", who)
+        self.record_action("export.publish", f"published {published}, unchanged {unchanged}, "
+                                             f"quarantined {quarantined}", who)
         return {"delegated": False, "published": published, "unchanged": unchanged,
                 "quarantined": quarantined}
 
@@ -270,7 +270,7 @@ class ConsoleBackend:
         from connector.app import extract_once
 
         target = ",".join(entities) if entities else "all"
-        self.record_action(f"extract {mode}", target, who)
+        self.record_action("extract", mode, who, target)
         return extract_once(self.cfg, self.store, mode=mode, entities=entities, out=None,
                             trigger=f"console:{who}")
 
@@ -288,7 +288,7 @@ class ConsoleBackend:
         from service.console import operations
 
         token = operations.stage_upload(self.cfg, name, src, who, limit_bytes)
-        self.record_action("upload", name, who)
+        self.record_action("upload", "", who, name)
         return token
 
     def preview_upload(self, token: str) -> Any:
@@ -301,7 +301,7 @@ class ConsoleBackend:
         from service.console import operations
 
         name = operations.confirm_upload(self.cfg, token)
-        self.record_action("upload confirmed", name, who)
+        self.record_action("upload.confirm", "", who, name)
         return {"name": name, **self.publish_waiting(who)}
 
     def cancel_upload(self, token: str, who: str) -> None:
@@ -309,11 +309,11 @@ class ConsoleBackend:
 
         meta = operations.staged_meta(self.cfg, token)
         operations.drop_upload(self.cfg, token)
-        self.record_action("upload cancelled", str(meta.get("name")), who)
+        self.record_action("upload.cancel", "", who, str(meta.get("name")))
 
     # Quarantine and dead letters: the functions of `connector quarantine ...` and
     # `connector deadletters ...` (connector/export/quarantine_admin.py,
-    # connector/importing/deadletters.py), which record the action themselves as well.
+    # connector/importing/deadletters.py), which record their actions themselves.
     @staticmethod
     def _controls(name: str) -> Any:
         return importlib.import_module(name)
@@ -347,15 +347,11 @@ class ConsoleBackend:
 
     def quarantine_requeue(self, ident: str, who: str) -> Any:
         qa = self._controls("connector.export.quarantine_admin")
-        done = qa.requeue(self.cfg, self.store, ident, who=who)
-        self.record_action("quarantine requeue", done.entry.name, who)
-        return done
+        return qa.requeue(self.cfg, self.store, ident, who=who)  # it records the action
 
     def quarantine_purge(self, ident: str, who: str) -> Any:
         qa = self._controls("connector.export.quarantine_admin")
-        done = qa.purge(self.cfg, self.store, who=who, ident=ident)
-        self.record_action("quarantine purge", ", ".join(e.name for e in done.entries), who)
-        return done
+        return qa.purge(self.cfg, self.store, who=who, ident=ident)  # it records the action
 
     def dead_letters(self) -> list[Any] | None:
         if not self.controls_available():
@@ -369,9 +365,7 @@ class ConsoleBackend:
 
     def discard_dead_letter(self, ident: str, who: str) -> Any:
         dl = self._controls("connector.importing.deadletters")
-        done = dl.discard(self.store, ident, who=who)
-        self.record_action("dead letter discarded", done.id, who)
-        return done
+        return dl.discard(self.store, ident, who=who)  # it records the action
 
     # The import ------------------------------------------------------------------------------
     def import_facts(self) -> dict[str, Any]:
@@ -411,7 +405,7 @@ class ConsoleBackend:
                 importer.close()
             result = {"(retries)": dataclasses.asdict(cycle.recovered),
                       **{k: dataclasses.asdict(v) for k, v in cycle.streams.items()}}
-        self.record_action("import now", ",".join(streams), who)
+        self.record_action("import.now", "", who, ",".join(streams))
         return result
 
     def retry_dead_letter(self, ident: str, who: str) -> dict[str, Any]:
@@ -434,6 +428,6 @@ class ConsoleBackend:
             sink.close()
         after = journal.entry(letter.id)
         state = after.state if after is not None else "?"
-        self.record_action("dead letter retried", f"{letter.id}: {state}", who)
+        self.record_action("deadletter.retry", state, who, letter.id)
         return {"id": letter.id, "state": state, "outcomes": [str(o) for o in outcomes],
                 "reason": after.last_error if after is not None else None}

@@ -59,7 +59,7 @@ def test_quarantine_list_report_download_requeue(console: Console) -> None:
     assert r.status_code == 200 and "back in the export folder" in r.text
     assert (console.cfg.export.watch / "io_citta.dat").read_bytes() == BAD_CITTA
     assert "The quarantine is empty." in client.get("/quarantine").text
-    assert any(a["action"] == "quarantine requeue" and a["user"] == "admin"
+    assert any(a["action"] == "quarantine.requeue" and a["user"] == "admin"
                for a in console.backend.actions(20))
     # The same name in the export folder already: refused, nothing moved.
     ident = _quarantine_one(console)
@@ -135,7 +135,7 @@ def test_import_page_streams_and_import_now(import_console: Console,
     assert row and (int(row.group(1)), int(row.group(2))) == (3, 3), r.text[-3000:]
     assert len(list((c.cfg.import_.erp.path).glob("orders_*.json"))) == 3
     assert re.search(rf"<td>orders</td><td>{max(ids)}</td>", client.get("/import").text)
-    assert any(a["action"] == "import now" for a in c.backend.actions(10))
+    assert any(a["action"] == "import.now" for a in c.backend.actions(10))
     c.add_user("lucia", "lucia password", "viewer")
     viewer = c.login("lucia", "lucia password")
     assert viewer.post("/import/run", data={"csrf_token": csrf(viewer, "/import")}
@@ -190,4 +190,4 @@ def test_dead_letters_shown_retried_discarded(import_console: Console, sandbox: 
     assert not (tmp_path / "erp" / "orders_202.json").exists()
     assert client.get("/import/dead/orders/999").status_code == 404
     acts = [a["action"] for a in c.backend.actions(20)]
-    assert "dead letter retried" in acts and "dead letter discarded" in acts
+    assert "deadletter.retry" in acts and "deadletter.discard" in acts

@@ -59,7 +59,7 @@ def test_run_now_publishes_what_waits_and_the_page_shows_it(console: Console) ->
     assert "gestionale/io_citta.dat" in page
     assert "Files waiting in the export folder: 0" in page
     assert re.search(r"<summary>.*published 1", page)  # the run, with its per-file outcome
-    assert "admin:publish now" in _actions(console)
+    assert "admin:export.publish" in _actions(console)
 
 
 def test_a_template_for_every_layout(console: Console) -> None:
@@ -108,7 +108,7 @@ def test_upload_preview_confirm_publishes_through_the_pipeline(console: Console)
         store.close()
     assert list(console.cfg.export.archive.rglob("io_citta.dat"))
     acts = _actions(console)
-    assert "admin:upload" in acts and "admin:upload confirmed" in acts
+    assert "admin:upload" in acts and "admin:upload.confirm" in acts
     # The token is spent.
     r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
     assert r.status_code == 404 and "expired" in r.text
@@ -241,6 +241,7 @@ def test_extraction_full_changed_and_chosen_tracciati(console_factory, tmp_path)
     r = client.post("/export/extract", data={"csrf_token": csrf(client, "/export"),
                                              "mode": "full", "entity": "io_nothing"})
     assert r.status_code == 400
-    acts = _actions(c)
-    assert "admin:extract full" in acts and "admin:extract changed" in acts
+    acts = [(a["user"], a["action"], a["detail"]) for a in c.backend.actions(20)]
+    assert ("admin", "extract", "io_art full") in acts
+    assert ("admin", "extract", "io_art changed") in acts
     erp.engine.dispose()
