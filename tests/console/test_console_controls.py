@@ -191,3 +191,51 @@ def test_dead_letters_shown_retried_discarded(import_console: Console, sandbox: 
     assert client.get("/import/dead/orders/999").status_code == 404
     acts = [a["action"] for a in c.backend.actions(20)]
     assert "deadletter.retry" in acts and "deadletter.discard" in acts
+
+
+def test_with_the_daemons_loops_running_work_is_handed_to_them(
+        console_factory: Any, config_factory: Any, sandbox: SandboxServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real export and import loops run: publish now is left to the export loop, a
+    confirmed upload is published by it, import now is handed to the import loop (one
+    process writes to the ERP) and its counts come back."""
+    import time
+
+    from connector.app import build_export, build_import
+    from connector.state import StateStore
+
+    monkeypatch.setenv("CONSOLE_TEST_AUTH_KEY", AUTH_KEY)
+    ov = {"import": {"enabled": True,
+                     "appmanager": {"url": sandbox.url, "auth_key_env": "CONSOLE_TEST_AUTH_KEY",
+                                    "poll_seconds": 3600},
+                     "erp": {"sink": "files", "path": str(tmp_path / "erp"), "format": "json"}}}
+    cfg = config_factory(**ov)
+    store = StateStore(cfg.state_dir)
+    c: Console = console_factory(loops=[*build_export(cfg, store), *build_import(cfg, store)],
+                                 **ov)
+    c.add_user()
+    client = c.login()
+    deadline = time.monotonic() + 20
+    while not (c.backend.loop_running("export") and c.backend.loop_running("import")):
+        assert time.monotonic() < deadline, "the loops did not start"
+        time.sleep(0.05)
+    r = client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+    assert r.status_code == 200 and "the export loop publishes them" in r.text
+    data = GOOD + "ACME§A001|ACME|A001|ROMA|00100|RM|01011900000000\r\n".encode()
+    r = client.post("/upload", data={"csrf_token": csrf(client, "/upload")},
+                    files={"file": ("io_citta.dat", data)})
+    token = r.headers["location"].rsplit("/", 1)[1]
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 200 and "io_citta.dat is in the export folder." in r.text
+    published = c.cfg.dropbox_folder("gestionale") / "io_citta.dat"
+    deadline = time.monotonic() + 30
+    while not (published.exists() and published.read_bytes().endswith(data[-40:])):
+        assert time.monotonic() < deadline, "the export loop did not publish the upload"
+        time.sleep(0.1)
+    sandbox.enqueue_demo("orders", 2, rows=1)
+    r = client.post("/import/run", data={"csrf_token": csrf(client, "/import"),
+                                         "stream": "orders"})
+    assert r.status_code == 200, r.text[-2000:]
+    row = re.search(r"<tr><td>orders</td><td>(\d+)</td><td>(\d+)</td>", r.text)
+    assert row and (int(row.group(1)), int(row.group(2))) == (2, 2), r.text[-3000:]
+    store.close()
