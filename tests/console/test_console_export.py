@@ -245,3 +245,27 @@ def test_extraction_full_changed_and_chosen_tracciati(console_factory, tmp_path)
     assert ("admin", "extract", "io_art full") in acts
     assert ("admin", "extract", "io_art changed") in acts
     erp.engine.dispose()
+
+
+def test_an_erp_csv_is_previewed_as_the_tracciato_it_becomes(console_factory) -> None:
+    """An ERP CSV named in export.dialects: judged as converted, compared with the
+    tracciato it is published as (io_citta), published under its own name on confirm."""
+    from tests.export.test_export_dialect import DIALECT
+
+    c: Console = console_factory(export={"dialects": [DIALECT]})
+    c.add_user()
+    client = c.login()
+    c.cfg.export.watch.mkdir(parents=True, exist_ok=True)
+    (c.cfg.export.watch / "io_citta.dat").write_bytes(citta([1, 2]))
+    client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+    csv = "Codice;Comune;Cap;Prov\r\nA002;Forlì;47121;FC\r\nA003;Lodi;26900;LO\r\n"
+    token = _token(_upload(client, "comuni_2026.csv", csv.encode("cp1252")))
+    page = client.get(f"/upload/{token}").text
+    assert "The file is valid." in page and "gestionale/io_citta.dat" in page
+    changes = page[page.index('id="changes"'):]
+    assert re.search(r"Added</td><td>1</td><td><code>ACME§A003</code>", changes), changes
+    assert re.search(r"Changed</td><td>1</td><td><code>ACME§A002</code>", changes)
+    assert re.search(r"Removed</td><td>1</td><td><code>ACME§A001</code>", changes)
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert "comuni_2026.csv is in the export folder." in r.text and "Published 1" in r.text
+    assert "ACME§A003|ACME|A003|Lodi|26900|LO" in _published(c).decode("utf-8")
