@@ -22,7 +22,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from connector.config import Config
@@ -217,30 +217,45 @@ def preview(cfg: Config, store: StateStore, token: str) -> Preview:
     warns = _groups(report.warnings) if report is not None else []
     layout_name = (target.layout or name.rsplit(".", 1)[0]).lower().removesuffix(".dat")
     changes = None
-    if j.rows or j.valid:
+    note = None
+    if j.valid:  # an invalid file's canonical form is not what would be published
         changes = compare(cfg, store, target.folder, target.name, layout_name, canonical)
+    else:
+        note = _("What would change on the iPads is shown once the file has no errors.")
     return Preview(**base, kind=target.kind, destination=f"{target.folder}/{target.name}",  # type: ignore[arg-type]
                    layout=layout_name, valid=j.valid, rows=j.rows, errors=j.count,
                    warnings=j.warnings, error_groups=errors, warning_groups=warns,
-                   changes=changes)
+                   changes=changes, note=note)
 
 
 def last_published(cfg: Config, store: StateStore, folder: str, name: str) -> Path | None:
     """The last published version of folder/name: the Dropbox folder itself (folder mode),
-    else the newest copy in the export archive of the source the journal names."""
+    else the newest copy in the export archive of the source the journal names (the archive
+    keeps each day's copies as `name`, `name (2)`, ...: the newest is the last written)."""
     if cfg.dropbox.mode == "folder":
         p = cfg.dropbox_folder(folder) / name
         if p.is_file():
             return p
-    row = store.query_one("SELECT source FROM export_published WHERE folder = ? AND name = ?",
-                          (folder, name)) if _has_table(store, "export_published") else None
+    row = _published_row(store, folder, name)
     archive = cfg.export.archive
     if row is None or archive is None or not archive.is_dir():
         return None
-    source = str(row["source"])
-    found = [d / source for d in sorted(archive.iterdir(), reverse=True)
-             if d.is_dir() and (d / source).is_file()]
-    return found[0] if found else None
+    source = PurePosixPath(str(row["source"]))
+    copy = re.compile(rf"^{re.escape(source.stem)}( \(\d+\))?{re.escape(source.suffix)}$")
+    for day in sorted((d for d in archive.iterdir() if d.is_dir()), reverse=True):
+        where = day / source.parent
+        found = [p for p in where.iterdir() if copy.match(p.name) and p.is_file()] \
+            if where.is_dir() else []
+        if found:
+            return max(found, key=lambda p: p.stat().st_mtime_ns)
+    return None
+
+
+def _published_row(store: StateStore, folder: str, name: str) -> Any:
+    if not _has_table(store, "export_published"):
+        return None
+    return store.query_one("SELECT source, published_at FROM export_published "
+                           "WHERE folder = ? AND name = ?", (folder, name))
 
 
 def _has_table(store: StateStore, table: str) -> bool:
@@ -279,6 +294,10 @@ def compare(cfg: Config, store: StateStore, folder: str, name: str, layout_name:
                        problem=_("unknown tracciato: no comparison"))
     keys = _key_columns(layout)
     changes = Changes(against=str(old) if old else None, key=", ".join(keys))
+    if old is None and _published_row(store, folder, name) is not None:
+        changes.problem = _("It was published before, but that version is not at hand (not "
+                            "in the Dropbox folder nor in the export archive): no comparison.")
+        return changes
     try:
         before = dict(_rows(old, layout, keys)) if old is not None else {}
         for key, digest in _rows(new, layout, keys):

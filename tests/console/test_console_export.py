@@ -127,7 +127,7 @@ def test_an_invalid_upload_shows_its_errors_grouped(console: Console) -> None:
     assert errors.split('id="warnings"')[0].count('class="muted">line ') == 3  # a few, not all
     warnings = page[page.index('id="warnings"'):]
     assert re.search(r"<strong>1 × DAT_ULT_MOD", warnings), warnings[:800]
-    assert "Nothing of this tracciato was published before" in page
+    assert "shown once the file has no errors" in page and 'id="changes"' not in page
 
 
 def test_an_expired_or_unknown_preview_is_refused(console: Console) -> None:
@@ -269,3 +269,29 @@ def test_an_erp_csv_is_previewed_as_the_tracciato_it_becomes(console_factory) ->
     r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
     assert "comuni_2026.csv is in the export folder." in r.text and "Published 1" in r.text
     assert "ACME§A003|ACME|A003|Lodi|26900|LO" in _published(c).decode("utf-8")
+
+
+def test_the_last_published_version_from_the_archive_or_none_at_hand(console: Console) -> None:
+    """Not in the Dropbox folder (deleted there, or the API publisher): the newest archived
+    copy of the day (`io_citta (2).dat`); neither: the preview says so, no comparison."""
+    client = console.login()
+    watch = console.cfg.export.watch
+    watch.mkdir(parents=True, exist_ok=True)
+    for rows in ([1, 2], [1, 2, 3]):  # two publishes the same day: two archived copies
+        (watch / "io_citta.dat").write_bytes(citta(rows))
+        r = client.post("/export/run", data={"csrf_token": csrf(client, "/export")})
+        assert "Published 1" in r.text
+    copies = sorted(p.name for p in console.cfg.export.archive.rglob("io_citta*"))
+    assert copies == ["io_citta (2).dat", "io_citta.dat"], copies
+    (console.cfg.dropbox_folder("gestionale") / "io_citta.dat").unlink()
+    page = client.get(f"/upload/{_token(_upload(client, 'io_citta.dat', citta([1, 2, 3, 4])))}"
+                      ).text
+    changes = page[page.index('id="changes"'):]
+    assert "io_citta (2).dat" in changes
+    assert re.search(r"Added</td><td>1</td><td><code>ACME§A004</code>", changes), changes
+    assert re.search(r"Unchanged</td><td>3<", changes)
+    for p in console.cfg.export.archive.rglob("io_citta*"):
+        p.unlink()
+    page = client.get(f"/upload/{_token(_upload(client, 'io_citta.dat', citta([1])))}").text
+    assert "It was published before, but that version is not at hand" in page
+    assert "every row is new" not in page and 'class="changes"' not in page
