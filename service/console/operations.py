@@ -42,6 +42,10 @@ class UploadError(ConnectorError):
     """An upload refused: the message is for the operator (translated)."""
 
 
+class NameTaken(UploadError):
+    """A file of the upload's name waits in the export folder: the preview is kept."""
+
+
 # Names --------------------------------------------------------------------------------------
 def safe_upload_name(raw: str) -> str:
     """The upload's file name, or UploadError: a bare name only (no folder, no drive, no
@@ -329,6 +333,10 @@ def confirm_upload(cfg: Config, token: str) -> str:
     name = safe_upload_name(str(meta["name"]))
     watch = cfg.export.watch
     watch.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(watch / name):  # a file of that name waits: never replaced unseen
+        raise NameTaken(_("A file named {name} is already waiting in the export folder: "
+                            "let it be published (or remove it), then confirm again.").format(
+                                name=name))
     src = _staged(cfg, token) / "upload"
     with open(src, "rb") as fin, atomic_writer(watch / name,
                                                tmp_name=f".{name}.console-{os.getpid()}") as out:

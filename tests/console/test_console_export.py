@@ -295,3 +295,18 @@ def test_the_last_published_version_from_the_archive_or_none_at_hand(console: Co
     page = client.get(f"/upload/{_token(_upload(client, 'io_citta.dat', citta([1])))}").text
     assert "It was published before, but that version is not at hand" in page
     assert "every row is new" not in page and 'class="changes"' not in page
+
+
+def test_confirm_never_replaces_a_file_waiting_under_that_name(console: Console) -> None:
+    client = console.login()
+    token = _token(_upload(client, "io_citta.dat", citta([1, 2])))
+    watch = console.cfg.export.watch
+    watch.mkdir(parents=True, exist_ok=True)
+    (watch / "io_citta.dat").write_bytes(citta([7]))  # dropped meanwhile
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 409 and "already waiting in the export folder" in r.text
+    assert (watch / "io_citta.dat").read_bytes() == citta([7])
+    (watch / "io_citta.dat").unlink()
+    r = client.post(f"/upload/{token}/confirm", data={"csrf_token": csrf(client, "/upload")})
+    assert r.status_code == 200 and "Published 1" in r.text  # the preview was kept
+    assert _published(console) == citta([1, 2])

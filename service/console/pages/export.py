@@ -21,7 +21,7 @@ from starlette.routing import Route
 from connector.errors import ConnectorError
 from connector.i18n import _
 from service.console import auth
-from service.console.operations import UploadError
+from service.console.operations import NameTaken, UploadError
 from service.console.pages import backend, call, settings
 from service.console.render import render
 
@@ -138,6 +138,9 @@ async def confirm(request: Request) -> Response:
     try:
         res = await call(request, backend(request).confirm_upload, token, _who(request))
     except UploadError as exc:
+        if isinstance(exc, NameTaken):
+            p = await call(request, backend(request).preview_upload, token)
+            return render(request, "preview.html", status_code=409, p=p, error=str(exc))
         return await upload_page(request, 404, str(exc))
     except ConnectorError as exc:
         return await _export_page(request, 503, error=_("Publishing failed: {error}").format(
