@@ -257,12 +257,11 @@ class ConsoleBackend:
             return {"delegated": True, "waiting": waiting}
         from connector.app import export_once
 
-        published, unchanged, quarantined = export_once(self.cfg, self.store,
-                                                        max_wait=max_wait)
-        self.record_action("export.publish", f"published {published}, unchanged {unchanged}, "
-                                             f"quarantined {quarantined}", who)
-        return {"delegated": False, "published": published, "unchanged": unchanged,
-                "quarantined": quarantined}
+        counts = export_once(self.cfg, self.store, max_wait=max_wait)
+        self.record_action("export.publish", counts.summary(), who)
+        return {"delegated": False, "published": counts.published,
+                "unchanged": counts.unchanged, "quarantined": counts.quarantined,
+                "held_back": sum(counts.held_back.values())}
 
     def run_extract(self, mode: str, entities: list[str] | None, who: str) -> Any:
         """One extraction run (`connector export --once --full|--changed [--entity ...]`);
