@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import re
 import threading
 from collections.abc import Callable
@@ -225,3 +226,207 @@ class ConsoleBackend:
 
     def log_file(self) -> Path:
         return self.cfg.log.dir / "connector.log"
+
+    # Export, upload, quarantine, import (service/console/operations.py) ----------------------
+    def loop_running(self, name: str) -> bool:
+        """True when the daemon runs the loop `name` now (export, import, extract...)."""
+        return bool(self.live.daemon.alive().get(name))
+
+    def export_facts(self) -> dict[str, Any]:
+        from service.console import operations
+
+        facts = operations.export_page(self.cfg, self.store)
+        facts["jobs"] = self.extract_jobs()
+        facts["loop"] = self.loop_running("export")
+        return facts
+
+    def extract_jobs(self) -> list[str]:
+        ext = getattr(self.cfg, "extract", None)
+        if ext is None or not ext.enabled:
+            return []
+        from connector.extract.jobs import select_jobs
+
+        return [j.name for j in select_jobs(self.cfg, None)]
+
+    def publish_waiting(self, who: str, max_wait: float = 30.0) -> dict[str, Any]:
+        """Publish what the export folder holds, as `connector export --once` does: left to
+        the daemon's export loop when it runs (one process publishes), else one run here."""
+        waiting = len(self.export_facts()["waiting"])
+        if self.loop_running("export"):
+            self.record_action("export.publish", f"{waiting} waiting; left to the export loop", who)
+            return {"delegated": True, "waiting": waiting}
+        from connector.app import export_once
+
+        counts = export_once(self.cfg, self.store, max_wait=max_wait)
+        self.record_action("export.publish", counts.summary(), who)
+        return {"delegated": False, "published": counts.published,
+                "unchanged": counts.unchanged, "quarantined": counts.quarantined,
+                "held_back": sum(counts.held_back.values())}
+
+    def run_extract(self, mode: str, entities: list[str] | None, who: str) -> Any:
+        """One extraction run (`connector export --once --full|--changed [--entity ...]`);
+        what it writes into the watch folder is then published as any dropped file."""
+        from connector.app import extract_once
+
+        target = ",".join(entities) if entities else "all"
+        self.record_action("extract", mode, who, target)
+        return extract_once(self.cfg, self.store, mode=mode, entities=entities, out=None,
+                            trigger=f"console:{who}")
+
+    def template(self, layout: str) -> tuple[str, str]:
+        from service.console import operations
+
+        return operations.template_for(layout)
+
+    def layouts(self) -> list[tuple[str, str]]:
+        from service.console import operations
+
+        return operations.layouts()
+
+    def stage_upload(self, name: str, src: Any, who: str, limit_bytes: int) -> str:
+        from service.console import operations
+
+        token = operations.stage_upload(self.cfg, name, src, who, limit_bytes)
+        self.record_action("upload", "", who, name)
+        return token
+
+    def preview_upload(self, token: str) -> Any:
+        from service.console import operations
+
+        return operations.preview(self.cfg, self.store, token)
+
+    def confirm_upload(self, token: str, who: str) -> dict[str, Any]:
+        """The staged file into the watch folder; then published as `publish_waiting`."""
+        from service.console import operations
+
+        name = operations.confirm_upload(self.cfg, token)
+        self.record_action("upload.confirm", "", who, name)
+        return {"name": name, **self.publish_waiting(who)}
+
+    def cancel_upload(self, token: str, who: str) -> None:
+        from service.console import operations
+
+        meta = operations.staged_meta(self.cfg, token)
+        operations.drop_upload(self.cfg, token)
+        self.record_action("upload.cancel", "", who, str(meta.get("name")))
+
+    # Quarantine and dead letters: the functions of `connector quarantine ...` and
+    # `connector deadletters ...` (connector/export/quarantine_admin.py,
+    # connector/importing/deadletters.py), which record their actions themselves.
+    @staticmethod
+    def _controls(name: str) -> Any:
+        return importlib.import_module(name)
+
+    @staticmethod
+    def controls_available() -> bool:
+        """False on a connector without the quarantine and dead-letter controls (issue 15)."""
+        return importlib.util.find_spec("connector.importing.deadletters") is not None
+
+    def quarantine(self) -> list[Any] | None:
+        if not self.controls_available():
+            return None
+        qa = self._controls("connector.export.quarantine_admin")
+        return list(qa.entries(self.cfg, self.store))
+
+    def quarantine_show(self, ident: str) -> Any:
+        qa = self._controls("connector.export.quarantine_admin")
+        return qa.show(self.cfg, self.store, ident)
+
+    def quarantine_file(self, ident: str) -> tuple[str, Path] | None:
+        """(download name, path) of a quarantined file; None when only its report is left
+        or it is a link (never followed)."""
+        qa = self._controls("connector.export.quarantine_admin")
+        e = qa.find(self.cfg, self.store, ident)
+        if e.kind == "report" or e.link:
+            return None
+        path = Path(e.path) / e.name if e.kind == "held-back" else Path(e.path)
+        if path.is_symlink() or not path.is_file():
+            return None
+        return e.name.rsplit("/", 1)[-1], path
+
+    def quarantine_requeue(self, ident: str, who: str) -> Any:
+        qa = self._controls("connector.export.quarantine_admin")
+        return qa.requeue(self.cfg, self.store, ident, who=who)  # it records the action
+
+    def quarantine_purge(self, ident: str, who: str) -> Any:
+        qa = self._controls("connector.export.quarantine_admin")
+        return qa.purge(self.cfg, self.store, who=who, ident=ident)  # it records the action
+
+    def dead_letters(self) -> list[Any] | None:
+        if not self.controls_available():
+            return None
+        dl = self._controls("connector.importing.deadletters")
+        return list(dl.letters(self.store))
+
+    def dead_letter(self, ident: str) -> Any:
+        dl = self._controls("connector.importing.deadletters")
+        return dl.show(self.store, ident)
+
+    def discard_dead_letter(self, ident: str, who: str) -> Any:
+        dl = self._controls("connector.importing.deadletters")
+        return dl.discard(self.store, ident, who=who)  # it records the action
+
+    # The import ------------------------------------------------------------------------------
+    def import_facts(self) -> dict[str, Any]:
+        from connector.importing import status as import_status
+
+        facts = import_status.collect(self.cfg, self.store)
+        facts["loop"] = self.loop_running("import")
+        return facts
+
+    def _handover(self, kind: str, args: dict[str, Any], wait: float) -> dict[str, Any]:
+        """Ask the daemon's import loop to do it (one process writes to the ERP) and wait."""
+        from connector.importing.handover import Handover
+
+        handover = Handover(self.store)
+        request = handover.ask(kind, args)
+        done = handover.wait(request, timeout=wait,
+                             daemon_alive=lambda: self.loop_running("import"))
+        if done.error:
+            from connector.errors import ConnectorError
+
+            raise ConnectorError(done.error)
+        return dict(done.result or {})
+
+    def import_now(self, streams: list[str], who: str, wait: float = 120.0) -> dict[str, Any]:
+        """One import cycle for `streams` (`connector import --once`): handed to the daemon's
+        import loop when it runs, else run here. {stream: counts} plus "(retries)"."""
+        if self.loop_running("import"):
+            got = self._handover("import", {"streams": streams}, wait)
+            result = {"(retries)": got.get("recovered", {}), **got.get("streams", {})}
+        else:
+            from connector.app import build_importer
+
+            importer = build_importer(self.cfg, self.store)
+            try:
+                cycle = importer.run_cycle(streams)
+            finally:
+                importer.close()
+            result = {"(retries)": dataclasses.asdict(cycle.recovered),
+                      **{k: dataclasses.asdict(v) for k, v in cycle.streams.items()}}
+        self.record_action("import.now", "", who, ",".join(streams))
+        return result
+
+    def retry_dead_letter(self, ident: str, who: str) -> dict[str, Any]:
+        """Write one dead letter to the ERP again now. ERP writes are idempotent on the
+        record's key, so this is safe beside the daemon's own retries of the same stream."""
+        from connector.app import build_sink
+        from connector.importing.journal import journal_for
+
+        letter = self.dead_letter(ident).letter
+        journal = journal_for(self.cfg, self.store)
+        recs = [r for r in journal.retry_due(letter.stream, force=True) if r.key == letter.id]
+        if not recs:
+            from connector.errors import ConnectorError
+
+            raise ConnectorError(f"{letter.id}: nothing to retry (delivered or discarded)")
+        sink = build_sink(self.cfg)
+        try:
+            outcomes = list(journal.deliver_many(recs, sink))
+        finally:
+            sink.close()
+        after = journal.entry(letter.id)
+        state = after.state if after is not None else "?"
+        self.record_action("deadletter.retry", state, who, letter.id)
+        return {"id": letter.id, "state": state, "outcomes": [str(o) for o in outcomes],
+                "reason": after.last_error if after is not None else None}

@@ -46,6 +46,17 @@ ACTIONS = {
     "user password set": i18n.N_("set a user's password"),
     "pause": i18n.N_("paused a part"),
     "resume": i18n.N_("resumed a part"),
+    "export.publish": i18n.N_("published what was waiting"),
+    "extract": i18n.N_("ran the SQL extraction"),
+    "upload": i18n.N_("uploaded a file"),
+    "upload.confirm": i18n.N_("confirmed an upload"),
+    "upload.cancel": i18n.N_("cancelled an upload"),
+    "quarantine.requeue": i18n.N_("requeued a quarantined file"),
+    "quarantine.purge": i18n.N_("deleted quarantined files"),
+    "import.now": i18n.N_("ran the import"),
+    "deadletter.retry": i18n.N_("retried a dead letter"),
+    "deadletter.discard": i18n.N_("discarded a dead letter"),
+    "retry": i18n.N_("retried the dead letters"),
 }
 
 

@@ -77,7 +77,10 @@ def _install_chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+# this thread while it lives, and later tests in the same worker that run their own loop
+# (aiosmtpd in tests/service/test_smtp_tls.py) would fail with "another loop is running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright

@@ -74,3 +74,24 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   }
 });
+
+// The upload page: a file dropped anywhere on the drop zone (or the page) goes into the
+// form's file input and the form is sent; the plain input works without this.
+document.addEventListener("DOMContentLoaded", function () {
+  var zone = document.getElementById("dropzone");
+  var input = document.getElementById("upload-file");
+  if (!zone || !input) { return; }
+  var stop = function (ev) { ev.preventDefault(); ev.stopPropagation(); };
+  ["dragenter", "dragover"].forEach(function (t) {
+    document.addEventListener(t, function (ev) { stop(ev); zone.classList.add("over"); });
+  });
+  document.addEventListener("dragleave", function (ev) { stop(ev); zone.classList.remove("over"); });
+  document.addEventListener("drop", function (ev) {
+    stop(ev);
+    zone.classList.remove("over");
+    if (ev.dataTransfer && ev.dataTransfer.files.length) {
+      input.files = ev.dataTransfer.files;
+      input.form.submit();
+    }
+  });
+});
