@@ -58,9 +58,16 @@ class ExportResult:
     daemon_pid: int | None = None
     busy: str | None = None
     paused: bool = False
+    held_back: dict[str, int] = field(default_factory=dict)  # source -> rows held back
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+    def summary(self) -> str:
+        """The one line `connector export --once` prints."""
+        from connector.export.loop import OnceResult
+
+        return OnceResult(self.outcomes, self.left, self.held_back).counts().summary()
 
     @property
     def published(self) -> int:
@@ -78,7 +85,8 @@ class ExportResult:
     def ok(self) -> bool:
         if self.dry_run:
             return self.valid
-        return self.busy is None and not self.paused and not self.quarantined
+        return (self.busy is None and not self.paused and not self.quarantined
+                and not self.held_back)
 
 
 @dataclass
@@ -183,7 +191,7 @@ class Connector:
                                 stop, max_wait)
         finally:
             lock.release()
-        return ExportResult(outcomes=done.outcomes, left=done.left)
+        return ExportResult(outcomes=done.outcomes, left=done.left, held_back=done.held_back)
 
     def extract_once(self, **kw: Any) -> ExtractResult:
         """The SQL extraction of `export --once` (connector.extract.runner.run_once's

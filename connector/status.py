@@ -14,6 +14,7 @@ from typing import Any
 from connector import controls
 from connector.config import Config
 from connector.i18n import _
+from connector.logsetup import printable
 from connector.state import StateStore
 from connector.timefmt import fmt_time
 
@@ -58,4 +59,6 @@ def render(facts: dict[str, Any]) -> str:
     lines.append("last errors:" if errors else "last errors: none")
     for e in errors:
         lines.append(f"  {fmt_time(e['at'])}  {e['component']}: {e['message']}")
-    return "\n".join(lines)
+    # File names, lines of files and records reach these lines: none reaches the terminal
+    # with its control characters raw (an escape sequence, a carriage return).
+    return "\n".join(printable(line) for line in "\n".join(lines).split("\n"))

@@ -32,7 +32,7 @@ def make_gate(cfg: Config) -> SettleGate:
     return SettleGate(ex.watch, ex.settle_seconds, ex.done_marker,
                       skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir),
                       accept=lambda rel: classify(rel, dialects) is not None,
-                      trust_mtime=not ex.polling)
+                      trust_mtime=not ex.polling, empty_settle_seconds=ex.empty_settle_seconds)
 
 
 # Builds the publisher of dropbox.mode (connector/app.py build_publisher); it may watch the
@@ -219,16 +219,44 @@ class ExportLoop:
 
 
 @dataclass
+class OnceCounts:
+    """What `connector export --once` did: its exit code and one-line summary."""
+
+    published: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    held_back: dict[str, int] = field(default_factory=dict)  # source -> rows held back
+
+    @property
+    def ok(self) -> bool:
+        """Nothing refused and no row held back: everything dropped reached AppManager."""
+        return not self.quarantined and not self.held_back
+
+    def summary(self) -> str:
+        line = (f"published {self.published}, unchanged {self.unchanged}, "
+                f"quarantined {self.quarantined}")
+        if self.held_back:
+            line += (f", rows held back {sum(self.held_back.values())} (in "
+                     f"{len(self.held_back)} file(s); `connector status` says where)")
+        return line
+
+
+@dataclass
 class OnceResult:
     """What one `connector export --once` did: each file's outcome (the journal's Outcome:
-    published, unchanged or quarantined) and the files left for the next run (still being
-    written after max_wait)."""
+    published, unchanged or quarantined), the rows held back per file, and the files left
+    for the next run (still being written after max_wait)."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
+    held_back: dict[str, int] = field(default_factory=dict)  # source -> rows held back
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+    def counts(self) -> OnceCounts:
+        return OnceCounts(self.count("published"), self.count("unchanged"),
+                          self.count("quarantined"), dict(self.held_back))
 
 
 def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
@@ -251,6 +279,7 @@ def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
                 continue
             burst = pipeline.process(ready)
             result.outcomes.extend(o for o in burst.outcomes if o.outcome != "deferred")
+            result.held_back.update(burst.held_back)
             for rel in set(ready) - set(burst.deferred):
                 gate.forget(rel)
     finally:
@@ -262,10 +291,9 @@ def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
 
 
 def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
-             stop: threading.Event | None = None, max_wait: float = 60.0) -> tuple[int, int, int]:
-    """publish_once's counts: (published, unchanged, quarantined)."""
-    res = publish_once(cfg, store, publisher, stop, max_wait)
-    return res.count("published"), res.count("unchanged"), res.count("quarantined")
+             stop: threading.Event | None = None, max_wait: float = 60.0) -> OnceCounts:
+    """publish_once's counts."""
+    return publish_once(cfg, store, publisher, stop, max_wait).counts()
 
 
 def dry_run(cfg: Config, out: TextIO) -> bool:

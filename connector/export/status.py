@@ -100,7 +100,10 @@ def render(section: dict[str, Any]) -> list[str]:
     q = section["quarantined"]
     lines.append(f"  quarantined: {len(q)}")
     for item in q[:20]:
-        lines.append(f"    {item['source']}  ({item['violations']} problem(s)) {item['first_error']}")
+        name = os.path.basename(str(item["path"]))
+        now = f" (now {name})" if name != os.path.basename(str(item["source"])) else ""
+        lines.append(f"    {item['source']}{now}  ({item['violations']} problem(s)) "
+                     f"{item['first_error']}")
         lines.append(f"      report: {item['report']}")
         if item.get("delete_on"):
             lines.append(f"      TO BE DELETED on about {fmt_time(item['delete_on'])[:10]} "

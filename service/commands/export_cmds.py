@@ -68,6 +68,5 @@ def export_once(args: argparse.Namespace) -> int:
               "publishes what the export folder holds as soon as each file has settled; "
               "`connector status` shows the outcome")
         return 0 if ok else 1
-    print(f"published {result.published}, unchanged {result.unchanged}, quarantined "
-          f"{result.quarantined}")
+    print(result.summary())
     return 0 if ok and result.ok else 1
