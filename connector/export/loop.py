@@ -14,9 +14,11 @@ import structlog
 from connector.config import Config
 from connector.errors import ConnectorError, DestinationMissing, TransientError
 from connector.export.housekeeping import Retention
+from connector.export.journal import Outcome
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
+from connector.i18n import _
 from connector.ports import Publisher
 from connector.state import StateStore
 
@@ -183,11 +185,14 @@ class ExportLoop:
 
 
 def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
-             stop: threading.Event | None = None, max_wait: float = 60.0) -> tuple[int, int, int]:
+             stop: threading.Event | None = None, max_wait: float = 60.0,
+             on_outcome: Callable[[Outcome, int], None] | None = None,
+             ) -> tuple[int, int, int]:
     """Publish what is in the export folder now (for `connector export --once`).
 
     Returns (published, unchanged, quarantined). Files still being written after
-    max_wait seconds are left for the next run.
+    max_wait seconds are left for the next run. `on_outcome(outcome, files_left)` hears
+    of each file as it is done (the command's outcome lines and progress bar).
     """
     stop = stop or threading.Event()
     pipeline = start_pipeline(cfg, store, publisher, stop)
@@ -208,6 +213,9 @@ def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
                 counts[o.outcome] = counts.get(o.outcome, 0) + 1
             for rel in set(ready) - set(result.deferred):
                 gate.forget(rel)
+            if on_outcome is not None:
+                for o in result.outcomes:
+                    on_outcome(o, len(gate.pending))
     finally:
         pipeline.publisher.close()
     left = gate.pending
@@ -237,8 +245,14 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     geofill = PublishFill(cfg.geocode, store)  # hashed as it would be published
     dialects = tuple((d.match, d.layout) for d in cfg.export.dialects)
     all_valid = True
+    from connector.export.status import scan_watch
+
     if not gate.pending:
         out.write(f"nothing to publish in {cfg.export.watch}\n")
+    for item in scan_watch(cfg)[1]:
+        out.write(_("{file}: ignored, in a subfolder (only files at the top of the export "
+                    "folder, multimedia/ and reports/ are taken)").format(file=item["file"])
+                  + "\n")
     for rel in gate.pending:
         target = classify(rel, dialects)
         if target is None:

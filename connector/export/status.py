@@ -9,16 +9,22 @@ from typing import Any
 
 from connector.config import Config
 from connector.export.journal import ExportJournal
+from connector.export.naming import classify
 from connector.export.verdicts import Verdicts
+from connector.i18n import _
 from connector.inbox import is_ignored
 from connector.state import StateStore
 from connector.timefmt import fmt_time
 
 
-def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
-    journal = ExportJournal(store)
+def scan_watch(cfg: Config) -> tuple[list[str], list[dict[str, str]]]:
+    """The files in the export folder: (waiting, ignored). Ignored: what the watcher and
+    the dry run leave alone (a subfolder other than multimedia/ and reports/), said so in
+    status rather than shown waiting forever."""
     ex = cfg.export
     waiting: list[str] = []
+    ignored: list[dict[str, str]] = []
+    dialects = tuple((d.match, d.layout) for d in ex.dialects)
     if ex.watch.is_dir():
         for p in sorted(ex.watch.rglob("*")):  # rglob does not descend into linked folders
             if p.is_dir() and not p.is_symlink():
@@ -26,8 +32,19 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
             rel = p.relative_to(ex.watch).as_posix()
             skip = any(p.resolve().is_relative_to(d.resolve())
                        for d in (ex.archive, ex.quarantine, cfg.staging_dir))
-            if not skip and not is_ignored(rel, ex.done_marker):
+            if skip or is_ignored(rel, ex.done_marker):
+                continue
+            if classify(rel, dialects) is None:
+                ignored.append({"file": rel, "reason": "subfolder"})
+            else:
                 waiting.append(rel)
+    return waiting, ignored
+
+
+def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
+    journal = ExportJournal(store)
+    ex = cfg.export
+    waiting, ignored = scan_watch(cfg)
     from connector.export.housekeeping import deletion_dates
 
     outage = store.get("export.outage")  # written by the export loop (loop.OUTAGE_KEY)
@@ -42,6 +59,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
         "published": journal.published(),
         "verdicts": Verdicts(store).all(),
         "waiting": waiting,
+        "ignored": ignored,
         "quarantined": quarantined,
     }
 
@@ -88,6 +106,13 @@ def render(section: dict[str, Any]) -> list[str]:
     lines.append(f"  waiting: {len(waiting)}" + (f" ({', '.join(waiting[:10])}"
                                                  f"{', ...' if len(waiting) > 10 else ''})"
                                                  if waiting else ""))
+    ignored = section.get("ignored") or []
+    if ignored:
+        lines.append("  " + _("ignored: {n} (in a subfolder: only files at the top of the "
+                              "export folder, multimedia/ and reports/ are taken; move them "
+                              "up)").format(n=len(ignored)))
+        for item in ignored[:10]:
+            lines.append(f"    {item['file']}")
     q = section["quarantined"]
     lines.append(f"  quarantined: {len(q)}")
     for item in q[:20]:

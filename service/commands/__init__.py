@@ -14,3 +14,17 @@ def config_from(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config)
     i18n.set_default(cfg.locale)
     return cfg
+
+
+def verbose(args: argparse.Namespace) -> bool:
+    """`-v` (or `--debug`): the log lines on stderr too."""
+    return bool(getattr(args, "verbose", False) or getattr(args, "debug", False))
+
+
+def setup_logging(args: argparse.Namespace, cfg: Config) -> None:
+    """A one-shot command's log lines go to the log file, where the daemon's go; on stderr
+    only with -v. What the command did is printed as outcome lines on stdout."""
+    from connector.logsetup import configure_logging
+
+    configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
+                      cfg.log.max_bytes, cfg.log.backups, console=verbose(args))
