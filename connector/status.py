@@ -11,8 +11,10 @@ import time
 from typing import Any
 
 from connector.config import Config
+from connector.errors import in_words
+from connector.i18n import _
 from connector.state import StateStore
-from connector.timefmt import fmt_time  # also taken from here by connector.export.status
+from connector.timefmt import duration, fmt_time, fmt_when
 
 PROVIDERS = (
     ("export", "connector.export.status"),
@@ -33,21 +35,71 @@ def _provider(module_name: str) -> Any | None:
         raise
 
 
+def daemon_facts(cfg: Config) -> dict[str, Any]:
+    """Whether the daemon runs on this state folder: from the holder of the instance lock
+    (connector/oslock.py), which the daemon writes when it starts."""
+    from connector.oslock import DAEMON, holder_info
+
+    info = holder_info(cfg.state_dir)
+    if info is None:
+        return {"running": False}
+    role = info.get("role")
+    started = info.get("started_at")
+    return {"running": role in (None, DAEMON), "pid": info.get("pid"),
+            "role": role or DAEMON, "version": info.get("version"),
+            "started_at": started if isinstance(started, int | float) else None,
+            "uptime_seconds": (time.time() - started) if isinstance(started, int | float)
+            else None}
+
+
+def paused_facts(store: StateStore) -> list[dict[str, Any]]:
+    from connector.controls import paused
+
+    return [{"part": p.part, "since": p.since, "who": p.who}
+            for p in paused(store).values()]
+
+
 def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
-    out: dict[str, Any] = {"company": cfg.company, "generated_at": time.time()}
+    out: dict[str, Any] = {"company": cfg.company, "generated_at": time.time(),
+                           "daemon": daemon_facts(cfg), "paused": paused_facts(store)}
     for key, module_name in PROVIDERS:
         mod = _provider(module_name)
         if mod is not None:
             out[key] = mod.collect(cfg, store)
     out["last_errors"] = [
-        {"at": r["at"], "component": r["component"], "message": r["message"]}
+        {"at": r["at"], "component": r["component"], "message": in_words(r["message"]),
+         "raw": r["message"]}
         for r in store.last_events("error", 5)
     ]
     return out
 
 
+def render_daemon(facts: dict[str, Any]) -> list[str]:
+    d = facts.get("daemon") or {}
+    if not d.get("running") and d.get("pid"):
+        line = _("daemon: not running; `connector {role}` (process {pid}) holds the state "
+                 "folder now").format(role=d.get("role"), pid=d.get("pid"))
+    elif not d.get("running"):
+        line = _("daemon: not running (start it with `connector run`, or as a service: "
+                 "`connector service start`)")
+    else:
+        line = _("daemon: running, process {pid}").format(pid=d.get("pid"))
+        if d.get("version"):
+            line += ", " + _("version {version}").format(version=d["version"])
+        if d.get("started_at"):
+            line += ", " + _("up {uptime} (since {time})").format(
+                uptime=duration(d.get("uptime_seconds") or 0), time=fmt_time(d["started_at"]))
+    lines = [line]
+    for p in facts.get("paused") or []:
+        lines.append("  " + _("PAUSED: {part}, since {when}, by {who} (`connector resume "
+                              "{part}` resumes it)").format(part=p["part"],
+                                                           when=fmt_when(p["since"]),
+                                                           who=p["who"] or "-"))
+    return lines
+
+
 def render(facts: dict[str, Any]) -> str:
-    lines = [f"company {facts['company']}"]
+    lines = render_daemon(facts) + [f"company {facts['company']}"]
     for key, module_name in PROVIDERS:
         if key in facts:
             mod = _provider(module_name)
@@ -56,6 +108,6 @@ def render(facts: dict[str, Any]) -> str:
     errors = facts.get("last_errors") or []
     lines.append("last errors:" if errors else "last errors: none")
     for e in errors:
-        lines.append(f"  {fmt_time(e['at'])}  {e['component']}: {e['message']}")
+        lines.append(f"  {fmt_when(e['at'])}  {e['component']}: {e['message']}")
     return "\n".join(lines)
 

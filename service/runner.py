@@ -28,7 +28,7 @@ from pathlib import Path
 
 import structlog
 
-from connector import i18n
+from connector import __version__, i18n
 from connector.app import Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
@@ -96,7 +96,7 @@ class Runner:
     def run(self) -> int:
         cfg = load_config(self.config_path)  # ConfigError: the CLI prints it, exit 2
         self.config_path = cfg.source_path or self.config_path
-        lock = InstanceLock(cfg.state_dir)
+        lock = InstanceLock(cfg.state_dir, version=__version__)
         try:
             self._acquire(lock)
         except AlreadyRunning as exc:

@@ -14,7 +14,7 @@ from connector.export.verdicts import Verdicts
 from connector.i18n import _
 from connector.inbox import is_ignored
 from connector.state import StateStore
-from connector.timefmt import fmt_time
+from connector.timefmt import fmt_time, fmt_when
 
 
 def scan_watch(cfg: Config) -> tuple[list[str], list[dict[str, str]]]:
@@ -117,6 +117,8 @@ def render(section: dict[str, Any]) -> list[str]:
     lines.append(f"  quarantined: {len(q)}")
     for item in q[:20]:
         lines.append(f"    {item['source']}  ({item['violations']} problem(s)) {item['first_error']}")
+        if item.get("at"):
+            lines.append("      " + _("quarantined {when}").format(when=fmt_when(item["at"])))
         lines.append(f"      report: {item['report']}")
         if item.get("delete_on"):
             lines.append(f"      TO BE DELETED on about {fmt_time(item['delete_on'])[:10]} "

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from connector.config import Config
+from connector.errors import in_words
+from connector.i18n import _
 from connector.importing.journal import Journal
 from connector.model import STREAMS
 from connector.state import StateStore
-from connector.timefmt import fmt_time
+from connector.timefmt import fmt_time, fmt_when
 
 MAX_LISTED = 20
 
@@ -32,12 +34,12 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
             "duplicates": c.get("duplicate", 0),
             "malformed": c.get("quarantined", 0),
             "warned": c.get("warned", 0),
-            "error": f.last_error if f else None,
+            "error": in_words(f.last_error) if f and f.last_error else None,
             "error_at": f.last_error_at if f else None,
         }
     dead = [{"key": e.key, "stream": e.stream, "queue_id": e.last_queue_id,
-             "state": e.state, "attempts": e.attempts, "reason": e.last_error,
-             "next_retry_at": e.next_retry_at}
+             "state": e.state, "attempts": e.attempts, "reason": in_words(e.last_error),
+             "next_retry_at": e.next_retry_at, "received_at": e.received_at}
             for e in journal.dead_letters()[:MAX_LISTED]]
     bad = [{"stream": q.stream, "queue_id": q.queue_id, "error": q.error, "field": q.field,
             "at": q.at} for q in journal.quarantined(limit=MAX_LISTED)]
@@ -61,13 +63,15 @@ def render(section: dict[str, Any]) -> list[str]:
             line += f"  with warnings {s['warned']}"
         lines.append(line)
         if s.get("error"):
-            lines.append(f"    STOPPED/FAILING since {fmt_time(s['error_at'])}: {s['error']}")
+            lines.append(f"    STOPPED/FAILING since {fmt_when(s['error_at'])}: {s['error']}")
     dead = section.get("dead_letters") or []
     lines.append(f"  dead letters: {len(dead) if dead else 'none'}"
                  + (" (retry now with `connector retry`)" if dead else ""))
     for d in dead:
         lines.append(f"    {d['key']} (queue id {d['queue_id']}, {d['state']}, attempts "
                      f"{d['attempts']}, next retry {fmt_time(d['next_retry_at'])}): {d['reason']}")
+        if d.get("received_at"):
+            lines.append("      " + _("received {when}").format(when=fmt_when(d["received_at"])))
     bad = section.get("malformed") or []
     lines.append(f"  malformed items: {len(bad) if bad else 'none'}")
     for b in bad:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from connector import i18n
 from connector.config import Config, load_config
+from connector.i18n import _
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -28,3 +30,13 @@ def setup_logging(args: argparse.Namespace, cfg: Config) -> None:
 
     configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
                       cfg.log.max_bytes, cfg.log.backups, console=verbose(args))
+
+
+def needs_once(args: argparse.Namespace, what: str) -> int:
+    """`connector export` / `import` without --once: the command's help and what to run,
+    rather than argparse's "the following arguments are required"."""
+    args.command_parser.print_help(sys.stderr)
+    print("\n" + _("connector: {what} runs once with --once (e.g. `connector {what} --once`); "
+                   "the daemon, `connector run`, does it continuously").format(what=what),
+          file=sys.stderr)
+    return 2

@@ -36,21 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=export_once, mode="full", command_parser=p)
 
 
-def needs_once(args: argparse.Namespace, what: str) -> int:
-    """`connector export` / `import` without --once: the command's help and what to run,
-    rather than argparse's "the following arguments are required"."""
-    args.command_parser.print_help(sys.stderr)
-    print("\n" + _("connector: {what} runs once with --once (e.g. `connector {what} --once`); "
-                   "the daemon, `connector run`, does it continuously").format(what=what),
-          file=sys.stderr)
-    return 2
-
-
 def export_once(args: argparse.Namespace) -> int:
     from connector.app import export_once as run_once
     from connector.export.loop import dry_run
     from connector.state import StateStore
-    from service.commands import config_from, setup_logging
+    from service.commands import config_from, needs_once, setup_logging
 
     if not args.once:
         return needs_once(args, "export")

@@ -20,13 +20,18 @@ import threading
 from typing import Any
 
 from connector.config import Config
+from connector.errors import in_words
+from connector.i18n import _
 from connector.model import STREAMS
+from connector.timefmt import fmt_when
+from service.progress import Progress, wanted
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("import", help="pull AppManager's queues into the ERP once")
-    p.add_argument("--once", action="store_true", required=True,
-                   help="one cycle, then exit (the daemon `connector run` polls continuously)")
+    p.add_argument("--once", action="store_true",
+                   help="one cycle, then exit (needed: the daemon `connector run` polls "
+                        "continuously)")
     p.add_argument("--stream", action="append", choices=STREAMS, metavar="STREAM",
                    help=f"only these streams ({', '.join(STREAMS)}); repeatable")
     p.add_argument("--from-id", type=int, default=None, metavar="N",
@@ -35,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
                    help="with the daemon running, how long to wait for it to do the cycle "
                         "(default 600)")
-    p.set_defaults(func=import_once)
+    p.set_defaults(func=import_once, command_parser=p)
 
     r = sub.add_parser("retry", help="retry dead-lettered records now")
     r.add_argument("--stream", choices=STREAMS, metavar="STREAM", default=None,
@@ -51,12 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _setup(args: argparse.Namespace) -> Config:
-    from connector.logsetup import configure_logging
-    from service.commands import config_from
+    from service.commands import config_from, setup_logging
 
     cfg = config_from(args)
-    configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
-                      cfg.log.max_bytes, cfg.log.backups)
+    setup_logging(args, cfg)
     return cfg
 
 
@@ -83,7 +86,85 @@ def _line(name: str, r: object) -> str:
     if r.pages:
         text += f" mark {r.mark}"
     if r.error:
-        text += f"\n  ERROR: {r.error}"
+        text += "\n  " + _("STOPPED: {error}").format(error=in_words(r.error))
+    return text
+
+
+def _hint(cfg: Config, result: Any) -> str | None:
+    """What to do when a stream could not reach AppManager: the sandbox of the default
+    configuration answers only while the daemon (or `connector sandbox`) runs."""
+    from connector.app import points_at_sandbox
+
+    errors = [r.error for r in result.streams.values() if r.error]
+    if not any("cannot reach" in e or "connection failed" in e for e in errors):
+        return None
+    url = cfg.import_.appmanager.url or ""
+    if url and points_at_sandbox(cfg, url):
+        return _("AppManager at {url} is the bundled sandbox, which runs only inside the "
+                 "daemon (`make run` or `connector run`) or `connector sandbox`: start one of "
+                 "them, then run this again").format(url=url)
+    return _("AppManager cannot be reached at {url}: check import.appmanager.url and the "
+             "network, then run this again").format(url=url or "-")
+
+
+def _unreachable(cfg: Config) -> str | None:
+    """Whether AppManager's host answers at all (one TCP connection, 3 s at most): when
+    nothing listens there, one sentence at once rather than every stream retrying for
+    seconds with the same failure."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = cfg.import_.appmanager.url
+    if not url or cfg.import_.appmanager.license_manager is not None:
+        return None  # the License Manager says where: the cycle finds out
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=3):
+            return None
+    except OSError as exc:
+        from connector.errors import network_reason
+
+        reason = network_reason(exc)
+    from connector.app import points_at_sandbox
+
+    if points_at_sandbox(cfg, url):
+        return _("connector: AppManager cannot be reached at {url} ({reason}). That is the "
+                 "bundled sandbox, which runs only inside the daemon (`make run` or "
+                 "`connector run`) or `connector sandbox`: start one of them, then run this "
+                 "again").format(url=url, reason=reason)
+    return _("connector: AppManager cannot be reached at {url} ({reason}): check "
+             "import.appmanager.url and the network, then run this again").format(
+        url=url, reason=reason)
+
+
+def _summary(result: Any) -> str:
+    """One line for the whole cycle."""
+    rs = [result.recovered, *result.streams.values()]
+    new = sum(r.new for r in rs)
+    delivered = sum(r.delivered + r.duplicates for r in rs)
+    dead = sum(r.dead for r in rs)
+    failed = sum(r.failed for r in rs)
+    malformed = sum(r.malformed for r in rs)
+    stopped = sum(1 for r in result.streams.values() if r.error)
+    if not (new or delivered or dead or failed or malformed or stopped):
+        return _("nothing new: every stream is up to date")
+    text = _("{new} new records, {delivered} written to the ERP").format(new=new,
+                                                                         delivered=delivered)
+    if dead:
+        text += ", " + _("{n} refused by the ERP (dead letters: `connector status` lists "
+                         "them, `connector retry` tries again)").format(n=dead)
+    if failed:
+        text += ", " + _("{n} not written yet (retried later)").format(n=failed)
+    if malformed:
+        text += ", " + _("{n} malformed, kept aside").format(n=malformed)
+    if stopped:
+        text += ", " + _("{n} stream(s) stopped").format(n=stopped)
     return text
 
 
@@ -123,13 +204,17 @@ def _ask_daemon(cfg: Config, busy: Any, kind: str, args: dict[str, Any],
     return done.result or {}
 
 
-def _print_result(result: Any) -> bool:
-    """Print a cycle's lines; True when it found problems."""
+def _print_result(result: Any, cfg: Config | None = None) -> bool:
+    """Print a cycle's lines and its summary; True when it found problems."""
     rec = result.recovered
     if rec.delivered or rec.dead or rec.failed or rec.duplicates:
         print(_line("(retries)", rec))
     for name, r in result.streams.items():
         print(_line(name, r))
+    print(_summary(result))
+    hint = _hint(cfg, result) if cfg is not None else None
+    if hint:
+        print(hint)
     return bool(result.problems)
 
 
@@ -137,7 +222,10 @@ def import_once(args: argparse.Namespace) -> int:
     from connector.app import build_importer, build_sink, legacy_once
     from connector.importing.poller import CycleResult, StreamResult
     from connector.state import StateStore
+    from service.commands import needs_once
 
+    if not args.once:
+        return needs_once(args, "import")
     cfg = _setup(args)
     streams = args.stream or list(cfg.import_.appmanager.streams)
     if args.from_id is not None and len(streams) != 1:
@@ -155,7 +243,7 @@ def import_once(args: argparse.Namespace) -> int:
             return 1
         result = CycleResult(StreamResult(**got["recovered"]),
                              {k: StreamResult(**v) for k, v in got.get("streams", {}).items()})
-        problems = _print_result(result)
+        problems = _print_result(result, cfg)
         if cfg.import_.legacy.enabled or cfg.import_.source in ("legacy", "both"):
             print("legacy files: left to the running daemon")
         return 1 if problems else 0
@@ -167,19 +255,39 @@ def import_once(args: argparse.Namespace) -> int:
         problems = False
         try:
             if im.source in ("api", "both"):
-                importer = build_importer(cfg, store, stop, sink=sink)
-                try:
-                    if args.from_id is not None:
-                        importer.journal.set_mark(streams[0], args.from_id)
-                    result = importer.run_cycle(streams)
-                finally:
-                    importer.close()
-                problems = _print_result(result)
+                down = _unreachable(cfg)
+                if down:
+                    print(down, file=sys.stderr)
+                    problems = True
+            if im.source in ("api", "both") and not problems:
+                with Progress(_("importing"), wanted(args)) as bar:
+                    holder: list[Any] = []
+
+                    def beat() -> None:  # once per page: the bar follows the stream in hand
+                        cur = holder[0].current if holder else None
+                        if cur is not None:
+                            bar.update(cur.new + cur.delivered, None,
+                                       _("{stream}: {n} records").format(
+                                           stream=cur.stream, n=cur.new + cur.delivered))
+
+                    importer = build_importer(cfg, store, stop, sink=sink, beat=beat)
+                    holder.append(importer)
+                    try:
+                        if args.from_id is not None:
+                            importer.journal.set_mark(streams[0], args.from_id)
+                        result = importer.run_cycle(streams)
+                    finally:
+                        importer.close()
+                problems = _print_result(result, cfg)
             if im.legacy.enabled or im.source in ("legacy", "both"):
                 scan = legacy_once(cfg, store, stop, sink=sink)
-                print(f"legacy files: imported {len(scan.imported)}, quarantined "
-                      f"{len(scan.quarantined)}, waiting {len(scan.waiting) + len(scan.unstable)}; "
-                      f"records delivered {scan.records_delivered}, dead-lettered {scan.records_dead}")
+                for name in scan.quarantined:
+                    print(_("quarantined legacy file {file}").format(file=name))
+                print(_("legacy files: imported {imported}, quarantined {quarantined}, waiting "
+                        "{waiting}; records delivered {delivered}, dead-lettered {dead}").format(
+                    imported=len(scan.imported), quarantined=len(scan.quarantined),
+                    waiting=len(scan.waiting) + len(scan.unstable),
+                    delivered=scan.records_delivered, dead=scan.records_dead))
                 problems = problems or bool(scan.quarantined or scan.records_dead)
         finally:
             sink.close()
@@ -215,10 +323,14 @@ def retry(args: argparse.Namespace) -> int:
                 sink.close()
         finally:
             lock.release()
-    print(f"retried {res.delivered + res.duplicates + res.dead + res.failed}: delivered "
-          f"{res.delivered + res.duplicates}, still refused {res.dead}, failed {res.failed}")
+    print(_("retried {n}: delivered {delivered}, still refused {dead}, failed {failed}").format(
+        n=res.delivered + res.duplicates + res.dead + res.failed,
+        delivered=res.delivered + res.duplicates, dead=res.dead, failed=res.failed))
     for e in journal.dead_letters(args.stream):
-        print(f"  {e.key} (queue id {e.last_queue_id}, attempts {e.attempts}): {e.last_error}")
+        print("  " + _("{key} (queue id {queue_id}, attempts {attempts}, received {when}): "
+                       "{error}").format(key=e.key, queue_id=e.last_queue_id,
+                                         attempts=e.attempts, when=fmt_when(e.received_at),
+                                         error=in_words(e.last_error)))
     from connector.controls import record_action
     from service.commands.quarantine_cmds import who
 
