@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=layouts_cmd)
 
-    p = sub.add_parser("template", help="print the header row of a tracciato and one example "
-                       "row, to start a file from")
+    what = "print the header row of a tracciato and one example row, to start a file from"
+    p = sub.add_parser("template", help=what, description=what[0].upper() + what[1:] + ".")
     p.add_argument("layout", metavar="LAYOUT",
                    help="the tracciato, e.g. io_citta (`connector layouts` lists them)")
     p.set_defaults(func=template_cmd)

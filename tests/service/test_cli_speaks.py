@@ -226,16 +226,23 @@ def test_export_and_import_without_once_print_their_help_and_what_to_run(
         assert f"`connector {what} --once`" in done.stderr and "connector run" in done.stderr
 
 
-def test_template_help_does_not_contradict_itself() -> None:
+def test_template_help_does_not_contradict_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
     for args in (["--help"], ["template", "--help"]):
-        done = connector(None, *args)
-        assert done.returncode == 0
-        assert "header-only" not in done.stdout
-    shown = connector(None, "template", "io_citta")
-    assert len(shown.stdout.splitlines()) == 2  # what the help says: header and one example
+        with pytest.raises(SystemExit) as done:
+            main(args)
+        assert done.value.code == 0
+        shown = capsys.readouterr().out
+        assert "header-only" not in shown and "one example row" in shown
+    assert main(["template", "io_citta"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2  # the header and one example row
 
 
-def test_validate_max_errors_keeps_the_first_n_in_line_order(tmp_path: Path) -> None:
+def test_validate_max_errors_keeps_the_first_n_in_line_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
     lines = ["CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD",
              "ACME§C1|ACME|C1|ok|35031|PD|01011900000000",
              "ACME§C1|ACME|C1|ok|35031|PD|01011900000000",  # 3: repeated key
@@ -247,8 +254,8 @@ def test_validate_max_errors_keeps_the_first_n_in_line_order(tmp_path: Path) -> 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def errors(*extra: str) -> tuple[list[int], int, int]:
-        done = connector(None, "validate", "--json", *extra, str(path))
-        f = json.loads(done.stdout)["files"][0]
+        main(["validate", "--json", *extra, str(path)])
+        f = json.loads(capsys.readouterr().out)["files"][0]
         return [v["line"] for v in f["violations"]], f["violation_count"], f["omitted"]
 
     every, total, _ = errors()
@@ -257,7 +264,8 @@ def test_validate_max_errors_keeps_the_first_n_in_line_order(tmp_path: Path) -> 
         kept, count, omitted = errors("--max-errors", str(n))
         assert kept == every[:n], (n, kept)  # none skipped, in line order
         assert (count, omitted) == (5, 5 - n)
-        text = connector(None, "validate", "--max-errors", str(n), str(path)).stdout
+        main(["validate", "--max-errors", str(n), str(path)])
+        text = capsys.readouterr().out
         shown = [int(m) for m in re.findall(r"^  line (\d+)", text, re.M)]
         assert shown == every[:n], (n, text)
 
