@@ -266,8 +266,13 @@ class Importer:
         metrics.mark_success(f"import_{stream}")
         metrics.set_gauge("connector_import_mark", mark, help="lastID mark per stream",
                           stream=stream)
-        log.info("import stream done", stream=stream, pages=res.pages, new=res.new,
-                 delivered=res.delivered, dead=res.dead, malformed=res.malformed, mark=mark)
+        # Info when something came or went; an idle cycle (every poll_seconds, per stream)
+        # is debug: info lines mean something happened.
+        busy = res.new or res.delivered or res.dead or res.failed or res.malformed
+        (log.info if busy else log.debug)("import stream done", stream=stream,
+                                          pages=res.pages, new=res.new,
+                                          delivered=res.delivered, dead=res.dead,
+                                          malformed=res.malformed, mark=mark)
         return res
 
 

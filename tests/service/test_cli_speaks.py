@@ -112,9 +112,13 @@ def test_import_once_on_a_backlog_prints_a_few_lines_and_logs_to_the_file(
         verbose.stderr
     assert "3 new records, 3 written to the ERP" in verbose.stdout
 
+    log_file = tmp_path / "log" / "connector.log"
+    before = log_file.read_text(encoding="utf-8").count("import stream done")
     again = connector(config, "import", "--once")
     assert again.returncode == 0 and again.stderr == ""
     assert "nothing new: every stream is up to date" in again.stdout
+    # an idle cycle is debug (log.level is info here): info lines mean something happened
+    assert log_file.read_text(encoding="utf-8").count("import stream done") == before
 
 
 def test_an_unreachable_sandbox_url_is_one_sentence_naming_it_and_make_run(
