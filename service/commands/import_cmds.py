@@ -316,9 +316,14 @@ def retry(args: argparse.Namespace) -> int:
             store = StateStore(cfg.state_dir)
             journal = journal_for(cfg, store)
             sink = build_sink(cfg)
+            res = StreamResult("retry")
             try:
-                res = Importer(None, journal, sink, store).redeliver(StreamResult("retry"),
-                                                                    streams, force=True)
+                with Progress(_("retrying"), wanted(args)) as bar:
+                    def beat() -> None:  # after each chunk written
+                        bar.update(res.delivered + res.duplicates + res.dead + res.failed)
+
+                    Importer(None, journal, sink, store, beat=beat).redeliver(res, streams,
+                                                                             force=True)
             finally:
                 sink.close()
         finally:
