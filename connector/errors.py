@@ -86,31 +86,37 @@ class StateStoreError(ConnectorError):
     exit_code = 2
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogs (connector.i18n.N_; this module imports nothing of
+    ours): the reasons below are translated where they are shown, with `_()`."""
+    return message
+
+
 # What went wrong on the network, in words: the operator reads "connection refused", not
 # urllib3's "HTTPConnectionPool(host=..., port=...): Max retries exceeded with url: ...
 # (Caused by NewConnectionError(...))". Matched on the exception chain's types and texts,
 # so this module needs no HTTP library.
 _NETWORK_REASONS = (
-    ("connectionrefused", "connection refused: nothing listens there"),
-    ("connection refused", "connection refused: nothing listens there"),
-    ("name or service not known", "the host name is not known (DNS)"),
-    ("nodename nor servname", "the host name is not known (DNS)"),
-    ("temporary failure in name resolution", "the host name cannot be resolved now (DNS)"),
-    ("getaddrinfo failed", "the host name is not known (DNS)"),
-    ("nameresolution", "the host name is not known (DNS)"),
-    ("certificate verify failed", "its TLS certificate is not trusted"),
-    ("network is unreachable", "the network is unreachable"),
-    ("no route to host", "no route to that host"),
-    ("connectionreset", "the connection was reset by the other side"),
-    ("connection reset", "the connection was reset by the other side"),
-    ("connection aborted", "the connection was closed by the other side"),
-    ("remotedisconnected", "the server closed the connection without answering"),
-    ("timed out", "no answer in time"),
-    ("timeout", "no answer in time"),
-    ("invalid url", "the URL is not valid"),
-    ("no connection adapters", "the URL is not valid (it needs http:// or https://)"),
-    ("missingschema", "the URL is not valid (it needs http:// or https://)"),
-    ("invalidschema", "the URL is not valid (it needs http:// or https://)"),
+    ("connectionrefused", N_("connection refused: nothing listens there")),
+    ("connection refused", N_("connection refused: nothing listens there")),
+    ("name or service not known", N_("the host name is not known (DNS)")),
+    ("nodename nor servname", N_("the host name is not known (DNS)")),
+    ("temporary failure in name resolution", N_("the host name cannot be resolved now (DNS)")),
+    ("getaddrinfo failed", N_("the host name is not known (DNS)")),
+    ("nameresolution", N_("the host name is not known (DNS)")),
+    ("certificate verify failed", N_("its TLS certificate is not trusted")),
+    ("network is unreachable", N_("the network is unreachable")),
+    ("no route to host", N_("no route to that host")),
+    ("connectionreset", N_("the connection was reset by the other side")),
+    ("connection reset", N_("the connection was reset by the other side")),
+    ("connection aborted", N_("the connection was closed by the other side")),
+    ("remotedisconnected", N_("the server closed the connection without answering")),
+    ("timed out", N_("no answer in time")),
+    ("timeout", N_("no answer in time")),
+    ("invalid url", N_("the URL is not valid")),
+    ("no connection adapters", N_("the URL is not valid (it needs http:// or https://)")),
+    ("missingschema", N_("the URL is not valid (it needs http:// or https://)")),
+    ("invalidschema", N_("the URL is not valid (it needs http:// or https://)")),
 )
 
 
@@ -129,7 +135,7 @@ def _reason_in(text: str) -> str:
     for needle, reason in _NETWORK_REASONS:
         if needle in low:
             return reason
-    return "the connection failed"
+    return N_("the connection failed")
 
 
 # Texts stored before errors were put in words (the state store keeps them), and the

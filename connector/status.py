@@ -52,11 +52,11 @@ def daemon_facts(cfg: Config) -> dict[str, Any]:
             else None}
 
 
-def paused_facts(store: StateStore) -> list[dict[str, Any]]:
+def paused_facts(store: StateStore) -> dict[str, dict[str, Any]]:
+    """The paused parts by name (the shape of issue 14's facade: {part: {since, who}})."""
     from connector.controls import paused
 
-    return [{"part": p.part, "since": p.since, "who": p.who}
-            for p in paused(store).values()]
+    return {part: {"since": p.since, "who": p.who} for part, p in paused(store).items()}
 
 
 def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
@@ -90,11 +90,11 @@ def render_daemon(facts: dict[str, Any]) -> list[str]:
             line += ", " + _("up {uptime} (since {time})").format(
                 uptime=duration(d.get("uptime_seconds") or 0), time=fmt_time(d["started_at"]))
     lines = [line]
-    for p in facts.get("paused") or []:
-        lines.append("  " + _("PAUSED: {part}, since {when}, by {who} (`connector resume "
-                              "{part}` resumes it)").format(part=p["part"],
-                                                           when=fmt_when(p["since"]),
-                                                           who=p["who"] or "-"))
+    for part, p in (facts.get("paused") or {}).items():
+        lines.append("  " + _("PAUSED: {part} (paused {when} by {who}; `connector resume "
+                              "{part}` resumes it)").format(part=part,
+                                                           when=fmt_when(p.get("since")),
+                                                           who=p.get("who") or "-"))
     return lines
 
 

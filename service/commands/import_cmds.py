@@ -130,7 +130,7 @@ def _unreachable(cfg: Config) -> str | None:
     except OSError as exc:
         from connector.errors import network_reason
 
-        reason = network_reason(exc)
+        reason = _(network_reason(exc))  # marked N_ in connector.errors
     from connector.app import points_at_sandbox
 
     if points_at_sandbox(cfg, url):

@@ -292,13 +292,13 @@ def test_status_says_whether_the_daemon_runs_and_what_is_paused(tmp_path: Path) 
         head = shown.stdout.splitlines()
         assert head[0].startswith(f"daemon: running, process {os.getpid()}, version "
                                   f"{__version__}, up "), head[0]
-        assert head[1].startswith("  PAUSED: export, since just now ("), head[1]
+        assert head[1].startswith("  PAUSED: export (paused just now ("), head[1]
         assert "by mario" in head[1]
         facts = json.loads(connector(config, "status", "--json").stdout)
         assert facts["daemon"]["running"] is True and facts["daemon"]["pid"] == os.getpid()
         assert facts["daemon"]["version"] == __version__
         assert facts["daemon"]["uptime_seconds"] >= 0
-        assert [p["part"] for p in facts["paused"]] == ["export"]
+        assert list(facts["paused"]) == ["export"] and facts["paused"]["export"]["who"] == "mario"
     finally:
         lock.release()
 
