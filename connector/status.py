@@ -99,14 +99,14 @@ def render_daemon(facts: dict[str, Any]) -> list[str]:
 
 
 def render(facts: dict[str, Any]) -> str:
-    lines = render_daemon(facts) + [f"company {facts['company']}"]
+    lines = render_daemon(facts) + [_("company {company}").format(company=facts["company"])]
     for key, module_name in PROVIDERS:
         if key in facts:
             mod = _provider(module_name)
             if mod is not None:
                 lines.extend(mod.render(facts[key]))
     errors = facts.get("last_errors") or []
-    lines.append("last errors:" if errors else "last errors: none")
+    lines.append(_("last errors:") if errors else _("last errors: none"))
     for e in errors:
         lines.append(f"  {fmt_when(e['at'])}  {e['component']}: {e['message']}")
     return "\n".join(lines)

@@ -70,9 +70,9 @@ def export_once(args: argparse.Namespace) -> int:
         if not busy.daemon:
             print(f"connector: {busy}; try again when it ends", file=sys.stderr)
             return 1
-        print(f"publishing: left to the running daemon (process {busy.pid}), which publishes "
-              "what the export folder holds as soon as each file has settled; `connector "
-              "status` shows the outcome")
+        print(_("publishing: left to the running daemon (process {pid}), which publishes "
+                "what the export folder holds as soon as each file has settled; `connector "
+                "status` shows the outcome").format(pid=busy.pid))
         return 0 if ok else 1
     try:
         with Progress(_("exporting"), wanted(args)) as bar:

@@ -79,12 +79,13 @@ def _line(name: str, r: object) -> str:
     from connector.importing.poller import StreamResult
 
     assert isinstance(r, StreamResult)
-    text = (f"{name:<15} new {r.new:<5} delivered {r.delivered:<5} dead {r.dead:<3} "
-            f"failed {r.failed:<3} malformed {r.malformed:<3}")
+    text = f"{name:<15} " + _("new {new:<5} delivered {delivered:<5} dead {dead:<3} failed "
+                              "{failed:<3} malformed {malformed:<3}").format(
+        new=r.new, delivered=r.delivered, dead=r.dead, failed=r.failed, malformed=r.malformed)
     if r.duplicates:
-        text += f" already-there {r.duplicates}"
+        text += " " + _("already-there {n}").format(n=r.duplicates)
     if r.pages:
-        text += f" mark {r.mark}"
+        text += " " + _("mark {mark}").format(mark=r.mark)
     if r.error:
         text += "\n  " + _("STOPPED: {error}").format(error=in_words(r.error))
     return text
@@ -191,8 +192,8 @@ def _ask_daemon(cfg: Config, busy: Any, kind: str, args: dict[str, Any],
     if not busy.daemon:
         print(f"connector: {busy}; try again when it ends", file=sys.stderr)
         return None
-    print(f"the daemon (process {busy.pid}) is running: it does this now, one process writes "
-          "to the ERP", flush=True)
+    print(_("the daemon (process {pid}) is running: it does this now, one process writes "
+            "to the ERP").format(pid=busy.pid), flush=True)
     store = StateStore(cfg.state_dir)
     handover = Handover(store)
     request = handover.ask(kind, args)
