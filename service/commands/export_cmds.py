@@ -81,7 +81,7 @@ def export_once(args: argparse.Namespace) -> int:
                                                          on_outcome=lines)
     finally:
         lock.release()
-    left = [rel for rel in _waiting(cfg)]
+    left = _waiting(cfg)  # still being written after --wait: the next run takes them
     for rel in left:
         print(_("waiting   {file}: still being written; the next run takes it").format(file=rel))
     print(_("published {published}, unchanged {unchanged}, quarantined {quarantined}")
