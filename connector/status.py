@@ -12,7 +12,7 @@ from typing import Any
 
 from connector.config import Config
 from connector.errors import in_words
-from connector.i18n import _
+from connector.i18n import N_, _
 from connector.state import StateStore
 from connector.timefmt import duration, fmt_time, fmt_when
 
@@ -66,12 +66,40 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
         mod = _provider(module_name)
         if mod is not None:
             out[key] = mod.collect(cfg, store)
+    out["hints"] = _hints(cfg, out)
     out["last_errors"] = [
         {"at": r["at"], "component": r["component"], "message": in_words(r["message"]),
          "raw": r["message"]}
         for r in store.last_events("error", 5)
     ]
     return out
+
+
+def _hints(cfg: Config, facts: dict[str, Any]) -> list[str]:
+    """What to do about what the sections show, when the fix is plain: AppManager could not
+    be reached at the bundled sandbox's URL, which answers only while the daemon runs."""
+    from urllib.parse import urlsplit
+
+    streams = (facts.get("import") or {}).get("streams") or {}
+    unreachable = any("cannot reach" in (s.get("error") or "") for s in streams.values())
+    url = cfg.import_.appmanager.url or ""
+    sb = cfg.sandbox
+    try:
+        parts = urlsplit(url)
+        at_sandbox = (sb.enabled and parts.port == sb.port
+                      and parts.hostname in ("127.0.0.1", "localhost", "::1", sb.host))
+    except ValueError:
+        at_sandbox = False
+    if unreachable and at_sandbox and not (facts.get("daemon") or {}).get("running"):
+        return ["sandbox_not_running"]
+    return []
+
+
+_HINTS = {
+    "sandbox_not_running": N_("AppManager could not be reached: its URL is the bundled "
+                              "sandbox's, which answers only while the daemon runs (`make "
+                              "run` or `connector run`, or `connector sandbox` alone)"),
+}
 
 
 def render_daemon(facts: dict[str, Any]) -> list[str]:
@@ -105,6 +133,8 @@ def render(facts: dict[str, Any]) -> str:
             mod = _provider(module_name)
             if mod is not None:
                 lines.extend(mod.render(facts[key]))
+    for hint in facts.get("hints") or []:
+        lines.append(_("note: {hint}").format(hint=_(_HINTS.get(hint, hint))))
     errors = facts.get("last_errors") or []
     lines.append(_("last errors:") if errors else _("last errors: none"))
     for e in errors:

@@ -310,3 +310,32 @@ def test_status_says_whether_the_daemon_runs_and_what_is_paused(tmp_path: Path) 
                                        f"(process {os.getpid()})"), shown.stdout
     finally:
         one_shot.release()
+
+
+def test_status_turns_a_stored_raw_error_into_words_and_says_the_sandbox_runs_with_the_daemon(
+        tmp_path: Path) -> None:
+    from connector.importing.journal import Journal
+
+    port = 8765
+    url = f"http://127.0.0.1:{port}/api/v1/progetti/ic.acme"
+    config = write_config(tmp_path, **{
+        "import": {"enabled": True, "appmanager": {"url": url},
+                   "erp": {"sink": "files", "path": str(tmp_path / "erp")}},
+        "sandbox": {"enabled": True, "port": port}})
+    store = StateStore(tmp_path / "state")
+    raw = ("AppManager: connection failed for codaOrdini lastID=0 offset=0 limit=50: "
+           "ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=8765): Max retries "
+           "exceeded with url: /x (Caused by NewConnectionError('...: [Errno 111] Connection "
+           "refused'))")
+    Journal(store).stream_error("orders", raw)
+    store.record_event("error", "import.orders", raw)
+
+    shown = connector(config, "status")
+    assert "Max retries" not in shown.stdout and "Errno" not in shown.stdout, shown.stdout
+    assert ("AppManager: cannot reach the server (connection refused: nothing listens there) "
+            "for codaOrdini") in shown.stdout
+    assert "note: AppManager could not be reached: its URL is the bundled sandbox's" in \
+        shown.stdout
+    facts = json.loads(connector(config, "status", "--json").stdout)
+    assert facts["hints"] == ["sandbox_not_running"]
+    assert facts["last_errors"][0]["raw"] == raw
