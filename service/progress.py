@@ -37,7 +37,11 @@ class Progress:
 
             self._bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                             MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=Console(stderr=True), transient=True)
+                            console=Console(stderr=True), transient=True,
+                            # Lines printed meanwhile go above the bar when stdout is the
+                            # same terminal; redirected to a file or a pipe, stdout is left
+                            # alone (rich would send them to stderr with the bar).
+                            redirect_stdout=sys.stdout.isatty(), redirect_stderr=False)
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=None)
         return self

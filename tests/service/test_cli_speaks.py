@@ -339,3 +339,41 @@ def test_status_turns_a_stored_raw_error_into_words_and_says_the_sandbox_runs_wi
     facts = json.loads(connector(config, "status", "--json").stdout)
     assert facts["hints"] == ["sandbox_not_running"]
     assert facts["last_errors"][0]["raw"] == raw
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
+def test_the_progress_bar_is_drawn_on_a_terminal_only_and_stdout_keeps_the_lines(
+        tmp_path: Path) -> None:
+    import pty
+
+    files = []
+    for name in ("io_citta.dat", "io_art.dat"):
+        (tmp_path / name).write_text(CITTA, encoding="utf-8")
+        files.append(str(tmp_path / name))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
+    env.pop("LC_ALL", None)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "connector", "validate", *files],
+                              stdout=subprocess.PIPE, stderr=slave, env=env, cwd=REPO,
+                              timeout=120)
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    out = proc.stdout.decode()
+    assert f"{files[0]}: valid io_citta file" in out  # the reports stay on stdout (a pipe)
+    assert "INVALID (io_art)" in out
+    assert b"validating" in drawn and "\u2501".encode() in drawn  # the bar, on the terminal
+    assert b"io_citta file" not in drawn
+
+    piped = connector(None, "validate", *files)
+    assert piped.stderr == "" and "validating" not in piped.stdout
