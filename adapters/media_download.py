@@ -6,6 +6,14 @@ read in chunks and abandoned past the size cap; the declared content type must b
 allowed image type and the first bytes must really be that kind of image. Timeouts,
 connection errors, 429 and 5xx are retried through the one retry policy; anything else
 fails this image only (PermanentError) and the run goes on with the rest.
+
+Redirects are followed by hand, as the AppManager client does, and only on the same
+host: to the same scheme and port, or from http up to https (which only adds
+protection); never from https down to plain http (the image, and whatever the URL
+carries, would cross the network in clear and could be swapped), never to another host
+(an image URL typed in the ERP must not become a way to reach other machines, the
+internal network's included), at most MAX_REDIRECTS hops. A refused redirect fails that
+image only, naming both URLs, and is not retried: asking again gets the same answer.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import structlog
@@ -23,6 +32,10 @@ from connector.retry import retrying
 from formats.media import image_type
 
 log = structlog.get_logger(__name__)
+
+MAX_REDIRECTS = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -69,13 +82,7 @@ def download(session: requests.Session, url: str, policy: DownloadPolicy,
 
 def _attempt(session: requests.Session, url: str, policy: DownloadPolicy) -> Downloaded:
     started = time.monotonic()
-    try:
-        resp = session.get(url, stream=True, allow_redirects=True, verify=policy.verify,
-                           timeout=(policy.connect_timeout, policy.read_timeout))
-    except requests.Timeout as exc:
-        raise TransientError(f"{url}: timed out ({_reason(exc)})", url=url) from exc
-    except requests.RequestException as exc:
-        raise TransientError(f"{url}: {_reason(exc)}", url=url) from exc
+    resp = _follow(session, url, policy)
     with resp:
         status = resp.status_code
         if status == 429:
@@ -113,6 +120,64 @@ def _attempt(session: requests.Session, url: str, policy: DownloadPolicy) -> Dow
         raise PermanentError(f"{url}: the body is not a JPEG, PNG or GIF image "
                              f"(declared {declared})", url=url)
     return Downloaded(url, data, kind)
+
+
+def _get(session: requests.Session, url: str, current: str,
+         policy: DownloadPolicy) -> requests.Response:
+    try:
+        return session.get(current, stream=True, allow_redirects=False, verify=policy.verify,
+                           timeout=(policy.connect_timeout, policy.read_timeout))
+    except requests.Timeout as exc:
+        raise TransientError(f"{url}: timed out ({_reason(exc)})", url=url) from exc
+    except requests.RequestException as exc:
+        raise TransientError(f"{url}: {_reason(exc)}", url=url) from exc
+
+
+def _follow(session: requests.Session, url: str, policy: DownloadPolicy) -> requests.Response:
+    """The answer after the redirects this module follows (see the docstring)."""
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        resp = _get(session, url, current, policy)
+        location = resp.headers.get("Location")
+        if resp.status_code not in _REDIRECTS or not location:
+            return resp
+        resp.close()
+        target = urljoin(current, location)
+        if hop == MAX_REDIRECTS:
+            raise PermanentError(f"{url}: more than {MAX_REDIRECTS} redirects (the last to "
+                                 f"{target})", url=url)
+        why = refused_redirect(current, target)
+        if why:
+            raise PermanentError(f"{url}: refused a redirect from {current} to {target}: {why}; "
+                                 "put the image's final address in the ERP", url=url)
+        log.info("following a redirect", url=url, to=target)
+        current = target
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def refused_redirect(current: str, target: str) -> str | None:
+    """Why a redirect from current to target is not followed, or None when it is."""
+    scheme, host, port = _origin(current)
+    to_scheme, to_host, to_port = _origin(target)
+    if to_scheme not in _DEFAULT_PORTS or to_port is None:
+        return "not an http(s) address"
+    if scheme == "https" and to_scheme == "http":
+        return "from https down to plain http"
+    if to_host != host:
+        return "to another host"
+    if to_scheme == scheme and to_port != port:
+        return "to another port"
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from adapters.dropbox_api.settings import DropboxApiSettings
     from adapters.erp.command_sink import CommandSinkSettings
     from adapters.erp.sql_sink import SqlSink, SqlSinkSettings
-    from connector.export.loop import ExportLoop
+    from connector.export.loop import ExportLoop, OnceCounts
     from connector.extract.loop import ExtractScheduler
     from connector.extract.runner import ExtractResult, ExtractSources
     from connector.importing.poller import Importer
@@ -362,9 +362,8 @@ def build_export(cfg: Config, store: StateStore) -> list[ExportLoop]:
 
 def export_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
                 max_wait: float = 60.0, on_outcome: Callable[..., None] | None = None,
-                ) -> tuple[int, int, int]:
-    """`connector export --once`: publish what the export folder holds now; (published,
-    unchanged, quarantined)."""
+                ) -> OnceCounts:
+    """`connector export --once`: publish what the export folder holds now; what it did."""
     from connector.export.loop import run_once
 
     return run_once(cfg, store, lambda s: build_publisher(cfg, store, s), stop, max_wait,

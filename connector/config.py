@@ -70,6 +70,9 @@ class ExportConfig:
     enabled: bool = True
     watch: Path = Path("var/erp/export")
     settle_seconds: float = 1.0
+    # An ERP that creates its file first and writes it later must not have the empty file
+    # taken (Camel's readLockMinLength, with an end).
+    empty_settle_seconds: float = 300.0  # an empty (0-byte) file is taken only once it stayed empty this long
     done_marker: str | None = None
     rescan_seconds: float = 60.0
     polling: bool = False  # PollingObserver, for network shares
@@ -182,6 +185,21 @@ class SandboxConfig:
 class StatusConfig:
     http: str | None = None  # host:port for /healthz, /status, /metrics
     heartbeat_timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The web console (docs/guide/console.md): pages behind a login, served by the daemon."""
+
+    http: str | None = None  # host:port; null: no console
+    tls_cert: Path | None = None  # PEM certificate (chain) for HTTPS
+    tls_key: Path | None = None  # its PEM private key
+    allow_plain_http: bool = False  # serve a non-loopback address without TLS (a warning is logged)
+    session_secret_file: Path | None = None  # null: <state_dir>/console_secret (made 0600 at start)
+    session_hours: float = 12.0  # a login lasts this long
+    login_attempts: int = 5  # failed logins allowed per client and per user name ...
+    login_window_seconds: float = 300.0  # ... within this window; then refused until it passes
+    max_upload_mb: float = 100.0  # a request body over this is refused (413)
 
 
 @dataclass(frozen=True)
@@ -323,6 +341,7 @@ class Config:
     import_: ImportConfig = field(default_factory=ImportConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
@@ -460,6 +479,8 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
     ex = cfg.export
     if ex.settle_seconds < 0:
         err("export.settle_seconds", "must be >= 0")
+    if ex.empty_settle_seconds < ex.settle_seconds:
+        err("export.empty_settle_seconds", "must be >= export.settle_seconds")
     if ex.rescan_seconds <= 0:
         err("export.rescan_seconds", "must be > 0")
     if ex.archive_days < 0 or ex.quarantine_days < 0:
@@ -522,8 +543,45 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         host, _, port = cfg.status.http.rpartition(":")
         if not host or not port.isdigit():
             err("status.http", "expected host:port, e.g. 127.0.0.1:8766")
+    _check_console(cfg.console, err)
     check_extract(cfg, err)
     _check_geocode(cfg.geocode, err)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _check_console(c: ConsoleConfig, err: Any) -> None:
+    """The console's address, TLS files and limits; a non-loopback address needs TLS."""
+    if c.http is None:
+        return
+    host, _, port = c.http.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        err("console.http", "expected host:port, e.g. 127.0.0.1:8767")
+        return
+    if (c.tls_cert is None) != (c.tls_key is None):
+        err("console.tls_cert", "set both tls_cert and tls_key, or neither")
+    for key in ("tls_cert", "tls_key"):
+        p = getattr(c, key)
+        if p is not None and not p.is_file():
+            err(f"console.{key}", f"file not found: {p}")
+    if c.tls_cert is None and not is_loopback(host) and not c.allow_plain_http:
+        err("console.http", f"{host} is not a loopback address: set console.tls_cert and "
+            "console.tls_key (HTTPS), or put the console behind a reverse proxy on "
+            "127.0.0.1, or, on a network you trust, console.allow_plain_http: true")
+    if c.session_hours <= 0:
+        err("console.session_hours", "must be > 0")
+    if c.login_attempts < 1:
+        err("console.login_attempts", "must be at least 1")
+    if c.login_window_seconds <= 0:
+        err("console.login_window_seconds", "must be > 0")
+    if c.max_upload_mb <= 0:
+        err("console.max_upload_mb", "must be > 0")
 
 
 def check_extract(cfg: Config, err: Any) -> None:

@@ -4,7 +4,10 @@ AppManager's return-file folder (connector/legacy) are both one.
 
 - Settle (SettleGate): a file is taken only when it is finished: its size and mtime seen
   unchanged for settle_seconds (or, in done-marker mode, once `<name><marker>` exists),
-  never on its first sight. Temporary names that ERPs, Office, editors and the sync
+  never on its first sight. An empty file waits empty_settle_seconds instead (when
+  set): a writer that creates its file first and fills it later (a shell redirect, an
+  ERP that opens its output and then runs its query) must not have the empty file taken.
+  Temporary names that ERPs, Office, editors and the sync
   clients use are never taken (is_ignored).
 - Archive by day (Inbox.archive): a file done with moves to
   `<archive>/<YYYY-MM-DD>/<its folder>/`, or is deleted when there is no archive.
@@ -75,9 +78,12 @@ class SettleGate:
     def __init__(self, root: Path, settle_seconds: float, done_marker: str | None,
                  skip_dirs: tuple[Path, ...] = (),
                  accept: Callable[[str], bool] = lambda rel: True,
-                 trust_mtime: bool = True, flat: bool = False) -> None:
+                 trust_mtime: bool = True, flat: bool = False,
+                 empty_settle_seconds: float | None = None) -> None:
         self.root = root
         self.settle = settle_seconds
+        # None: an empty file settles like any other. Never shorter than settle_seconds.
+        self.empty_settle = max(settle_seconds, empty_settle_seconds or 0.0)
         self.marker = done_marker
         self.skip_dirs = tuple(p.resolve() for p in skip_dirs)
         self.accept = accept  # files the pipeline has no use for are never pending
@@ -152,7 +158,10 @@ class SettleGate:
                 if (self.root / (rel + self.marker)).exists():
                     ready.append(rel)
                 continue  # without its marker a file waits, however stable
-            if now - seen.since >= self.settle:
+            # The mtime's credit (above) is capped at settle_seconds, so an empty file is
+            # watched staying empty for at least empty_settle - settle seconds of our own.
+            empty = st.st_size == 0 and stat.S_ISREG(st.st_mode)  # a pipe is not "empty"
+            if now - seen.since >= (self.empty_settle if empty else self.settle):
                 ready.append(rel)
             else:
                 waiting.append(rel)

@@ -13,6 +13,7 @@ from typing import Any
 from connector.config import Config
 from connector.errors import in_words
 from connector.i18n import N_, _
+from connector.logsetup import printable
 from connector.state import StateStore
 from connector.timefmt import duration, fmt_time, fmt_when
 
@@ -139,5 +140,7 @@ def render(facts: dict[str, Any]) -> str:
     lines.append(_("last errors:") if errors else _("last errors: none"))
     for e in errors:
         lines.append(f"  {fmt_when(e['at'])}  {e['component']}: {e['message']}")
-    return "\n".join(lines)
+    # File names, lines of files and records reach these lines: none reaches the terminal
+    # with its control characters raw (an escape sequence, a carriage return).
+    return "\n".join(printable(line) for line in "\n".join(lines).split("\n"))
 

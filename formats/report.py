@@ -117,7 +117,11 @@ def number(n: int, thousands: str = ",") -> str:
     return f"{n:,}".replace(",", thousands)
 
 # Control characters shown as escapes: a report or a log line never carries raw ones.
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
+# C0, DEL and C1 (a lone \x9b is a terminal's CSI), and the invisible marks that reorder a
+# terminal line (bidi), as connector.logsetup.printable escapes them.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_CONTROL.update({c: f"\\u{c:04x}" for c in [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                            *range(0x2066, 0x206A)]})
 _CONTROL.update({0x0D: "\\r", 0x0A: "\\n", 0x09: "\\t"})
 
 

@@ -29,12 +29,13 @@ from service.commands import (
     service_cmds,
     status_cmd,
 )
+from service.console import cli as console_cli  # `connector console password` (issue 16)
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 # The order is the order of `connector --help`.
 COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, status_cmd, db_cmds,
                   service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
-                  quarantine_cmds, deadletter_cmds, notify_cmd)
+                  quarantine_cmds, deadletter_cmds, notify_cmd, console_cli)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -58,6 +58,7 @@ GUIDES = {
                 "Importing: the bundled AppManager sandbox"),
     "status": ("../guide/service.md#health-status-and-metrics-over-http",
                "Running as a service: health, status and metrics"),
+    "console": ("../guide/console.md", "The web console"),
     "notifications": ("../guide/service.md#notifications", "Running as a service: notifications"),
     "service": ("../guide/service.md", "Running as a service"),
     "extract": ("../guide/extract.md", "Extracting from the ERP database"),

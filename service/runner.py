@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -37,8 +38,11 @@ from connector.logsetup import configure_logging
 from connector.oslock import AlreadyRunning, InstanceLock
 from service.notify import AlertHandler, Notifier
 from service.signals import RELOAD, STOP, SignalInbox
-from service.status_http import LiveView, StatusServer
+from service.status_http import LiveView
 from service.systemd import SystemdNotifier, watchdog_interval
+
+if TYPE_CHECKING:
+    from service.console.server import HttpServer
 
 log = structlog.get_logger("service.runner")
 
@@ -78,7 +82,7 @@ class Runner:
         self.notifier: Notifier | None = None
         self._alert_handler: AlertHandler | None = None
         self._gen: _Generation | None = None
-        self.server: StatusServer | None = None
+        self.servers: list[HttpServer] = []  # the console and/or the status endpoint
         self.ready = threading.Event()  # set once READY=1 went out (tests, Windows service)
 
     # Requests from other threads (the Windows service, tests) -----------------------------
@@ -87,6 +91,11 @@ class Runner:
 
     def request_reload(self) -> None:
         self.inbox.post(RELOAD)
+
+    @property
+    def server(self) -> HttpServer | None:
+        """The first HTTP server (the console when on, else status.http)."""
+        return self.servers[0] if self.servers else None
 
     @property
     def view(self) -> LiveView | None:
@@ -135,20 +144,21 @@ class Runner:
             self.inbox.install()
         try:
             # Bind the port before any loop starts: a port in use is a configuration error.
-            self.server = self._bind_server(cfg, required=True)
+            self.servers = self._bind_servers(cfg, required=True)
             gen = self._start_generation(cfg)
         except (ConfigError, StateStoreError) as exc:
             if isinstance(exc, ConfigError):
                 log.error("cannot start: invalid configuration", errors=exc.errors)
             else:
                 log.error("cannot start: the state store cannot be used", error=str(exc))
-            if self.server is not None:
-                self.server.close()
-                self.server = None
+            self._stop_servers()
             self._close_notifier()
             raise
-        if self.server is not None:
-            self.server.start()
+        for server in self.servers:
+            server.start()
+            if server.name == "console":
+                # Where to point a browser, on the terminal of `make run` too.
+                print(f"connector: the console is at {server.url}", file=sys.stderr)
         self.sd.ready(status=self._status_line(gen))
         self.ready.set()
         log.info("connector started", config=str(cfg.source_path),
@@ -201,9 +211,7 @@ class Runner:
         self.sd.stopping(status=f"stopping (deadline {deadline:g}s)")
         log.info("stopping", reason=self.inbox.reason, deadline_seconds=deadline)
         clean = self._stop_generation(gen)
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        self._stop_servers()
         log.info("stopped", clean=clean)
         if self.notifier:
             self.notifier.notify("info", "stopped", _("connector stopped"),
@@ -262,28 +270,47 @@ class Runner:
                       errors=exc.errors)
             self._configure_logging(old.cfg)
             gen = self._start_generation(old.cfg)
-        if gen.cfg.status.http != old.cfg.status.http:
-            if self.server is not None:
-                self.server.stop()
-            self.server = self._bind_server(gen.cfg, required=False)
-            if self.server is not None:
-                self.server.start()
+        if (gen.cfg.status.http, gen.cfg.console) != (old.cfg.status.http, old.cfg.console):
+            self._stop_servers()
+            self.servers = self._bind_servers(gen.cfg, required=False)
+            for server in self.servers:
+                server.start()
         self.sd.ready(status=self._status_line(gen))
         log.info("configuration reloaded", loops=[lp.name for lp in gen.daemon.loops])
 
     # Pieces -----------------------------------------------------------------------------
-    def _bind_server(self, cfg: Config, *, required: bool) -> StatusServer | None:
-        if not cfg.status.http:
-            return None
-        try:
-            server = StatusServer(cfg.status.http, lambda: self._current().view)
-        except OSError as exc:
-            problem = f"status.http: cannot listen on {cfg.status.http}: {exc.strerror or exc}"
-            if required:
-                raise ConfigError([problem], source=str(cfg.source_path)) from None
-            log.error("status endpoint not started", problem=problem)
-            return None
-        return server
+    def _bind_servers(self, cfg: Config, *, required: bool) -> list[HttpServer]:
+        """The console (console.http; it serves /healthz, /status, /metrics too) and
+        status.http, the same server without the pages, when it names another address."""
+        from service.console.server import console_server, status_server
+
+        view = lambda: self._current().view  # noqa: E731 - the current generation's, at each request
+        wanted: list[tuple[str, str, Callable[[], HttpServer]]] = []
+        if cfg.console.http:
+            wanted.append(("console.http", cfg.console.http,
+                           lambda: console_server(cfg, view)))
+        if cfg.status.http and cfg.status.http != cfg.console.http:
+            address = cfg.status.http
+            wanted.append(("status.http", address, lambda: status_server(address, view)))
+        servers: list[HttpServer] = []
+        for key, address, make in wanted:
+            try:
+                servers.append(make())
+            except (OSError, ValueError, ConfigError) as exc:
+                problem = (exc.errors[0] if isinstance(exc, ConfigError) and exc.errors else
+                           f"{key}: cannot listen on {address}: "
+                           f"{getattr(exc, 'strerror', None) or exc}")
+                if required:
+                    for s in servers:
+                        s.close()
+                    raise ConfigError([problem], source=str(cfg.source_path)) from None
+                log.error("http server not started", problem=problem)
+        return servers
+
+    def _stop_servers(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers = []
 
     def _configure_logging(self, cfg: Config) -> None:
         root = logging.getLogger()

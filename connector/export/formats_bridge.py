@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, cast
 from connector.config import ExportConfig
 from connector.errors import FormatError
 from connector.i18n import _, catalog, ngettext, number, thousands
+from connector.logsetup import printable, printable_lines
 from formats.dialect import Dialect
 from formats.report import N_, localize
 
@@ -37,8 +38,8 @@ class Judgement:
         """One problem of the whole file: `reason` in English (logs, the journal), `shown`
         in the reader's language (the report; None: the reason, translated when it is a
         formats.report.Text, e.g. from file_problem)."""
-        heading = _("{name}: INVALID, 1 problem").format(name=rel)
-        text = shown or localize(reason, catalog(), thousands())
+        heading = _("{name}: INVALID, 1 problem").format(name=printable(rel))
+        text = printable_lines(shown or localize(reason, catalog(), thousands()))
         return cls(False, 0, f"{heading}\n  {text}\n", str(reason), 1)
 
 
@@ -75,7 +76,8 @@ def held_report(first: Judgement, rel: str, held_name: str, published_rows: int)
                       "{published} row(s) were published.",
                       "{held_name}: {n} rows of {name} held back ({problems}); the other "
                       "{published} row(s) were published.", held).format(
-        held_name=held_name, n=number(held), name=rel, published=number(published_rows),
+        held_name=printable(held_name), n=number(held), name=printable(rel),
+        published=number(published_rows),
         problems=ngettext("{n} problem", "{n} problems", first.count).format(
             n=number(first.count)))]
     if report is not None:

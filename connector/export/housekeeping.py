@@ -103,9 +103,29 @@ class Retention:
         if ex.quarantine_days > 0:
             more, announced = self._prune_quarantine(ex.quarantine_days * DAY, wall)
             removed += more
+        self._remove_empty_folders()
         if jumped is None and credited > 0:
             self.journal.prune_history(max(ex.archive_days, ex.quarantine_days, 30))
         return Pass(credited, jumped, removed, announced)
+
+    def _remove_empty_folders(self) -> None:
+        """Held-back folders left empty (their rows and report deleted by retention, or
+        taken out by the clerk to fix and drop again), bottom up; never `held-back`
+        itself, never through a link. Nothing is in them to lose."""
+        root = self.cfg.export.quarantine / "held-back"
+        if not root.is_dir() or root.is_symlink():
+            return
+        for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+            here = Path(dirpath)
+            if here == root or filenames or os.path.islink(here):
+                continue
+            if any(os.path.lexists(here / d) for d in dirnames):
+                continue  # a subfolder still there (not empty, or a link)
+            try:
+                here.rmdir()
+            except OSError:
+                continue  # something arrived meanwhile, or not ours to remove
+            log.info("empty held-back folder removed by retention", folder=str(here))
 
     # How much time passed ---------------------------------------------------------------------
     def _elapsed(self, wall: float, mono: float, boot: str | None) -> tuple[float, float | None]:

@@ -25,6 +25,12 @@ CREATE INDEX IF NOT EXISTS export_files_at ON export_files(at);
 CREATE TABLE IF NOT EXISTS export_quarantine (
     source TEXT PRIMARY KEY, path TEXT NOT NULL, report TEXT NOT NULL, first_error TEXT,
     violations INTEGER, at REAL NOT NULL);
+-- One row per quarantined file: the same source refused twice is two files
+-- (`io_citta.dat`, `io_citta (2).dat`), both the only copy of what was dropped.
+CREATE TABLE IF NOT EXISTS export_quarantine_files (
+    path TEXT PRIMARY KEY, source TEXT NOT NULL, report TEXT NOT NULL, first_error TEXT,
+    violations INTEGER, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS export_quarantine_files_source ON export_quarantine_files(source);
 """
 
 
@@ -74,15 +80,25 @@ class ExportJournal:
                          o.source))
                 if o.outcome == "published":
                     conn.execute("DELETE FROM export_quarantine WHERE source = ?", (o.source,))
+                    conn.execute("DELETE FROM export_quarantine_files WHERE source = ?",
+                                 (o.source,))
 
     def quarantined(self, source: str, path: str, report: str, first_error: str,
                     violations: int) -> None:
-        self.store.execute(
-            "INSERT INTO export_quarantine(source, path, report, first_error, violations, at) "
-            "VALUES (?,?,?,?,?,?) ON CONFLICT(source) DO UPDATE SET path=excluded.path, "
-            "report=excluded.report, first_error=excluded.first_error, "
-            "violations=excluded.violations, at=excluded.at",
-            (source, path, report, first_error, violations, time.time()))
+        now = time.time()
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO export_quarantine(source, path, report, first_error, violations, "
+                "at) VALUES (?,?,?,?,?,?) ON CONFLICT(source) DO UPDATE SET path=excluded.path, "
+                "report=excluded.report, first_error=excluded.first_error, "
+                "violations=excluded.violations, at=excluded.at",
+                (source, path, report, first_error, violations, now))
+            conn.execute(
+                "INSERT INTO export_quarantine_files(path, source, report, first_error, "
+                "violations, at) VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+                "source=excluded.source, report=excluded.report, "
+                "first_error=excluded.first_error, violations=excluded.violations, "
+                "at=excluded.at", (path, source, report, first_error, violations, now))
 
     def published(self) -> list[dict[str, object]]:
         return [dict(r) for r in self.store.query(
@@ -90,9 +106,13 @@ class ExportJournal:
             "FROM export_published ORDER BY folder, name")]
 
     def quarantine_list(self) -> list[dict[str, object]]:
+        """Every quarantined file still to fix, newest first (with the rows of a database
+        from before files were listed one by one)."""
         return [dict(r) for r in self.store.query(
-            "SELECT source, path, report, first_error, violations, at FROM export_quarantine "
-            "ORDER BY at DESC")]
+            "SELECT source, path, report, first_error, violations, at FROM "
+            "export_quarantine_files UNION ALL SELECT source, path, report, first_error, "
+            "violations, at FROM export_quarantine q WHERE NOT EXISTS (SELECT 1 FROM "
+            "export_quarantine_files f WHERE f.path = q.path) ORDER BY at DESC")]
 
     def prune_history(self, older_than_days: int) -> None:
         self.store.execute("DELETE FROM export_files WHERE at < ?",

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import structlog
@@ -31,7 +32,7 @@ def make_gate(cfg: Config) -> SettleGate:
     return SettleGate(ex.watch, ex.settle_seconds, ex.done_marker,
                       skip_dirs=(ex.archive, ex.quarantine, cfg.staging_dir),
                       accept=lambda rel: classify(rel, dialects) is not None,
-                      trust_mtime=not ex.polling)
+                      trust_mtime=not ex.polling, empty_settle_seconds=ex.empty_settle_seconds)
 
 
 # Builds the publisher of dropbox.mode (connector/app.py build_publisher); it may watch the
@@ -184,15 +185,37 @@ class ExportLoop:
             publisher.close()
 
 
+@dataclass
+class OnceCounts:
+    """What `connector export --once` did: its exit code and one-line summary."""
+
+    published: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    held_back: dict[str, int] = field(default_factory=dict)  # source -> rows held back
+
+    @property
+    def ok(self) -> bool:
+        """Nothing refused and no row held back: everything dropped reached AppManager."""
+        return not self.quarantined and not self.held_back
+
+    def summary(self) -> str:
+        line = (f"published {self.published}, unchanged {self.unchanged}, "
+                f"quarantined {self.quarantined}")
+        if self.held_back:
+            line += (f", rows held back {sum(self.held_back.values())} (in "
+                     f"{len(self.held_back)} file(s); `connector status` says where)")
+        return line
+
+
 def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
              stop: threading.Event | None = None, max_wait: float = 60.0,
-             on_outcome: Callable[[Outcome, int], None] | None = None,
-             ) -> tuple[int, int, int]:
+             on_outcome: Callable[[Outcome, int], None] | None = None) -> OnceCounts:
     """Publish what is in the export folder now (for `connector export --once`).
 
-    Returns (published, unchanged, quarantined). Files still being written after
-    max_wait seconds are left for the next run. `on_outcome(outcome, files_left)` hears
-    of each file as it is done (the command's outcome lines and progress bar).
+    Files still being written after max_wait seconds are left for the next run.
+    `on_outcome(outcome, files_left)` hears of each file as it is done (the command's
+    outcome lines and progress bar).
     """
     stop = stop or threading.Event()
     pipeline = start_pipeline(cfg, store, publisher, stop)
@@ -200,7 +223,7 @@ def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
     gate.rescan()
     # One shot: latency does not matter, so wait longer for the rest of a drop.
     hold = BurstHold(max(cfg.export.settle_seconds * 2, 1.0))
-    counts = {"published": 0, "unchanged": 0, "quarantined": 0}
+    counts = OnceCounts()
     deadline = time.monotonic() + max_wait
     try:
         while gate.pending and not stop.is_set() and time.monotonic() < deadline:
@@ -210,7 +233,9 @@ def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
                 continue
             result = pipeline.process(ready)
             for o in result.outcomes:
-                counts[o.outcome] = counts.get(o.outcome, 0) + 1
+                if o.outcome in ("published", "unchanged", "quarantined"):
+                    setattr(counts, o.outcome, getattr(counts, o.outcome) + 1)
+            counts.held_back.update(result.held_back)
             for rel in set(ready) - set(result.deferred):
                 gate.forget(rel)
             if on_outcome is not None:
@@ -221,7 +246,7 @@ def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
     left = gate.pending
     if left:
         log.warning("files left for the next run (still being written)", files=left[:20])
-    return counts["published"], counts["unchanged"], counts["quarantined"]
+    return counts
 
 
 def dry_run(cfg: Config, out: TextIO) -> bool:

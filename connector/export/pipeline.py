@@ -21,6 +21,7 @@ quarantine.py (a refused file), space.py (room on the staging volume).
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import threading
 import time
@@ -37,14 +38,15 @@ from connector.export import space
 from connector.export.heldback import HeldBack
 from connector.export.journal import ExportJournal, Outcome
 from connector.export.naming import classify
+from connector.export.partial import PartialCopies, merge
 from connector.export.quarantine import Quarantine
 from connector.export.staging import Refused, Staged, Stager
 from connector.export.verdicts import Verdict, Verdicts
-from connector.fsutil import UnsafePath, fsync_dir
+from connector.fsutil import HashingWriter, UnsafePath, fsync_dir
 from connector.geocode.fill import PublishFill
 from connector.inbox import Inbox
 from connector.logsetup import new_correlation_id
-from connector.ports import Publisher
+from connector.ports import Publisher, PublishItem
 from connector.state import StateStore
 from formats.report import N_
 
@@ -56,6 +58,7 @@ class BurstResult:
     outcomes: list[Outcome]
     deferred: list[str]  # not taken this time (changed while read, stop requested)
     short_of_space: list[str] = field(default_factory=list)  # deferred: no room to stage them
+    held_back: dict[str, int] = field(default_factory=dict)  # published source -> rows held back
 
     @property
     def quarantined(self) -> list[Outcome]:
@@ -82,6 +85,7 @@ class ExportPipeline:
         self.geofill = PublishFill(cfg.geocode, store)
         self.stager = Stager(cfg, self.inbox, self.geofill, HeldBack(self.ex.quarantine, store))
         self.quarantine = Quarantine(self.ex, self.inbox, self.journal, store)
+        self.partials = PartialCopies(cfg.state_dir)
 
     # The burst -----------------------------------------------------------------------
     def process(self, rels: list[str]) -> BurstResult:
@@ -139,8 +143,12 @@ class ExportPipeline:
                     outcomes.append(result)
                 elif isinstance(result, Staged):
                     staged.append(result)
+            self._merge_into_unconsumed(staged)
             fresh = self._drop_unchanged(staged, outcomes)
             if fresh:
+                for s in fresh:
+                    if s.judged is not None and s.held is not None:
+                        self.partials.prepare(s.item.local_path, s.item.folder, s.item.name)
                 items = [s.item for s in fresh]
                 if (self.ex.info_file and ("gestionale", "io_info.dat") not in taken
                         and any(s.target.folder == "gestionale" for s in fresh)):
@@ -155,12 +163,19 @@ class ExportPipeline:
                                       name=f"{s.item.folder}/{s.item.name}",
                                       reason=refused.refused)), s.started))
                         continue
+                    if s.judged is not None:
+                        if s.held is not None:
+                            self.partials.commit(s.item.folder, s.item.name)
+                        else:
+                            self.partials.drop(s.item.folder, s.item.name)
                     outcomes.append(Outcome(
                         s.rel, "published", s.item.folder, s.item.name, s.rows, s.item.size,
                         s.item.sha256, s.item.content_hash,
                         int((time.monotonic() - s.started) * 1000)))
             done = [o for o in outcomes if o.outcome in ("published", "unchanged")]
             by_rel = {st.rel: st for st in staged}
+            held_back = {o.source: h.rows for o in done if o.outcome == "published"
+                         and o.source in by_rel and (h := by_rel[o.source].held) is not None}
             self.verdicts.record([_verdict(o, by_rel[o.source]) for o in done
                                   if o.source in by_rel and by_rel[o.source].judged is not None])
             self.journal.record(run_id, done)
@@ -171,7 +186,7 @@ class ExportPipeline:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         space.report_space(self.cfg, self.store, short, len(rels), bool(outcomes))
-        return BurstResult(outcomes, deferred, short)
+        return BurstResult(outcomes, deferred, short, held_back)
 
     def _catalog_in_use(self, rels: list[str]) -> bool:
         """io_catalogo.dat in this burst, or published before: then media names are free."""
@@ -181,6 +196,30 @@ class ExportPipeline:
             return True
         return (self.cfg.dropbox.mode == "folder"
                 and (self.cfg.dropbox_folder("multimedia") / "io_catalogo.dat").exists())
+
+    def _merge_into_unconsumed(self, staged: list[Staged]) -> None:
+        """A tracciato whose earlier publish held rows back and is still waiting at the
+        destination: the new file is merged into it (connector/export/partial.py)."""
+        for s in staged:
+            if s.judged is None:
+                continue
+            base = self.partials.unconsumed(self.publisher, s.item.folder, s.item.name)
+            if base is None:
+                continue
+            path = s.item.local_path
+            tmp = path.with_name(path.name + ".merged")
+            with open(tmp, "wb") as raw:
+                w = HashingWriter(raw)
+                rows = merge(base, path, w, s.item.name)
+                w.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, path)
+            log.info("merged into the earlier publish AppManager has not taken yet",
+                     file=s.rel, to=f"{s.item.folder}/{s.item.name}", dropped_rows=s.rows,
+                     rows=rows)
+            s.item = PublishItem(path, s.item.folder, s.item.name, w.size, w.sha256,
+                                 w.content_hash)
+            s.rows = rows
 
     def _drop_unchanged(self, staged: list[Staged], outcomes: list[Outcome]) -> list[Staged]:
         """Unchanged: the journal says this content was published there, and the destination

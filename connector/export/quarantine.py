@@ -32,6 +32,12 @@ class Quarantine:
         """Move the refused name (`culprit`: the link itself when a link was the problem,
         never what it points to) into quarantine with a report; the rest of the burst goes on."""
         parts = [_("Nothing of this file was published.")]
+        if verdict.warnings:  # their "published as written" says what a valid file gets
+            parts.append(ngettext(
+                "The warning above did not refuse the file: once the errors are fixed, that "
+                "value is published as written.",
+                "The warnings above did not refuse the file: once the errors are fixed, those "
+                "values are published as written.", verdict.warnings))
         if verdict.bad_lines is not None:  # row errors only, but too many to hold them back
             limit = self.ex.max_bad_rows
             parts.append(ngettext(

@@ -120,7 +120,9 @@ def render(section: dict[str, Any]) -> list[str]:
     q = section["quarantined"]
     lines.append("  " + _("quarantined: {n}").format(n=len(q)))
     for item in q[:20]:
-        lines.append(f"    {item['source']}  "
+        name = os.path.basename(str(item["path"]))
+        now = f" (now {name})" if name != os.path.basename(str(item["source"])) else ""
+        lines.append(f"    {item['source']}{now}  "
                      + _("({n} problem(s))").format(n=item["violations"])
                      + f" {item['first_error']}")
         if item.get("at"):

@@ -82,14 +82,15 @@ class PassResult:
 
 class Resolver:
     def __init__(self, cfg: GeocodeConfig, store: StateStore, geocoder: Geocoder,
-                 stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
+                 stop: threading.Event, beat: Callable[[], None] = lambda: None,
+                 limiter: RateLimiter | None = None) -> None:
         self.cfg = cfg
         self.store = store
         self.cache = GeocodeCache(store)
         self.geocoder = geocoder
         self.stop = stop
         self.beat = beat
-        self.limiter = RateLimiter(store, cfg.provider, rate_for(cfg))
+        self.limiter = limiter or RateLimiter(store, cfg.provider, rate_for(cfg))
         self.refresh_after = (cfg.refresh_found_days * 86400.0
                               if cfg.refresh_found_days is not None else None)
 

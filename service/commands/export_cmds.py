@@ -77,17 +77,14 @@ def export_once(args: argparse.Namespace) -> int:
     try:
         with Progress(_("exporting"), wanted(args)) as bar:
             lines = OutcomeLines(cfg, store, bar)
-            published, unchanged, quarantined = run_once(cfg, store, max_wait=args.wait,
-                                                         on_outcome=lines)
+            counts = run_once(cfg, store, max_wait=args.wait, on_outcome=lines)
     finally:
         lock.release()
     left = _waiting(cfg)  # still being written after --wait: the next run takes them
     for rel in left:
         print(_("waiting   {file}: still being written; the next run takes it").format(file=rel))
-    print(_("published {published}, unchanged {unchanged}, quarantined {quarantined}")
-          .format(published=published, unchanged=unchanged, quarantined=quarantined)
-          + (_(", waiting {n}").format(n=len(left)) if left else ""))
-    return 0 if ok and not quarantined else 1
+    print(counts.summary() + (_(", waiting {n}").format(n=len(left)) if left else ""))
+    return 0 if ok and counts.ok else 1
 
 
 def _waiting(cfg: Any) -> list[str]:

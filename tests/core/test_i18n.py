@@ -22,7 +22,8 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(?\w*\)?[sdrf]")
 def marked_texts(root: Path) -> set[tuple[str, ...]]:
     """The msgids of every marked text under root (a tuple for plurals)."""
     found: set[tuple[str, ...]] = set()
-    method_map = [("**.py", "python")]
+    # Templates first: Babel takes the first pattern a file matches (the console's pages).
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
     for folder in ("connector", "adapters", "formats", "service"):
         if not (root / folder).is_dir():
             continue

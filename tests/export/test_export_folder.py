@@ -210,8 +210,8 @@ def test_two_sources_for_one_destination_go_in_turn(tmp_path: Path, config_facto
     (export / "io_citta.dat").write_bytes(citta_file(1))
     (export / "IO_CITTA.DAT").write_bytes(citta_file(2))
     (export / "io_info.dat").write_bytes(b"DESCRIZIONE|VALORE\r\nTracciati|1.9\r\n")
-    published, unchanged, quarantined = run_once(cfg, StateStore(cfg.state_dir), max_wait=20)
-    assert (published, quarantined) == (3, 0)
+    counts = run_once(cfg, StateStore(cfg.state_dir), max_wait=20)
+    assert (counts.published, counts.quarantined) == (3, 0)
     assert not list(export.iterdir())
     rows = StateStore(cfg.state_dir).query(
         "SELECT source, run_id FROM export_files WHERE outcome = 'published' ORDER BY id")

@@ -161,7 +161,8 @@ def test_a_named_pipe_is_quarantined_and_blocks_nothing(tmp_path: Path, config_f
 
 
 def test_media_are_checked_by_content_not_by_name(tmp_path: Path, config_factory) -> None:
-    cfg = config_factory()
+    # The empty image is judged once it has stayed empty (export.empty_settle_seconds).
+    cfg = config_factory(export={"empty_settle_seconds": 1.0})
     export = tmp_path / "export"
     export.mkdir()
     multimedia = tmp_path / "Dropbox" / "ACME" / "multimedia"

@@ -137,3 +137,36 @@ def test_a_file_quarantined_later_gets_its_own_age(tmp_path: Path, config_factor
     assert sorted(retention.run().removed) == sorted(
         [str(tmp_path / "quarantine" / "env.pdf"), str(late)])
     assert Path("/etc/shadow").exists()
+
+
+def test_held_back_folders_left_empty_are_removed(tmp_path: Path, config_factory) -> None:
+    """The rows and report of a held-back folder deleted by retention, or another emptied
+    by the clerk (the fixed file dropped again): the empty folders go too; one still
+    holding something, a link and `held-back` itself stay."""
+    cfg = config_factory(export={"quarantine_days": 10})
+    store = StateStore(cfg.state_dir)
+    held = tmp_path / "quarantine" / "held-back"
+    aged, emptied, kept = (held / "20261101-120000-aaaaaaaa", held / "20261102-120000-bbbbbbbb",
+                           held / "20261103-120000-cccccccc")
+    for d in (aged, emptied, kept):
+        d.mkdir(parents=True)
+    (aged / "io_citta.dat").write_bytes(b"CHIAVE\r\nx\r\n")
+    (aged / "io_citta.dat.errors.txt").write_text("report\n")
+    clock = FakeClock()
+    retention = Retention(cfg, store, clock.clock())
+    retention.run()
+    assert not emptied.exists()  # nothing was ever in it to keep
+    for _ in range(10):
+        clock.advance(DAY)
+        retention.run()
+        if not kept.exists():  # held back again today, after the others aged
+            kept.mkdir()
+            (kept / "io_art.dat").write_bytes(b"CHIAVE\r\ny\r\n")
+    assert not aged.exists()
+    assert (kept / "io_art.dat").exists() and held.is_dir()
+    elsewhere = tmp_path / "elsewhere" / "empty"
+    elsewhere.mkdir(parents=True)
+    (held / "sub").mkdir()
+    os.symlink(elsewhere.parent, held / "sub" / "link")  # a linked folder: never entered
+    retention.run()
+    assert (held / "sub" / "link").is_symlink() and elsewhere.is_dir()

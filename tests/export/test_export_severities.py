@@ -58,6 +58,22 @@ def test_a_file_error_refuses_the_whole_file(tmp_path: Path, config_factory, ges
     assert _held_dirs(tmp_path) == []
 
 
+
+def test_a_refused_file_says_its_warnings_did_not_refuse_it(tmp_path: Path, config_factory,
+                                                            gestionale) -> None:
+    cfg = config_factory()
+    rows = _rows()
+    rows[2] = rows[2].replace("|PD|", "|PDV|")  # a warning: longer than documented
+    _drop(tmp_path / "export", "io_citta.dat",
+          _file(rows).replace(b"|COD_DITTA|", b" | COD_DITTA|"))  # a file error
+    result = _pipeline(cfg).process(["io_citta.dat"])
+    assert [o.outcome for o in result.outcomes] == ["quarantined"]
+    report = (tmp_path / "quarantine" / "io_citta.dat.errors.txt").read_text(encoding="utf-8")
+    assert "warning: line 4, column PROVINCIA" in report
+    assert ("Nothing of this file was published. The warning above did not refuse the file: "
+            "once the errors are fixed, that value is published as written.") in report
+
+
 ROW_ERRORS = {
     "repeated CHIAVE": lambda r: r[4],
     "text over the 4000 cap": lambda r: r.replace("|PD|", "|" + "P" * 4001 + "|"),
@@ -101,12 +117,14 @@ def test_row_errors_are_held_back_and_the_rest_is_published(
 
 def test_fixed_held_rows_dropped_again_are_published(tmp_path: Path, config_factory,
                                                      gestionale) -> None:
+    """AppManager took the earlier file: the fixed rows are published as they are."""
     cfg = config_factory()
     export = tmp_path / "export"
     rows = _rows(30)
     rows[5] = rows[5].replace("|PD|", "|" + "P" * 4001 + "|")  # text over the cap
     _drop(export, "io_citta.dat", _file(rows))
     _pipeline(cfg).process(["io_citta.dat"])
+    (gestionale / "io_citta.dat").unlink()  # AppManager imported it
     [held_dir] = _held_dirs(tmp_path)
     fixed = (held_dir / "io_citta.dat").read_bytes().replace(b"P" * 4001, b"PD")
     _drop(export, "io_citta.dat", fixed)  # the clerk fixes the held file and drops it again
@@ -114,6 +132,57 @@ def test_fixed_held_rows_dropped_again_are_published(tmp_path: Path, config_fact
     assert [o.outcome for o in result.outcomes] == ["published"]
     assert (gestionale / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + _file([_rows(30)[5]])
     assert "held back" not in _status(cfg)
+    assert not list((cfg.state_dir / "export" / "partial").rglob("*.dat*"))
+
+
+def test_fixed_rows_dropped_before_appmanager_took_the_file_keep_the_good_rows(
+        tmp_path: Path, config_factory, gestionale) -> None:
+    """The earlier publish is still waiting at the destination: the fixed rows are merged
+    into it by CHIAVE, never published alone over it (the good rows would be lost). One
+    row fixed at a time: the rows still held back stay out until they are fixed too."""
+    # A held file of 2 rows with 1 still bad is 50% bad: allowed here, to hold it again.
+    cfg = config_factory(export={"max_bad_rows": {"count": 100, "percent": 50}})
+    export = tmp_path / "export"
+    rows = _rows(30)
+    rows[5] = rows[5].replace("|PD|", "|" + "P" * 4001 + "|")
+    rows[9] = rows[9] + "|"
+    _drop(export, "io_citta.dat", _file(rows))
+    _pipeline(cfg).process(["io_citta.dat"])
+    good = [r for i, r in enumerate(_rows(30)) if i not in (5, 9)]
+    assert (gestionale / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + _file(good)
+    [held_dir] = _held_dirs(tmp_path)
+    held = (held_dir / "io_citta.dat").read_bytes()
+    _drop(export, "io_citta.dat", held.replace(b"P" * 4001, b"PD"))  # only one fixed
+    result = _pipeline(cfg).process(["io_citta.dat"])
+    assert [(o.outcome, o.rows) for o in result.outcomes] == [("published", 29)]
+    assert (gestionale / "io_citta.dat").read_bytes() == (
+        b"\xef\xbb\xbf" + _file([_rows(30)[5]] + good))
+    # The other one fixed as well, still before AppManager ran: every row is there.
+    _drop(export, "io_citta.dat", _file([_rows(30)[9]]))
+    result = _pipeline(cfg).process(["io_citta.dat"])
+    assert [(o.outcome, o.rows) for o in result.outcomes] == [("published", 30)]
+    published = (gestionale / "io_citta.dat").read_bytes().decode("utf-8-sig")
+    assert sorted(published.split("\r\n")[1:-1]) == sorted(_rows(30))
+    # Nothing held back any more: the next file replaces the destination as before.
+    assert not list((cfg.state_dir / "export" / "partial").rglob("*.dat*"))
+    _drop(export, "io_citta.dat", _file(_rows(3)))
+    _pipeline(cfg).process(["io_citta.dat"])
+    assert (gestionale / "io_citta.dat").read_bytes() == b"\xef\xbb\xbf" + _file(_rows(3))
+
+
+def test_a_new_value_of_a_published_row_wins_in_the_merge(tmp_path: Path, config_factory,
+                                                          gestionale) -> None:
+    cfg = config_factory()
+    export = tmp_path / "export"
+    rows = _rows(30)
+    rows[1] = rows[1] + "|"
+    _drop(export, "io_citta.dat", _file(rows))
+    _pipeline(cfg).process(["io_citta.dat"])
+    changed = _rows(30)[0].replace("CITTA 1|", "CITTA UNO|")
+    _drop(export, "io_citta.dat", _file([changed, _rows(30)[1]]))
+    _pipeline(cfg).process(["io_citta.dat"])
+    published = (gestionale / "io_citta.dat").read_bytes().decode("utf-8-sig").split("\r\n")
+    assert published[1:-1] == [changed, _rows(30)[1], *_rows(30)[2:]]
 
 
 def test_the_same_rows_held_again_go_to_the_same_place(tmp_path: Path, config_factory) -> None:
@@ -253,3 +322,22 @@ def test_bad_csv_rows_are_held_back_as_csv_rows(tmp_path: Path, config_factory,
     _drop(export, "comuni_2026.csv", held.replace("A002;", "A031;").encode("cp1252"))
     result = _pipeline(cfg).process(["comuni_2026.csv"])
     assert [o.outcome for o in result.outcomes] == ["published"]
+
+
+def test_export_once_exits_1_with_a_summary_when_rows_were_held_back(
+        tmp_path: Path, config_file, capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    args = ["--config", str(config_file())]
+    rows = _rows(30)
+    rows[3] = rows[3] + "|"
+    _drop(tmp_path / "export", "io_citta.dat", _file(rows))
+    (tmp_path / "Dropbox" / "ACME").mkdir(parents=True, exist_ok=True)
+    assert main([*args, "export", "--once", "--wait", "10"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == ("published 1, unchanged 0, quarantined 0, rows held back 1 (in 1 "
+                       "file(s); `connector status` says where)")
+    _drop(tmp_path / "export", "io_citta.dat", _file(_rows(30)))
+    assert main([*args, "export", "--once", "--wait", "10"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        "published 1, unchanged 0, quarantined 0")

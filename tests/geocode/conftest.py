@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,36 @@ def geo_config(tmp_path: Path, standin: StandIn) -> Any:
 @pytest.fixture
 def store(tmp_path: Path) -> StateStore:
     return StateStore(tmp_path / "state")
+
+
+class FakeTime:
+    """A monotonic and a wall clock that move only when somebody waits."""
+
+    def __init__(self) -> None:
+        self.mono = 1000.0
+        self.wall = 1_800_000_000.0
+        self.lock = threading.Lock()
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        with self.lock:
+            return self.mono
+
+    def wall_clock(self) -> float:
+        with self.lock:
+            return self.wall
+
+    def sleep(self, stop: threading.Event, seconds: float) -> bool:
+        if stop.is_set():
+            return True
+        with self.lock:
+            self.waits.append(seconds)
+            self.mono += seconds
+            self.wall += seconds
+        return False
+
+
+def assert_spaced(grants: list[float], interval: float) -> None:
+    ordered = sorted(grants)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        assert b >= a + interval, (a, b, interval)

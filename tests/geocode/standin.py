@@ -17,7 +17,7 @@ and plays scripted faults, one per request, in order (`script`):
     "huge"                         a body over the adapter's size bound
 
 Every request is recorded (server-side arrival time, path, query parameters, headers),
-so tests count requests and measure the rate from the server's side.
+so tests count requests.
 """
 
 from __future__ import annotations
@@ -77,16 +77,6 @@ class StandIn:
     def times(self) -> list[float]:
         with self.lock:
             return [r.at for r in self.requests]
-
-    def max_in_window(self, window: float) -> int:
-        """The most requests that arrived within any `window` seconds (half-open)."""
-        times = sorted(self.times())
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= window:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
 
     def find(self, text: str) -> Place | None:
         for needle, place in self.places.items():

@@ -86,10 +86,10 @@ def test_an_erp_file_without_coordinate_columns_gets_them(cfg_path: Path, tmp_pa
     cfg = load_config(cfg_path)
     store = StateStore(cfg.state_dir)
     drop(tmp_path, gen_file(row, header=header))
-    assert run_once(cfg, store, max_wait=10)[0] == 1
+    assert run_once(cfg, store, max_wait=10).published == 1
     assert main(["--config", str(cfg_path), "geocode", "--once"]) == 0
     drop(tmp_path, gen_file(row, header=header))
-    assert run_once(cfg, store, max_wait=10)[0] == 1
+    assert run_once(cfg, store, max_wait=10).published == 1
     rows = published_rows(tmp_path)
     assert rows["C001"]["LATITUDINE"] == "45.406435"
     assert list(rows["C001"])[8:10] == ["LATITUDINE", "LONGITUDINE"]
@@ -103,7 +103,7 @@ def test_publishing_never_waits_for_the_geocoder(cfg_path: Path, tmp_path: Path,
     store = StateStore(cfg.state_dir)
     slow = cfg.geocode.__class__(**{**cfg.geocode.__dict__, "timeout_seconds": 60.0})
     drop(tmp_path, gen_file(*CUSTOMERS))
-    assert run_once(cfg, store, max_wait=10)[0] == 1  # C001, C002 now pending
+    assert run_once(cfg, store, max_wait=10).published == 1  # C001, C002 now pending
     standin.script.append("hang")
     stop = threading.Event()
     loop = GeocodeLoop(slow, StateStore(cfg.state_dir), lambda: build_geocoder(cfg))
@@ -113,7 +113,8 @@ def test_publishing_never_waits_for_the_geocoder(cfg_path: Path, tmp_path: Path,
         assert standin.hanging.wait(20), "the geocoder never asked"
         drop(tmp_path, gen_file(*CUSTOMERS, gen_row("C004", "Via Nuova 4", "35100", "Padova",
                                                     "PD")))
-        published, _, quarantined = run_once(cfg, store, max_wait=10)
+        counts = run_once(cfg, store, max_wait=10)
+        published, quarantined = counts.published, counts.quarantined
         assert (published, quarantined) == (1, 0)
         assert "C004" in published_rows(tmp_path)
         # The geocoder is still inside its held request: nothing it asked is answered.
@@ -133,7 +134,7 @@ def test_suppliers_and_erp_coordinates_are_never_sent(cfg_path: Path, tmp_path: 
     store = StateStore(cfg.state_dir)
     drop(tmp_path, gen_file(gen_row("F001", "Via Roma 1", "35100", "Padova", "PD", kind="1"),
                             CUSTOMERS[2]))
-    assert run_once(cfg, store, max_wait=10)[0] == 1
+    assert run_once(cfg, store, max_wait=10).published == 1
     assert sum(GeocodeCache(store).counts().values()) == 0
 
 
@@ -142,7 +143,7 @@ def test_geocoding_off_changes_nothing(config_file: Any, tmp_path: Path) -> None
     store = StateStore(cfg.state_dir)
     data = b"\xef\xbb\xbf" + gen_file(*CUSTOMERS)
     drop(tmp_path, data)
-    assert run_once(cfg, store, max_wait=10)[0] == 1
+    assert run_once(cfg, store, max_wait=10).published == 1
     assert (tmp_path / PUBLISHED).read_bytes() == data
     assert sum(GeocodeCache(store).counts().values()) == 0
     assert GEN_HEADER in data.decode("utf-8-sig")

@@ -102,6 +102,30 @@ def test_destinations_have_no_coordinate_columns_to_fill() -> None:
     assert f.fill(row, look) == row and not look.asked
 
 
+def test_no_writer_gives_destinations_coordinate_columns() -> None:
+    """Checked against every public writer (docs/guide/geocoding.md): the documented
+    io_clifor_dest has no LATITUDINE/LONGITUDINE, so the connector adds none. Should a
+    layout gain them, this fails and the guide's paragraph must change with it."""
+    assert not {"LATITUDINE", "LONGITUDINE"} & set(get_layout("io_clifor_dest").field_names)
+    assert {"LATITUDINE", "LONGITUDINE"} <= set(get_layout("io_clifor_gen").field_names)
+    assert {"LATITUDINE", "LONGITUDINE"} <= set(get_layout("io_leads").field_names)
+
+
+def test_destination_files_that_carry_coordinates_of_their_own_are_filled() -> None:
+    """An ERP that writes the two columns anyway (extra columns, published as they are)
+    gets them filled like customers, never overwriting its own values."""
+    header = ("CHIAVE|COD_DITTA|TIPO_CLIFOR|COD_CLIFOR|COD_DEST|INDIRIZZO|CAP|CITTA|PROVINCIA|"
+              "LATITUDINE|LONGITUDINE|DAT_ULT_MOD")
+    f = filler(header, "io_clifor_dest")
+    row = cells("ACME§C1§1|ACME|0|C1|1|Via Roma 1|35100|Padova|PD|||01011900000000")
+    own = cells("ACME§C1§2|ACME|0|C1|2|Via Roma 1|35100|Padova|PD|45.1|11.2|01011900000000")
+    look = Lookup()
+    assert f.active and f.header_out == header.split("|")
+    assert f.fill(row, look)[9:11] == ["45.406435", "11.876761"]
+    assert f.fill(own, look) == own
+    assert look.asked[0][1] == "io_clifor_dest C1 1"
+
+
 def test_leads_with_extra_columns() -> None:
     header = "CHIAVE|COD_DITTA|COD_LEAD|INDIRIZZO|CITTA|CAP|PROVINCIA|LATITUDINE|LONGITUDINE|NAZIONE|STATUS|DAT_ULT_MOD"
     f = filler(header, "io_leads")

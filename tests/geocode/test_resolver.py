@@ -1,6 +1,7 @@
 """The background pass against the stand-in: each address asked once, hits without a
 request, failures remembered and retried later, 429s and Retry-After honoured, the rate
-limit kept (measured from the server's side), a refused key stops the pass."""
+limit kept (every request the server saw was granted, the grants spaced on the limiter's
+clock), a refused key stops the pass."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from connector.geocode.limiter import RateLimiter
 from connector.geocode.loop import GeocodeLoop
 from connector.geocode.resolver import Resolver
 from connector.state import StateStore
-from tests.geocode.conftest import PADOVA, VERONA
+from tests.geocode.conftest import PADOVA, VERONA, FakeTime, assert_spaced
 from tests.geocode.standin import Place, StandIn
 
 ADDRESSES = {
@@ -49,6 +50,22 @@ def status_of(store: StateStore, key: str) -> Any:
 
 def resolver(cfg: Config, store: StateStore, stop: threading.Event | None = None) -> Resolver:
     return Resolver(cfg.geocode, store, build_geocoder(cfg), stop or threading.Event())
+
+
+class Recording(RateLimiter):
+    """The limiter the resolver uses, on a shared fake clock, noting each grant."""
+
+    def __init__(self, state: Any, t: FakeTime, per_second: float, grants: list[float]) -> None:
+        super().__init__(StateStore(state), "nominatim", per_second, clock=t.clock,
+                         wall=t.wall_clock, sleep=t.sleep)
+        self.grants = grants
+
+    def acquire(self, stop: threading.Event, beat: Any = lambda: None) -> bool:
+        granted = super().acquire(stop, beat)
+        if granted:
+            assert self.last_granted_at is not None
+            self.grants.append(self.last_granted_at)
+        return granted
 
 
 def test_each_address_is_asked_once_and_hits_need_no_request(geo_config: Any, store: StateStore,
@@ -134,14 +151,19 @@ def test_one_bad_answer_is_retried_within_the_pass(geo_config: Any, store: State
 
 
 def test_429_retry_after_is_honoured(geo_config: Any, store: StateStore,
-                                     standin: StandIn) -> None:
-    """Measured on the server: the retry comes no sooner than Retry-After said."""
+                                     standin: StandIn, tmp_path: Any) -> None:
+    """The Retry-After becomes the limiter's pause: the retry is granted only after the
+    limiter itself waited it out (on its clock, so no wall time is measured)."""
     cfg = geo_config(attempts=3)
     seed(store, "padova")
     standin.script.append(("429", 1))
-    assert resolver(cfg, store).run_pass().found == 1
-    first, second = standin.times()
-    assert second - first >= 1.0
+    grants: list[float] = []
+    t = FakeTime()
+    lim = Recording(tmp_path / "state", t, 50, grants)
+    r = Resolver(cfg.geocode, store, build_geocoder(cfg), threading.Event(), limiter=lim)
+    assert r.run_pass().found == 1
+    assert len(standin.requests) == len(grants) == 2
+    assert sum(t.waits) >= 1.0 and lim.paused_until() is None
 
 
 def test_a_long_retry_after_pauses_every_process(geo_config: Any, store: StateStore,
@@ -201,36 +223,47 @@ def many(store: StateStore, n: int) -> None:
     GeocodeCache(store).note_pending(items)
 
 
-def test_the_rate_limit_is_kept(geo_config: Any, store: StateStore, standin: StandIn) -> None:
-    """12 addresses at 4 requests a second: never more than 4 in any second, counted by
-    the server (with 50 ms for the network's jitter)."""
+def test_the_rate_limit_is_kept(geo_config: Any, store: StateStore, standin: StandIn,
+                                tmp_path: Any) -> None:
+    """12 addresses at 4 requests a second: every request the server saw was granted by
+    the limiter, and the grants are one interval (1.02 / 4 s) apart on its clock. No wall
+    time is measured: a loaded machine cannot make this fail or pass by chance."""
     many(store, 12)
-    assert resolver(geo_config(requests_per_second=4), store).run_pass().asked == 12
-    assert len(standin.requests) == 12
-    assert standin.max_in_window(0.95) <= 4
+    grants: list[float] = []
+    cfg = geo_config(requests_per_second=4)
+    lim = Recording(tmp_path / "state", FakeTime(), 4, grants)
+    r = Resolver(cfg.geocode, store, build_geocoder(cfg), threading.Event(), limiter=lim)
+    assert r.run_pass().asked == 12
+    assert len(standin.requests) == len(grants) == 12
+    assert_spaced(grants, 1.02 / 4)
 
 
 def test_the_rate_limit_holds_across_processes(geo_config: Any, tmp_path: Any,
                                                standin: StandIn) -> None:
     """The daemon's loop and a `connector geocode --once` beside it share one limit: two
-    resolvers on their own state-store connections, counted by the server."""
+    resolvers on their own state-store connections; the union of their grants is spaced."""
     cfg = geo_config(requests_per_second=5)
     many(StateStore(tmp_path / "state"), 16)
     errors: list[BaseException] = []
+    grants: list[float] = []
+    t = FakeTime()
 
     def work() -> None:
         try:
-            resolver(cfg, StateStore(tmp_path / "state")).run_pass(limit=8)
+            lim = Recording(tmp_path / "state", t, 5, grants)
+            Resolver(cfg.geocode, StateStore(tmp_path / "state"), build_geocoder(cfg),
+                     threading.Event(), limiter=lim).run_pass(limit=8)
         except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
     assert not errors and len(standin.requests) >= 8
-    assert standin.max_in_window(0.95) <= 5
+    assert len(standin.requests) == len(grants)
+    assert_spaced(grants, 1.02 / 5)
 
 
 def test_the_loop_resolves_and_stops(geo_config: Any, store: StateStore,
