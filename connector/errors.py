@@ -6,6 +6,7 @@ connector/, service/) can raise these.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -83,3 +84,81 @@ class StateStoreError(ConnectorError):
     at start-up the command prints what to do and exits 2."""
 
     exit_code = 2
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Marks a text for the catalogs (connector.i18n.N_; this module imports nothing of
+    ours): the reasons below are translated where they are shown, with `_()`."""
+    return message
+
+
+# What went wrong on the network, in words: the operator reads "connection refused", not
+# urllib3's "HTTPConnectionPool(host=..., port=...): Max retries exceeded with url: ...
+# (Caused by NewConnectionError(...))". Matched on the exception chain's types and texts,
+# so this module needs no HTTP library.
+_NETWORK_REASONS = (
+    ("connectionrefused", N_("connection refused: nothing listens there")),
+    ("connection refused", N_("connection refused: nothing listens there")),
+    ("name or service not known", N_("the host name is not known (DNS)")),
+    ("nodename nor servname", N_("the host name is not known (DNS)")),
+    ("temporary failure in name resolution", N_("the host name cannot be resolved now (DNS)")),
+    ("getaddrinfo failed", N_("the host name is not known (DNS)")),
+    ("nameresolution", N_("the host name is not known (DNS)")),
+    ("certificate verify failed", N_("its TLS certificate is not trusted")),
+    ("network is unreachable", N_("the network is unreachable")),
+    ("no route to host", N_("no route to that host")),
+    ("connectionreset", N_("the connection was reset by the other side")),
+    ("connection reset", N_("the connection was reset by the other side")),
+    ("connection aborted", N_("the connection was closed by the other side")),
+    ("remotedisconnected", N_("the server closed the connection without answering")),
+    ("timed out", N_("no answer in time")),
+    ("timeout", N_("no answer in time")),
+    ("invalid url", N_("the URL is not valid")),
+    ("no connection adapters", N_("the URL is not valid (it needs http:// or https://)")),
+    ("missingschema", N_("the URL is not valid (it needs http:// or https://)")),
+    ("invalidschema", N_("the URL is not valid (it needs http:// or https://)")),
+)
+
+
+def network_reason(exc: BaseException) -> str:
+    """A short plain reason for a failed connection (`exc` and the exceptions it came from)."""
+    seen: list[str] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(seen) < 10:
+        seen.append(f"{type(cur).__name__} {cur}")
+        cur = cur.__cause__ or cur.__context__
+    return _reason_in(" ".join(seen))
+
+
+def _reason_in(text: str) -> str:
+    low = text.lower()
+    for needle, reason in _NETWORK_REASONS:
+        if needle in low:
+            return reason
+    return N_("the connection failed")
+
+
+# Texts stored before errors were put in words (the state store keeps them), and the
+# shapes a library's text takes, for `connector status` and /status.
+_OLD_NETWORK = re.compile(r"(?s)^(?P<head>.*?): connection failed for (?P<call>.*?): "
+                          r"(?P<raw>[A-Za-z]*(Error|Exception|Timeout)\b.*)$")
+_UNEXPECTED = re.compile(r"(?s)^unexpected error: (?P<kind>[A-Za-z_.]+)\b.*$")
+
+
+def in_words(text: str | None) -> str:
+    """An error text as an operator should read it: a library's exception text (urllib3's
+    pools, retries and "Caused by", a Python exception's name) replaced by a plain reason;
+    our own sentences pass unchanged."""
+    if not text:
+        return text or ""
+    m = _OLD_NETWORK.match(text)
+    if m:
+        return f"{m['head']}: cannot reach the server ({_reason_in(m['raw'])}) for {m['call']}"
+    m = _UNEXPECTED.match(text)
+    if m:
+        return (f"an unexpected error ({m['kind']}): the log has the details "
+                "(`connector logs --level error`)")
+    if "Traceback (most recent call last)" in text:
+        return text.split("Traceback (most recent call last)")[0].strip(" :\n") or \
+            "an unexpected error: the log has the details (`connector logs --level error`)"
+    return text

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from connector.export.journal import Outcome
     from connector.extract.runner import ExtractResult
     from connector.importing.journal import JournalEntry
-    from connector.importing.poller import CycleResult, StreamResult
+    from connector.importing.poller import CycleResult, Importer, StreamResult
     from connector.legacy.importer import ScanResult
 
 # Called with the daemon's pid when a one-shot import or retry is handed to it, before
@@ -102,10 +102,11 @@ class ImportResult:
     refused: str | None = None  # --from-id while the daemon runs
     error: str | None = None  # the daemon did not finish it
     paused: bool = False
+    unreachable: str | None = None  # the precheck's reason: AppManager cannot be reached
 
     @property
     def problems(self) -> bool:
-        if self.busy or self.refused or self.error or self.paused:
+        if self.busy or self.refused or self.error or self.paused or self.unreachable:
             return True
         legacy = self.legacy
         return bool((self.cycle is not None and self.cycle.problems)
@@ -165,7 +166,9 @@ class Connector:
         return ExportResult(dry_run=True, valid=valid, report=out.getvalue())
 
     def export_once(self, *, dry_run: bool = False, max_wait: float = 60.0,
-                    stop: threading.Event | None = None) -> ExportResult:
+                    stop: threading.Event | None = None,
+                    on_outcome: Callable[[Outcome, int], None] | None = None,
+                    ) -> ExportResult:
         """Publish what the export folder holds now, as the daemon would; files still
         being written after max_wait seconds are left for the next run. Publishing takes
         the instance lock: with the daemon running, it is the daemon's to do."""
@@ -188,7 +191,7 @@ class Connector:
 
             store = self.store
             done = publish_once(self.cfg, store, lambda s: build_publisher(self.cfg, store, s),
-                                stop, max_wait)
+                                stop, max_wait, on_outcome)
         finally:
             lock.release()
         return ExportResult(outcomes=done.outcomes, left=done.left, held_back=done.held_back)
@@ -207,10 +210,14 @@ class Connector:
 
     def import_once(self, streams: Sequence[str] | None = None, *, from_id: int | None = None,
                     wait: float = 600.0, stop: threading.Event | None = None,
-                    notice: HandoverNotice | None = None) -> ImportResult:
+                    notice: HandoverNotice | None = None,
+                    precheck: Callable[[], str | None] | None = None,
+                    beat: Callable[[Importer], None] | None = None) -> ImportResult:
         """One import cycle: crash leftovers and due retries, then each stream until its
         queue is drained, then the legacy folder. With the daemon running, the daemon does
-        it (one process writes to the ERP) and this waits up to `wait` seconds for it."""
+        it (one process writes to the ERP) and this waits up to `wait` seconds for it.
+        Done here: `precheck()` first (a reason when AppManager cannot be reached: the API
+        cycle is skipped, `unreachable` says why), and `beat(importer)` once per page."""
         from connector.importing.poller import CycleResult, StreamResult
         from connector.oslock import AlreadyRunning, InstanceLock
 
@@ -238,20 +245,31 @@ class Connector:
             return ImportResult(cycle=cycle, daemon_pid=busy.pid,
                                 legacy_left_to_daemon=self._legacy_on())
         try:
-            return self._import_here(wanted, from_id, stop or threading.Event())
+            return self._import_here(wanted, from_id, stop or threading.Event(), precheck,
+                                     beat)
         finally:
             lock.release()
 
-    def _import_here(self, streams: list[str], from_id: int | None,
-                     stop: threading.Event) -> ImportResult:
+    def _import_here(self, streams: list[str], from_id: int | None, stop: threading.Event,
+                     precheck: Callable[[], str | None] | None,
+                     beat: Callable[[Importer], None] | None) -> ImportResult:
         from connector.wiring import build_importer, build_sink, legacy_once
 
         cfg, store = self.cfg, self.store
         out = ImportResult()
         sink = build_sink(cfg)
         try:
-            if cfg.import_.source in ("api", "both"):
-                importer = build_importer(cfg, store, stop, sink=sink)
+            if cfg.import_.source in ("api", "both") and precheck is not None:
+                out.unreachable = precheck()
+            if cfg.import_.source in ("api", "both") and out.unreachable is None:
+                holder: list[Importer] = []
+
+                def page_beat() -> None:
+                    if beat is not None and holder:
+                        beat(holder[0])
+
+                importer = build_importer(cfg, store, stop, sink=sink, beat=page_beat)
+                holder.append(importer)
                 try:
                     if from_id is not None:
                         importer.journal.set_mark(streams[0], from_id)
@@ -266,9 +284,11 @@ class Connector:
 
     def retry(self, stream: str | None = None, *, wait: float = 600.0,
               stop: threading.Event | None = None,
-              notice: HandoverNotice | None = None) -> RetryResult:
+              notice: HandoverNotice | None = None,
+              beat: Callable[[StreamResult], None] | None = None) -> RetryResult:
         """Write every dead-lettered or failed record (of one stream, or all) to the ERP
-        now; with the daemon running, the daemon does it."""
+        now; with the daemon running, the daemon does it. `beat(counts)` after each chunk
+        written here."""
         from connector.importing.journal import journal_for
         from connector.importing.poller import Importer, StreamResult
         from connector.model import STREAMS
@@ -297,8 +317,11 @@ class Connector:
                 sink = build_sink(cfg)
                 try:
                     journal = journal_for(cfg, self.store)
-                    out.result = Importer(None, journal, sink, self.store).redeliver(
-                        StreamResult("retry"), streams, force=True)
+                    res = StreamResult("retry")
+                    out.result = res
+                    Importer(None, journal, sink, self.store,
+                             beat=(lambda: beat(res)) if beat is not None else None
+                             ).redeliver(res, streams, force=True)
                 finally:
                     sink.close()
             finally:

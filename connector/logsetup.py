@@ -121,7 +121,10 @@ def _renderer(fmt: str, *, colors: bool) -> Any:
 def configure_logging(level: str = "info", log_dir: Path | None = None, fmt: str = "text",
                       max_bytes: int = 10 * 1024 * 1024, backups: int = 10,
                       console: bool = True) -> None:
-    """Configure once per process (again on reload). File logs are JSON unless fmt says logfmt."""
+    """Configure once per process (again on reload). File logs are JSON unless fmt says logfmt.
+
+    `console=False` is what the one-shot commands use (unless `-v`): their log lines go to
+    the file only, and what they print for people is their outcome lines."""
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -148,6 +151,10 @@ def configure_logging(level: str = "info", log_dir: Path | None = None, fmt: str
             foreign_pre_chain=shared,
         ))
         root.addHandler(fh)
+    if not root.handlers:
+        # Neither a console nor a file: without a handler the standard library would print
+        # warnings on stderr by itself (logging.lastResort), which a quiet command must not.
+        root.addHandler(logging.NullHandler())
     for noisy in ("urllib3", "watchdog", "dropbox", "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

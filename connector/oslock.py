@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,11 @@ def read_holder(path: Path) -> int | None:
     return _who(OsLock(path).holder())[0]
 
 
+def holder_info(state_dir: Path) -> dict[str, Any] | None:
+    """Who holds the instance lock (pid, role, started_at, version), or None when nobody."""
+    return OsLock(state_dir / LOCK_NAME).holder()
+
+
 def probe(state_dir: Path) -> tuple[bool, int | None]:
     """(held, pid): is a connector running on this state directory, and which one."""
     info = OsLock(state_dir / LOCK_NAME).holder()
@@ -146,10 +152,11 @@ class InstanceLock:
     commands that take it too (`import --once`, `retry`, `export --once`), so that they
     never do the daemon's work beside it."""
 
-    def __init__(self, state_dir: Path, role: str = DAEMON) -> None:
+    def __init__(self, state_dir: Path, role: str = DAEMON, version: str | None = None) -> None:
         self._lock = OsLock(state_dir / LOCK_NAME)
         self.path = self._lock.path
         self.role = role
+        self.version = version
 
     @property
     def held(self) -> bool:
@@ -157,7 +164,12 @@ class InstanceLock:
 
     def acquire(self) -> None:
         try:
-            got = self._lock.try_acquire({"pid": os.getpid(), "role": self.role})
+            # When and which version: `connector status` shows the daemon's uptime and version.
+            info: dict[str, Any] = {"pid": os.getpid(), "role": self.role,
+                                    "started_at": time.time()}
+            if self.version:
+                info["version"] = self.version
+            got = self._lock.try_acquire(info)
         except OSError as exc:
             raise StateStoreError(
                 f"cannot create the instance lock {self.path} ({exc.strerror or exc}): the "

@@ -342,11 +342,13 @@ def build_export(cfg: Config, store: StateStore) -> list[ExportLoop]:
 
 
 def export_once(cfg: Config, store: StateStore, stop: threading.Event | None = None,
-                max_wait: float = 60.0) -> OnceCounts:
+                max_wait: float = 60.0, on_outcome: Callable[..., None] | None = None,
+                ) -> OnceCounts:
     """`connector export --once`: publish what the export folder holds now; what it did."""
     from connector.export.loop import run_once
 
-    return run_once(cfg, store, lambda s: build_publisher(cfg, store, s), stop, max_wait)
+    return run_once(cfg, store, lambda s: build_publisher(cfg, store, s), stop, max_wait,
+                    on_outcome)
 
 
 def extract_sources(cfg: Config) -> ExtractSources:

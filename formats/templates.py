@@ -49,7 +49,7 @@ def example_record(layout: Layout) -> dict[str, str]:
 
 
 def template(layout: Layout) -> str:
-    """A header-only file plus one example row (lines end with LF; the writer uses CRLF)."""
+    """The header row plus one example row (lines end with LF; the writer uses CRLF)."""
     record = example_record(layout)
     lines = []
     if layout.header:

@@ -50,12 +50,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="connector", description="iCommerce connector: ERP <-> AppManager.")
     parser.add_argument("--config", metavar="PATH", default=None,
                         help="configuration file (default: $CONNECTOR_CONFIG, then ./connector.yaml)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks on errors, and debug log lines on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the log lines on stderr too (one-shot commands write them "
+                             "to the log file only)")
     parser.add_argument("--version", action="version", version=f"connector {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for group in COMMAND_GROUPS:
         group.register(sub)
     return parser
+
+
+def _quiet_logging(args: argparse.Namespace) -> None:
+    """Until a command configures logging with its log file: no log line on stderr unless
+    -v (structlog unconfigured would print every line on stdout)."""
+    import structlog
+
+    from connector.logsetup import configure_logging
+    from service.commands import verbose
+
+    if not structlog.is_configured():  # in-process callers (tests) keep what they set
+        configure_logging("debug" if args.debug else "info", None, console=verbose(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _quiet_logging(args)
     try:
         code: int = args.func(args)
         return code

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from connector import i18n
+from connector import __version__, i18n
 from connector.app import Connector, Daemon
 from connector.config import Config, load_config
 from connector.errors import ConfigError, StateStoreError
@@ -106,7 +106,7 @@ class Runner:
     def run(self) -> int:
         cfg = load_config(self.config_path)  # ConfigError: the CLI prints it, exit 2
         self.config_path = cfg.source_path or self.config_path
-        lock = InstanceLock(cfg.state_dir)
+        lock = InstanceLock(cfg.state_dir, version=__version__)
         try:
             self._acquire(lock)
         except AlreadyRunning as exc:

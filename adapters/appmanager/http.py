@@ -36,7 +36,14 @@ import requests.adapters
 import structlog
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from connector.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connector.errors import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    network_reason,
+)
 from connector.logsetup import redact
 from connector.retry import retrying
 
@@ -66,6 +73,12 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _site(url: str) -> str:
+    """The URL without its query (which may carry the key): what the operator checks."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -259,8 +272,12 @@ class HttpJson:
             if isinstance(exc, requests.Timeout):
                 raise TransientError(f"{self.what}: no answer within {self.timeout[1]:g} s "
                                      f"for {shown}") from None
-            raise TransientError(f"{self.what}: connection failed for {shown}: "
-                                 f"{type(exc).__name__}: {self.clean(str(exc))}") from None
+            # In words, with where: urllib3's text (pools, retries, Caused by...) goes to
+            # the debug log only.
+            log.debug("http connection failed", call=self.what, request=shown,
+                      error=self.clean(f"{type(exc).__name__}: {exc}"))
+            raise TransientError(f"{self.what}: cannot reach {self.clean(_site(url))} "
+                                 f"({network_reason(exc)}) for {shown}") from None
         finally:
             _active.deadline = None
             deadline.cancel()

@@ -23,6 +23,7 @@ from connector.errors import (
     PermanentError,
     RateLimited,
     TransientError,
+    network_reason,
 )
 
 
@@ -135,14 +136,15 @@ def translate(exc: BaseException, what: str) -> ConnectorError:
         return cls(f"{what}: Dropbox HTTP {status}: {str(exc.body)[:200]}", what=what,
                    status=status, tags=[f"http_{status}"])
     if isinstance(exc, requests.exceptions.SSLError):
-        return TransientError(f"{what}: TLS verification failed talking to Dropbox ({exc}); "
+        return TransientError(f"{what}: TLS verification failed talking to Dropbox "
+                              f"({network_reason(exc)}); "
                               "check dropbox.ca_bundle (REQUESTS_CA_BUNDLE does not override "
                               "it here)", what=what, tags=["tls"])
     if isinstance(exc, requests.exceptions.Timeout):
         return TransientError(f"{what}: Dropbox did not answer in time", what=what,
                               tags=["timeout"])
     if isinstance(exc, requests.exceptions.RequestException | ConnectionError | TimeoutError):
-        return TransientError(f"{what}: connection to Dropbox failed: {type(exc).__name__}",
+        return TransientError(f"{what}: cannot reach Dropbox ({network_reason(exc)})",
                               what=what, tags=["connection"])
     if isinstance(exc, dbx_exc.DropboxException):
         return TransientError(f"{what}: Dropbox error {exc}", what=what, tags=["dropbox"])

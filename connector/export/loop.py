@@ -20,6 +20,7 @@ from connector.export.journal import Outcome
 from connector.export.naming import classify
 from connector.export.pipeline import ExportPipeline, cleanup_staging
 from connector.export.watcher import FolderWatcher, SettleGate
+from connector.i18n import _
 from connector.ports import Publisher
 from connector.state import StateStore
 
@@ -260,9 +261,12 @@ class OnceResult:
 
 
 def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
-                 stop: threading.Event | None = None, max_wait: float = 60.0) -> OnceResult:
+                 stop: threading.Event | None = None, max_wait: float = 60.0,
+                 on_outcome: Callable[[Outcome, int], None] | None = None) -> OnceResult:
     """Publish what is in the export folder now (for `connector export --once`). Files
-    still being written after max_wait seconds are left for the next run."""
+    still being written after max_wait seconds are left for the next run.
+    `on_outcome(outcome, files_left)` hears of each file as it is done (the command's
+    outcome lines and progress bar)."""
     stop = stop or threading.Event()
     pipeline = start_pipeline(cfg, store, publisher, stop)
     gate = make_gate(cfg)
@@ -282,6 +286,9 @@ def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
             result.held_back.update(burst.held_back)
             for rel in set(ready) - set(burst.deferred):
                 gate.forget(rel)
+            if on_outcome is not None:
+                for o in burst.outcomes:
+                    on_outcome(o, len(gate.pending))
     finally:
         pipeline.publisher.close()
     result.left = gate.pending
@@ -291,9 +298,10 @@ def publish_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
 
 
 def run_once(cfg: Config, store: StateStore, publisher: PublisherFactory,
-             stop: threading.Event | None = None, max_wait: float = 60.0) -> OnceCounts:
+             stop: threading.Event | None = None, max_wait: float = 60.0,
+             on_outcome: Callable[[Outcome, int], None] | None = None) -> OnceCounts:
     """publish_once's counts."""
-    return publish_once(cfg, store, publisher, stop, max_wait).counts()
+    return publish_once(cfg, store, publisher, stop, max_wait, on_outcome).counts()
 
 
 def dry_run(cfg: Config, out: TextIO) -> bool:
@@ -317,8 +325,14 @@ def dry_run(cfg: Config, out: TextIO) -> bool:
     geofill = PublishFill(cfg.geocode, store)  # hashed as it would be published
     dialects = tuple((d.match, d.layout) for d in cfg.export.dialects)
     all_valid = True
+    from connector.export.status import scan_watch
+
     if not gate.pending:
         out.write(f"nothing to publish in {cfg.export.watch}\n")
+    for item in scan_watch(cfg)[1]:
+        out.write(_("{file}: ignored, in a subfolder (only files at the top of the export "
+                    "folder, multimedia/ and reports/ are taken)").format(file=item["file"])
+                  + "\n")
     for rel in gate.pending:
         target = classify(rel, dialects)
         if target is None:

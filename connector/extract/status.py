@@ -10,6 +10,7 @@ from typing import Any
 from connector.config import Config
 from connector.extract.keystore import ensure_schema
 from connector.extract.lock import RunLock, describe_holder
+from connector.i18n import _
 from connector.state import StateStore
 
 
@@ -48,7 +49,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 def render(section: dict[str, Any]) -> list[str]:
     if not section.get("enabled"):
-        return ["extract: disabled"]
+        return [_("extract: disabled")]
     lines = ["extract:"]
     running = section.get("running")
     lines.append(f"  running now: {describe_holder(running)}" if running is not None

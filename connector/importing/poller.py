@@ -115,6 +115,7 @@ class Importer:
         self.stop = stop or threading.Event()
         self.beat = beat or (lambda: None)
         self.decoder = decoder
+        self.current: StreamResult | None = None  # what is in hand: a progress bar reads it
 
     def close(self) -> None:
         if self.feed is not None:
@@ -153,6 +154,7 @@ class Importer:
     def redeliver(self, res: StreamResult, streams: Sequence[str] = STREAMS,
                   force: bool = False) -> StreamResult:
         """Crash leftovers first, then due (or, with force, all) dead letters and failures."""
+        self.current = res
         wanted = set(streams)
         todo = [r for r in self.journal.pending() if r.stream in wanted]
         todo += [r for r in self.journal.retry_due(force=force) if r.stream in wanted]
@@ -176,7 +178,7 @@ class Importer:
         write or a stop request only drops what was read ahead (read again from the mark
         next time). A crash leaves journaled records pending, delivered at the next
         start."""
-        res = res or StreamResult(stream)
+        res = self.current = res or StreamResult(stream)
         feed = self.feed
         if feed is None:
             raise ConnectorError("no AppManager feed configured (import.source is legacy)")
@@ -264,8 +266,13 @@ class Importer:
         metrics.mark_success(f"import_{stream}")
         metrics.set_gauge("connector_import_mark", mark, help="lastID mark per stream",
                           stream=stream)
-        log.info("import stream done", stream=stream, pages=res.pages, new=res.new,
-                 delivered=res.delivered, dead=res.dead, malformed=res.malformed, mark=mark)
+        # Info when something came or went; an idle cycle (every poll_seconds, per stream)
+        # is debug: info lines mean something happened.
+        busy = res.new or res.delivered or res.dead or res.failed or res.malformed
+        (log.info if busy else log.debug)("import stream done", stream=stream,
+                                          pages=res.pages, new=res.new,
+                                          delivered=res.delivered, dead=res.dead,
+                                          malformed=res.malformed, mark=mark)
         return res
 
 

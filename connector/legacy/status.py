@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from connector.config import Config
+from connector.i18n import _
 from connector.legacy.importer import foreign_files, quarantine_dir
 from connector.legacy.loop import enabled
 from connector.model import kind_of
@@ -60,7 +61,7 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 def render(section: dict[str, Any]) -> list[str]:
     if not section.get("enabled"):
-        return ["legacy files: off"]
+        return [_("legacy files: off")]
     lines = [f"legacy files: {section['folder']}",
              f"  imported {section['files_imported']} files, last {fmt_time(section['last_import_at'])}"
              f", last scan {fmt_time(section['last_scan_at'])}",

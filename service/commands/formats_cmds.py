@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=layouts_cmd)
 
-    p = sub.add_parser("template", help="print a header-only file with one example row")
+    what = "print the header row of a tracciato and one example row, to start a file from"
+    p = sub.add_parser("template", help=what, description=what[0].upper() + what[1:] + ".")
     p.add_argument("layout", metavar="LAYOUT",
                    help="the tracciato, e.g. io_citta (`connector layouts` lists them)")
     p.set_defaults(func=template_cmd)
@@ -80,23 +81,31 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"connector: {p}: no such file", file=sys.stderr)
     if missing:
         return 2
+    from connector.i18n import _
+    from service.progress import Progress, wanted
+
     cfg = None if layout is not None else _config_for_validate(args, paths)
     dialects = cfg.export.dialects if cfg is not None else []
     results = []
     all_valid = True
-    for path in paths:
-        dialect = dialect_for(path.name, dialects) if dialects else None
-        if dialect is not None and cfg is not None:
-            report = _convert(path, dialect, cfg, args)
-        else:
-            report = validate_file(path, layout, max_errors=args.max_errors, strict=args.strict)
-        all_valid &= report.valid
-        if args.json:
-            extra = {"dialect": dialect.match} if dialect is not None else {}
-            results.append({"file": str(path), **extra, **report.to_dict()})
-        else:
-            sys.stdout.write(report.to_text(str(path), tr=i18n.catalog(),
-                                            thousands=i18n.thousands()))
+    # A bar over the files on a terminal when there are several (stderr; the reports
+    # stay on stdout).
+    with Progress(_("validating"), wanted(args) and len(paths) > 1) as bar:
+        for i, path in enumerate(paths):
+            bar.update(i, len(paths), path.name)
+            dialect = dialect_for(path.name, dialects) if dialects else None
+            if dialect is not None and cfg is not None:
+                report = _convert(path, dialect, cfg, args)
+            else:
+                report = validate_file(path, layout, max_errors=args.max_errors,
+                                       strict=args.strict)
+            all_valid &= report.valid
+            if args.json:
+                extra = {"dialect": dialect.match} if dialect is not None else {}
+                results.append({"file": str(path), **extra, **report.to_dict()})
+            else:
+                sys.stdout.write(report.to_text(str(path), tr=i18n.catalog(),
+                                                thousands=i18n.thousands()))
     if args.json:
         json.dump({"valid": all_valid, "strict": args.strict, "files": results}, sys.stdout,
                   ensure_ascii=False, indent=2)

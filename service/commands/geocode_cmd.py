@@ -45,13 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def geocode(args: argparse.Namespace) -> int:
     from connector.geocode.cache import GeocodeCache
-    from connector.logsetup import configure_logging
     from connector.state import StateStore
-    from service.commands import config_from
+    from service.commands import config_from, setup_logging
 
     cfg = config_from(args)
-    configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
-                      cfg.log.max_bytes, cfg.log.backups)
+    setup_logging(args, cfg)  # log lines to the log file; -v shows them
     store = StateStore(cfg.state_dir)
     cache = GeocodeCache(store)
     if args.limit is not None and args.limit < 1:

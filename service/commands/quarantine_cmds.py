@@ -66,16 +66,14 @@ def who() -> str:
 
 def setup(args: argparse.Namespace) -> tuple[Config, Any]:
     """The configuration, its locale for what is printed, the log lines to the log file
-    only (stdout is for the answer, `--debug` shows them on stderr too), the state store."""
+    only (stdout is for the answer, `-v` or `--debug` shows them on stderr too), the state store."""
     from connector import i18n
-    from connector.logsetup import configure_logging
     from connector.state import StateStore
-    from service.commands import config_from
+    from service.commands import config_from, setup_logging
 
     cfg = config_from(args)
     i18n.set_default(cfg.locale)
-    configure_logging("debug" if args.debug else cfg.log.level, cfg.log.dir, cfg.log.format,
-                      cfg.log.max_bytes, cfg.log.backups, console=bool(args.debug))
+    setup_logging(args, cfg)  # on stderr too with -v or --debug
     return cfg, StateStore(cfg.state_dir)
 
 
