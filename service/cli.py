@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from connector import __version__, i18n
 from connector.errors import ConfigError, ConnectorError, StopRequested
+from connector.i18n import _
 from service.commands import (
     config_cmds,
     db_cmds,
@@ -72,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"connector: {exc.message}", file=sys.stderr)
+        # the header once, then each problem on its own line (not the joined message too)
+        print("connector: " + (_("invalid configuration in {source}:").format(
+            source=exc.context["source"]) if exc.context.get("source") else
+            _("invalid configuration:")), file=sys.stderr)
         for line in exc.errors:
             print(f"  - {line}", file=sys.stderr)
         return 2
