@@ -18,6 +18,7 @@ from service.commands import (
     config_cmds,
     db_cmds,
     deadletter_cmds,
+    doctor_cmd,
     dropbox_cmds,
     export_cmds,
     formats_cmds,
@@ -34,8 +35,8 @@ from service.console import cli as console_cli  # `connector console password` (
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 # The order is the order of `connector --help`.
-COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, status_cmd, db_cmds,
-                  service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
+COMMAND_GROUPS = (run, config_cmds, doctor_cmd, formats_cmds, export_cmds, import_cmds,
+                  status_cmd, db_cmds, service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
                   quarantine_cmds, deadletter_cmds, notify_cmd, console_cli)
 
 

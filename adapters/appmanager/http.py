@@ -37,7 +37,7 @@ import structlog
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from connector.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
-from connector.logsetup import redact
+from connector.logsetup import mask_secrets, redact
 from connector.retry import retrying
 
 log = structlog.get_logger(__name__)
@@ -215,10 +215,7 @@ class HttpJson:
         self.session.mount("https://", adapter)
 
     def clean(self, text: str) -> str:
-        text = redact(text)
-        for s in self._secrets:
-            text = text.replace(s, "***")
-        return text
+        return mask_secrets(redact(text), self._secrets)
 
     def call(self, method: str, url: str, decode: Callable[[bytes], T], *,
              params: Mapping[str, Any] | None = None, json_body: Any = None, shown: str) -> T:
