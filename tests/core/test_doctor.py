@@ -279,3 +279,33 @@ def test_doctor_speaks_italian(tmp_path: Path, config_file: Any) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cartella export.watch" in done.stdout
     assert "lettura/scrittura" in done.stdout
+
+
+# ------------------------------------------------------------------------- defects (issue 15)
+
+def test_dropbox_check_in_folder_mode_asks_for_no_key(tmp_path: Path, config_file: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPBOX_")}
+    config = config_file()
+    (tmp_path / "Dropbox").mkdir()
+    done = subprocess.run([sys.executable, "-m", "connector", "--config", str(config), "dropbox",
+                           "check"], cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "no API key is needed" in done.stdout
+    assert "DROPBOX_APP_KEY" not in done.stdout + done.stderr and done.stderr == ""
+    assert "WARN  Dropbox folder synced: no sign of the Dropbox desktop client" in done.stdout
+    (tmp_path / "Dropbox" / ".dropbox.cache").mkdir()
+    done = subprocess.run([sys.executable, "-m", "connector", "--config", str(config), "dropbox",
+                           "check"], cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0 and "OK    Dropbox folder synced" in done.stdout, done.stdout
+
+
+def test_the_sandbox_key_is_documented_where_users_look() -> None:
+    from adapters.appmanager.sandbox import SandboxServer
+    from connector.config import SandboxConfig, load_config
+
+    key = SandboxConfig().auth_key
+    assert SandboxServer.__init__.__kwdefaults__["auth_key"] == key
+    assert load_config(REPO / "connector.yaml").sandbox.auth_key == key
+    assert f"auth_key: {key}" in (REPO / "connector.yaml").read_text(encoding="utf-8")
+    guide = (REPO / "docs/guide/import.md").read_text(encoding="utf-8")
+    assert f"authKey={key}" in guide
