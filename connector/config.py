@@ -32,6 +32,7 @@ from connector.errors import ConfigError
 from connector.i18n import _
 from connector.model import STREAMS
 from formats.dialect import Dialect
+from formats.report import MAX_HELD_LINES
 
 # The value types of the keys. Strict: YAML already gives numbers and booleans their
 # types, so `port: "80"` or `enabled: 1` is a mistake worth naming, not a value to coerce.
@@ -117,7 +118,7 @@ class MaxBadRowsConfig:
     """How many bad rows a tracciato may have and still be published without them (the bad
     rows held back in quarantine); beyond either bound the whole file is refused."""
 
-    count: Int = 100
+    count: Annotated[Int, Field(ge=0, le=MAX_HELD_LINES)] = 100
     percent: Annotated[Num, Field(ge=0, le=100)] = 10.0
 
 
@@ -580,12 +581,6 @@ def _semantic_checks(cfg: Config, err: Any) -> None:
         err("export.empty_settle_seconds", _("must be at least export.settle_seconds"))
     if ex.done_marker is not None and not ex.done_marker.startswith("."):
         err("export.done_marker", _("must be a suffix starting with '.', e.g. .done"))
-    from formats.report import MAX_HELD_LINES  # imported here: formats is not needed to load
-
-    if not 0 <= ex.max_bad_rows.count <= MAX_HELD_LINES:
-        err("export.max_bad_rows.count", _(
-            "must be between 0 (never hold rows back: refuse the whole file) and {most}")
-            .format(most=MAX_HELD_LINES))
     for i, d in enumerate(ex.dialects):
         if d is not None:
             from formats.dialect import check_dialect
