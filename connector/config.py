@@ -858,8 +858,7 @@ def parse_config(data: Any, base: Path, source: str | None = None) -> Config:
             cfg = dataclasses.replace(cfg, dropbox=dataclasses.replace(
                 cfg.dropbox, root=str(base / root)))
     _semantic_checks(cfg, err)
-    if not errors:
-        _check_required_folders(cfg, err)
+    _check_required_folders(cfg, err)
     if errors:
         raise ConfigError(errors, source=source)
     return cfg
