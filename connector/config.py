@@ -69,7 +69,7 @@ def _host_port(value: str) -> str:
     if not host or not port.isdigit():
         raise PydanticCustomError("connector", "{message}", {"message": _(
             "expected host:port, e.g. 127.0.0.1:8766")})
-    if not 1 <= int(port) <= 65535:
+    if not 0 <= int(port) <= 65535:  # 0: any free port (the OS picks; tests use it)
         raise PydanticCustomError("connector", "{message}", {"message": _(
             "a port is a number between 1 and 65535, got {value}").format(value=port)})
     return value
@@ -715,8 +715,12 @@ def _check_folder_roles(cfg: Config, err: Any) -> None:
             seen[p] = key
     watch = _real(cfg.export.watch) if cfg.export.enabled else None
     root = _real(Path(cfg.dropbox.root)) if cfg.dropbox.mode == "folder" else None
+    # archive/ and quarantine/ may be subfolders of the watch folder (a layout ERPs use):
+    # the watcher skips them. Any other folder there would be taken for exports.
+    beside_watch = ("export.watch", "export.archive", "export.quarantine")
     for key, p in roles:
-        if watch is not None and key != "export.watch" and p != watch and p.is_relative_to(watch):
+        if watch is not None and key not in beside_watch and p != watch \
+                and p.is_relative_to(watch):
             err(key, _("inside the watch folder export.watch ({path}): the connector would "
                        "take its files for new exports").format(path=watch))
         elif root is not None and key in ("export.watch", "export.archive", "export.quarantine",

@@ -222,19 +222,31 @@ def test_create_folders_creates_them_at_start(tmp_path: Path) -> None:
     assert not (tmp_path / "var/erp/import").exists()  # import disabled: not needed
 
 
-@pytest.mark.parametrize(("export", "key", "words"), [
-    ({"archive": "in"}, "export.archive", "the same folder as export.watch"),
-    ({"archive": "in/archive"}, "export.archive", "inside the watch folder export.watch"),
-    ({"quarantine": "arch"}, "export.quarantine", "the same folder as export.archive"),
-    ({"watch": "var/Dropbox/ACME"}, "export.watch", "must be outside the synced Dropbox folder"),
+@pytest.mark.parametrize(("section", "values", "key", "words"), [
+    ("export", {"archive": "in"}, "export.archive", "the same folder as export.watch"),
+    ("dropbox", {"staging": "in/staging"}, "dropbox.staging",
+     "inside the watch folder export.watch"),
+    ("import", {"enabled": True, "erp": {"path": "in/erp"}}, "import.erp.path",
+     "inside the watch folder export.watch"),
+    ("export", {"quarantine": "arch"}, "export.quarantine", "the same folder as export.archive"),
+    ("export", {"watch": "var/Dropbox/ACME"}, "export.watch",
+     "must be outside the synced Dropbox folder"),
 ])
-def test_one_folder_for_two_roles_is_refused(tmp_path: Path, export: dict, key: str,
-                                             words: str) -> None:
-    base = {"watch": "in", "archive": "arch", "quarantine": "quar"}
-    errors = _problems({"company": "ACME", "create_folders": True,
-                        "export": {**base, **export}}, tmp_path)
+def test_one_folder_for_two_roles_is_refused(tmp_path: Path, section: str, values: dict,
+                                             key: str, words: str) -> None:
+    data: dict = {"company": "ACME", "create_folders": True, "import": {"enabled": False},
+                  "export": {"watch": "in", "archive": "arch", "quarantine": "quar"}}
+    data[section] = {**data.get(section, {}), **values}
+    errors = _problems(data, tmp_path)
     assert [e for e in errors if e.startswith(f"{key}: {words}")], errors
     assert len(errors) == 1, errors
+
+
+def test_archive_and_quarantine_may_be_subfolders_of_the_watch_folder(tmp_path: Path) -> None:
+    """The watcher skips them (tests/export/test_export_folder.py): a layout ERPs use."""
+    cfg = parse_config({"company": "ACME", "create_folders": True, "export": {
+        "watch": "in", "archive": "in/archive", "quarantine": "in/quarantine"}}, tmp_path)
+    assert cfg.export.archive == tmp_path / "in/archive"
 
 
 def test_yaml_syntax_error_shows_the_line_and_a_caret(tmp_path: Path) -> None:
