@@ -336,6 +336,10 @@ def _ports(cfg: Config) -> Iterator[Check]:
     if cfg.status.http:
         host, _sep, port = cfg.status.http.rpartition(":")
         yield port_check(cfg, _("status port (status.http)"), host.strip("[]"), int(port))
+    console = getattr(cfg, "console", None)
+    if console is not None and console.http and console.http != cfg.status.http:
+        host, _sep, port = console.http.rpartition(":")
+        yield port_check(cfg, _("console port (console.http)"), host.strip("[]"), int(port))
     if cfg.sandbox.enabled:
         yield port_check(cfg, _("sandbox port (sandbox.port)"), cfg.sandbox.host,
                          cfg.sandbox.port)
