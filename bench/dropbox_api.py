@@ -70,7 +70,7 @@ def child_env(server: FakeServer) -> dict[str, str]:
 
 
 def config_dict(tmp: Path, ca: str, chunk_mib: int, concurrency: int) -> dict[str, Any]:
-    return {"version": 1, "company": "ACME", "state_dir": str(tmp / "state"),
+    return {"version": 1, "company": "ACME", "create_folders": True, "state_dir": str(tmp / "state"),
             "log": {"dir": str(tmp / "log"), "level": "warning"},
             "dropbox": {"mode": "api", "root": "/", "ca_bundle": ca, "chunk_mib": chunk_mib,
                         "concurrency": concurrency},

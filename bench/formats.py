@@ -135,7 +135,8 @@ def pathological(tmp: Path) -> None:
         print(f"  {shape} ({path.stat().st_size / 1e6:.0f} MB): validator {took * 1000:.1f} ms, "
               f"peak {peak / 1024:.0f} KiB, report {len(report.to_text(path.name))} chars: "
               f"{report.first_error()[:70]}...")
-        cfg = parse_config({"version": 1, "company": "ACME", "state_dir": str(root / "state"),
+        cfg = parse_config({"version": 1, "company": "ACME", "create_folders": True,
+                            "state_dir": str(root / "state"),
                             "dropbox": {"root": str(root / "Dropbox"),
                                         "staging": str(root / "staging"),
                                         "create_company_folder": True},

@@ -63,7 +63,7 @@ def _config(root: Path, port: int, page_size: int, fmt: str, erp_dir: Path | Non
             decode_worker: bool = True) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     data = {
-        "version": 1, "company": "ACME", "state_dir": str(root / "state"),
+        "version": 1, "company": "ACME", "create_folders": True, "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "warning"},
         "export": {"enabled": False},
         "import": {"enabled": True, "decode_worker": decode_worker,

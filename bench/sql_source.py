@@ -108,7 +108,7 @@ work, url = Path(sys.argv[1]), sys.argv[2]
 import shutil
 shutil.rmtree(work / "state-rss", ignore_errors=True)  # a first run: every row is new
 shutil.rmtree(work / "watch-rss", ignore_errors=True)
-cfg = parse_config({"company": "ACME", "state_dir": str(work / "state-rss"),
+cfg = parse_config({"company": "ACME", "create_folders": True, "state_dir": str(work / "state-rss"),
     "log": {"dir": str(work / "log")}, "export": {"watch": str(work / "watch-rss")},
     "import": {"enabled": False}, "sandbox": {"enabled": False},
     "extract": {"enabled": True, "url": url, "jobs": [
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def config(tag: str) -> object:
         return parse_config({
-            "company": "ACME", "state_dir": str(work / f"state-{tag}"),
+            "company": "ACME", "create_folders": True, "state_dir": str(work / f"state-{tag}"),
             "log": {"dir": str(work / "log")},
             "export": {"watch": str(work / f"watch-{tag}")},
             "import": {"enabled": False}, "sandbox": {"enabled": False},

@@ -1,10 +1,14 @@
 """connector.yaml: a frozen, typed model and a loader that lists every problem with its key path.
 
 The shape is the interface of ../shared/design/CONFIG.md. Each section is a frozen
-dataclass; the loader walks the dataclass fields, so a key's type, default and
-validation live together. Relative paths are resolved against the folder that holds
-the configuration file. Secrets are never values here: only the names of the
-environment variables that hold them.
+dataclass whose annotations carry the constraints (`Port`, `Positive`, `HttpUrl`...);
+pydantic validates the YAML against them and collects every problem in one pass, and
+`_explain` turns each of its errors into one of our sentences with the key path (an
+operator never reads a pydantic message). What one key cannot say alone (a folder used
+for two roles, folders that must exist, the extraction jobs) is checked afterwards on the
+built configuration. Relative paths are resolved against the folder that holds the
+configuration file. Secrets are never values here: only the names of the environment
+variables that hold them. docs/guide/configuration.md says why pydantic (not msgspec).
 """
 
 from __future__ import annotations
@@ -15,14 +19,67 @@ import os
 import types
 import typing
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
+from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
 
 from connector.errors import ConfigError
+from connector.i18n import _
 from connector.model import STREAMS
 from formats.dialect import Dialect
+from formats.report import MAX_HELD_LINES
+
+# The value types of the keys. Strict: YAML already gives numbers and booleans their
+# types, so `port: "80"` or `enabled: 1` is a mistake worth naming, not a value to coerce.
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Num = Annotated[float, Strict()]  # an integer is a number too
+Count = Annotated[int, Strict(), Field(ge=1)]
+NonNegInt = Annotated[int, Strict(), Field(ge=0)]
+Positive = Annotated[float, Strict(), Field(gt=0)]
+NonNeg = Annotated[float, Strict(), Field(ge=0)]
+Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
+
+
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host: `htp//x` or `http:/x` would otherwise end in retries."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError("connector", "{message}", {"message": _(
+            "not a web address: it must start with http:// or https:// and name a host, "
+            "e.g. https://server.example.com/path")})
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError:
+        raise PydanticCustomError("connector", "{message}", {"message": _(
+            "the port in this address must be a number between 1 and 65535")}) from None
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def _host_port(value: str) -> str:
+    host, _sep, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise PydanticCustomError("connector", "{message}", {"message": _(
+            "expected host:port, e.g. 127.0.0.1:8766")})
+    if not 0 <= int(port) <= 65535:  # 0: any free port (the OS picks; tests use it)
+        raise PydanticCustomError("connector", "{message}", {"message": _(
+            "a port is a number between 1 and 65535, got {value}").format(value=port)})
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_host_port)]
+
+# Every section forbids unknown keys (typos); numbers are never written as text in YAML,
+# but a code such as `company: 42` is read as a number by YAML: it is taken as text.
+_PYDANTIC = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 @dataclass(frozen=True)
@@ -30,8 +87,8 @@ class LogConfig:
     dir: Path = Path("var/log")
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["text", "json", "logfmt"] = "text"
-    max_bytes: int = 10 * 1024 * 1024
-    backups: int = 10
+    max_bytes: Count = 10 * 1024 * 1024
+    backups: NonNegInt = 10
 
 
 @dataclass(frozen=True)
@@ -43,17 +100,17 @@ class DropboxConfig:
     staging: Path | None = None
     # <root>/<company> must exist: a missing one is an outage (an unmounted volume, Dropbox
     # not running), never created at run time. true: created once at start-up (trials only).
-    create_company_folder: bool = False
+    create_company_folder: Bool = False
     app_key_env: str = "DROPBOX_APP_KEY"
     app_secret_env: str = "DROPBOX_APP_SECRET"
     refresh_token_env: str = "DROPBOX_REFRESH_TOKEN"
     token_file: Path | None = None
-    chunk_mib: int = 8
-    single_upload_limit_mib: int = 150
-    concurrency: int = 4
+    chunk_mib: Int = 8
+    single_upload_limit_mib: Annotated[Int, Field(ge=1, le=150)] = 150
+    concurrency: Count = 4
     ca_bundle: Path | None = None
-    timeout_seconds: float = 100.0
-    attempts: int = 8  # api mode: tries per Dropbox request (our retry policy, SDK retries off)
+    timeout_seconds: Positive = 100.0
+    attempts: Count = 8  # api mode: tries per Dropbox request (our retry policy, SDK retries off)
 
 
 @dataclass(frozen=True)
@@ -61,70 +118,70 @@ class MaxBadRowsConfig:
     """How many bad rows a tracciato may have and still be published without them (the bad
     rows held back in quarantine); beyond either bound the whole file is refused."""
 
-    count: int = 100
-    percent: float = 10.0
+    count: Annotated[Int, Field(ge=0, le=MAX_HELD_LINES)] = 100
+    percent: Annotated[Num, Field(ge=0, le=100)] = 10.0
 
 
 @dataclass(frozen=True)
 class ExportConfig:
-    enabled: bool = True
+    enabled: Bool = True
     watch: Path = Path("var/erp/export")
-    settle_seconds: float = 1.0
+    settle_seconds: NonNeg = 1.0
     # An ERP that creates its file first and writes it later must not have the empty file
     # taken (Camel's readLockMinLength, with an end).
-    empty_settle_seconds: float = 300.0  # an empty (0-byte) file is taken only once it stayed empty this long
+    empty_settle_seconds: NonNeg = 300.0  # an empty (0-byte) file is taken only once it stayed empty this long
     done_marker: str | None = None
-    rescan_seconds: float = 60.0
-    polling: bool = False  # PollingObserver, for network shares
-    poll_interval_seconds: float = 2.0
+    rescan_seconds: Positive = 60.0
+    polling: Bool = False  # PollingObserver, for network shares
+    poll_interval_seconds: Positive = 2.0
     archive: Path = Path("var/erp/archive")
     quarantine: Path = Path("var/erp/quarantine")
-    archive_days: int = 30
-    quarantine_days: int = 90
-    min_free_mb: int = 100
+    archive_days: NonNegInt = 30
+    quarantine_days: NonNegInt = 90
+    min_free_mb: NonNegInt = 100
     length_policy: Literal["error", "truncate"] = "error"
-    max_errors: int = 1000
+    max_errors: Annotated[Int, Field(ge=0, le=100_000)] = 1000
     # lenient: what real writers write beyond the documentation is published, with a
     # warning; strict: every warning is an error (the documented layout enforced).
     strictness: Literal["strict", "lenient"] = "lenient"
     max_bad_rows: MaxBadRowsConfig = field(default_factory=MaxBadRowsConfig)
-    batch_seconds: float = 0.2  # files ready within this window of each other go together
-    info_file: bool = True
+    batch_seconds: NonNeg = 0.2  # files ready within this window of each other go together
+    info_file: Bool = True
     # How an ERP's own CSV export maps onto a tracciato: formats.dialect.Dialect, key for key.
     dialects: list[Dialect] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class LicenseManagerConfig:
-    url: str
+    url: HttpUrl
     key_env: str = "LICENSE_MANAGER_KEY"
 
 
 @dataclass(frozen=True)
 class AppManagerConfig:
-    url: str | None = "http://127.0.0.1:8765/api/v1/progetti/ic.acme"
+    url: HttpUrl | None = "http://127.0.0.1:8765/api/v1/progetti/ic.acme"
     license_manager: LicenseManagerConfig | None = None
     auth_key_env: str = "APPMANAGER_AUTH_KEY"
-    poll_seconds: float = 60.0
+    poll_seconds: Positive = 60.0
     streams: list[str] = field(default_factory=lambda: list(STREAMS))
-    page_size: int = 50
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    attempts: int = 5
+    page_size: Annotated[Int, Field(ge=1, le=1000)] = 50
+    connect_timeout: Positive = 5.0
+    read_timeout: Positive = 30.0
+    attempts: Count = 5
     ca_bundle: Path | None = None
-    status_export: int | None = None
-    max_answer_mb: float = 64.0  # an answer bigger than this is refused while it streams in
-    request_deadline_seconds: float = 60.0  # a whole request, however slowly it trickles
+    status_export: Int | None = None
+    max_answer_mb: Positive = 64.0  # an answer bigger than this is refused while it streams in
+    request_deadline_seconds: Positive = 60.0  # a whole request, however slowly it trickles
 
 
 @dataclass(frozen=True)
 class LegacyConfig:
-    enabled: bool = False
+    enabled: Bool = False
     folder: Path | None = None  # default <dropbox root>/<company>/appmanager
     archive: Path | None = None  # None: delete imported files, as AppManager expects
-    scan_seconds: float = 30.0
+    scan_seconds: Positive = 30.0
     quarantine: Path | None = None  # default <export.quarantine>/legacy
-    settle_seconds: float = 1.0  # size and mtime unchanged this long: the file is complete
+    settle_seconds: Num = 1.0  # size and mtime unchanged this long: the file is complete
 
 
 @dataclass(frozen=True)
@@ -139,11 +196,11 @@ class SqlSinkConfig:
 @dataclass(frozen=True)
 class CommandSinkConfig:
     argv: list[str] = field(default_factory=list)  # e.g. ["erp-import", "{file}", "--stream", "{stream}"]
-    timeout_seconds: float = 120.0
+    timeout_seconds: Positive = 120.0
     workdir: Path | None = None
     # Keys the ERP program accepted (exit 0), so a replay does not run it twice.
     ledger: Path = Path("var/state/erp_command.sqlite")
-    max_output_chars: int = 4000  # stderr kept (the end of it) for the dead letter
+    max_output_chars: Int = 4000  # stderr kept (the end of it) for the dead letter
 
 
 @dataclass(frozen=True)
@@ -157,34 +214,34 @@ class ErpConfig:
 
 @dataclass(frozen=True)
 class ImportConfig:
-    enabled: bool = True
+    enabled: Bool = True
     source: Literal["api", "legacy", "both"] = "api"
     appmanager: AppManagerConfig = field(default_factory=AppManagerConfig)
     legacy: LegacyConfig = field(default_factory=LegacyConfig)
     erp: ErpConfig = field(default_factory=ErpConfig)
-    retry_seconds: float = 300.0  # dead letters are retried this often (with backoff per record)
-    max_retry_seconds: float = 6 * 3600.0
+    retry_seconds: Positive = 300.0  # dead letters are retried this often (with backoff per record)
+    max_retry_seconds: Positive = 6 * 3600.0
     # Big pages decoded in a second process (a second interpreter lock): several times the
     # throughput of a backlog on a multi-core machine. False: everything in this process.
-    decode_worker: bool = True
+    decode_worker: Bool = True
 
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    enabled: bool = True
+    enabled: Bool = True
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: Port = 8765
     db: Path = Path("var/sandbox/appmanager.sqlite")
     auth_key: str = "sandbox-key"
     project: str = "ic.acme"
-    seed: bool = True
-    enqueue_every_seconds: float = 0.0  # >0: iPads keep sending demo orders
+    seed: Bool = True
+    enqueue_every_seconds: Num = 0.0  # >0: iPads keep sending demo orders
 
 
 @dataclass(frozen=True)
 class StatusConfig:
-    http: str | None = None  # host:port for /healthz, /status, /metrics
-    heartbeat_timeout_seconds: float = 120.0
+    http: HostPort | None = None  # host:port for /healthz, /status, /metrics
+    heartbeat_timeout_seconds: Positive = 120.0
 
 
 @dataclass(frozen=True)
@@ -205,37 +262,37 @@ class ConsoleConfig:
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
-    port: int = 25
-    starttls: bool = False
+    port: Port = 25
+    starttls: Bool = False
     username_env: str | None = None
     password_env: str | None = None
     sender: str = "connector@localhost"
-    ssl: bool = False  # TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS
+    ssl: Bool = False  # TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS
     ca_bundle: Path | None = None  # a private CA for the mail server; TLS is always verified
 
 
 @dataclass(frozen=True)
 class NotificationsConfig:
     smtp: SmtpConfig | None = None
-    webhook: str | None = None
+    webhook: HttpUrl | None = None
     info_to: list[str] = field(default_factory=list)
     error_to: list[str] = field(default_factory=list)
-    min_interval_seconds: float = 900.0
+    min_interval_seconds: Num = 900.0
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
     name: str = "icommerce-connector"
     user: str = "connector"
-    watchdog_seconds: int = 60
-    stop_deadline_seconds: float = 20.0
+    watchdog_seconds: Count = 60
+    stop_deadline_seconds: Positive = 20.0
 
 
 @dataclass(frozen=True)
 class ExtractScheduleConfig:
     """When the daemon runs an extraction job by itself (manual runs are always allowed)."""
 
-    every_minutes: float | None = None  # an interval ...
+    every_minutes: Num | None = None  # an interval ...
     cron: str | None = None  # ... or five cron fields, e.g. "0 23 * * *"
     mode: Literal["full", "changed"] = "changed"  # full: every tracciato; changed: those whose rows changed
     weekdays: list[str] = field(default_factory=list)  # mon..sun; empty: every day
@@ -253,25 +310,25 @@ class ExtractJobConfig:
     key: str | None = None  # CHIAVE template, e.g. "{COD_DITTA}§{COD_ART}"
     params: dict[str, str] = field(default_factory=dict)  # override extract.params
     schedule: ExtractScheduleConfig | None = None  # default: extract.schedule
-    enabled: bool = True
+    enabled: Bool = True
 
 
 @dataclass(frozen=True)
 class ExtractMediaConfig:
     """Catalog media from the ERP: images per article (file in image_dir or URL) + io_catalogo."""
 
-    enabled: bool = False
+    enabled: Bool = False
     query: str | None = None
     query_file: Path | None = None
     columns: dict[str, str] = field(default_factory=dict)  # query column -> catalog field
     image_dir: Path | None = None  # the ERP image folder (IMMAGINE names a file in it)
     placeholder: str | None = None  # e.g. empty-image.jpg for articles without an image
     extensions: list[str] = field(default_factory=lambda: [".jpg", ".jpeg", ".png", ".gif"])
-    max_pixels: int | None = None  # resize so neither side exceeds this (Pillow)
-    max_download_mb: float = 20.0
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 30.0
-    attempts: int = 3
+    max_pixels: Annotated[Int, Field(ge=16)] | None = None  # resize so neither side exceeds this (Pillow)
+    max_download_mb: Positive = 20.0
+    connect_timeout_seconds: Positive = 5.0
+    read_timeout_seconds: Positive = 30.0
+    attempts: Count = 3
     content_types: list[str] = field(
         default_factory=lambda: ["image/jpeg", "image/png", "image/gif"])
     ca_bundle: Path | None = None
@@ -282,16 +339,16 @@ class ExtractMediaConfig:
 class ExtractConfig:
     """Scheduled SQL extraction from the ERP database into tracciati (docs/guide/extract.md)."""
 
-    enabled: bool = False
+    enabled: Bool = False
     url: str | None = None  # SQLAlchemy URL without password, or:
     url_env: str | None = None  # the environment variable holding the URL (takes precedence)
     params: dict[str, str] = field(default_factory=dict)  # bind parameters for every query
     schedule: ExtractScheduleConfig | None = None  # for jobs without their own
     jobs: list[ExtractJobConfig] = field(default_factory=list)
     media: ExtractMediaConfig = field(default_factory=ExtractMediaConfig)
-    fetch_rows: int = 5000  # rows per round trip (server-side cursor)
-    diff_list_limit: int = 50  # keys listed per category in a dry-run report
-    tick_seconds: float = 20.0  # how often the scheduler looks at the clock
+    fetch_rows: Count = 5000  # rows per round trip (server-side cursor)
+    diff_list_limit: NonNegInt = 50  # keys listed per category in a dry-run report
+    tick_seconds: Positive = 20.0  # how often the scheduler looks at the clock
 
 
 GeocodeProvider = Literal["nominatim", "google", "opencage", "mapbox", "here", "photon",
@@ -306,39 +363,45 @@ class GeocodeConfig:
     Off by default: when on, the addresses of those rows are sent to `provider`.
     """
 
-    enabled: bool = False
+    enabled: Bool = False
     provider: GeocodeProvider = "nominatim"
     url: str | None = None  # a self-hosted (or stand-in) server; None: the provider's public one
     api_key_env: str | None = None  # the environment variable holding the provider's key
     user_agent: str | None = None  # None: "icommerce-connector/<version> (<company>)"
-    requests_per_second: float | None = None  # None: the provider's policy (public Nominatim: 1)
-    timeout_seconds: float = 10.0  # one request, connect to last byte
-    attempts: int = 3  # tries per address in one pass (timeouts, 5xx, 429), then retried later
+    requests_per_second: Num | None = None  # None: the provider's policy (public Nominatim: 1)
+    timeout_seconds: Num = 10.0  # one request, connect to last byte
+    attempts: Int = 3  # tries per address in one pass (timeouts, 5xx, 429), then retried later
     country: str = "IT"  # ISO 3166-1 alpha-2: addresses without NAZIONE are here; biases searches
     language: str | None = "it"  # the language of the provider's labels
     min_quality: Literal["house", "street", "locality", "any"] = "street"
     layouts: list[str] = field(default_factory=lambda: list(GEOCODE_LAYOUTS))
-    suppliers: bool = False  # TIPO_CLIFOR 1 rows too (they are not on the agents' map)
-    retry_failed_minutes: float = 60.0  # a failed address is asked again after this, doubling
-    retry_not_found_days: float = 30.0  # an address the provider did not find (or too vaguely)
-    refresh_found_days: float | None = None  # ask found ones again (a provider's caching terms)
-    idle_seconds: float = 60.0  # how often the loop looks for new addresses when it has none
+    suppliers: Bool = False  # TIPO_CLIFOR 1 rows too (they are not on the agents' map)
+    retry_failed_minutes: Num = 60.0  # a failed address is asked again after this, doubling
+    retry_not_found_days: Num = 30.0  # an address the provider did not find (or too vaguely)
+    refresh_found_days: Num | None = None  # ask found ones again (a provider's caching terms)
+    idle_seconds: Num = 60.0  # how often the loop looks for new addresses when it has none
     ca_bundle: Path | None = None
-    proxy: str | None = None  # e.g. http://proxy.lan:3128; None: direct
+    proxy: HttpUrl | None = None  # e.g. http://proxy.lan:3128; None: direct
 
 
 @dataclass(frozen=True)
 class Config:
+    __pydantic_config__ = _PYDANTIC
+
     company: str
-    version: int = 1
+    version: Int = 1
     state_dir: Path = Path("var/state")
     # The language of what people read (command output, status, reports, notifications,
     # the console): it | en; None (the default) takes the system's (LANG); logs stay English.
     locale: Literal["it", "en"] | None = None
+    # true: the folders that must exist (the watch folder, the Dropbox root in folder mode,
+    # the ERP import folder) are created at start when missing; false: a missing one is a
+    # configuration error (a mistyped path, an unmounted volume), never created behind it.
+    create_folders: Bool = False
     log: LogConfig = field(default_factory=LogConfig)
     dropbox: DropboxConfig = field(default_factory=DropboxConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
-    import_: ImportConfig = field(default_factory=ImportConfig)
+    import_: Annotated[ImportConfig, Field(alias="import")] = field(default_factory=ImportConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
@@ -371,178 +434,183 @@ _YAML_NAMES = {"import_": "import"}
 _NOT_FROM_YAML = {"source_path"}
 
 
-class _Loader:
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.errors: list[str] = []
+@cache
+def _adapter() -> TypeAdapter[Config]:
+    return TypeAdapter(Config)
 
-    def err(self, path: str, message: str) -> None:
-        self.errors.append(f"{path or '<top>'}: {message}")
 
-    def build(self, cls: type, data: Any, path: str) -> Any:
-        if not isinstance(data, dict):
-            self.err(path, f"expected a mapping, got {type(data).__name__}")
-            return None
-        hints = typing.get_type_hints(cls)
-        fields = {(_YAML_NAMES.get(f.name, f.name)): f for f in dataclasses.fields(cls)
-                  if f.name not in _NOT_FROM_YAML}
-        for key in data:
-            if key not in fields:
-                close = difflib.get_close_matches(str(key), list(fields), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.err(_join(path, str(key)), f"unknown key{hint}")
-        kwargs: dict[str, Any] = {}
-        for yaml_name, f in fields.items():
-            sub = _join(path, yaml_name)
-            if yaml_name in data:
-                kwargs[f.name] = self.convert(hints[f.name], data[yaml_name], sub)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                self.err(sub, "required key is missing")
-            elif dataclasses.is_dataclass(hints[f.name]):
-                # Build absent sections through the loader too, so their relative
-                # default paths are resolved against the configuration's folder.
-                kwargs[f.name] = self.build(typing.cast(type, hints[f.name]), {}, sub)
-            elif isinstance(f.default, Path) and not f.default.is_absolute():
-                kwargs[f.name] = self.base / f.default
-        url = kwargs.get("url", fields["url"].default if "url" in fields else None)
-        if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith(
-                "sqlite:////") and ":memory:" not in url:
-            kwargs["url"] = "sqlite:///" + str(self.base / url[len("sqlite:///"):])
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            self.err(path, str(exc))
-            return None
+def _key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out or "<top>"
 
-    def convert(self, tp: Any, value: Any, path: str) -> Any:
-        origin = typing.get_origin(tp)
-        args = typing.get_args(tp)
-        if origin in (typing.Union, types.UnionType):
-            if value is None and type(None) in args:
-                return None
-            inner = [a for a in args if a is not type(None)]
-            return self.convert(inner[0], value, path)
-        if value is None:
-            self.err(path, "must not be empty")
-            return None
-        if origin is Literal:
-            if value not in args:
-                self.err(path, f"must be one of {', '.join(map(str, args))}, got {value!r}")
-            return value
-        if origin is list:
-            if not isinstance(value, list):
-                self.err(path, f"expected a list, got {type(value).__name__}")
-                return []
-            return [self.convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
-        if origin is dict:
-            if not isinstance(value, dict):
-                self.err(path, f"expected a mapping, got {type(value).__name__}")
-                return {}
-            return {str(k): self.convert(args[1], v, _join(path, str(k))) for k, v in value.items()}
+
+def _unwrap(tp: Any) -> Any:
+    """Annotated[X, ...] -> X; X | None -> X."""
+    while True:
+        if typing.get_origin(tp) is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) in (typing.Union, types.UnionType):
+            inner = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = inner[0]
+        else:
+            return tp
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The YAML keys of the section at `loc` (for "did you mean")."""
+    tp: Any = Config
+    for part in loc:
+        tp = _unwrap(tp)
         if dataclasses.is_dataclass(tp):
-            return self.build(typing.cast(type, tp), value, path)
-        if tp is Path:
-            if not isinstance(value, str) or not value.strip():
-                self.err(path, "expected a path")
-                return None
+            hints = typing.get_type_hints(tp, include_extras=True)
+            names = {_YAML_NAMES.get(n, n): n for n in hints}
+            if part not in names:
+                return []
+            tp = hints[names[part]]
+        elif typing.get_origin(tp) in (list, dict):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if not dataclasses.is_dataclass(tp):
+        return []
+    return [_YAML_NAMES.get(f.name, f.name) for f in dataclasses.fields(tp)
+            if f.name not in _NOT_FROM_YAML]
+
+
+def _shown(value: Any) -> str:
+    """A value as the operator wrote it in YAML."""
+    if value is None:
+        return _("nothing")
+    if value is True or value is False:
+        return str(value).lower()
+    if isinstance(value, dict):
+        return _("a mapping")
+    if isinstance(value, list):
+        return _("a list")
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(error: Any) -> tuple[str, str]:
+    """One pydantic error -> (key path, our sentence)."""
+    kind, loc, ctx, value = error["type"], tuple(error["loc"]), error.get("ctx") or {}, \
+        error.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        close = difflib.get_close_matches(str(loc[-1]), _keys_at(loc[:-1]), n=1)
+        if close:
+            return _key_path(loc), _("unknown key (did you mean '{key}'?)").format(key=close[0])
+        return _key_path(loc), _("unknown key")
+    if kind == "missing":
+        return _key_path(loc), _("required key is missing")
+    if kind == "connector":
+        return _key_path(loc), str(ctx.get("message", ""))
+    if value is None and kind not in ("dataclass_type", "dict_type", "list_type"):
+        return _key_path(loc), _("must not be empty")
+    got = _shown(value)
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return _key_path(loc), _("must be one of {choices}, got {value}").format(
+            choices=expected, value=got)
+    templates = {
+        "int_type": _("expected a whole number, got {value}"),
+        "int_parsing": _("expected a whole number, got {value}"),
+        "int_from_float": _("expected a whole number, got {value}"),
+        "float_type": _("expected a number, got {value}"),
+        "float_parsing": _("expected a number, got {value}"),
+        "bool_type": _("expected true or false, got {value}"),
+        "bool_parsing": _("expected true or false, got {value}"),
+        "string_type": _("expected text, got {value}"),
+        "list_type": _("expected a list, got {value}"),
+        "dict_type": _("expected a mapping (indented key: value lines), got {value}"),
+        "dataclass_type": _("expected a mapping (indented key: value lines), got {value}"),
+        "path_type": _("expected a folder or file path, got {value}"),
+        "greater_than_equal": _("must be at least {ge}, got {value}"),
+        "greater_than": _("must be more than {gt}, got {value}"),
+        "less_than_equal": _("must be at most {le}, got {value}"),
+        "less_than": _("must be less than {lt}, got {value}"),
+    }
+    if kind in ("greater_than_equal", "less_than_equal") and loc and str(loc[-1]) == "port":
+        return _key_path(loc), _("a port is a number between 1 and 65535, got {value}").format(
+            value=got)
+    text = templates.get(kind, _("is not valid, got {value}"))
+    bounds = {k: f"{ctx[k]:g}" if isinstance(ctx.get(k), int | float) else ctx.get(k, "")
+              for k in ("ge", "gt", "le", "lt")}
+    return _key_path(loc), text.format(value=got, **bounds)
+
+
+def _resolved(obj: Any, base: Path) -> Any:
+    """Relative paths (and sqlite:/// URLs) made absolute against the configuration's
+    folder, in every section, the defaults included; `~` expanded."""
+    if isinstance(obj, list):
+        return [_resolved(v, base) for v in obj]
+    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+        return obj
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        if not f.init:
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, Path):
             p = Path(os.path.expanduser(value))
-            return p if p.is_absolute() else self.base / p
-        if tp is bool:
-            if not isinstance(value, bool):
-                self.err(path, f"expected true or false, got {value!r}")
-            return value
-        if tp is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.err(path, f"expected an integer, got {value!r}")
-            return value
-        if tp is float:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                self.err(path, f"expected a number, got {value!r}")
-                return value
-            return float(value)
-        if tp is str:
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                self.err(path, f"expected text, got {value!r}")
-            return str(value)
-        return value
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+            new: Any = p if p.is_absolute() else base / p
+        elif f.name == "url" and isinstance(value, str) and value.startswith("sqlite:///") \
+                and not value.startswith("sqlite:////") and ":memory:" not in value:
+            new = "sqlite:///" + str(base / value[len("sqlite:///"):])
+        else:
+            new = _resolved(value, base)
+        if new is not value:
+            changes[f.name] = new
+    return dataclasses.replace(obj, **changes) if changes else obj
 
 
 def _semantic_checks(cfg: Config, err: Any) -> None:
+    """What the types alone cannot say: rules across keys, on the built configuration."""
     if cfg.version != 1:
-        err("version", f"unsupported version {cfg.version} (this connector reads version 1)")
+        err("version", _("unsupported version {version} (this connector reads version 1)")
+            .format(version=cfg.version))
     if not cfg.company or any(c in cfg.company for c in "/\\|:*?\"<>"):
-        err("company", "must be a non-empty code without path separators or |")
+        err("company", _("must be a non-empty code without path separators or |"))
     ex = cfg.export
-    if ex.settle_seconds < 0:
-        err("export.settle_seconds", "must be >= 0")
     if ex.empty_settle_seconds < ex.settle_seconds:
-        err("export.empty_settle_seconds", "must be >= export.settle_seconds")
-    if ex.rescan_seconds <= 0:
-        err("export.rescan_seconds", "must be > 0")
-    if ex.archive_days < 0 or ex.quarantine_days < 0:
-        err("export.archive_days", "retention days must be >= 0")
+        err("export.empty_settle_seconds", _("must be at least export.settle_seconds"))
     if ex.done_marker is not None and not ex.done_marker.startswith("."):
-        err("export.done_marker", "must be a suffix starting with '.', e.g. .done")
-    if not 0 <= ex.max_errors <= 100_000:
-        err("export.max_errors", "must be between 0 and 100000")
-    from formats.report import MAX_HELD_LINES  # imported here: formats is not needed to load
-
-    if not 0 <= ex.max_bad_rows.count <= MAX_HELD_LINES:
-        err("export.max_bad_rows.count", f"must be between 0 (never hold rows back: refuse the "
-            f"whole file) and {MAX_HELD_LINES}")
-    if not 0 <= ex.max_bad_rows.percent <= 100:
-        err("export.max_bad_rows.percent", "must be between 0 and 100")
+        err("export.done_marker", _("must be a suffix starting with '.', e.g. .done"))
     for i, d in enumerate(ex.dialects):
         if d is not None:
             from formats.dialect import check_dialect
 
             for problem in check_dialect(d):
-                key, _, text = problem.partition(": ")
+                key, _sep, text = problem.partition(": ")
                 err(f"export.dialects[{i}].{key}", text)
-    if cfg.dropbox.mode == "folder":
-        root = Path(cfg.dropbox.root)
-        for name, p in (("export.watch", ex.watch), ("state_dir", cfg.state_dir),
-                        ("dropbox.staging", cfg.staging_dir)):
-            try:
-                if p is not None and p.resolve().is_relative_to(root.resolve()):
-                    err(name, "must be outside the synced Dropbox folder")
-            except (OSError, ValueError):
-                pass
+    _check_folder_roles(cfg, err)
     if cfg.dropbox.chunk_mib <= 0 or cfg.dropbox.chunk_mib % 4:
-        err("dropbox.chunk_mib", "must be a positive multiple of 4 (Dropbox upload sessions)")
-    if not 1 <= cfg.dropbox.single_upload_limit_mib <= 150:
-        err("dropbox.single_upload_limit_mib", "must be between 1 and 150")
+        err("dropbox.chunk_mib", _("must be a positive multiple of 4 (Dropbox upload sessions)"))
     am = cfg.import_.appmanager
     if cfg.import_.enabled and cfg.import_.source in ("api", "both") and not (am.url or am.license_manager):
-        err("import.appmanager.url", "set url or license_manager")
+        err("import.appmanager.url", _("set url or license_manager"))
     for i, s in enumerate(am.streams):
         if s not in STREAMS:
-            err(f"import.appmanager.streams[{i}]", f"unknown stream {s!r}; known: {', '.join(STREAMS)}")
-    if am.page_size < 1 or am.page_size > 1000:
-        err("import.appmanager.page_size", "must be between 1 and 1000")
-    if am.max_answer_mb <= 0:
-        err("import.appmanager.max_answer_mb", "must be > 0")
-    if am.request_deadline_seconds <= 0:
-        err("import.appmanager.request_deadline_seconds", "must be > 0")
+            err(f"import.appmanager.streams[{i}]", _("unknown stream {name!r}; known: {known}")
+                .format(name=s, known=", ".join(STREAMS)))
     if cfg.import_.erp.sink == "command" and not cfg.import_.erp.command.argv:
-        err("import.erp.command.argv", "required when import.erp.sink is command")
+        err("import.erp.command.argv", _("required when import.erp.sink is command"))
     smtp = cfg.notifications.smtp
     if smtp is not None:
         if smtp.ssl and smtp.starttls:
-            err("notifications.smtp.ssl", "ssl and starttls exclude each other: ssl is TLS "
-                "from the first byte (port 465), starttls upgrades a plain connection")
+            err("notifications.smtp.ssl", _(
+                "ssl and starttls exclude each other: ssl is TLS from the first byte (port "
+                "465), starttls upgrades a plain connection"))
         if (smtp.username_env or smtp.password_env) and not (smtp.ssl or smtp.starttls) \
                 and smtp.host not in ("127.0.0.1", "localhost", "::1"):
-            err("notifications.smtp.starttls", "a username and password need starttls: true "
-                "or ssl: true, or they would travel in clear to the mail server")
-    if cfg.status.http is not None:
-        host, _, port = cfg.status.http.rpartition(":")
-        if not host or not port.isdigit():
-            err("status.http", "expected host:port, e.g. 127.0.0.1:8766")
+            err("notifications.smtp.starttls", _(
+                "a username and password need starttls: true or ssl: true, or they would "
+                "travel in clear to the mail server"))
     _check_console(cfg.console, err)
     check_extract(cfg, err)
     _check_geocode(cfg.geocode, err)
@@ -584,6 +652,95 @@ def _check_console(c: ConsoleConfig, err: Any) -> None:
         err("console.max_upload_mb", "must be > 0")
 
 
+def folder_roles(cfg: Config) -> list[tuple[str, Path]]:
+    """The folders the connector uses, each with the key that names it (those in use)."""
+    roles: list[tuple[str, Path]] = [("state_dir", cfg.state_dir), ("log.dir", cfg.log.dir)]
+    if cfg.export.enabled:
+        roles += [("export.watch", cfg.export.watch), ("export.archive", cfg.export.archive),
+                  ("export.quarantine", cfg.export.quarantine)]
+    if cfg.dropbox.mode == "folder":
+        roles += [("dropbox.root", Path(cfg.dropbox.root)), ("dropbox.staging", cfg.staging_dir)]
+    im = cfg.import_
+    if im.enabled and im.erp.sink == "files":
+        roles.append(("import.erp.path", im.erp.path))
+    if im.enabled and (im.source != "api" or im.legacy.enabled):
+        if im.legacy.folder is not None:
+            roles.append(("import.legacy.folder", im.legacy.folder))
+        if im.legacy.archive is not None:
+            roles.append(("import.legacy.archive", im.legacy.archive))
+    return roles
+
+
+def required_folders(cfg: Config) -> list[tuple[str, Path]]:
+    """The folders that must exist before the connector starts (create_folders: true
+    creates them instead): where the ERP drops its files, where Dropbox syncs, where the
+    ERP reads. A missing one is a mistyped path or an unmounted volume."""
+    out: list[tuple[str, Path]] = []
+    if cfg.export.enabled:
+        out.append(("export.watch", cfg.export.watch))
+    if cfg.dropbox.mode == "folder" and (cfg.export.enabled or cfg.import_.source != "api"
+                                         or cfg.import_.legacy.enabled):
+        out.append(("dropbox.root", Path(cfg.dropbox.root)))
+    if cfg.import_.enabled and cfg.import_.erp.sink == "files":
+        out.append(("import.erp.path", cfg.import_.erp.path))
+    return out
+
+
+def create_missing_folders(cfg: Config) -> list[Path]:
+    """create_folders: true: make the required folders that are missing (at start)."""
+    made: list[Path] = []
+    if cfg.create_folders:
+        for _key, folder in required_folders(cfg):
+            if not folder.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                made.append(folder)
+    return made
+
+
+def _real(p: Path) -> Path:
+    try:
+        return Path(os.path.realpath(p))
+    except (OSError, ValueError):
+        return p
+
+
+def _check_folder_roles(cfg: Config, err: Any) -> None:
+    roles = [(key, _real(p)) for key, p in folder_roles(cfg)]
+    seen: dict[Path, str] = {}
+    for key, p in roles:
+        if p in seen:
+            err(key, _("the same folder as {other} ({path}): each role needs its own folder")
+                .format(other=seen[p], path=p))
+        else:
+            seen[p] = key
+    watch = _real(cfg.export.watch) if cfg.export.enabled else None
+    root = _real(Path(cfg.dropbox.root)) if cfg.dropbox.mode == "folder" else None
+    # archive/ and quarantine/ may be subfolders of the watch folder (a layout ERPs use):
+    # the watcher skips them. Any other folder there would be taken for exports.
+    beside_watch = ("export.watch", "export.archive", "export.quarantine")
+    for key, p in roles:
+        if watch is not None and key not in beside_watch and p != watch \
+                and p.is_relative_to(watch):
+            err(key, _("inside the watch folder export.watch ({path}): the connector would "
+                       "take its files for new exports").format(path=watch))
+        elif root is not None and key in ("export.watch", "export.archive", "export.quarantine",
+                                          "state_dir", "dropbox.staging", "log.dir",
+                                          "import.erp.path") \
+                and p != root and p.is_relative_to(root):
+            err(key, _("must be outside the synced Dropbox folder ({path})").format(path=root))
+
+
+def _check_required_folders(cfg: Config, err: Any) -> None:
+    if cfg.create_folders:
+        return
+    for key, folder in required_folders(cfg):
+        if not folder.exists():
+            err(key, _("the folder {path} does not exist: create it, correct the path, or set "
+                       "create_folders: true to have it created at start").format(path=folder))
+        elif not folder.is_dir():
+            err(key, _("{path} is not a folder").format(path=folder))
+
+
 def check_extract(cfg: Config, err: Any) -> None:
     """Every problem of the `extract:` section, with its key path."""
     from connector.extract.schedule import parse_schedule
@@ -595,48 +752,40 @@ def check_extract(cfg: Config, err: Any) -> None:
 
     def schedule(s: ExtractScheduleConfig | None, path: str) -> None:
         for problem in parse_schedule(s, path)[1] if s is not None else ():
-            key, _, message = problem.partition(": ")
+            key, _sep, message = problem.partition(": ")
             err(key, message)
 
     if not (ex.url or ex.url_env) and (ex.jobs or ex.media.enabled):
-        err("extract.url", "set url or url_env (the SQLAlchemy URL of the ERP database)")
+        err("extract.url", _("set url or url_env (the SQLAlchemy URL of the ERP database)"))
     seen: set[str] = set()
     for i, job in enumerate(ex.jobs):
         path = f"extract.jobs[{i}]"
         try:
             layout = get_layout(job.layout)
         except KeyError:
-            err(f"{path}.layout", f"unknown tracciato {job.layout!r}; `connector layouts` "
-                "lists them")
+            err(f"{path}.layout", _("unknown tracciato {name!r}; `connector layouts` lists "
+                                    "them").format(name=job.layout))
             continue
         if layout.name in seen:
-            err(f"{path}.layout", f"{layout.name} is extracted by two jobs")
+            err(f"{path}.layout", _("{name} is extracted by two jobs").format(name=layout.name))
         seen.add(layout.name)
         if not layout.header:
-            err(f"{path}.layout", f"{layout.name} is a legacy return file, not an export")
+            err(f"{path}.layout", _("{name} is a legacy return file, not an export").format(
+                name=layout.name))
         if (job.query is None) == (job.query_file is None):
-            err(path, "set exactly one of query or query_file")
+            err(path, _("set exactly one of query or query_file"))
         elif job.query_file is not None and not job.query_file.is_file():
-            err(f"{path}.query_file", f"no such file: {job.query_file}")
+            err(f"{path}.query_file", _("no such file: {path}").format(path=job.query_file))
         schedule(job.schedule, f"{path}.schedule")
     schedule(ex.schedule, "extract.schedule")
     media = ex.media
     if media.enabled:
         if (media.query is None) == (media.query_file is None):
-            err("extract.media", "set exactly one of query or query_file")
+            err("extract.media", _("set exactly one of query or query_file"))
         elif media.query_file is not None and not media.query_file.is_file():
-            err("extract.media.query_file", f"no such file: {media.query_file}")
-        if media.max_pixels is not None and media.max_pixels < 16:
-            err("extract.media.max_pixels", "must be at least 16")
-        if media.max_download_mb <= 0:
-            err("extract.media.max_download_mb", "must be > 0")
-        if media.attempts < 1:
-            err("extract.media.attempts", "must be >= 1")
+            err("extract.media.query_file", _("no such file: {path}").format(
+                path=media.query_file))
         schedule(media.schedule, "extract.media.schedule")
-    if ex.fetch_rows < 1:
-        err("extract.fetch_rows", "must be >= 1")
-    if ex.tick_seconds <= 0:
-        err("extract.tick_seconds", "must be > 0")
 
 
 _GEOCODE_NEEDS_KEY = frozenset({"google", "opencage", "mapbox", "here"})
@@ -685,24 +834,60 @@ def _check_geocode(g: GeocodeConfig, err: Any) -> None:
 
 
 def parse_config(data: Any, base: Path, source: str | None = None) -> Config:
-    loader = _Loader(base)
+    """The configuration from YAML data, or ConfigError listing every problem once, each
+    with its key path. Relative paths are resolved against `base`."""
     if data is None:
         data = {}
-    cfg = loader.build(Config, data, "")
-    if cfg is not None and not loader.errors and cfg.dropbox.mode == "folder":
+    errors: list[str] = []
+
+    def err(path: str, message: str) -> None:
+        line = f"{path or '<top>'}: {message}"
+        if line not in errors:
+            errors.append(line)
+
+    if isinstance(data, dict):
+        for key in _NOT_FROM_YAML & set(map(str, data)):
+            err(key, _("unknown key"))
+        data = {k: v for k, v in data.items() if k not in _NOT_FROM_YAML}
+    try:
+        cfg = _adapter().validate_python(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            err(*_explain(error))
+        raise ConfigError(errors, source=source) from None
+    cfg = _resolved(cfg, base)
+    if cfg.dropbox.mode == "folder":
         root = Path(os.path.expanduser(cfg.dropbox.root))
         if not root.is_absolute():
             cfg = dataclasses.replace(cfg, dropbox=dataclasses.replace(
                 cfg.dropbox, root=str(base / root)))
-    if cfg is not None and not loader.errors:
-        _semantic_checks(cfg, loader.err)
-    if loader.errors or cfg is None:
-        raise ConfigError(loader.errors or ["empty configuration"], source=source)
-    return typing.cast(Config, cfg)
+    _semantic_checks(cfg, err)
+    _check_required_folders(cfg, err)
+    if errors:
+        raise ConfigError(errors, source=source)
+    return cfg
 
 
 def default_config_path() -> Path:
     return Path(os.environ.get("CONNECTOR_CONFIG") or "connector.yaml")
+
+
+def yaml_error(text: str, exc: yaml.YAMLError) -> str:
+    """A YAML syntax error in plain words: where, the line as written, a caret under the
+    column."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
+    if mark is None:
+        return _("not valid YAML: {problem}").format(problem=problem)
+    lines = text.splitlines()
+    shown = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    hint = ""
+    if "\t" in shown[:mark.column + 1] or "'\\t'" in problem:
+        hint = " " + _("(a tab: YAML indents with spaces only)")
+    head = _("line {line}, column {column}: not valid YAML: {problem}").format(
+        line=mark.line + 1, column=mark.column + 1, problem=problem) + hint
+    caret = "".join("\t" if c == "\t" else " " for c in shown[:mark.column]) + "^"
+    return f"{head}\n      {shown}\n      {caret}"
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -710,16 +895,14 @@ def load_config(path: Path | str | None = None) -> Config:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"file not found: {p}"], source=str(p)) from None
+        raise ConfigError([_("file not found: {path}").format(path=p)], source=str(p)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"cannot read {p}: {exc}"], source=str(p)) from None
+        raise ConfigError([_("cannot read {path}: {reason}").format(
+            path=p, reason=getattr(exc, "strerror", None) or exc)], source=str(p)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"],
-                          source=str(p)) from None
+        raise ConfigError([yaml_error(text, exc)], source=str(p)) from None
     cfg = parse_config(data, p.resolve().parent, source=str(p))
     return dataclasses.replace(cfg, source_path=p.resolve())
 

@@ -31,6 +31,10 @@ class Daemon:
     def __init__(self, cfg: Config, store: StateStore | None = None,
                  loops: list[Loop] | None = None) -> None:
         self.cfg = cfg
+        from connector.config import create_missing_folders
+
+        for folder in create_missing_folders(cfg):  # create_folders: true (trial set-ups)
+            log.warning("folder created at start (create_folders)", folder=str(folder))
         self.store = store or StateStore(cfg.state_dir)
         self.loops = loops if loops is not None else build_loops(cfg, self.store)
         self.heartbeats: dict[str, Heartbeat] = {lp.name: Heartbeat(lp.name) for lp in self.loops}

@@ -19,7 +19,7 @@ import logging.handlers
 import os
 import re
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,23 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 def redact(text: str) -> str:
     """Mask the values of secret query parameters in a URL or message."""
     return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+# A secret shorter than this is masked only where it stands alone (a whole token): the key
+# `x` must not turn exportPaginazione into e***portPaginazione. Longer ones are masked
+# wherever they appear (a token of 6+ characters inside another word is the secret).
+MASK_ANYWHERE_FROM = 6
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each secret value replaced by ***: anywhere when it is at least
+    MASK_ANYWHERE_FROM characters long, else only as a whole token (not part of a word)."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if len(value) >= MASK_ANYWHERE_FROM:
+            text = text.replace(value, "***")
+        else:
+            text = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "***", text)
+    return text
 
 
 def redact_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:

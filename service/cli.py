@@ -13,11 +13,13 @@ from collections.abc import Sequence
 
 from connector import __version__, i18n
 from connector.errors import ConfigError, ConnectorError, StopRequested
+from connector.i18n import _
 from service.commands import (
     config_cmds,
     control_cmds,
     db_cmds,
     deadletter_cmds,
+    doctor_cmd,
     dropbox_cmds,
     export_cmds,
     formats_cmds,
@@ -34,7 +36,8 @@ from service.console import cli as console_cli  # `connector console password` (
 
 # Each module has register(subparsers); its handlers take (args) and return an exit code.
 # The order is the order of `connector --help`.
-COMMAND_GROUPS = (run, config_cmds, formats_cmds, export_cmds, import_cmds, control_cmds,
+COMMAND_GROUPS = (run, config_cmds, doctor_cmd, formats_cmds, export_cmds, import_cmds,
+                  control_cmds,
                   status_cmd, db_cmds, service_cmds, dropbox_cmds, logs_cmd, geocode_cmd,
                   quarantine_cmds, deadletter_cmds, notify_cmd, console_cli)
 
@@ -90,7 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"connector: {exc.message}", file=sys.stderr)
+        # the header once, then each problem on its own line (not the joined message too)
+        print("connector: " + (_("invalid configuration in {source}:").format(
+            source=exc.context["source"]) if exc.context.get("source") else
+            _("invalid configuration:")), file=sys.stderr)
         for line in exc.errors:
             print(f"  - {line}", file=sys.stderr)
         return 2

@@ -44,7 +44,7 @@ from connector.errors import (
     TransientError,
     network_reason,
 )
-from connector.logsetup import redact
+from connector.logsetup import mask_secrets, redact
 from connector.retry import retrying
 
 log = structlog.get_logger(__name__)
@@ -228,10 +228,7 @@ class HttpJson:
         self.session.mount("https://", adapter)
 
     def clean(self, text: str) -> str:
-        text = redact(text)
-        for s in self._secrets:
-            text = text.replace(s, "***")
-        return text
+        return mask_secrets(redact(text), self._secrets)
 
     def call(self, method: str, url: str, decode: Callable[[bytes], T], *,
              params: Mapping[str, Any] | None = None, json_body: Any = None, shown: str) -> T:

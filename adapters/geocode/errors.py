@@ -24,6 +24,7 @@ from connector.errors import (
     RateLimited,
     TransientError,
 )
+from connector.logsetup import mask_secrets
 
 QUOTA_PAUSE = 3600.0  # "quota exceeded" without a Retry-After: ask again in an hour
 
@@ -45,10 +46,7 @@ _KEY_PARAM = re.compile(r"((?:api_?key|key|apikey|access_token|token)=)[^&\s'\"]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return _KEY_PARAM.sub(r"\1***", text)[:500]
+    return _KEY_PARAM.sub(r"\1***", mask_secrets(text, secrets))[:500]
 
 
 @contextlib.contextmanager

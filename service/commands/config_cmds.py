@@ -6,6 +6,7 @@ import argparse
 
 from connector.config import secret
 from connector.errors import ConnectorError
+from connector.i18n import _
 from service.commands import config_from
 
 
@@ -16,13 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def check_config(args: argparse.Namespace) -> int:
     cfg = config_from(args)
-    print(f"configuration OK: {cfg.source_path}")
+    print(_("configuration OK: {path}").format(path=cfg.source_path))
     warnings = []
     im = cfg.import_
     if im.enabled and im.source in ("api", "both") and not cfg.sandbox.enabled \
             and not secret(im.appmanager.auth_key_env):
-        warnings.append(f"import.appmanager.auth_key_env: environment variable "
-                        f"{im.appmanager.auth_key_env} is not set")
+        warnings.append("import.appmanager.auth_key_env: " + _(
+            "the environment variable {env} is not set").format(env=im.appmanager.auth_key_env))
     if cfg.dropbox.mode == "api":
         from adapters.dropbox_api.auth import load_credentials
         from connector.app import dropbox_credential_sources
@@ -33,5 +34,5 @@ def check_config(args: argparse.Namespace) -> int:
         except ConnectorError as exc:
             warnings.append(f"dropbox: {exc}")
     for w in warnings:
-        print(f"  warning: {w}")
+        print("  " + _("warning: {text}").format(text=w))
     return 0

@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from connector.config import Config
+from connector.i18n import _
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("dropbox", help="Dropbox API credentials: login, check")
@@ -24,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     login.add_argument("--code", default=None,
                        help="the authorization code (default: prompt for it)")
     login.set_defaults(func=login_cmd)
-    check = dsub.add_parser("check", help="refresh the access token and list the company "
-                                          "folder: proves credentials, TLS and root")
+    check = dsub.add_parser("check", help="api mode: refresh the access token and list the "
+                                          "company folder (proves credentials, TLS and root); "
+                                          "folder mode: is the folder synced by Dropbox")
     check.set_defaults(func=check_cmd)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -101,6 +105,8 @@ def check_cmd(args: argparse.Namespace) -> int:
     from service.commands import config_from
 
     cfg = config_from(args)
+    if cfg.dropbox.mode == "folder":
+        return _check_folder_mode(cfg)
     creds = load_credentials(dropbox_credential_sources(cfg))
     dbx = make_client(dropbox_api_settings(cfg), creds)
     caller = Caller(threading.Event(), attempts=3, limit=AdaptiveLimit(1))
@@ -117,3 +123,15 @@ def check_cmd(args: argparse.Namespace) -> int:
     names = sorted(e.name for e in res.entries)
     print(f"{base}: {', '.join(names) if names else '(empty)'}")
     return 0
+
+
+def _check_folder_mode(cfg: Config) -> int:
+    """Folder mode: no API key is involved; the check is that the desktop client syncs the
+    folder the files are written to (the doctor's check)."""
+    from connector.doctor import folder_mode_check, render
+
+    print(_("dropbox.mode is folder: the Dropbox desktop client syncs {root}; no API key is "
+            "needed (the API keys are for dropbox.mode: api)").format(root=cfg.dropbox.root))
+    check = folder_mode_check(cfg)
+    print(render([check]))
+    return 1 if check.ok is False else 0

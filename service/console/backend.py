@@ -13,8 +13,6 @@ callable it was given, never a daemon kept from before.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 import re
 import threading
 from collections.abc import Callable
@@ -24,7 +22,10 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from connector import controls
+from connector.app import Connector
 from connector.config import Config
+from connector.export import quarantine_admin
+from connector.importing import deadletters
 from connector.logsetup import redact
 from connector.state import StateStore
 from service.console.users import Users
@@ -93,10 +94,9 @@ class ConsoleBackend:
     def store(self) -> StateStore:
         return self.live.daemon.store
 
-    def facade(self) -> Any | None:
-        """connector.app.Connector for this configuration, once it exists."""
-        cls = getattr(importlib.import_module("connector.app"), "Connector", None)
-        return cls(self.cfg) if cls is not None else None
+    def facade(self) -> Connector:
+        """The connector's facade for this configuration (the daemon's own state store)."""
+        return Connector(self.cfg, store=self.store)
 
     def health(self) -> dict[str, Any]:
         h = self.live.health()
@@ -203,26 +203,16 @@ class ConsoleBackend:
     def config_path(self) -> str | None:
         return str(self.cfg.source_path) if self.cfg.source_path else None
 
-    def _doctor_module(self) -> Any | None:
-        try:
-            return importlib.import_module("connector.doctor")
-        except ModuleNotFoundError as exc:
-            if exc.name and "connector.doctor".startswith(exc.name):
-                return None
-            raise
-
     def doctor_available(self) -> bool:
-        return getattr(self._doctor_module(), "run_checks", None) is not None
+        return True
 
-    def doctor(self) -> list[dict[str, Any]] | None:
-        """The checks of `connector doctor` (connector.doctor.run_checks), each as
-        {name, ok (True, False, None for a warning), message}; None without the module."""
-        fn = getattr(self._doctor_module(), "run_checks", None)
-        if fn is None:
-            return None
-        return [c if isinstance(c, dict) else
-                {"name": getattr(c, "name", ""), "ok": getattr(c, "ok", None),
-                 "message": getattr(c, "message", "")} for c in fn(self.cfg)]
+    def doctor(self) -> list[dict[str, Any]]:
+        """The checks of `connector doctor`, each as {name, ok (True, False, None for a
+        warning), message}."""
+        from connector.doctor import run_checks
+
+        return [{"name": c.name, "ok": c.ok, "message": c.message}
+                for c in run_checks(self.cfg)]
 
     def log_file(self) -> Path:
         return self.cfg.log.dir / "connector.log"
@@ -314,28 +304,23 @@ class ConsoleBackend:
     # `connector deadletters ...` (connector/export/quarantine_admin.py,
     # connector/importing/deadletters.py), which record their actions themselves.
     @staticmethod
-    def _controls(name: str) -> Any:
-        return importlib.import_module(name)
-
-    @staticmethod
     def controls_available() -> bool:
-        """False on a connector without the quarantine and dead-letter controls (issue 15)."""
-        return importlib.util.find_spec("connector.importing.deadletters") is not None
+        return True
 
     def quarantine(self) -> list[Any] | None:
         if not self.controls_available():
             return None
-        qa = self._controls("connector.export.quarantine_admin")
+        qa = quarantine_admin
         return list(qa.entries(self.cfg, self.store))
 
     def quarantine_show(self, ident: str) -> Any:
-        qa = self._controls("connector.export.quarantine_admin")
+        qa = quarantine_admin
         return qa.show(self.cfg, self.store, ident)
 
     def quarantine_file(self, ident: str) -> tuple[str, Path] | None:
         """(download name, path) of a quarantined file; None when only its report is left
         or it is a link (never followed)."""
-        qa = self._controls("connector.export.quarantine_admin")
+        qa = quarantine_admin
         e = qa.find(self.cfg, self.store, ident)
         if e.kind == "report" or e.link:
             return None
@@ -345,25 +330,25 @@ class ConsoleBackend:
         return e.name.rsplit("/", 1)[-1], path
 
     def quarantine_requeue(self, ident: str, who: str) -> Any:
-        qa = self._controls("connector.export.quarantine_admin")
+        qa = quarantine_admin
         return qa.requeue(self.cfg, self.store, ident, who=who)  # it records the action
 
     def quarantine_purge(self, ident: str, who: str) -> Any:
-        qa = self._controls("connector.export.quarantine_admin")
+        qa = quarantine_admin
         return qa.purge(self.cfg, self.store, who=who, ident=ident)  # it records the action
 
     def dead_letters(self) -> list[Any] | None:
         if not self.controls_available():
             return None
-        dl = self._controls("connector.importing.deadletters")
+        dl = deadletters
         return list(dl.letters(self.store))
 
     def dead_letter(self, ident: str) -> Any:
-        dl = self._controls("connector.importing.deadletters")
+        dl = deadletters
         return dl.show(self.store, ident)
 
     def discard_dead_letter(self, ident: str, who: str) -> Any:
-        dl = self._controls("connector.importing.deadletters")
+        dl = deadletters
         return dl.discard(self.store, ident, who=who)  # it records the action
 
     # The import ------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class PublisherRunner:
         self.n += 1
         config = {
             "version": 1, "company": "ACME", "state_dir": str(self.tmp / "state"),
+            "create_folders": True,
             "log": {"dir": str(self.tmp / "log")}, "dropbox": self.dropbox,
             "export": {"watch": str(self.tmp / "export"), "archive": str(self.tmp / "archive"),
                        "quarantine": str(self.tmp / "quarantine")},

@@ -17,6 +17,7 @@ from tests.dropbox_api.fake_dropbox import FakeDropbox
 
 def write_config(tmp_path: Path, fake: FakeDropbox, token_file: Path) -> Path:
     cfg = {"version": 1, "company": "ACME", "state_dir": str(tmp_path / "state"),
+           "create_folders": True,
            "log": {"dir": str(tmp_path / "log")},
            "dropbox": {"mode": "api", "root": "/", "ca_bundle": str(fake.ca_file),
                        "token_file": str(token_file)},

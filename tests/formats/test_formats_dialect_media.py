@@ -37,7 +37,8 @@ def test_a_config_entry_is_the_dialect_itself(tmp_path: Path) -> None:
              if f.default is not dataclasses.MISSING}
     entry.update(match="clienti*.csv", layout="io_clifor_gen", delimiter=",", encoding="cp1252",
                  columns={"Codice": "COD_CLIFOR"}, defaults={"TIPO_CLIFOR": "0"})
-    cfg = parse_config({"company": "ACME", "export": {"dialects": [entry]}}, tmp_path)
+    cfg = parse_config({"company": "ACME", "create_folders": True,
+                        "export": {"dialects": [entry]}}, tmp_path)
     (d,) = cfg.export.dialects
     assert type(d) is Dialect
     assert {f.name: getattr(d, f.name) for f in dataclasses.fields(Dialect)} == entry

@@ -22,6 +22,7 @@ def config_dict(root: Path, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "version": 1,
         "company": "ACME",
+        "create_folders": True,  # the watch folder and the rest are made at start
         "state_dir": str(root / "state"),
         "log": {"dir": str(root / "log"), "level": "debug", "format": "json"},
         # A trial set-up: the company folder is created at start (a real one must exist).

@@ -1,5 +1,5 @@
 """Configuration: the effective configuration with secrets masked, and the checks of
-`connector doctor` (connector.doctor.run_checks) when that module exists."""
+`connector doctor` (connector.doctor.run_checks)."""
 
 from __future__ import annotations
 
