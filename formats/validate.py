@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import is_not
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from connector.errors import FormatError
 from formats.fieldtypes import (
@@ -719,9 +719,33 @@ def validate_stream(src: BinaryIO, layout: Layout, *, max_errors: int = 1000,
     return report
 
 
+class _Watched:
+    """A binary file that tells `on_read(position, size)` after each read: the progress
+    bar of `connector validate` on a big file (formats knows nothing of terminals)."""
+
+    def __init__(self, src: BinaryIO, size: int, on_read: Callable[[int, int], None]) -> None:
+        self.src, self.size, self.on_read = src, size, on_read
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.src.read(n)
+        self.on_read(self.src.tell(), self.size)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.src.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.src.tell()
+
+    def seekable(self) -> bool:
+        return self.src.seekable()
+
+
 def validate_file(path: Path, layout: Layout | None = None, *, max_errors: int = 1000,
-                  strict: bool = False) -> ValidationReport:
-    """Judge one file; the layout comes from the file name unless given."""
+                  strict: bool = False,
+                  on_read: Callable[[int, int], None] | None = None) -> ValidationReport:
+    """Judge one file; the layout comes from the file name unless given. `on_read(position,
+    size)` hears of the reading's progress (a file whose keys repeat is read twice)."""
     path = Path(path)
     if layout is None and media_kind(path.name) is not None:
         return _judge_medium(path, max_errors)
@@ -733,7 +757,10 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_errors: int =
                                               "io_<entity>.dat (e.g. io_clifor_gen.dat); "
                                               "`connector layouts` lists them"))
             return report
-    with open(path, "rb") as src:
+    with open(path, "rb") as raw:
+        src: BinaryIO = raw
+        if on_read is not None:
+            src = cast(BinaryIO, _Watched(raw, path.stat().st_size, on_read))
         return validate_stream(src, layout, max_errors=max_errors, strict=strict)
 
 

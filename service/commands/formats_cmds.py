@@ -88,17 +88,22 @@ def validate_cmd(args: argparse.Namespace) -> int:
     dialects = cfg.export.dialects if cfg is not None else []
     results = []
     all_valid = True
-    # A bar over the files on a terminal when there are several (stderr; the reports
-    # stay on stdout).
-    with Progress(_("validating"), wanted(args) and len(paths) > 1) as bar:
+    # A bar on a terminal (stderr; the reports stay on stdout): over the files when there
+    # are several, over the bytes of one big file.
+    one_big = len(paths) == 1 and _size(paths[0]) >= _BIG_FILE
+    with Progress(_("validating"), wanted(args) and (len(paths) > 1 or one_big)) as bar:
         for i, path in enumerate(paths):
             bar.update(i, len(paths), path.name)
+            on_read = None
+            if one_big:
+                def on_read(done: int, size: int, name: str = path.name) -> None:
+                    bar.update(done // 1024, size // 1024, _("{file} (KiB)").format(file=name))
             dialect = dialect_for(path.name, dialects) if dialects else None
             if dialect is not None and cfg is not None:
                 report = _convert(path, dialect, cfg, args)
             else:
                 report = validate_file(path, layout, max_errors=args.max_errors,
-                                       strict=args.strict)
+                                       strict=args.strict, on_read=on_read)
             all_valid &= report.valid
             if args.json:
                 extra = {"dialect": dialect.match} if dialect is not None else {}
@@ -240,3 +245,13 @@ def template_cmd(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.write(template(layout))
     return 0
+
+
+_BIG_FILE = 8 * 1024 * 1024  # one file this big gets a bar of its own: seconds of work
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

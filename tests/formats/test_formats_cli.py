@@ -166,3 +166,15 @@ def test_layouts_json(capsys: pytest.CaptureFixture[str]) -> None:
     full = json.loads(capsys.readouterr().out)
     assert len(full) == len(summary) and all(d["fields"] for d in full)
     assert main(["layouts", "io_nope", "--json"]) == 2
+
+
+def test_validate_file_tells_how_far_it_has_read(files: tuple[Path, Path]) -> None:
+    from formats.validate import validate_file
+
+    seen: list[tuple[int, int]] = []
+    watched = validate_file(files[1], on_read=lambda done, size: seen.append((done, size)))
+    plain = validate_file(files[1])
+    size = files[1].stat().st_size
+    assert seen and seen[-1] == (size, size)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)  # one pass: it only grows
+    assert watched.to_dict() == plain.to_dict()  # the same judgement

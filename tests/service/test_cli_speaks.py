@@ -377,3 +377,39 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only_and_stdout_keeps_the_lines
 
     piped = connector(None, "validate", *files)
     assert piped.stderr == "" and "validating" not in piped.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
+def test_one_big_file_gets_a_bar_over_its_bytes(tmp_path: Path) -> None:
+    import pty
+
+    from service.commands.formats_cmds import _BIG_FILE
+
+    big = tmp_path / "io_citta.dat"
+    with big.open("w", encoding="utf-8") as f:
+        f.write(CITTA.split("\n", 1)[0] + "\n")
+        n = 0
+        while f.tell() < _BIG_FILE + 1024:
+            n += 1
+            f.write(f"ACME§A{n}|ACME|A{n}|Padova|35031|PD|01011900000000\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
+    env.pop("LC_ALL", None)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "connector", "validate", str(big)],
+                              stdout=subprocess.PIPE, stderr=slave, env=env, cwd=REPO,
+                              timeout=300)
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    assert b"validating io_citta.dat (KiB)" in drawn  # the bar follows the bytes read
+    assert proc.stdout.decode().startswith(f"{big}: ")  # the report on stdout, alone
