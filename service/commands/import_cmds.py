@@ -14,6 +14,7 @@ daemon's feet, is refused then.
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import threading
@@ -62,6 +63,24 @@ def _setup(args: argparse.Namespace) -> Config:
     cfg = config_from(args)
     setup_logging(args, cfg)
     return cfg
+
+
+def _restoring_signals(command: Callable[[argparse.Namespace], int],
+                       ) -> Callable[[argparse.Namespace], int]:
+    """The command's SIGTERM and SIGINT handlers (set by _stop_on_signals and _notice) are
+    undone when it returns: called in-process (tests, the console), it must not leave a
+    handler that points at its finished stop event."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            return command(args)
+        finally:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
+
+    return run
 
 
 def _stop_on_signals(*signums: int) -> threading.Event:
@@ -214,6 +233,7 @@ def _print_result(result: Any, cfg: Config | None = None) -> bool:
     return bool(result.problems)
 
 
+@_restoring_signals
 def import_once(args: argparse.Namespace) -> int:
     from connector.app import Connector
     from service.commands import needs_once
@@ -261,6 +281,7 @@ def import_once(args: argparse.Namespace) -> int:
     return 1 if result.problems else 0
 
 
+@_restoring_signals
 def retry(args: argparse.Namespace) -> int:
     from connector.app import Connector
 
@@ -295,6 +316,7 @@ def retry(args: argparse.Namespace) -> int:
     return 1 if (res.dead or res.failed) else 0
 
 
+@_restoring_signals
 def sandbox(args: argparse.Namespace) -> int:
     import dataclasses
 

@@ -80,3 +80,14 @@ def test_the_cli_says_it_in_one_line(monkeypatch: pytest.MonkeyPatch, config_fil
     monkeypatch.setattr(import_cmds, "retry", interrupted)
     assert main(["--config", str(config_file()), "retry"]) == 1
     assert capsys.readouterr().err == "connector: stop requested while waiting to retry\n"
+
+
+def test_a_one_shot_import_in_process_leaves_the_signal_handlers_as_it_found_them(
+        config_file: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    main(["--config", str(config_file()), "import", "--once"])
+    main(["--config", str(config_file()), "retry"])
+    capsys.readouterr()
+    assert {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)} == before

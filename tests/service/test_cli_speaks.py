@@ -44,6 +44,7 @@ def log_lines(text: str) -> list[str]:
 def write_config(root: Path, **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "version": 1, "company": "ACME", "state_dir": str(root / "state"),
+        "create_folders": True,  # the folders below are made at start
         "log": {"dir": str(root / "log"), "level": "info", "format": "text"},
         "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
                     "staging": str(root / "staging"), "create_company_folder": True},

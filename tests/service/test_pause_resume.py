@@ -97,7 +97,7 @@ def test_a_paused_export_holds_files_across_a_restart_and_publishes_once_resumed
         assert (tmp_path / "export" / "io_citta.dat").exists()
 
         text = _connector(config, env, "status")
-        assert "PAUSED export since" in text.stdout, text.stdout + text.stderr
+        assert "PAUSED: export (paused " in text.stdout, text.stdout + text.stderr
         assert "paused: the daemon holds 1 settled file(s) back" in text.stdout
         facts = json.loads(_connector(config, env, "status", "--json").stdout)
         assert list(facts["paused"]) == ["export"] and facts["paused"]["export"]["who"]
@@ -146,4 +146,4 @@ def test_a_paused_import_does_nothing_from_the_command_line(tmp_path: Path) -> N
     retry = _connector(config, env, "retry")
     assert retry.returncode == 1 and "the import is paused" in retry.stderr
     assert not (tmp_path / "erp").exists()  # the sink was not even opened
-    assert "PAUSED import since" in _connector(config, env, "status").stdout
+    assert "PAUSED: import (paused " in _connector(config, env, "status").stdout
