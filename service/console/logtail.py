@@ -6,40 +6,13 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40,
-          "critical": 50}
-_LOGFMT = re.compile(r'([^\s=]+)(?:=("(?:[^"\\]|\\.)*"|\S*))?')
+from service.commands.logs_cmd import LEVELS, parse_line  # one reader of the log's lines
+
 _FRONT = ("timestamp", "level", "logger", "event", "correlation_id")
-
-
-def parse_line(line: str) -> dict[str, Any] | None:
-    """A JSON or logfmt log line as a dict; None when it is neither."""
-    line = line.strip()
-    if not line:
-        return None
-    if line.startswith("{"):
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            return None
-        return ev if isinstance(ev, dict) else None
-    out: dict[str, Any] = {}
-    for m in _LOGFMT.finditer(line):
-        key, value = m.group(1), m.group(2)
-        if value is None:
-            out[key] = True
-        elif value.startswith('"') and len(value) >= 2:
-            out[key] = re.sub(r'\\(.)', lambda e: {"n": "\n", "t": "\t"}.get(e.group(1),
-                                                                           e.group(1)),
-                              value[1:-1])
-        else:
-            out[key] = value
-    return out if "event" in out or "level" in out else None
 
 
 def shown(ev: dict[str, Any]) -> dict[str, Any]:
