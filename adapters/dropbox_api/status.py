@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from adapters.dropbox_api.journal import Journal
+from connector.i18n import _
 from connector.state import StateStore
 
 
@@ -32,10 +33,11 @@ def render(section: dict[str, Any]) -> list[str]:
     if section.get("mode") != "api":
         return []
     last = section.get("last_published_at")
-    ago = f"{time.time() - last:.0f} s ago" if last else "never"
-    lines = [f"dropbox api: {section['remote']}, {section['files_published']} files published, "
-             f"last {ago}, refresh token from {section['refresh_token_from']}"]
+    ago = (_("{n} s ago").format(n=f"{time.time() - last:.0f}") if last else _("never"))
+    lines = [_("dropbox api: {remote}, {n} files published, last {ago}, refresh token from "
+               "{source}").format(remote=section["remote"], n=section["files_published"],
+                                  ago=ago, source=section["refresh_token_from"])]
     if section.get("open_upload_sessions"):
-        lines.append(f"  {section['open_upload_sessions']} large upload(s) to resume, "
-                     f"{section['bytes_pending_in_sessions']} bytes left")
+        lines.append("  " + _("{n} large upload(s) to resume, {bytes} bytes left").format(
+            n=section["open_upload_sessions"], bytes=section["bytes_pending_in_sessions"]))
     return lines

@@ -50,19 +50,20 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 def render(section: dict[str, Any]) -> list[str]:
     if not section.get("enabled"):
         return [_("extract: disabled")]
-    lines = ["extract:"]
+    lines = [_("extract:")]
     running = section.get("running")
-    lines.append(f"  running now: {describe_holder(running)}" if running is not None
-                 else "  running now: nothing")
+    lines.append("  " + (_("running now: {what}").format(what=describe_holder(running))
+                         if running is not None else _("running now: nothing")))
     for r in section.get("runs", [])[:3]:
-        state = "running" if r["ok"] is None else ("ok" if r["ok"] else "FAILED")
-        dry = " dry-run" if r["dry_run"] else ""
+        state = _("running") if r["ok"] is None else (_("ok") if r["ok"] else _("FAILED"))
+        dry = " " + _("dry-run") if r["dry_run"] else ""
         counts = ", ".join(f"{k} {v.get('status')}" for k, v in r["summary"].items())
         lines.append(f"  {_fmt(r['started'])} {r['mode']}{dry} ({r['trigger']}): {state}"
                      + (f" - {counts}" if counts else ""))
     for p in section.get("published", []):
-        lines.append(f"  last publish {p['layout']}: {p['rows']} rows at {_fmt(p['at'])} "
-                     f"({p['mode']})")
+        lines.append("  " + _("last publish {layout}: {rows} rows at {at} ({mode})").format(
+            layout=p["layout"], rows=p["rows"], at=_fmt(p["at"]), mode=p["mode"]))
     for j in section.get("jobs", []):
-        lines.append(f"  schedule {j['job']}: {j['schedule']}; next {_fmt(j['next_due'])}")
+        lines.append("  " + _("schedule {job}: {schedule}; next {next}").format(
+            job=j["job"], schedule=j["schedule"], next=_fmt(j["next_due"])))
     return lines

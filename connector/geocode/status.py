@@ -9,6 +9,7 @@ from connector.geocode import texts
 from connector.geocode.cache import FAILED, GeocodeCache
 from connector.geocode.limiter import paused_until
 from connector.geocode.resolver import rate_for
+from connector.i18n import _
 from connector.state import StateStore
 from connector.timefmt import fmt_time
 
@@ -37,16 +38,16 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 
 def render(section: dict[str, Any]) -> list[str]:
     if not section.get("enabled") and "counts" not in section:
-        return [texts.STATUS_OFF]
-    head = (texts.STATUS_HEAD.format(provider=section["provider"],
-                                     rate=f"{section['requests_per_second']:g}")
-            if section.get("enabled") else texts.STATUS_OFF + ",")
+        return [_(texts.STATUS_OFF)]
+    head = (_(texts.STATUS_HEAD).format(provider=section["provider"],
+                                        rate=f"{section['requests_per_second']:g}")
+            if section.get("enabled") else _(texts.STATUS_OFF) + ",")
     c = section["counts"]
-    lines = [head, texts.STATUS_COUNTS.format(cached=section["cached"], **c)]
+    lines = [head, _(texts.STATUS_COUNTS).format(cached=section["cached"], **c)]
     if section.get("paused_until"):
-        lines.append(texts.STATUS_PAUSED.format(when=fmt_time(section["paused_until"])))
+        lines.append(_(texts.STATUS_PAUSED).format(when=fmt_time(section["paused_until"])))
     if section.get("last_failures"):
-        lines.append(texts.STATUS_LAST_FAILED)
+        lines.append(_(texts.STATUS_LAST_FAILED))
         for f in section["last_failures"]:
             lines.append(f"    #{f['id']} {f['address']}: {f['error']}")
     return lines

@@ -7,6 +7,8 @@ Placeholders are `str.format` fields; keep them when translating.
 
 from __future__ import annotations
 
+from connector.i18n import N_
+
 # connector check-config ------------------------------------------------------------------
 CFG_URL = ("expected the server's address, e.g. https://nominatim.example.com or "
            "http://127.0.0.1:8080 (no query string)")
@@ -68,9 +70,9 @@ QUALITY_NAMES = {
 }
 
 # connector status --------------------------------------------------------------------------
-STATUS_HEAD = "geocoding ({provider}, up to {rate} request(s) a second):"
-STATUS_OFF = "geocoding: off"
-STATUS_COUNTS = ("  cached {cached} (found {found}, by hand {manual}), pending {pending}, "
-                 "failed {failed}, not found {not_found}, too imprecise {imprecise}")
-STATUS_PAUSED = "  paused by the provider until {when}"
-STATUS_LAST_FAILED = "  last failures (see `connector geocode --list failed`):"
+STATUS_HEAD = N_("geocoding ({provider}, up to {rate} request(s) a second):")
+STATUS_OFF = N_("geocoding: off")
+STATUS_COUNTS = N_("  cached {cached} (found {found}, by hand {manual}), pending {pending}, "
+                   "failed {failed}, not found {not_found}, too imprecise {imprecise}")
+STATUS_PAUSED = N_("  paused by the provider until {when}")
+STATUS_LAST_FAILED = N_("  last failures (see `connector geocode --list failed`):")

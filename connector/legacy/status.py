@@ -62,18 +62,20 @@ def collect(cfg: Config, store: StateStore) -> dict[str, Any]:
 def render(section: dict[str, Any]) -> list[str]:
     if not section.get("enabled"):
         return [_("legacy files: off")]
-    lines = [f"legacy files: {section['folder']}",
-             f"  imported {section['files_imported']} files, last {fmt_time(section['last_import_at'])}"
-             f", last scan {fmt_time(section['last_scan_at'])}",
-             f"  waiting {section['waiting']}"
-             + (f" (oldest {section['oldest_waiting_age_s']:.0f}s)"
-                if section.get("oldest_waiting_age_s") else "")]
+    oldest = section.get("oldest_waiting_age_s")
+    lines = [_("legacy files: {folder}").format(folder=section["folder"]),
+             "  " + _("imported {n} files, last {last}, last scan {scan}").format(
+                 n=section["files_imported"], last=fmt_time(section["last_import_at"]),
+                 scan=fmt_time(section["last_scan_at"])),
+             "  " + (_("waiting {n} (oldest {age}s)").format(n=section["waiting"],
+                                                              age=f"{oldest:.0f}")
+                     if oldest else _("waiting {n}").format(n=section["waiting"]))]
     if section.get("other_company"):
-        lines.append(f"  left for other companies' connectors {section['other_company']} "
-                     "(their COD_DITTA is not ours)")
+        lines.append("  " + _("left for other companies' connectors {n} (their COD_DITTA is "
+                              "not ours)").format(n=section["other_company"]))
         lines.extend(f"    {name}" for name in section["other_company_files"])
     if section["quarantined"]:
-        lines.append(f"  quarantined {section['quarantined']} in {section['quarantine']} "
-                     "(see <name>.errors.txt)")
+        lines.append("  " + _("quarantined {n} in {folder} (see <name>.errors.txt)").format(
+            n=section["quarantined"], folder=section["quarantine"]))
         lines.extend(f"    {name}" for name in section["quarantined_files"])
     return lines
