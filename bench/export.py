@@ -32,6 +32,7 @@ CITTA = ("CHIAVE|COD_DITTA|CODICE|DESCRIZIONE|CAP|PROVINCIA|DAT_ULT_MOD\r\n"
 def _config(root: Path) -> Path:
     data = {
         "version": 1, "company": "ACME", "state_dir": str(root / "state"),
+        "create_folders": True,  # the folders below are made at start
         "log": {"dir": str(root / "log"), "level": "warning"},
         "dropbox": {"mode": "folder", "root": str(root / "Dropbox"),
                     "create_company_folder": True},
