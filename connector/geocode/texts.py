@@ -35,38 +35,38 @@ PROVIDER_FAILING = "the geocoder {provider} keeps failing, trying again later: {
 PROVIDER_PAUSED = "the geocoder {provider} asked us to wait {seconds} s before asking again"
 
 # connector geocode ------------------------------------------------------------------------
-OFF = ("geocoding is off: set geocode.enabled to true in the configuration (addresses are "
+OFF = N_("geocoding is off: set geocode.enabled to true in the configuration (addresses are "
        "then sent to the provider; see docs/guide/geocoding.md)")
-PASS_DONE = ("asked {asked}: found {found}, imprecise {imprecise}, not found {not_found}, "
+PASS_DONE = N_("asked {asked}: found {found}, imprecise {imprecise}, not found {not_found}, "
              "failed {failed}")
-STILL_DUE = "{due} address(es) still waiting; the daemon (or another run) continues"
-PAUSED_UNTIL = "the provider asked us to wait: next request not before {when}"
-PROVIDER_FAILING_NOW = "the provider keeps failing, stopped this run: {error}"
-NOTHING_FOUND = "no address in the cache matches {text!r}"
-MANY_FOUND = ("{count} addresses match {text!r}: name one by its number, e.g. "
+STILL_DUE = N_("{due} address(es) still waiting; the daemon (or another run) continues")
+PAUSED_UNTIL = N_("the provider asked us to wait: next request not before {when}")
+PROVIDER_FAILING_NOW = N_("the provider keeps failing, stopped this run: {error}")
+NOTHING_FOUND = N_("no address in the cache matches {text!r}")
+MANY_FOUND = N_("{count} addresses match {text!r}: name one by its number, e.g. "
               "`connector geocode --forget #{first}`")
-FORGOTTEN = "#{id} forgotten: it will be asked again on the next pass"
-SET_DONE = ("#{id} set by hand to {lat}, {lon}: published from the next export of the files "
+FORGOTTEN = N_("#{id} forgotten: it will be asked again on the next pass")
+SET_DONE = N_("#{id} set by hand to {lat}, {lon}: published from the next export of the files "
             "that hold it, and never replaced by the geocoder")
-RETRY_DONE = "{count} address(es) failed, not found or imprecise will be asked again on the next pass"
-BAD_COORDINATES = "latitude must be between -90 and 90, longitude between -180 and 180"
-RUNNING = "geocoding with {provider} at up to {rate} request(s) a second; Ctrl-C stops"
+RETRY_DONE = N_("{count} address(es) failed, not found or imprecise will be asked again on the next pass")
+BAD_COORDINATES = N_("latitude must be between -90 and 90, longitude between -180 and 180")
+RUNNING = N_("geocoding with {provider} at up to {rate} request(s) a second; Ctrl-C stops")
 
 STATUS_NAMES = {
-    "pending": "waiting", "found": "found", "manual": "set by hand", "not_found": "not found",
-    "imprecise": "too imprecise", "failed": "failed",
+    "pending": N_("waiting"), "found": N_("found"), "manual": N_("set by hand"), "not_found": N_("not found"),
+    "imprecise": N_("too imprecise"), "failed": N_("failed"),
 }
 ENTRY_HEAD = "#{id}  {address}"
-ENTRY_STATUS = "    status:    {status}"
+ENTRY_STATUS = N_("    status:    {status}")
 ENTRY_POINT = "    position:  {lat}, {lon}   https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
-ENTRY_MATCH = "    match:     {quality} by {provider}: {label}"
-ENTRY_DETAIL = "    kind:      {detail}"
-ENTRY_ERROR = "    last error ({attempts} attempt(s)): {error}"
-ENTRY_NEXT = "    next try:  {when}"
-ENTRY_SEEN = "    first seen {when} in {seen_in}"
+ENTRY_MATCH = N_("    match:     {quality} by {provider}: {label}")
+ENTRY_DETAIL = N_("    kind:      {detail}")
+ENTRY_ERROR = N_("    last error ({attempts} attempt(s)): {error}")
+ENTRY_NEXT = N_("    next try:  {when}")
+ENTRY_SEEN = N_("    first seen {when} in {seen_in}")
 QUALITY_NAMES = {
-    "house": "house number", "street": "street", "locality": "town or CAP",
-    "region": "province or region", "unknown": "not stated",
+    "house": N_("house number"), "street": N_("street"), "locality": N_("town or CAP"),
+    "region": N_("province or region"), "unknown": N_("not stated"),
 }
 
 # connector status --------------------------------------------------------------------------

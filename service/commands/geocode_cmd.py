@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.config import Config
+from connector.i18n import _
 
 _LISTABLE = {"pending": "pending", "found": "found", "manual": "manual",
              "not-found": "not_found", "imprecise": "imprecise", "failed": "failed"}
@@ -66,7 +67,7 @@ def geocode(args: argparse.Namespace) -> int:
     if args.retry:
         from connector.geocode import texts
 
-        print(texts.RETRY_DONE.format(count=cache.retry_now()))
+        print(_(texts.RETRY_DONE).format(count=cache.retry_now()))
         return 0
     return _resolve(cfg, store, args.once, args.limit)
 
@@ -82,12 +83,12 @@ def _resolve(cfg: Config, store: object, once: bool, limit: int | None) -> int:
 
     assert isinstance(store, StateStore)
     if not cfg.geocode.enabled:
-        print(f"connector: {texts.OFF}", file=sys.stderr)
+        print(f"connector: {_(texts.OFF)}", file=sys.stderr)
         return 2
     stop, restore = _stop_on_signals()
     try:
         if not once and limit is None:
-            print(texts.RUNNING.format(provider=cfg.geocode.provider,
+            print(_(texts.RUNNING).format(provider=cfg.geocode.provider,
                                        rate=f"{rate_for(cfg.geocode):g}"))
             GeocodeLoop(cfg.geocode, store, lambda: build_geocoder(cfg)).run(stop, lambda: None)
             return 0
@@ -98,16 +99,16 @@ def _resolve(cfg: Config, store: object, once: bool, limit: int | None) -> int:
             geocoder.close()
     finally:
         restore()
-    print(texts.PASS_DONE.format(asked=result.asked, found=result.found,
+    print(_(texts.PASS_DONE).format(asked=result.asked, found=result.found,
                                  imprecise=result.imprecise, not_found=result.not_found,
                                  failed=result.failed))
     if result.paused_until:
-        print(texts.PAUSED_UNTIL.format(when=fmt_time(result.paused_until)))
+        print(_(texts.PAUSED_UNTIL).format(when=fmt_time(result.paused_until)))
     if result.provider_failing:
-        print(texts.PROVIDER_FAILING_NOW.format(error=result.provider_failing))
+        print(_(texts.PROVIDER_FAILING_NOW).format(error=result.provider_failing))
     due = len(GeocodeCache(store).due(1000))
     if due:
-        print(texts.STILL_DUE.format(due=due if due < 1000 else "1000+"))
+        print(_(texts.STILL_DUE).format(due=due if due < 1000 else "1000+"))
     return 1 if result.failed else 0
 
 
@@ -146,10 +147,10 @@ def _one(cache: object, text: str) -> object | None:
 
     found = _pick(cache, text)
     if not found:
-        print(f"connector: {texts.NOTHING_FOUND.format(text=text)}", file=sys.stderr)
+        print(f"connector: {_(texts.NOTHING_FOUND).format(text=text)}", file=sys.stderr)
         return None
     if len(found) > 1:
-        print(f"connector: {texts.MANY_FOUND.format(count=len(found), text=text, first=found[0].id)}",  # type: ignore[attr-defined]
+        print(f"connector: {_(texts.MANY_FOUND).format(count=len(found), text=text, first=found[0].id)}",  # type: ignore[attr-defined]
               file=sys.stderr)
         for e in found[:20]:
             print(_line(e), file=sys.stderr)
@@ -162,7 +163,7 @@ def _show(cache: object, text: str) -> int:
 
     found = _pick(cache, text)
     if not found:
-        print(texts.NOTHING_FOUND.format(text=text))
+        print(_(texts.NOTHING_FOUND).format(text=text))
         return 1
     for e in found:
         print("\n".join(_details(e)))
@@ -187,7 +188,7 @@ def _forget(cache: object, text: str) -> int:
     if not isinstance(entry, Entry):
         return 1
     cache.forget(entry.id)
-    print(texts.FORGOTTEN.format(id=entry.id))
+    print(_(texts.FORGOTTEN).format(id=entry.id))
     return 0
 
 
@@ -202,13 +203,13 @@ def _set(cache: object, text: str, lat_text: str, lon_text: str) -> int:
     except ValueError:
         lat = lon = float("nan")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        print(f"connector: {texts.BAD_COORDINATES}", file=sys.stderr)
+        print(f"connector: {_(texts.BAD_COORDINATES)}", file=sys.stderr)
         return 2
     entry = _one(cache, text)
     if not isinstance(entry, Entry):
         return 1
     cache.set_manual(entry.id, lat, lon)
-    print(texts.SET_DONE.format(id=entry.id, lat=format_coordinate(lat),
+    print(_(texts.SET_DONE).format(id=entry.id, lat=format_coordinate(lat),
                                 lon=format_coordinate(lon)))
     return 0
 
@@ -219,7 +220,7 @@ def _line(e: object) -> str:
     from connector.geocode.fill import format_coordinate
 
     assert isinstance(e, Entry)
-    status = texts.STATUS_NAMES.get(e.status, e.status)
+    status = _(texts.STATUS_NAMES.get(e.status, e.status))
     tail = ""
     if e.latitude is not None and e.longitude is not None:
         tail = f"{format_coordinate(e.latitude)}, {format_coordinate(e.longitude)}"
@@ -236,19 +237,19 @@ def _details(e: object) -> list[str]:
 
     assert isinstance(e, Entry)
     lines = [texts.ENTRY_HEAD.format(id=e.id, address=e.address.text),
-             texts.ENTRY_STATUS.format(status=texts.STATUS_NAMES.get(e.status, e.status))]
+             _(texts.ENTRY_STATUS).format(status=_(texts.STATUS_NAMES.get(e.status, e.status)))]
     if e.latitude is not None and e.longitude is not None:
         lines.append(texts.ENTRY_POINT.format(lat=format_coordinate(e.latitude),
                                               lon=format_coordinate(e.longitude)))
     if e.quality or e.label:
-        lines.append(texts.ENTRY_MATCH.format(
-            quality=texts.QUALITY_NAMES.get(e.quality or "", e.quality or "-"),
+        lines.append(_(texts.ENTRY_MATCH).format(
+            quality=_(texts.QUALITY_NAMES.get(e.quality or "", e.quality or "-")),
             provider=e.provider or "-", label=e.label or "-"))
     if e.detail:
-        lines.append(texts.ENTRY_DETAIL.format(detail=e.detail))
+        lines.append(_(texts.ENTRY_DETAIL).format(detail=e.detail))
     if e.last_error:
-        lines.append(texts.ENTRY_ERROR.format(attempts=e.attempts, error=e.last_error))
+        lines.append(_(texts.ENTRY_ERROR).format(attempts=e.attempts, error=e.last_error))
     if e.next_try_at and e.status not in ("found", "manual"):
-        lines.append(texts.ENTRY_NEXT.format(when=fmt_time(e.next_try_at)))
-    lines.append(texts.ENTRY_SEEN.format(when=fmt_time(e.first_seen), seen_in=e.seen_in or "-"))
+        lines.append(_(texts.ENTRY_NEXT).format(when=fmt_time(e.next_try_at)))
+    lines.append(_(texts.ENTRY_SEEN).format(when=fmt_time(e.first_seen), seen_in=e.seen_in or "-"))
     return lines

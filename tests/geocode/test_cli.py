@@ -209,3 +209,16 @@ def test_the_daemon_runs_the_loop_only_when_enabled(config_file: Any, standin: S
     off = load_config(config_file(export={"enabled": False}))
     assert [lp.name for lp in build_loops(on, StateStore(on.state_dir))] == ["geocode"]
     assert build_loops(off, StateStore(off.state_dir)) == []
+
+
+def test_the_command_speaks_italian(cfg_path: Path, standin: StandIn,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from connector import i18n
+
+    seed(cfg_path)
+    with i18n.use("it"):
+        code, out, _ = run(cfg_path, capsys, "geocode", "--once")
+        assert code == 0 and out.startswith("richiesti ")
+        code, out, _ = run(cfg_path, capsys, "geocode", "--show", "roma padova")
+    assert code == 0 and "    stato:     trovato" in out
+    assert "numero civico da nominatim" in out
