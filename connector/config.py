@@ -627,29 +627,33 @@ def _check_console(c: ConsoleConfig, err: Any) -> None:
     """The console's address, TLS files and limits; a non-loopback address needs TLS."""
     if c.http is None:
         return
-    host, _, port = c.http.rpartition(":")
+    host, _sep, port = c.http.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit():
-        err("console.http", "expected host:port, e.g. 127.0.0.1:8767")
+        err("console.http", _("expected host:port, e.g. 127.0.0.1:8767"))
         return
+    if int(port) > 65535:  # 0: any free port (tests, a second instance's trial)
+        err("console.http", _("the port must be between 1 and 65535, got {port}").format(
+            port=port))
     if (c.tls_cert is None) != (c.tls_key is None):
-        err("console.tls_cert", "set both tls_cert and tls_key, or neither")
+        err("console.tls_cert", _("set both tls_cert and tls_key, or neither"))
     for key in ("tls_cert", "tls_key"):
         p = getattr(c, key)
         if p is not None and not p.is_file():
-            err(f"console.{key}", f"file not found: {p}")
+            err(f"console.{key}", _("file not found: {path}").format(path=p))
     if c.tls_cert is None and not is_loopback(host) and not c.allow_plain_http:
-        err("console.http", f"{host} is not a loopback address: set console.tls_cert and "
-            "console.tls_key (HTTPS), or put the console behind a reverse proxy on "
-            "127.0.0.1, or, on a network you trust, console.allow_plain_http: true")
+        err("console.http", _("{host} is not a loopback address: set console.tls_cert and "
+                              "console.tls_key (HTTPS), or put the console behind a reverse "
+                              "proxy on 127.0.0.1, or, on a network you trust, "
+                              "console.allow_plain_http: true").format(host=host))
     if c.session_hours <= 0:
-        err("console.session_hours", "must be > 0")
+        err("console.session_hours", _("must be above 0"))
     if c.login_attempts < 1:
-        err("console.login_attempts", "must be at least 1")
+        err("console.login_attempts", _("must be at least 1"))
     if c.login_window_seconds <= 0:
-        err("console.login_window_seconds", "must be > 0")
+        err("console.login_window_seconds", _("must be above 0"))
     if c.max_upload_mb <= 0:
-        err("console.max_upload_mb", "must be > 0")
+        err("console.max_upload_mb", _("must be above 0"))
 
 
 def folder_roles(cfg: Config) -> list[tuple[str, Path]]:
@@ -798,39 +802,39 @@ def _check_geocode(g: GeocodeConfig, err: Any) -> None:
     from connector.geocode import texts
 
     if g.url is not None and g.provider == "here":
-        err("geocode.url", texts.CFG_URL_FIXED.format(provider=g.provider))
+        err("geocode.url", _(texts.CFG_URL_FIXED).format(provider=g.provider))
     elif g.url is not None:
         parts = urlsplit(g.url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            err("geocode.url", texts.CFG_URL)
+            err("geocode.url", _(texts.CFG_URL))
         elif (parts.scheme == "http" and g.provider in _GEOCODE_NEEDS_KEY
               and parts.hostname not in ("127.0.0.1", "localhost", "::1")):
-            err("geocode.url", texts.CFG_URL_PLAIN_KEY)
+            err("geocode.url", _(texts.CFG_URL_PLAIN_KEY))
     elif g.provider in _GEOCODE_NEEDS_URL:
-        err("geocode.url", texts.CFG_URL_REQUIRED.format(provider=g.provider))
+        err("geocode.url", _(texts.CFG_URL_REQUIRED).format(provider=g.provider))
     if g.provider in _GEOCODE_NEEDS_KEY and not g.api_key_env:
-        err("geocode.api_key_env", texts.CFG_KEY_REQUIRED.format(provider=g.provider))
+        err("geocode.api_key_env", _(texts.CFG_KEY_REQUIRED).format(provider=g.provider))
     rate = g.requests_per_second
     if rate is not None and not 0 < rate <= 100:
-        err("geocode.requests_per_second", texts.CFG_RATE)
+        err("geocode.requests_per_second", _(texts.CFG_RATE))
     elif rate is not None and rate > 1 and g.provider == "nominatim" and g.url is None:
-        err("geocode.requests_per_second", texts.CFG_NOMINATIM_RATE)
+        err("geocode.requests_per_second", _(texts.CFG_NOMINATIM_RATE))
     if not 0 < g.timeout_seconds <= 60:
-        err("geocode.timeout_seconds", texts.CFG_TIMEOUT)
+        err("geocode.timeout_seconds", _(texts.CFG_TIMEOUT))
     if not 1 <= g.attempts <= 10:
-        err("geocode.attempts", texts.CFG_ATTEMPTS)
+        err("geocode.attempts", _(texts.CFG_ATTEMPTS))
     if len(g.country) != 2 or not g.country.isalpha():
-        err("geocode.country", texts.CFG_COUNTRY)
+        err("geocode.country", _(texts.CFG_COUNTRY))
     for i, name in enumerate(g.layouts):
         if name not in GEOCODE_LAYOUTS:
-            err(f"geocode.layouts[{i}]", texts.CFG_LAYOUT.format(
+            err(f"geocode.layouts[{i}]", _(texts.CFG_LAYOUT).format(
                 name=name, known=", ".join(GEOCODE_LAYOUTS)))
     for key in ("retry_failed_minutes", "retry_not_found_days", "idle_seconds",
                 "refresh_found_days"):
         if getattr(g, key) is not None and getattr(g, key) <= 0:
-            err(f"geocode.{key}", texts.CFG_POSITIVE)
+            err(f"geocode.{key}", _(texts.CFG_POSITIVE))
     if g.user_agent is not None and (not g.user_agent.strip() or not g.user_agent.isprintable()):
-        err("geocode.user_agent", texts.CFG_USER_AGENT)
+        err("geocode.user_agent", _(texts.CFG_USER_AGENT))
 
 
 def parse_config(data: Any, base: Path, source: str | None = None) -> Config:

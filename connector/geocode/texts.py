@@ -10,23 +10,23 @@ from __future__ import annotations
 from connector.i18n import N_
 
 # connector check-config ------------------------------------------------------------------
-CFG_URL = ("expected the server's address, e.g. https://nominatim.example.com or "
+CFG_URL = N_("expected the server's address, e.g. https://nominatim.example.com or "
            "http://127.0.0.1:8080 (no query string)")
-CFG_URL_PLAIN_KEY = ("this provider is sent a key: use https (plain http only to this "
+CFG_URL_PLAIN_KEY = N_("this provider is sent a key: use https (plain http only to this "
                      "machine, 127.0.0.1)")
-CFG_URL_FIXED = "the {provider} provider cannot be pointed at another server: remove url"
-CFG_URL_REQUIRED = "the {provider} provider has no public server: set the address of yours"
-CFG_KEY_REQUIRED = ("the {provider} provider needs a key: name the environment variable that "
+CFG_URL_FIXED = N_("the {provider} provider cannot be pointed at another server: remove url")
+CFG_URL_REQUIRED = N_("the {provider} provider has no public server: set the address of yours")
+CFG_KEY_REQUIRED = N_("the {provider} provider needs a key: name the environment variable that "
                     "holds it, e.g. GEOCODE_API_KEY")
-CFG_RATE = "must be a number of requests per second above 0 and at most 100"
-CFG_NOMINATIM_RATE = ("the public Nominatim server allows at most 1 request per second; "
+CFG_RATE = N_("must be a number of requests per second above 0 and at most 100")
+CFG_NOMINATIM_RATE = N_("the public Nominatim server allows at most 1 request per second; "
                       "set url to your own server to go faster")
-CFG_TIMEOUT = "must be above 0 and at most 60 seconds"
-CFG_ATTEMPTS = "must be between 1 and 10"
-CFG_COUNTRY = "expected a two-letter country code, e.g. IT"
-CFG_LAYOUT = "{name!r} is not geocoded; known: {known}"
-CFG_POSITIVE = "must be above 0"
-CFG_USER_AGENT = "must be one line of printable text naming this installation"
+CFG_TIMEOUT = N_("must be above 0 and at most 60 seconds")
+CFG_ATTEMPTS = N_("must be between 1 and 10")
+CFG_COUNTRY = N_("expected a two-letter country code, e.g. IT")
+CFG_LAYOUT = N_("{name!r} is not geocoded; known: {known}")
+CFG_POSITIVE = N_("must be above 0")
+CFG_USER_AGENT = N_("must be one line of printable text naming this installation")
 KEY_NOT_SET = ("geocode.api_key_env: the environment variable {env} is not set (it must hold "
                "the {provider} key)")
 

@@ -37,6 +37,24 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path, Path]:
     return cert_path, key_path, ca_path
 
 
+def test_the_console_port_is_checked_and_its_problems_are_said_in_italian(
+        config_factory) -> None:
+    from connector import i18n
+
+    with pytest.raises(ConfigError) as e:
+        config_factory(console={"http": "127.0.0.1:99999"})
+    assert any("console.http" in m and "between 1 and 65535, got 99999" in m
+               for m in e.value.errors)
+    with i18n.use("it"), pytest.raises(ConfigError) as e:
+        config_factory(console={"http": "0.0.0.0:8767", "max_upload_mb": 0},
+                       geocode={"enabled": True, "provider": "nominatim",
+                                "requests_per_second": 5})
+    joined = "\n".join(e.value.errors)
+    assert "0.0.0.0 non è un indirizzo di loopback" in joined
+    assert "console.max_upload_mb" in joined and "deve essere maggiore di 0" in joined
+    assert "il server pubblico di Nominatim consente al massimo 1 richiesta" in joined
+
+
 # The TLS rule -------------------------------------------------------------------------------
 def test_a_non_loopback_address_needs_tls_or_allow_plain_http(config_factory, tls_files) -> None:
     with pytest.raises(ConfigError) as e:
