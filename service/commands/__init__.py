@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
+from typing import Any
 
 from connector import i18n
 from connector.config import Config, load_config
@@ -40,3 +42,23 @@ def needs_once(args: argparse.Namespace, what: str) -> int:
                    "the daemon, `connector run`, does it continuously").format(what=what),
           file=sys.stderr)
     return 2
+
+
+def who() -> str:
+    """The operator, as actions record them: "cli:<OS user>"."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def setup(args: argparse.Namespace) -> tuple[Config, Any]:
+    """The configuration (and its locale for what is printed), the log lines to the log
+    file only (stdout is for the answer; `-v` or `--debug` shows them on stderr too), and
+    the state store."""
+    from connector.state import StateStore
+
+    cfg = config_from(args)
+    setup_logging(args, cfg)
+    return cfg, StateStore(cfg.state_dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from connector.i18n import _
-from service.commands.quarantine_cmds import who
+from service.commands import who
 
 PARTS = ("export", "import")
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def pause(args: argparse.Namespace) -> int:
     from connector.app import Connector
-    from service.commands.quarantine_cmds import setup
+    from service.commands import setup
 
     cfg, store = setup(args)
     connector = Connector(cfg, store=store)
@@ -44,7 +44,7 @@ def pause(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from connector.app import Connector
-    from service.commands.quarantine_cmds import setup
+    from service.commands import setup
 
     cfg, store = setup(args)
     connector = Connector(cfg, store=store)

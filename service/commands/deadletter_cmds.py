@@ -12,7 +12,7 @@ import dataclasses
 import json
 
 from connector.model import STREAMS
-from service.commands.quarantine_cmds import setup, who
+from service.commands import setup, who
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

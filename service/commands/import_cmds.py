@@ -307,7 +307,7 @@ def retry(args: argparse.Namespace) -> int:
                        "{error}").format(key=e.key, queue_id=e.last_queue_id,
                                          attempts=e.attempts, when=fmt_when(e.received_at),
                                          error=in_words(e.last_error)))
-    from service.commands.quarantine_cmds import who
+    from service.commands import who
 
     streams = [args.stream] if args.stream else list(STREAMS)
     connector.record_action("retry", who=who(), target=",".join(streams),

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def notify_test(args: argparse.Namespace) -> int:
     from connector.controls import record_action
     from connector.i18n import _
-    from service.commands.quarantine_cmds import setup, who
+    from service.commands import setup, who
     from service.notify import send_test
 
     cfg, store = setup(args)

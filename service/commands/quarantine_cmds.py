@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
 import json
 import sys
-from typing import Any
 
-from connector.config import Config
+from service.commands import setup, who
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,28 +51,6 @@ def _days(text: str) -> float:
     if value < 0 or value != value:
         raise argparse.ArgumentTypeError(f"expected a number of days, 0 or more, got {text!r}")
     return value
-
-
-def who() -> str:
-    """The operator, as actions record them: "cli:<OS user>"."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        user = "unknown"
-    return f"cli:{user}"
-
-
-def setup(args: argparse.Namespace) -> tuple[Config, Any]:
-    """The configuration, its locale for what is printed, the log lines to the log file
-    only (stdout is for the answer, `-v` or `--debug` shows them on stderr too), the state store."""
-    from connector import i18n
-    from connector.state import StateStore
-    from service.commands import config_from, setup_logging
-
-    cfg = config_from(args)
-    i18n.set_default(cfg.locale)
-    setup_logging(args, cfg)  # on stderr too with -v or --debug
-    return cfg, StateStore(cfg.state_dir)
 
 
 def size_text(n: int) -> str:

@@ -345,7 +345,6 @@ def test_status_turns_a_stored_raw_error_into_words_and_says_the_sandbox_runs_wi
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
 def test_the_progress_bar_is_drawn_on_a_terminal_only_and_stdout_keeps_the_lines(
         tmp_path: Path) -> None:
-    import pty
 
     files = []
     for name in ("io_citta.dat", "io_art.dat"):
@@ -353,23 +352,7 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only_and_stdout_keeps_the_lines
         files.append(str(tmp_path / name))
     env = {**os.environ, "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
     env.pop("LC_ALL", None)
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.run([sys.executable, "-m", "connector", "validate", *files],
-                              stdout=subprocess.PIPE, stderr=slave, env=env, cwd=REPO,
-                              timeout=120)
-        os.close(slave)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the terminal's other end is closed: all read
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(master)
+    proc, drawn = _validate_on_a_terminal(files, env)
     out = proc.stdout.decode()
     assert f"{files[0]}: valid io_citta file" in out  # the reports stay on stdout (a pipe)
     assert "INVALID (io_art)" in out
@@ -382,7 +365,6 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only_and_stdout_keeps_the_lines
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal")
 def test_one_big_file_gets_a_bar_over_its_bytes(tmp_path: Path) -> None:
-    import pty
 
     from service.commands.formats_cmds import _BIG_FILE
 
@@ -395,9 +377,20 @@ def test_one_big_file_gets_a_bar_over_its_bytes(tmp_path: Path) -> None:
             f.write(f"ACME§A{n}|ACME|A{n}|Padova|35031|PD|01011900000000\n")
     env = {**os.environ, "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
     env.pop("LC_ALL", None)
+    proc, drawn = _validate_on_a_terminal([str(big)], env)
+    assert b"validating io_citta.dat (KiB)" in drawn  # the bar follows the bytes read
+    assert proc.stdout.decode().startswith(f"{big}: ")  # the report on stdout, alone
+
+
+def _validate_on_a_terminal(files: list[str], env: dict[str, str],
+                            ) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """`connector validate FILES` with stderr on a pseudo-terminal (where the bar is drawn)
+    and stdout on a pipe: the process and what reached the terminal."""
+    import pty
+
     master, slave = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "connector", "validate", str(big)],
+        proc = subprocess.run([sys.executable, "-m", "connector", "validate", *files],
                               stdout=subprocess.PIPE, stderr=slave, env=env, cwd=REPO,
                               timeout=300)
         os.close(slave)
@@ -405,12 +398,11 @@ def test_one_big_file_gets_a_bar_over_its_bytes(tmp_path: Path) -> None:
         while True:
             try:
                 chunk = os.read(master, 65536)
-            except OSError:
+            except OSError:  # the terminal's other end is closed: all read
                 break
             if not chunk:
                 break
             drawn += chunk
     finally:
         os.close(master)
-    assert b"validating io_citta.dat (KiB)" in drawn  # the bar follows the bytes read
-    assert proc.stdout.decode().startswith(f"{big}: ")  # the report on stdout, alone
+    return proc, drawn
